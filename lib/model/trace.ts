@@ -1,0 +1,45 @@
+// TraceReport: what one traced run of a command touched. Produced by lib/trace (the native shim or
+// the agent binary), consumed by the closure promotion step. Plain JSON, versioned by `schema`.
+
+export type TraceBackend = 'off' | 'ptrace' | 'fanotify' | 'combined';
+export type TraceBackendRequest = TraceBackend | 'auto';
+
+/** What a process did with a path. `exec`: execve/execveat; `open`: open/openat/openat2 of a file;
+ * `opendir`: an open with O_DIRECTORY (a program listing a directory); `stat`: stat family,
+ * access, readlink. */
+export type TraceOp = 'exec' | 'open' | 'opendir' | 'stat';
+
+export interface TracedFile {
+  /** Absolute path as the traced process named it (relative and dirfd-relative paths resolved
+   * against its cwd and fd table; symlinks NOT resolved), inside the traced root. */
+  path: string;
+  /** The file the kernel actually opened (readlink of the new fd), when it differs from `path`. */
+  resolved?: string;
+  ops: TraceOp[];
+  /** True when at least one operation on this path succeeded. */
+  found: boolean;
+  /** Which backends saw it. */
+  seenBy: Array<'ptrace' | 'fanotify'>;
+}
+
+export type TraceExit = { code: number } | { signal: string };
+
+export interface TraceReport {
+  schema: 'sidebundle/trace@1';
+  /** argv of the traced command. */
+  command: string[];
+  cwd: string;
+  /** The root the command ran in ('/' for the host, or an unpacked image rootfs). */
+  root: string;
+  requestedBackend: TraceBackendRequest;
+  /** The backend that actually ran (after auto selection and fallbacks). */
+  backend: TraceBackend;
+  exit: TraceExit | null;
+  timedOut: boolean;
+  cancelled: boolean;
+  durationMs: number;
+  /** Every distinct path, sorted by path. */
+  files: TracedFile[];
+  /** Human-readable notes: fallbacks taken and why, events dropped, ... */
+  warnings: string[];
+}
