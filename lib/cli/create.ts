@@ -1,0 +1,139 @@
+// `sidebundle create`: bundle programs from this machine (or a --trace-root) into a directory.
+import * as path from 'node:path';
+
+import { bundle, type BundleResult } from '../bundle';
+import { parseHostSpec } from '../entries/spec';
+import { SidebundleError } from '../errors';
+import { LOG_LEVELS, Reporter } from './reporter';
+import { oneOf, parseAssignment, parseCopyDir, parseOptions } from './options';
+
+export const CREATE_HELP = `Usage: sidebundle create --from-host SPEC [--from-host SPEC ...] [options]
+
+Bundle dynamically linked programs (and #! scripts) with everything they load into a
+directory that runs on any x86-64 Linux, whatever its glibc.
+
+Entries:
+  --from-host SPEC        PATH[::trace=CMD]: a program on this machine (absolute, relative,
+                          or a name found on PATH). trace=CMD runs CMD under the tracer to
+                          catch files loaded at run time (shell quoting; trace=--version
+                          runs the entry itself with --version).
+
+Options:
+  --name NAME             bundle name (default: bundle)
+  --out-dir DIR           where the bundle directory goes (default: target/bundles)
+  --trace-root DIR        read entries and their libraries inside DIR instead of /
+  --copy-dir SRC[:DEST]   copy a directory tree into the payload (DEST: absolute path there)
+  --set-env KEY=VALUE     set a variable in every launcher; \${SIDEBUNDLE_ROOT} in VALUE is
+                          the bundle directory at run time
+  --trace-backend B       off|auto|ptrace|fanotify|combined (default: auto)
+  --allow-gpu-libs        bundle GPU/DRM driver libraries (left to the target by default)
+  --strict-validate       fail (exit 1, previous bundle kept) when the bundle is not
+                          self-contained
+  --log-level L           error|warn|info|debug|trace (default: warn)
+  --json                  print one JSON result on stdout and nothing else there
+  -h, --help              this help
+
+Exit status: 0 success, 1 failure, 2 bad input.`;
+
+const TRACE_BACKENDS = ['off', 'auto', 'ptrace', 'fanotify', 'combined'] as const;
+
+export async function createCommand(args: string[], reporterFor: (level: string | undefined, json: boolean) => Reporter, signal: AbortSignal): Promise<Reporter> {
+  const { values } = parseOptions('create', args, {
+    'from-host': { type: 'string', multiple: true },
+    name: { type: 'string' },
+    'out-dir': { type: 'string' },
+    'trace-root': { type: 'string' },
+    'copy-dir': { type: 'string', multiple: true },
+    'set-env': { type: 'string', multiple: true },
+    'trace-backend': { type: 'string' },
+    'allow-gpu-libs': { type: 'boolean' },
+    'strict-validate': { type: 'boolean' },
+    'log-level': { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  const reporter = reporterFor(values['log-level'], values.json === true);
+  if (values.help) {
+    reporter.result(CREATE_HELP, { help: CREATE_HELP });
+    return reporter;
+  }
+  const hostSpecs = values['from-host'] ?? [];
+  if (hostSpecs.length === 0) {
+    throw new SidebundleError('NO_ENTRIES', 'create needs at least one --from-host entry', {
+      kind: 'input',
+      hint: "e.g. sidebundle create --name jq --from-host /usr/bin/jq --out-dir out",
+    });
+  }
+  oneOf(values['trace-backend'], TRACE_BACKENDS, '--trace-backend', 'auto');
+  const traceRoot = values['trace-root'] === undefined ? undefined : path.resolve(values['trace-root']);
+  const result = await bundle({
+    name: values.name ?? 'bundle',
+    entries: hostSpecs.map(parseHostSpec),
+    outDir: path.resolve(values['out-dir'] ?? 'target/bundles'),
+    ...(traceRoot ? { traceRoot } : {}),
+    copyDirs: (values['copy-dir'] ?? []).map(parseCopyDir),
+    setEnv: Object.fromEntries((values['set-env'] ?? []).map((s) => parseAssignment(s, '--set-env'))),
+    allowGpuLibs: values['allow-gpu-libs'] === true,
+    strictValidate: values['strict-validate'] === true,
+    signal,
+    onEvent: (event) => {
+      if (event.type === 'phase') {
+        reporter.progress(`${event.phase}${event.detail ? ` (${event.detail})` : ''}…`);
+        reporter.debug(`phase: ${event.phase}${event.detail ? ` (${event.detail})` : ''}`);
+      } else {
+        reporter.progress(`package: ${event.done}/${event.total} files, ${formatBytes(event.bytes)}`);
+      }
+    },
+  });
+  report(result, reporter);
+  return reporter;
+}
+
+function report(result: BundleResult, reporter: Reporter): void {
+  for (const d of result.diagnostics) {
+    if (d.level === 'warning') reporter.warn(`${d.message}${d.chain ? ` (chain: ${d.chain.join(' -> ')})` : ''}`);
+    else reporter.debug(d.message);
+  }
+  for (const m of result.plan.missing) {
+    reporter.warn(`library ${m.name} not found, needed by ${m.chain.join(' -> ')}`);
+  }
+  for (const e of result.plan.excluded) reporter.info(`left out ${e.path}: ${e.reason}`);
+  for (const issue of result.validation.issues) reporter.warn(`validation: ${issue.message}`);
+
+  const entries = result.plan.launchers.map((l) => l.name);
+  const human = [
+    `bundled ${result.name} → ${result.dir}`,
+    `  entries: ${entries.join(', ')}`,
+    `  files: ${result.files} (${formatBytes(result.storedBytes)} stored), validation: ${result.validation.ok ? 'ok' : `${result.validation.issues.length} issue(s)`}`,
+    `run: ${path.join(result.dir, 'bin', entries[0] ?? '')}`,
+  ].join('\n');
+  reporter.result(human, {
+    ok: true,
+    bundle: {
+      name: result.name,
+      dir: result.dir,
+      manifestSha256: result.manifestSha256,
+      entries: result.plan.launchers.map((l) => ({ name: l.name, kind: l.kind, launcher: path.join(result.dir, 'bin', l.name) })),
+      files: result.files,
+      storedBytes: result.storedBytes,
+      validation: result.validation,
+      missing: result.plan.missing,
+      excluded: result.plan.excluded,
+      diagnostics: result.diagnostics,
+    },
+  });
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+export { LOG_LEVELS };

@@ -1,0 +1,68 @@
+// What the CLI says and where: results on stdout (one JSON document with --json, nothing else),
+// diagnostics and progress on stderr. Progress is a single rewritten line on a terminal and
+// absent otherwise, so CI logs stay quiet and parseable.
+import chalk from 'chalk';
+
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug', 'trace'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export class Reporter {
+  private progressShown = false;
+  readonly interactive: boolean;
+
+  constructor(
+    readonly level: LogLevel,
+    readonly json: boolean,
+    private readonly stderr: NodeJS.WriteStream = process.stderr,
+    private readonly stdout: NodeJS.WriteStream = process.stdout,
+  ) {
+    this.interactive = !json && stderr.isTTY === true && process.env.CI === undefined;
+  }
+
+  enabled(level: LogLevel): boolean {
+    return LOG_LEVELS.indexOf(level) <= LOG_LEVELS.indexOf(this.level);
+  }
+
+  error(message: string): void {
+    this.line('error', chalk.red(`sidebundle: error: ${message}`));
+  }
+
+  warn(message: string): void {
+    this.line('warn', chalk.yellow(`warning: ${message}`));
+  }
+
+  info(message: string): void {
+    this.line('info', message);
+  }
+
+  debug(message: string): void {
+    this.line('debug', chalk.dim(message));
+  }
+
+  /** A transient status line (terminal only). */
+  progress(message: string): void {
+    if (!this.interactive) return;
+    this.stderr.write(`\r\x1b[2K${chalk.cyan(message)}`);
+    this.progressShown = true;
+  }
+
+  /** The command's result: JSON with --json, else human text. */
+  result(human: string, data: unknown): void {
+    this.clearProgress();
+    if (this.json) this.stdout.write(`${JSON.stringify(data)}\n`);
+    else this.stdout.write(human.endsWith('\n') ? human : `${human}\n`);
+  }
+
+  clearProgress(): void {
+    if (this.progressShown) {
+      this.stderr.write('\r\x1b[2K');
+      this.progressShown = false;
+    }
+  }
+
+  private line(level: LogLevel, text: string): void {
+    if (!this.enabled(level)) return;
+    this.clearProgress();
+    this.stderr.write(`${text}\n`);
+  }
+}

@@ -1,0 +1,196 @@
+// The merge step: closures (one or more roots) → one MergedPlan. Files with the same content are
+// stored once by the packager (data/<sha256>); each root gets its own payload tree so that two
+// roots (the host and an image, or two images with different glibc) never clobber each other,
+// and every launcher runs with the loader and libraries of its own root. Pure: no I/O.
+import * as path from 'node:path';
+
+import { SidebundleError } from '../errors';
+import type { Diagnostic, ResolvedClosure, ResolvedEntry } from '../model/closure';
+import type { Conflict, LaunchArg, LauncherPlan, MergedPlan, PlanFile, PlanRoot, PlanSymlink } from '../model/plan';
+
+export interface MergeOptions {
+  /** Bundle name (directory name under the output directory). */
+  name: string;
+  closures: ResolvedClosure[];
+  /** Environment set by every launcher (--set-env). */
+  setEnv?: Record<string, string>;
+}
+
+/** glibc's ld.so accepts --argv0 since 2.33. */
+const ARGV0_SINCE = [2, 33];
+
+export function mergeClosures(options: MergeOptions): MergedPlan {
+  validateName(options.name);
+  const roots: PlanRoot[] = [];
+  const payloadOf = (root: string): string => {
+    let entry = roots.find((r) => r.root === root);
+    if (!entry) {
+      entry = { root, payload: roots.length === 0 ? 'payload' : `payload-${roots.length + 1}` };
+      roots.push(entry);
+    }
+    return entry.payload;
+  };
+
+  const files = new Map<string, PlanFile>();
+  const symlinks = new Map<string, PlanSymlink>();
+  const launchers = new Map<string, LauncherPlan & { root: string; target: string }>();
+  const diagnostics: Diagnostic[] = [];
+  const plan: MergedPlan = {
+    schema: 'sidebundle/plan@1',
+    name: options.name,
+    roots,
+    files: [],
+    symlinks: [],
+    launchers: [],
+    missing: [],
+    excluded: [],
+    conflicts: [],
+    diagnostics,
+  };
+
+  for (const closure of options.closures) {
+    const payload = payloadOf(closure.root);
+    for (const file of closure.files) {
+      const bundlePath = `${payload}${file.path}`;
+      const existing = files.get(bundlePath);
+      if (existing) {
+        if (existing.sha256 !== file.sha256) {
+          throw new SidebundleError('PLAN_CONFLICT', `${file.path} in ${closure.root} changed while the bundle was being planned (two different digests)`, {
+            input: file.path,
+            hint: 'run again once the files stop changing',
+          });
+        }
+        for (const reason of file.reasons) {
+          if (!existing.reasons.some((r) => JSON.stringify(r) === JSON.stringify(reason))) existing.reasons.push(reason);
+        }
+        continue;
+      }
+      files.set(bundlePath, {
+        path: bundlePath,
+        source: path.join(closure.root, file.from ?? file.path),
+        sha256: file.sha256,
+        size: file.size,
+        mode: file.mode,
+        reasons: [...file.reasons],
+      });
+    }
+    for (const link of closure.symlinks) {
+      const bundlePath = `${payload}${link.path}`;
+      symlinks.set(bundlePath, { path: bundlePath, target: confinedTarget(link.path, link.target) });
+    }
+    for (const entry of closure.entries) {
+      const launcher = launcherFor(entry, payload, options.setEnv ?? {});
+      const existing = launchers.get(entry.name);
+      if (existing) {
+        if (existing.root === closure.root && existing.target === entry.target) continue;
+        throw new SidebundleError('ENTRY_NAME_CONFLICT', `two entries are named ${entry.name} (${existing.target} in ${existing.root}, ${entry.target} in ${closure.root})`, {
+          input: entry.path,
+          kind: 'input',
+          hint: 'each entry gets a launcher bin/<name>; bundle programs with different names',
+        });
+      }
+      launchers.set(entry.name, { ...launcher, root: closure.root, target: entry.target });
+    }
+    plan.missing.push(...closure.missing.map((m) => ({ ...m, root: closure.root })));
+    plan.excluded.push(...closure.excluded.map((e) => ({ ...e, root: closure.root })));
+    for (const d of closure.diagnostics) {
+      if (!diagnostics.some((x) => x.code === d.code && x.message === d.message)) diagnostics.push(d);
+    }
+  }
+
+  for (const link of symlinks.keys()) {
+    if (files.has(link)) {
+      throw new SidebundleError('PLAN_CONFLICT', `${link} is both a file and a symlink in the bundle`, {
+        input: link,
+        hint: 'a --copy-dir destination overlaps a program file; choose another destination',
+      });
+    }
+  }
+
+  plan.conflicts = findConflicts(options.closures, roots);
+  plan.files = [...files.values()].sort(byPath);
+  plan.symlinks = [...symlinks.values()].sort(byPath);
+  plan.launchers = [...launchers.values()]
+    .map(({ root: _root, target: _target, ...launcher }) => launcher)
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return plan;
+}
+
+function launcherFor(entry: ResolvedEntry, payload: string, env: Record<string, string>): LauncherPlan {
+  const inPayload = (logical: string) => `${payload}${logical}`;
+  const args: LaunchArg[] = [];
+  let program = inPayload(entry.target);
+  if (entry.kind === 'script' && entry.script) {
+    program = inPayload(entry.script.interpreter);
+    for (const arg of entry.script.args) args.push('path' in arg ? { bundlePath: inPayload(arg.path) } : { literal: arg.literal });
+    args.push({ bundlePath: inPayload(entry.target) });
+  }
+  const launcher: LauncherPlan = {
+    name: entry.name,
+    kind: entry.kind,
+    program,
+    argv0: entry.glibc !== undefined && atLeast(entry.glibc, ARGV0_SINCE),
+    args,
+    helpersOnPath: entry.usesHelpers === true,
+    env: { ...env },
+    payload,
+    logicalProgram: entry.kind === 'script' ? entry.script!.interpreter : entry.target,
+  };
+  if (entry.loader !== undefined) launcher.loader = inPayload(entry.loader);
+  if (entry.libraryPath !== undefined) launcher.libraryPath = entry.libraryPath.map(inPayload);
+  return launcher;
+}
+
+/**
+ * A symlink target rewritten to stay inside its payload: resolve it as the root would (absolute
+ * targets start at the root, `..` stops there), then express it relative to the link's directory.
+ */
+export function confinedTarget(linkPath: string, target: string): string {
+  const dir = path.posix.dirname(linkPath);
+  const absolute = path.posix.resolve(target.startsWith('/') ? '/' : dir, target);
+  return path.posix.relative(dir, absolute) || '.';
+}
+
+function findConflicts(closures: ResolvedClosure[], roots: PlanRoot[]): Conflict[] {
+  if (roots.length < 2) return [];
+  const byPath = new Map<string, Map<string, string>>();
+  for (const closure of closures) {
+    for (const file of closure.files) {
+      let perRoot = byPath.get(file.path);
+      if (!perRoot) byPath.set(file.path, (perRoot = new Map()));
+      perRoot.set(closure.root, file.sha256);
+    }
+  }
+  const conflicts: Conflict[] = [];
+  for (const [logical, perRoot] of [...byPath].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (new Set(perRoot.values()).size < 2) continue;
+    conflicts.push({
+      path: logical,
+      roots: [...perRoot].map(([root, sha256]) => ({ root, sha256, payload: roots.find((r) => r.root === root)!.payload })),
+      resolution: 'kept apart: each root has its own payload directory, and each launcher uses its own',
+    });
+  }
+  return conflicts;
+}
+
+function atLeast(version: string, minimum: number[]): boolean {
+  const parts = version.split('.').map(Number);
+  for (let i = 0; i < minimum.length; i++) {
+    if ((parts[i] ?? 0) !== minimum[i]) return (parts[i] ?? 0) > minimum[i]!;
+  }
+  return true;
+}
+
+function byPath<T extends { path: string }>(a: T, b: T): number {
+  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+}
+
+export function validateName(name: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(name) || name.length > 200) {
+    throw new SidebundleError('BAD_BUNDLE_NAME', `"${name}" is not a usable bundle name`, {
+      input: name,
+      kind: 'input',
+      hint: 'use letters, digits, dot, dash, underscore or plus, starting with a letter or digit',
+    });
+  }
+}

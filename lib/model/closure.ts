@@ -1,0 +1,117 @@
+// ResolvedClosure: everything one root contributes to a bundle, found by static analysis (and
+// later extended by tracing). Plain JSON, versioned by `schema`; paths are logical (absolute
+// inside `root`), so a closure of an image rootfs reads the same as one of the host.
+
+/** Why a file is in the bundle. */
+export type Reason =
+  | { kind: 'entry'; entry: string }
+  | { kind: 'interpreter'; of: string }
+  | { kind: 'needed'; name: string; by: string; via: SearchSource }
+  | { kind: 'hwcaps-variant'; of: string; level: string }
+  | { kind: 'script-interpreter'; of: string }
+  | { kind: 'script'; entry: string }
+  | { kind: 'helper'; of: string; command: string }
+  | { kind: 'traced'; command: string; op: string }
+  | { kind: 'copy-dir'; source: string };
+
+/** How the dynamic loader found a library (glibc's search order, in order). */
+export type SearchSource = 'path' | 'rpath' | 'library-path' | 'runpath' | 'ld.so.cache' | 'default-dirs';
+
+export interface ElfSummary {
+  soname?: string;
+  needed: string[];
+  interpreter?: string;
+  /** GLIBC_x.y (and other) versions needed, per DT_NEEDED library. */
+  versionNeeds: Array<{ file: string; versions: string[] }>;
+}
+
+export interface ClosureFile {
+  /** Canonical logical path (no symlink in it): where the file goes in the payload. */
+  path: string;
+  /** Where to read it inside the root, when that differs from `path` (--copy-dir SRC:DEST). */
+  from?: string;
+  size: number;
+  /** Permission bits (0o755 style). */
+  mode: number;
+  sha256: string;
+  kind: 'elf' | 'script' | 'data';
+  elf?: ElfSummary;
+  reasons: Reason[];
+}
+
+export interface ClosureSymlink {
+  /** Logical path of the link (its parent directories canonical). */
+  path: string;
+  /** Target exactly as stored in the root. */
+  target: string;
+}
+
+export type EntryKind = 'elf-dynamic' | 'elf-static' | 'script';
+
+/** A literal argument, or a file of the closure (given to the program by its bundle path). */
+export type ScriptArg = { literal: string } | { path: string };
+
+export interface ResolvedEntry {
+  /** Launcher name (bin/<name>). */
+  name: string;
+  /** The path the user named (logical; may be a symlink). */
+  path: string;
+  /** Canonical logical path of the program file. */
+  target: string;
+  kind: EntryKind;
+  /** Dynamic ELF (or a script's interpreter): the dynamic loader, canonical logical path. */
+  loader?: string;
+  /** Directories (canonical, logical) the loader must search, in order: `--library-path`. */
+  libraryPath?: string[];
+  /** Highest GLIBC_x.y the bundled libc defines (the loader's options depend on it). */
+  glibc?: string;
+  /** Scripts: the interpreter chain resolved to an ELF program. */
+  script?: {
+    /** Canonical logical path of the ELF interpreter. */
+    interpreter: string;
+    /** The interpreter path as written after #! (or found on PATH for #!/usr/bin/env NAME). */
+    interpreterPath: string;
+    /** Arguments the kernel passes between the interpreter and the script: the shebang
+     * argument, and intermediate scripts when an interpreter is itself a script. */
+    args: ScriptArg[];
+  };
+  /** Set for helper commands found by scanning a shell script entry. */
+  helperOf?: string;
+  /** True when a shell script's helpers are bundled: its launcher puts bin/ first on PATH. */
+  usesHelpers?: boolean;
+}
+
+export interface Diagnostic {
+  level: 'warning' | 'info';
+  code: string;
+  message: string;
+  input?: string;
+  /** The chain of objects that led here (entry first). */
+  chain?: string[];
+}
+
+export interface MissingLibrary {
+  name: string;
+  /** Entry first, then each object down to the one whose DT_NEEDED names `name`. */
+  chain: string[];
+}
+
+export interface ExcludedFile {
+  path: string;
+  reason: string;
+  /** The object whose DT_NEEDED asked for it, and the name it asked by. */
+  neededBy?: string;
+  neededName?: string;
+}
+
+export interface ResolvedClosure {
+  schema: 'sidebundle/closure@1';
+  /** Absolute directory on the build machine that is `/` for the logical paths. */
+  root: string;
+  entries: ResolvedEntry[];
+  files: ClosureFile[];
+  symlinks: ClosureSymlink[];
+  missing: MissingLibrary[];
+  excluded: ExcludedFile[];
+  diagnostics: Diagnostic[];
+}

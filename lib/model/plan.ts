@@ -1,0 +1,73 @@
+// MergedPlan: the whole bundle as data, before anything is written. Every path is relative to
+// the bundle directory; `source` is where the packager reads the bytes on this machine.
+import type { Diagnostic, EntryKind, ExcludedFile, MissingLibrary, Reason } from './closure';
+
+export interface PlanFile {
+  /** Path inside the bundle (`payload/usr/bin/jq`). */
+  path: string;
+  /** Absolute path to read on the build machine. */
+  source: string;
+  sha256: string;
+  size: number;
+  mode: number;
+  reasons: Reason[];
+}
+
+export interface PlanSymlink {
+  /** Path inside the bundle. */
+  path: string;
+  /** Relative target that stays inside the payload it belongs to. */
+  target: string;
+}
+
+/** An argument for a launcher: literal, or a bundle path made absolute at run time. */
+export type LaunchArg = { literal: string } | { bundlePath: string };
+
+export interface LauncherPlan {
+  name: string;
+  kind: EntryKind;
+  /** The ELF to run (for scripts: the interpreter), bundle path. */
+  program: string;
+  /** Dynamic programs: the bundled loader and its --library-path (bundle paths). */
+  loader?: string;
+  libraryPath?: string[];
+  /** The loader understands --argv0 (glibc 2.33 and later). */
+  argv0: boolean;
+  /** Arguments placed before the user's (script interpreter args, then the script itself). */
+  args: LaunchArg[];
+  /** Put the bundle's bin/ first on PATH (shell scripts whose helpers are bundled). */
+  helpersOnPath: boolean;
+  /** Extra environment (--set-env); `${SIDEBUNDLE_ROOT}` in a value is the bundle directory. */
+  env: Record<string, string>;
+  /** The payload directory the program's files live in (`payload`). */
+  payload: string;
+  /** Logical path of the program in its root (for run modes that make the payload `/`). */
+  logicalProgram: string;
+}
+
+export interface PlanRoot {
+  /** Absolute directory on the build machine. */
+  root: string;
+  /** Its payload directory in the bundle. */
+  payload: string;
+}
+
+export interface Conflict {
+  /** Logical path that two roots provide with different content. */
+  path: string;
+  roots: Array<{ root: string; sha256: string; payload: string }>;
+  resolution: string;
+}
+
+export interface MergedPlan {
+  schema: 'sidebundle/plan@1';
+  name: string;
+  roots: PlanRoot[];
+  files: PlanFile[];
+  symlinks: PlanSymlink[];
+  launchers: LauncherPlan[];
+  missing: Array<MissingLibrary & { root: string }>;
+  excluded: Array<ExcludedFile & { root: string }>;
+  conflicts: Conflict[];
+  diagnostics: Diagnostic[];
+}

@@ -1,0 +1,103 @@
+// The content store of a bundle: data/<sha256>, one file per distinct content, and the payload
+// tree of hard links into it. Every copy is hashed after it is written, so a file that changed
+// since it was resolved is caught instead of shipped under a wrong digest.
+import { chmodSync, copyFileSync, linkSync, mkdirSync, statSync, utimesSync } from 'node:fs';
+import * as path from 'node:path';
+import pLimit from 'p-limit';
+
+import { sha256File } from '../cache/file-digest';
+import { SidebundleError } from '../errors';
+import type { PlanFile } from '../model/plan';
+
+export interface ContentProgress {
+  done: number;
+  total: number;
+  bytes: number;
+}
+
+export interface WriteContentOptions {
+  signal?: AbortSignal;
+  onProgress?: (progress: ContentProgress) => void;
+  /** Where an existing copy of a content may be hard-linked from instead of copied. */
+  reuse?: (sha256: string) => string | undefined;
+}
+
+/** Files are stored 0755 when any execute bit is set, else 0644: no setuid, no odd modes. */
+export function storedMode(mode: number): number {
+  return mode & 0o111 ? 0o755 : 0o644;
+}
+
+/** Write data/ and the payload links of `files` into `bundleDir`. Returns the bytes stored. */
+export async function writeContent(bundleDir: string, files: PlanFile[], options: WriteContentOptions = {}): Promise<number> {
+  const byDigest = new Map<string, PlanFile>();
+  for (const file of files) if (!byDigest.has(file.sha256)) byDigest.set(file.sha256, file);
+  mkdirSync(path.join(bundleDir, 'data'), { recursive: true });
+
+  const limit = pLimit(4);
+  let done = 0;
+  let bytes = 0;
+  await Promise.all(
+    [...byDigest.values()].map((file) =>
+      limit(async () => {
+        options.signal?.throwIfAborted();
+        const stored = path.join(bundleDir, 'data', file.sha256);
+        await storeOne(file, stored, options.reuse?.(file.sha256));
+        done += 1;
+        bytes += file.size;
+        options.onProgress?.({ done, total: byDigest.size, bytes });
+      }),
+    ),
+  );
+
+  for (const file of files) {
+    options.signal?.throwIfAborted();
+    const target = path.join(bundleDir, file.path);
+    mkdirSync(path.dirname(target), { recursive: true });
+    const stored = path.join(bundleDir, 'data', file.sha256);
+    if (storedMode(file.mode) === storedMode(byDigest.get(file.sha256)!.mode)) {
+      linkSync(stored, target);
+    } else {
+      // Same bytes, different execute bit: a link would share the mode, so this one is a copy.
+      copyFileSync(stored, target);
+      chmodSync(target, storedMode(file.mode));
+      const { mtime } = statSync(stored);
+      utimesSync(target, mtime, mtime);
+    }
+  }
+  return bytes;
+}
+
+async function storeOne(file: PlanFile, stored: string, reusable: string | undefined): Promise<void> {
+  let linked = false;
+  if (reusable !== undefined) {
+    try {
+      linkSync(reusable, stored);
+      linked = true;
+    } catch {
+      linked = false; // another filesystem, or gone: copy instead
+    }
+  }
+  if (!linked) {
+    try {
+      copyFileSync(file.source, stored);
+    } catch (error) {
+      throw new SidebundleError('SOURCE_UNREADABLE', `cannot copy ${file.source}: ${(error as Error).message}`, {
+        input: file.source,
+        hint: 'the file disappeared or is unreadable since it was resolved; run again',
+        cause: error,
+      });
+    }
+    chmodSync(stored, storedMode(file.mode));
+    // Keep the source's mtime: deterministic, and interpreters that validate caches by source
+    // mtime (Python's __pycache__) keep using their precompiled files.
+    const { mtime } = statSync(file.source);
+    utimesSync(stored, mtime, mtime);
+  }
+  const { sha256 } = await sha256File(stored);
+  if (sha256 !== file.sha256) {
+    throw new SidebundleError('SOURCE_CHANGED', `${file.source} changed after it was resolved (expected sha256 ${file.sha256}, copied ${sha256})`, {
+      input: file.source,
+      hint: 'something is modifying the file; run again once it is stable',
+    });
+  }
+}

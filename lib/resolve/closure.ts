@@ -1,0 +1,540 @@
+// Static closure of a set of entries inside one root: each program's loader, its libraries in
+// the order glibc's loader maps them (breadth first, reusing what is already loaded), hwcaps
+// variants, shebang interpreters, and the helper commands shell scripts call. Pure analysis:
+// nothing is copied or hashed here (see resolve.ts for the step that adds digests).
+import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
+import * as path from 'node:path';
+
+import { hasElfMagic, readElf, type ElfInfo } from '../elf';
+import { SidebundleError, isSidebundleError } from '../errors';
+import type {
+  ClosureSymlink, Diagnostic, EntryKind, ExcludedFile, MissingLibrary, Reason, ResolvedEntry, SearchSource,
+} from '../model/closure';
+import { GPU_EXCLUSION_REASON, isGpuLibrary } from './gpu';
+import { parseLdCache, type LdCache } from './ldcache';
+import { loaderConfig, type LoaderConfig } from './loader-config';
+import { joinLogical, RootFs, type SymlinkHop, type Walk } from './rootfs';
+import { scanShellCommands } from './script-scan';
+import { dirname, searchLibrary, type LoadedObject, type SearchContext } from './search';
+import { envCommand, isShellInterpreter, parseShebang, SHEBANG_LIMIT } from './shebang';
+
+export const DEFAULT_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+/** The kernel follows at most this many nested script interpreters (BINPRM recursion). */
+const MAX_INTERPRETER_DEPTH = 4;
+const MAX_SCRIPT_SCAN = 1024 * 1024;
+
+export interface EntryRequest {
+  /** Path of the program (absolute inside the root; relative to `cwd` on the host; a bare
+   * name is looked up on PATH inside the root). */
+  path: string;
+  /** Launcher name; defaults to the basename of `path`. */
+  name?: string;
+}
+
+export interface ClosureOptions {
+  /** Directory that is `/` for the entries (default `/`, the host). */
+  root?: string;
+  entries: EntryRequest[];
+  /** Searched like LD_LIBRARY_PATH, before DT_RUNPATH and the cache (logical directories). */
+  libraryPath?: string[];
+  /** Bundle GPU/DRM driver libraries instead of leaving them to the target. */
+  allowGpuLibs?: boolean;
+  /** Bundle the helper commands shell script entries call (default true). */
+  scanScripts?: boolean;
+  /** Base for relative entry paths on the host root (default: process.cwd()). */
+  cwd?: string;
+  /** Directories searched for bare command names and `#!/usr/bin/env NAME` (inside the root). */
+  searchPath?: string[];
+  /** Replace the loader's system directories (validation uses [] : nothing outside the bundle). */
+  systemDirs?: string[];
+  /** Consult the root's /etc/ld.so.cache (default true). */
+  useLdCache?: boolean;
+  /** Copy these trees into the bundle: `source` inside the root, `dest` its logical path there. */
+  copyDirs?: Array<{ source: string; dest?: string }>;
+}
+
+export interface ClosureFileDraft {
+  path: string;
+  /** Where it is read inside the root, when that is not `path` (--copy-dir SRC:DEST). */
+  from?: string;
+  kind: 'elf' | 'script' | 'data';
+  elf?: ElfInfo;
+  reasons: Reason[];
+}
+
+export interface ClosureDraft {
+  root: string;
+  entries: ResolvedEntry[];
+  files: ClosureFileDraft[];
+  symlinks: ClosureSymlink[];
+  missing: MissingLibrary[];
+  excluded: ExcludedFile[];
+  diagnostics: Diagnostic[];
+  /** The view used, with every probe it made (for content-keyed caching). */
+  fs: RootFs;
+}
+
+/** Build the static closure of `options.entries` inside `options.root`. */
+export function buildClosure(options: ClosureOptions): ClosureDraft {
+  const builder = new ClosureBuilder(options);
+  for (const request of options.entries) builder.addEntry(request);
+  for (const copy of options.copyDirs ?? []) builder.addCopyDir(copy.source, copy.dest ?? copy.source);
+  return builder.finish();
+}
+
+class ClosureBuilder {
+  private readonly fs: RootFs;
+  private readonly files = new Map<string, ClosureFileDraft>();
+  private readonly symlinks = new Map<string, string>();
+  private readonly entries: ResolvedEntry[] = [];
+  private readonly missing: MissingLibrary[] = [];
+  private readonly excluded = new Map<string, ExcludedFile>();
+  private readonly diagnostics: Diagnostic[] = [];
+  private readonly configs = new Map<string, LoaderConfig>();
+  private ldCache: LdCache | null | undefined;
+
+  constructor(private readonly options: ClosureOptions) {
+    this.fs = new RootFs(options.root ?? '/');
+  }
+
+  finish(): ClosureDraft {
+    const byPath = <T extends { path: string }>(a: T, b: T) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+    return {
+      root: this.fs.root,
+      entries: this.entries,
+      files: [...this.files.values()].sort(byPath),
+      symlinks: [...this.symlinks].map(([p, target]) => ({ path: p, target })).sort(byPath),
+      missing: this.missing,
+      excluded: [...this.excluded.values()].sort(byPath),
+      diagnostics: this.diagnostics,
+      fs: this.fs,
+    };
+  }
+
+  addEntry(request: EntryRequest, helperOf?: string): ResolvedEntry | undefined {
+    const logical = this.entryPath(request.path);
+    const walk = this.walkEntry(logical, request.path);
+    const name = request.name ?? path.posix.basename(request.path);
+    const existing = this.entries.find((e) => e.name === name);
+    if (existing) {
+      if (existing.target === walk.path) return existing;
+      if (helperOf !== undefined) {
+        this.note('info', 'HELPER_SHADOWED', `helper ${name} of ${helperOf} is not bundled: an entry named ${name} already exists`, request.path);
+        return undefined;
+      }
+      throw new SidebundleError('ENTRY_NAME_CONFLICT', `two entries are named ${name}: ${existing.path} and ${request.path}`, {
+        input: request.path,
+        kind: 'input',
+        hint: 'each entry gets a launcher bin/<name>; bundle programs with different names',
+      });
+    }
+    const reason: Reason = helperOf === undefined ? { kind: 'entry', entry: name } : { kind: 'helper', of: helperOf, command: name };
+    const entry = this.program(walk, reason, name, request.path, 0);
+    if (helperOf !== undefined) entry.helperOf = helperOf;
+    this.entries.push(entry);
+    if (entry.kind === 'script' && entry.script && isShellInterpreter(entry.script.interpreterPath) && this.options.scanScripts !== false) {
+      this.addHelpers(entry);
+    }
+    return entry;
+  }
+
+  /** A directory tree copied as data: files, symlinks (kept as links) and subdirectories. */
+  addCopyDir(source: string, dest: string): void {
+    const logical = source.startsWith('/') ? source : path.resolve(this.options.cwd ?? process.cwd(), source);
+    const walk = this.fs.resolve(logical);
+    if (walk === null || !walk.stats.isDirectory()) {
+      throw new SidebundleError('COPY_DIR_NOT_FOUND', `--copy-dir ${source} is not a directory${this.fs.root === '/' ? '' : ` inside ${this.fs.root}`}`, {
+        input: source,
+        kind: 'input',
+        hint: 'give an existing directory, optionally followed by :DEST (its absolute path in the bundle)',
+      });
+    }
+    if (!dest.startsWith('/')) {
+      throw new SidebundleError('COPY_DIR_BAD_DEST', `--copy-dir destination ${dest} is not absolute`, {
+        input: dest,
+        kind: 'input',
+        hint: 'write SRC:DEST with DEST an absolute path, e.g. --copy-dir ./share:/opt/app/share',
+      });
+    }
+    const visit = (from: string, to: string) => {
+      for (const item of readdirSync(this.fs.hostPath(from), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+        const itemFrom = `${from === '/' ? '' : from}/${item.name}`;
+        const itemTo = `${to === '/' ? '' : to}/${item.name}`;
+        if (item.isDirectory()) visit(itemFrom, itemTo);
+        else if (item.isSymbolicLink()) this.symlinks.set(itemTo, readlinkSync(this.fs.hostPath(itemFrom)));
+        else if (item.isFile()) {
+          this.addFile(itemTo, 'data', { kind: 'copy-dir', source: itemFrom });
+          if (itemFrom !== itemTo) this.files.get(itemTo)!.from = itemFrom;
+        }
+      }
+    };
+    visit(walk.path, path.posix.normalize(dest));
+  }
+
+  /** The logical path of an entry: absolute, cwd-relative on the host, or found on PATH. */
+  private entryPath(spec: string): string {
+    if (spec.startsWith('/')) return spec;
+    if (!spec.includes('/')) {
+      const found = this.findOnPath(spec);
+      if (found) return found;
+    }
+    if (this.fs.root !== '/') {
+      throw new SidebundleError('ENTRY_NOT_ABSOLUTE', `entry ${spec} must be an absolute path inside the root ${this.fs.root}`, {
+        input: spec,
+        kind: 'input',
+        hint: 'with --trace-root or an image, name programs by their absolute path inside that root',
+      });
+    }
+    return path.resolve(this.options.cwd ?? process.cwd(), spec);
+  }
+
+  private walkEntry(logical: string, spec: string): Walk {
+    const walk = this.fs.resolve(logical);
+    const where = this.fs.root === '/' ? '' : ` inside ${this.fs.root}`;
+    if (walk === null) {
+      throw new SidebundleError('ENTRY_NOT_FOUND', `entry ${spec} does not exist${where}`, {
+        input: spec,
+        kind: 'input',
+        hint: 'check the path; a bare name is looked up on PATH',
+      });
+    }
+    if (!walk.stats.isFile()) {
+      throw new SidebundleError('ENTRY_NOT_FILE', `entry ${spec} is not a regular file${where}`, {
+        input: spec,
+        kind: 'input',
+        hint: 'name a program file (use --copy-dir for directories of data)',
+      });
+    }
+    return walk;
+  }
+
+  /** Analyse a program file (ELF or script) reached by `walk`. */
+  private program(walk: Walk, reason: Reason, name: string, spec: string, depth: number): ResolvedEntry {
+    this.addLinks(walk.links);
+    const head = this.readHead(walk.path);
+    if (hasElfMagic(head)) return this.elfProgram(walk, reason, name, spec);
+    const shebang = parseShebang(head);
+    if (shebang === undefined) {
+      throw new SidebundleError('ENTRY_NOT_PROGRAM', `${spec} is neither an ELF program nor a script with #!`, {
+        input: spec,
+        kind: 'input',
+        hint: 'give a dynamically linked x86-64 executable or a script starting with #!; data files go in with --copy-dir',
+      });
+    }
+    if (depth >= MAX_INTERPRETER_DEPTH) {
+      throw new SidebundleError('SCRIPT_INTERPRETER_LOOP', `${spec}: interpreters nest more than ${MAX_INTERPRETER_DEPTH} deep`, {
+        input: spec,
+        kind: 'input',
+        hint: 'the kernel refuses this too (ELOOP); point the #! line at a real program',
+      });
+    }
+    this.addFile(walk.path, 'script', reason);
+
+    let interpreterPath = shebang.interpreter;
+    let args: string[] = shebang.arg === undefined ? [] : [shebang.arg];
+    if (path.posix.basename(interpreterPath) === 'env') {
+      const command = envCommand(shebang.arg);
+      if (command) {
+        const found = command.name.includes('/') ? command.name : this.findOnPath(command.name);
+        if (found === undefined) {
+          throw new SidebundleError('SCRIPT_INTERPRETER_NOT_FOUND', `${spec} runs "${command.name}" through env, and no ${command.name} is on PATH${this.fs.root === '/' ? '' : ` inside ${this.fs.root}`}`, {
+            input: spec,
+            kind: 'input',
+            hint: `install ${command.name}, or change the #! line to its absolute path`,
+          });
+        }
+        interpreterPath = found;
+        args = command.args;
+      }
+    }
+    const interpreterWalk = this.fs.resolve(interpreterPath.startsWith('/') ? interpreterPath : joinLogical(dirname(walk.path), interpreterPath));
+    if (interpreterWalk === null || !interpreterWalk.stats.isFile()) {
+      throw new SidebundleError('SCRIPT_INTERPRETER_NOT_FOUND', `${spec} names the interpreter ${interpreterPath}, which does not exist${this.fs.root === '/' ? '' : ` inside ${this.fs.root}`}`, {
+        input: spec,
+        kind: 'input',
+        hint: 'fix the #! line or install the interpreter',
+      });
+    }
+    const interpreter = this.program(interpreterWalk, { kind: 'script-interpreter', of: walk.path }, name, interpreterPath, depth + 1);
+    const entry: ResolvedEntry = {
+      name,
+      path: spec,
+      target: walk.path,
+      kind: 'script',
+      script: {
+        interpreter: interpreter.script?.interpreter ?? interpreter.target,
+        interpreterPath,
+        // A script interpreter that is itself a script: the kernel runs its interpreter with the
+        // intermediate script's path and argument in front (binfmt_script, recursively).
+        args: [
+          ...(interpreter.kind === 'script' ? [...interpreter.script!.args, { path: interpreter.target }] : []),
+          ...args.map((literal) => ({ literal })),
+        ],
+      },
+    };
+    if (interpreter.loader !== undefined) entry.loader = interpreter.loader;
+    if (interpreter.libraryPath !== undefined) entry.libraryPath = interpreter.libraryPath;
+    if (interpreter.glibc !== undefined) entry.glibc = interpreter.glibc;
+    return entry;
+  }
+
+  private elfProgram(walk: Walk, reason: Reason, name: string, spec: string): ResolvedEntry {
+    const info = readElf(this.fs.hostPath(walk.path));
+    this.addFile(walk.path, 'elf', reason, info);
+    if (info.interpreter === undefined) {
+      if (info.needed.length > 0) {
+        throw new SidebundleError('ENTRY_NOT_PROGRAM', `${spec} is a shared library without a program interpreter, not a program`, {
+          input: spec,
+          kind: 'input',
+          hint: 'bundle the program that uses it; it comes along as a dependency',
+        });
+      }
+      return { name, path: spec, target: walk.path, kind: 'elf-static' as EntryKind };
+    }
+    const loaderWalk = this.fs.resolve(info.interpreter);
+    if (loaderWalk === null || !loaderWalk.stats.isFile()) {
+      throw new SidebundleError('ENTRY_LOADER_MISSING', `${spec} needs the dynamic loader ${info.interpreter}, which does not exist${this.fs.root === '/' ? '' : ` inside ${this.fs.root}`}`, {
+        input: spec,
+        kind: 'input',
+        hint: 'the program was built for another system (e.g. musl vs glibc); bundle it from the root it was built for',
+      });
+    }
+    this.addLinks(loaderWalk.links);
+    const loaderInfo = readElf(this.fs.hostPath(loaderWalk.path));
+    this.addFile(loaderWalk.path, 'elf', { kind: 'interpreter', of: walk.path }, loaderInfo);
+    const objects = this.loadDependencies(walk, info, loaderWalk, loaderInfo);
+    return {
+      name,
+      path: spec,
+      target: walk.path,
+      kind: 'elf-dynamic',
+      loader: loaderWalk.path,
+      libraryPath: this.libraryPath(objects),
+      ...this.glibcOf(objects),
+    };
+  }
+
+  /** Map the dependencies of one program the way ld.so does (elf/dl-deps.c): breadth first. */
+  private loadDependencies(walk: Walk, info: ElfInfo, loaderWalk: Walk, loaderInfo: ElfInfo): LoadedObject[] {
+    const program: LoadedObject = { path: walk.path, foundAs: walk.path, info, source: 'program', links: [], variants: [] };
+    const rtld: LoadedObject = { path: loaderWalk.path, foundAs: info.interpreter!, info: loaderInfo, source: 'interpreter', links: loaderWalk.links, variants: [] };
+    const byName = new Map<string, LoadedObject>([[info.interpreter!, rtld]]);
+    if (loaderInfo.soname) byName.set(loaderInfo.soname, rtld);
+    const byPath = new Map<string, LoadedObject>([[program.path, program], [rtld.path, rtld]]);
+    const ctx = this.searchContext(loaderWalk.path);
+    const edges = new Map<LoadedObject, LoadedObject[]>();
+
+    const queue = [program];
+    while (queue.length > 0) {
+      const object = queue.shift()!;
+      const deps: LoadedObject[] = [];
+      edges.set(object, deps);
+      for (const needed of object.info.needed) {
+        let dep = byName.get(needed);
+        if (dep === undefined) {
+          const found = searchLibrary(needed, object, ctx);
+          if (found === null) {
+            this.missing.push({ name: needed, chain: chainOf(object) });
+            continue;
+          }
+          dep = byPath.get(found.path);
+          if (dep === undefined) {
+            dep = { ...found, loader: object, neededName: needed };
+            byPath.set(dep.path, dep);
+            if (this.keepLibrary(dep, needed, object)) queue.push(dep);
+          }
+          byName.set(needed, dep);
+          if (dep.info.soname) byName.set(dep.info.soname, dep);
+        }
+        deps.push(dep);
+      }
+    }
+    this.reportCycles(program, edges);
+    return [...byPath.values()];
+  }
+
+  /** Add a found library (and its variants) to the closure, unless it is a GPU driver. */
+  private keepLibrary(dep: LoadedObject, needed: string, by: LoadedObject): boolean {
+    if (!this.options.allowGpuLibs && isGpuLibrary(path.posix.basename(dep.path))) {
+      this.excluded.set(dep.path, { path: dep.path, reason: GPU_EXCLUSION_REASON, neededBy: by.path, neededName: needed });
+      return false;
+    }
+    this.addLinks(dep.links);
+    this.addFile(dep.path, 'elf', { kind: 'needed', name: needed, by: by.path, via: dep.source as SearchSource }, dep.info);
+    if (dep.source === 'path') {
+      this.note('warning', 'NEEDED_BY_PATH', `${by.path} needs ${needed} by absolute path; on the target the loader opens that path outside the bundle unless it runs with the payload as root (bwrap/chroot/ns run modes)`, by.path, chainOf(by));
+    }
+    for (const variant of dep.variants) {
+      this.addLinks(variant.links);
+      this.addFile(variant.path, 'elf', { kind: 'hwcaps-variant', of: dep.path, level: variant.level }, variant.info);
+    }
+    return true;
+  }
+
+  /**
+   * The bundled loader's --library-path for one program: the directories the host loader found
+   * libraries in through the cache, the system directories, LD_LIBRARY_PATH or an absolute
+   * RPATH/RUNPATH. Libraries found through $ORIGIN are found the same way inside the bundle.
+   * Each directory is the canonical form of the directory the loader searched, so the soname
+   * link the loader looks for is in it.
+   */
+  private libraryPath(objects: LoadedObject[]): string[] {
+    const dirs: string[] = [];
+    for (const object of objects) {
+      if (object.source === 'program' || object.source === 'interpreter' || this.excluded.has(object.path)) continue;
+      if (object.fromOrigin) continue;
+      const searched = this.fs.resolve(dirname(object.foundAs));
+      const dir = searched?.path ?? dirname(object.path);
+      if (searched) this.addLinks(searched.links);
+      if (!dirs.includes(dir)) dirs.push(dir);
+    }
+    return dirs;
+  }
+
+  /** The highest GLIBC_x.y the bundled libc defines: the loader's feature level. */
+  private glibcOf(objects: LoadedObject[]): { glibc?: string } {
+    const libc = objects.find((o) => o.info.soname === 'libc.so.6');
+    const versions = (libc?.info.versionDefs ?? []).filter((v) => /^GLIBC_\d+\.\d+(\.\d+)?$/.test(v));
+    if (versions.length === 0) return {};
+    const key = (v: string) => v.slice(6).split('.').map(Number);
+    versions.sort((a, b) => {
+      const [x, y] = [key(a), key(b)];
+      for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0);
+      return 0;
+    });
+    return { glibc: versions[versions.length - 1]!.slice(6) };
+  }
+
+  private reportCycles(program: LoadedObject, edges: Map<LoadedObject, LoadedObject[]>): void {
+    const state = new Map<LoadedObject, 'active' | 'done'>();
+    const stack: LoadedObject[] = [];
+    const reported = new Set<string>();
+    const visit = (object: LoadedObject) => {
+      state.set(object, 'active');
+      stack.push(object);
+      for (const dep of edges.get(object) ?? []) {
+        if (state.get(dep) === 'active') {
+          const cycle = [...stack.slice(stack.indexOf(dep)), dep].map((o) => o.path);
+          const key = [...cycle].sort().join('|');
+          if (!reported.has(key)) {
+            reported.add(key);
+            this.note('warning', 'DEPENDENCY_CYCLE', `dependency cycle: ${cycle.join(' -> ')} (the loader handles it; it usually means a packaging mistake)`, dep.path, stack.map((o) => o.path));
+          }
+        } else if (!state.has(dep)) {
+          visit(dep);
+        }
+      }
+      stack.pop();
+      state.set(object, 'done');
+    };
+    visit(program);
+  }
+
+  private searchContext(loaderPath: string | undefined): SearchContext {
+    return {
+      fs: this.fs,
+      cache: this.loadLdCache(),
+      config: this.loaderConfig(loaderPath),
+      libraryPath: this.options.libraryPath ?? [],
+      note: (code, message, input) => this.note('info', code, message, input),
+    };
+  }
+
+  private loaderConfig(loaderPath: string | undefined): LoaderConfig {
+    const key = loaderPath ?? '';
+    let config = this.configs.get(key);
+    if (config === undefined) {
+      config = loaderConfig(this.fs, loaderPath);
+      if (this.options.systemDirs !== undefined) config = { ...config, systemDirs: this.options.systemDirs, exact: true };
+      if (!config.exact && loaderPath !== undefined) {
+        this.note('info', 'LOADER_DIRS_GUESSED', `could not read the system directories of ${loaderPath}; searching the usual glibc directories`, loaderPath);
+      }
+      this.configs.set(key, config);
+    }
+    return config;
+  }
+
+  private loadLdCache(): LdCache | null {
+    if (this.ldCache === undefined) {
+      const walk = this.options.useLdCache === false ? null : this.fs.resolve('/etc/ld.so.cache');
+      if (walk === null || !walk.stats.isFile()) {
+        this.ldCache = null;
+      } else {
+        this.addLinks(walk.links);
+        try {
+          this.ldCache = parseLdCache(readFileSync(this.fs.hostPath(walk.path)), path.join(this.fs.root, 'etc/ld.so.cache'));
+        } catch (error) {
+          if (!isSidebundleError(error)) throw error;
+          this.note('warning', error.code, `${error.message}; searching the system directories only`, '/etc/ld.so.cache');
+          this.ldCache = null;
+        }
+      }
+    }
+    return this.ldCache;
+  }
+
+  private addHelpers(entry: ResolvedEntry): void {
+    let text: string;
+    try {
+      text = readFileSync(this.fs.hostPath(entry.target)).subarray(0, MAX_SCRIPT_SCAN).toString('utf8');
+    } catch {
+      return;
+    }
+    for (const command of scanShellCommands(text)) {
+      const found = this.findOnPath(command);
+      if (found === undefined) continue;
+      try {
+        const helper = this.addEntry({ path: found, name: command }, entry.name);
+        if (helper) entry.usesHelpers = true;
+      } catch (error) {
+        if (!isSidebundleError(error)) throw error;
+        this.note('warning', 'HELPER_SKIPPED', `helper ${command} of ${entry.name} is not bundled: ${error.message}`, found);
+      }
+    }
+  }
+
+  /** PATH lookup inside the root, like execvp: the first executable regular file. */
+  private findOnPath(name: string): string | undefined {
+    for (const dir of this.options.searchPath ?? DEFAULT_PATH) {
+      const candidate = `${dir}/${name}`;
+      const walk = this.fs.resolve(candidate);
+      if (walk !== null && walk.stats.isFile() && (walk.stats.mode & 0o111) !== 0) return candidate;
+    }
+    return undefined;
+  }
+
+  private readHead(logical: string): Buffer {
+    const fd = openSync(this.fs.hostPath(logical), 'r');
+    try {
+      const head = Buffer.alloc(SHEBANG_LIMIT);
+      const n = readSync(fd, head, 0, SHEBANG_LIMIT, 0);
+      return head.subarray(0, n);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private addFile(logical: string, kind: ClosureFileDraft['kind'], reason: Reason, elf?: ElfInfo): void {
+    const existing = this.files.get(logical);
+    if (existing) {
+      if (!existing.reasons.some((r) => JSON.stringify(r) === JSON.stringify(reason))) existing.reasons.push(reason);
+      return;
+    }
+    this.files.set(logical, { path: logical, kind, reasons: [reason], ...(elf ? { elf } : {}) });
+  }
+
+  private addLinks(links: SymlinkHop[]): void {
+    for (const link of links) this.symlinks.set(link.path, link.target);
+  }
+
+  private note(level: Diagnostic['level'], code: string, message: string, input?: string, chain?: string[]): void {
+    if (this.diagnostics.some((d) => d.code === code && d.message === message)) return;
+    this.diagnostics.push({ level, code, message, ...(input ? { input } : {}), ...(chain ? { chain } : {}) });
+  }
+}
+
+function chainOf(object: LoadedObject): string[] {
+  const chain: string[] = [];
+  for (let o: LoadedObject | undefined = object; o; o = o.loader) chain.unshift(o.path);
+  return chain;
+}

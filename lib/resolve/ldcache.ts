@@ -1,0 +1,149 @@
+// /etc/ld.so.cache, parsed in its binary format the way glibc's dl-cache.c reads it: the
+// `glibc-ld.so.cache1.1` table (alone, or after the old `ld.so-1.7.0` table), x86-64 entries
+// only, and the glibc-hwcaps extension that marks entries living in glibc-hwcaps/<level>/.
+// ldconfig sorts entries with _dl_cache_libcmp, so lookups are a binary search.
+import { SidebundleError } from '../errors';
+
+const OLD_MAGIC = 'ld.so-1.7.0';
+const NEW_MAGIC = 'glibc-ld.so.cache1.1';
+const OLD_HEADER = 16; // magic[11] + pad, nlibs: sizeof(struct cache_file) on x86-64
+const OLD_ENTRY = 12;
+const NEW_HEADER = 48;
+const NEW_ENTRY = 24;
+const EXTENSION_MAGIC = 0xeaa42174;
+const EXTENSION_TAG_GLIBC_HWCAPS = 1;
+/** FLAG_ELF_LIBC6 | FLAG_X8664_LIB64: the only entries an x86-64 ld.so accepts. */
+const X86_64_LIBC6 = 0x0303;
+/** DL_CACHE_HWCAP_EXTENSION: the low 32 bits of hwcap index the glibc-hwcaps names. */
+const HWCAP_EXTENSION = 1n << 62n;
+const ISA_LEVEL_MASK = (1n << 10n) - 1n;
+
+export interface LdCacheEntry {
+  /** The soname the entry answers to. */
+  name: string;
+  /** Absolute path (inside the root the cache belongs to). */
+  path: string;
+  /** glibc-hwcaps subdirectory name (`x86-64-v3`) for hwcaps entries. */
+  hwcaps?: string;
+}
+
+export interface LdCache {
+  /** All x86-64 entries in file order (ldconfig's sort order). */
+  entries: LdCacheEntry[];
+  /** Entries by soname, in file order (hwcaps entries come first, as ldconfig writes them). */
+  byName: Map<string, LdCacheEntry[]>;
+}
+
+function indexed(entries: LdCacheEntry[]): LdCache {
+  const byName = new Map<string, LdCacheEntry[]>();
+  for (const entry of entries) {
+    const list = byName.get(entry.name);
+    if (list) list.push(entry);
+    else byName.set(entry.name, [entry]);
+  }
+  return { entries, byName };
+}
+
+/** Parse an ld.so.cache image. `source` names the file in errors. */
+export function parseLdCache(data: Buffer, source: string): LdCache {
+  const asText = (at: number, length: number) => data.toString('latin1', at, at + length);
+  let newStart: number;
+  if (data.length >= NEW_HEADER && asText(0, NEW_MAGIC.length) === NEW_MAGIC) {
+    newStart = 0;
+  } else if (data.length >= OLD_HEADER && asText(0, OLD_MAGIC.length) === OLD_MAGIC) {
+    const oldCount = data.readUInt32LE(12);
+    // The new table follows the old one, aligned like struct cache_file_new (8 bytes).
+    newStart = align8(OLD_HEADER + oldCount * OLD_ENTRY);
+    if (newStart + NEW_HEADER > data.length || asText(newStart, NEW_MAGIC.length) !== NEW_MAGIC) {
+      return indexed(parseOld(data, oldCount, source));
+    }
+  } else {
+    throw corrupt(source, 'it does not start with an ld.so.cache magic');
+  }
+
+  const count = data.readUInt32LE(newStart + 20);
+  const extensionOffset = data.readUInt32LE(newStart + 32);
+  if (count > (data.length - newStart - NEW_HEADER) / NEW_ENTRY) throw corrupt(source, `it claims ${count} entries but is only ${data.length} bytes`);
+  const hwcapNames = readHwcapNames(data, extensionOffset);
+  const entries: LdCacheEntry[] = [];
+  for (let i = 0; i < count; i++) {
+    const at = newStart + NEW_HEADER + i * NEW_ENTRY;
+    const flags = data.readInt32LE(at);
+    if (flags !== X86_64_LIBC6) continue;
+    const name = cstring(data, newStart + data.readUInt32LE(at + 4));
+    const path = cstring(data, newStart + data.readUInt32LE(at + 8));
+    if (name === undefined || path === undefined) throw corrupt(source, `entry ${i} points outside the string table`);
+    const hwcap = data.readBigUInt64LE(at + 16);
+    const entry: LdCacheEntry = { name, path };
+    if (((hwcap >> 32n) & ~ISA_LEVEL_MASK) === HWCAP_EXTENSION >> 32n) {
+      const hwcaps = hwcapNames[Number(hwcap & 0xffffffffn)];
+      if (hwcaps === undefined) continue; // glibc ignores entries with an unknown index too
+      entry.hwcaps = hwcaps;
+    } else if (hwcap !== 0n) {
+      continue; // legacy hwcap (platform/tls) entries: gone since glibc 2.37, not produced for x86-64 levels
+    }
+    entries.push(entry);
+  }
+  return indexed(entries);
+}
+
+function parseOld(data: Buffer, count: number, source: string): LdCacheEntry[] {
+  const strings = OLD_HEADER + count * OLD_ENTRY;
+  if (strings > data.length) throw corrupt(source, `it claims ${count} entries but is only ${data.length} bytes`);
+  const entries: LdCacheEntry[] = [];
+  for (let i = 0; i < count; i++) {
+    const at = OLD_HEADER + i * OLD_ENTRY;
+    if (data.readInt32LE(at) !== X86_64_LIBC6) continue;
+    const name = cstring(data, strings + data.readUInt32LE(at + 4));
+    const path = cstring(data, strings + data.readUInt32LE(at + 8));
+    if (name !== undefined && path !== undefined) entries.push({ name, path });
+  }
+  return entries;
+}
+
+/** The glibc-hwcaps extension: an array of string offsets (from the start of the file). */
+function readHwcapNames(data: Buffer, extensionOffset: number): string[] {
+  if (extensionOffset === 0 || extensionOffset % 4 !== 0 || extensionOffset + 8 > data.length) return [];
+  if (data.readUInt32LE(extensionOffset) !== EXTENSION_MAGIC) return [];
+  const sections = data.readUInt32LE(extensionOffset + 4);
+  if (extensionOffset + 8 + sections * 16 > data.length) return [];
+  for (let s = 0; s < sections; s++) {
+    const at = extensionOffset + 8 + s * 16;
+    if (data.readUInt32LE(at) !== EXTENSION_TAG_GLIBC_HWCAPS) continue;
+    const offset = data.readUInt32LE(at + 8);
+    const size = data.readUInt32LE(at + 12);
+    if (size % 4 !== 0 || offset % 4 !== 0 || offset + size > data.length) return [];
+    const names: string[] = [];
+    for (let k = 0; k < size / 4; k++) names.push(cstring(data, data.readUInt32LE(offset + k * 4)) ?? '');
+    return names;
+  }
+  return [];
+}
+
+function cstring(data: Buffer, at: number): string | undefined {
+  if (at >= data.length) return undefined;
+  const end = data.indexOf(0, at);
+  if (end === -1) return undefined;
+  return data.toString('utf8', at, end);
+}
+
+function align8(n: number): number {
+  return (n + 7) & ~7;
+}
+
+function corrupt(source: string, why: string): SidebundleError {
+  return new SidebundleError('LDCACHE_CORRUPT', `${source} is not a valid ld.so.cache: ${why}`, {
+    input: source,
+    hint: 'run ldconfig in that root to regenerate it, or remove it (the default directories are still searched)',
+  });
+}
+
+/**
+ * Look `name` up as ld.so does: the baseline (non-hwcaps) entry is what a CPU without the
+ * newer ISA levels loads, so it is the canonical answer; hwcaps entries are its variants.
+ */
+export function lookupLdCache(cache: LdCache, name: string): { path?: string; variants: LdCacheEntry[] } {
+  const matches = cache.byName.get(name) ?? [];
+  const baseline = matches.find((e) => e.hwcaps === undefined);
+  return { ...(baseline ? { path: baseline.path } : {}), variants: matches.filter((e) => e.hwcaps !== undefined) };
+}

@@ -1,0 +1,45 @@
+// Shebang lines as the Linux kernel reads them (fs/binfmt_script.c): at most the first 256
+// bytes, `#!`, optional blanks, the interpreter path up to a blank, then everything up to the
+// end of the line with outer blanks stripped as ONE optional argument.
+
+/** BINPRM_BUF_SIZE: the kernel reads this much of a file to find its shebang. */
+export const SHEBANG_LIMIT = 256;
+
+export interface Shebang {
+  interpreter: string;
+  /** The single optional argument, exactly as the kernel passes it. */
+  arg?: string;
+}
+
+export function parseShebang(head: Buffer): Shebang | undefined {
+  if (head.length < 2 || head[0] !== 0x23 || head[1] !== 0x21) return undefined; // "#!"
+  const firstLine = head.subarray(2, Math.min(head.length, SHEBANG_LIMIT)).toString('latin1').split('\n')[0]!;
+  const line = firstLine.replace(/^[ \t]+/, '').replace(/[ \t\r]+$/, '');
+  if (line === '') return undefined;
+  const blank = line.search(/[ \t]/);
+  if (blank === -1) return { interpreter: line };
+  const arg = line.slice(blank).replace(/^[ \t]+/, '');
+  return arg === '' ? { interpreter: line.slice(0, blank) } : { interpreter: line.slice(0, blank), arg };
+}
+
+/**
+ * For `#!/usr/bin/env [-S] [VAR=x ...] NAME [args]`: the command name env would run and the
+ * arguments it would add (only `-S` splits; without it the whole argument is the name).
+ */
+export function envCommand(arg: string | undefined): { name: string; args: string[] } | undefined {
+  if (arg === undefined) return undefined;
+  let words: string[];
+  if (arg.startsWith('-S')) words = arg.slice(2).trim().split(/[ \t]+/).filter(Boolean);
+  else if (arg.startsWith('-')) return undefined;
+  else words = [arg];
+  while (words.length > 0 && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[0]!)) words.shift();
+  const [name, ...args] = words;
+  return name === undefined ? undefined : { name, args };
+}
+
+const SHELLS = new Set(['sh', 'bash', 'dash', 'ash', 'ksh', 'mksh', 'zsh', 'busybox']);
+
+/** True when a script run by `interpreter` is a shell script we can scan for helper commands. */
+export function isShellInterpreter(interpreter: string): boolean {
+  return SHELLS.has(interpreter.slice(interpreter.lastIndexOf('/') + 1));
+}

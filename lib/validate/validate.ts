@@ -1,0 +1,126 @@
+// Validation of a written bundle, as its loader will see it on a machine that has nothing:
+// every launcher's program is resolved again inside its payload with the launcher's library
+// path, no ld.so.cache and no system directories (the same resolver as the build, pointed at
+// the bundle); every other ELF in the payload (hwcaps variants, traced plugins) must find its
+// DT_NEEDED there too; and every symbol version an ELF needs (GLIBC_2.34, ...) must be
+// defined by the bundled library that provides it.
+import * as path from 'node:path';
+
+import { readElf, type ElfInfo } from '../elf';
+import { isSidebundleError } from '../errors';
+import type { MergedPlan } from '../model/plan';
+import { buildClosure } from '../resolve/closure';
+import { RootFs } from '../resolve/rootfs';
+import { searchLibrary, type LoadedObject, type SearchContext } from '../resolve/search';
+
+export interface ValidationIssue {
+  code: 'MISSING_LIBRARY' | 'MISSING_VERSION' | 'UNREADABLE_ELF';
+  message: string;
+  /** Bundle path of the file with the problem. */
+  file: string;
+  chain?: string[];
+}
+
+export interface ValidationReport {
+  ok: boolean;
+  checkedFiles: number;
+  issues: ValidationIssue[];
+}
+
+export function validateBundle(bundleDir: string, plan: MergedPlan): ValidationReport {
+  const issues: ValidationIssue[] = [];
+  let checkedFiles = 0;
+  for (const { payload } of plan.roots) {
+    const prefix = `${payload}/`;
+    const fs = new RootFs(path.join(bundleDir, payload));
+    const logical = (bundlePath: string) => bundlePath.slice(payload.length);
+    const launchers = plan.launchers.filter((l) => l.payload === payload && l.loader !== undefined);
+    // Names of libraries deliberately left to the target (GPU drivers): not a bundle defect.
+    const excluded = new Set(plan.excluded.filter((e) => e.neededName !== undefined).map((e) => e.neededName!));
+    const libraryPath: string[] = [];
+    for (const launcher of launchers) {
+      for (const dir of launcher.libraryPath ?? []) if (!libraryPath.includes(logical(dir))) libraryPath.push(logical(dir));
+    }
+
+    // 1. Each launcher, exactly as its loader will run it.
+    for (const launcher of launchers) {
+      const draft = buildClosure({
+        root: fs.root,
+        entries: [{ path: launcher.logicalProgram, name: launcher.name }],
+        libraryPath: (launcher.libraryPath ?? []).map(logical),
+        systemDirs: [],
+        useLdCache: false,
+        scanScripts: false,
+        allowGpuLibs: true,
+      });
+      for (const missing of draft.missing) {
+        if (excluded.has(missing.name)) continue;
+        issues.push({
+          code: 'MISSING_LIBRARY',
+          message: `${launcher.name}: ${missing.name} (needed by ${missing.chain[missing.chain.length - 1]}) is not found inside the bundle`,
+          file: `${payload}${missing.chain[missing.chain.length - 1]}`,
+          chain: missing.chain,
+        });
+      }
+    }
+
+    // 2. Every ELF of the payload: its libraries and the symbol versions it needs.
+    const infos = new Map<string, ElfInfo | null>();
+    const infoOf = (logicalPath: string): ElfInfo | null => {
+      if (!infos.has(logicalPath)) {
+        try {
+          infos.set(logicalPath, readElf(fs.hostPath(logicalPath)));
+        } catch (error) {
+          if (!isSidebundleError(error)) throw error;
+          infos.set(logicalPath, null);
+        }
+      }
+      return infos.get(logicalPath)!;
+    };
+    const ctx: SearchContext = {
+      fs,
+      cache: null,
+      config: { systemDirs: [], lib: 'lib/x86_64-linux-gnu', platform: 'x86_64', exact: true },
+      libraryPath,
+      note: () => undefined,
+    };
+    for (const file of plan.files) {
+      if (!file.path.startsWith(prefix)) continue;
+      const at = logical(file.path);
+      const info = infoOf(at);
+      if (info === null) continue;
+      checkedFiles += 1;
+      const requester: LoadedObject = { path: at, foundAs: at, info, source: 'program', links: [], variants: [] };
+      // Files a launcher loads were checked exactly above (RPATH inheritance included).
+      const loadedByLauncher = file.reasons.some((r) => LAUNCHER_LOADED.has(r.kind));
+      const providers = new Map<string, ElfInfo>();
+      for (const needed of info.needed) {
+        const found = searchLibrary(needed, requester, ctx);
+        if (found) providers.set(needed, found.info);
+        else if (!loadedByLauncher && !excluded.has(needed)) {
+          issues.push({ code: 'MISSING_LIBRARY', message: `${at} needs ${needed}, which is not inside the bundle`, file: file.path });
+        }
+      }
+      for (const need of info.versionNeeds) {
+        const provider = providers.get(need.file);
+        if (!provider) continue;
+        const absent = need.versions.filter((v) => !provider.versionDefs.includes(v));
+        if (absent.length > 0) {
+          issues.push({
+            code: 'MISSING_VERSION',
+            message: `${at} needs ${absent.join(', ')} from ${need.file}, and the bundled ${need.file} does not define ${absent.length > 1 ? 'them' : 'it'}`,
+            file: file.path,
+          });
+        }
+      }
+    }
+  }
+  return { ok: issues.length === 0, checkedFiles, issues: dedupe(issues) };
+}
+
+const LAUNCHER_LOADED = new Set(['entry', 'needed', 'interpreter', 'script-interpreter', 'helper']);
+
+function dedupe(issues: ValidationIssue[]): ValidationIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => (seen.has(i.message) ? false : (seen.add(i.message), true)));
+}
