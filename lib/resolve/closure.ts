@@ -437,6 +437,7 @@ class ClosureBuilder {
       config: this.loaderConfig(loaderPath),
       libraryPath: this.options.libraryPath ?? [],
       note: (code, message, input) => this.note('info', code, message, input),
+      warn: (code, message, input) => this.note('warning', code, message, input),
     };
   }
 

@@ -52,6 +52,8 @@ export interface SearchContext {
   libraryPath: string[];
   /** Called for files skipped or ignored on the way (wrong class, unreadable, bad token). */
   note: (code: string, message: string, input: string) => void;
+  /** Called for problems that make the program fail to load. */
+  warn: (code: string, message: string, input: string) => void;
 }
 
 export interface Found {
@@ -73,6 +75,15 @@ export interface SearchDir {
 
 /** Search for `name` needed by `requester` (glibc order, steps 3 to 6; steps 1-2 are the caller's). */
 export function searchLibrary(name: string, requester: LoadedObject, ctx: SearchContext): Found | null {
+  try {
+    return search(name, requester, ctx);
+  } catch (error) {
+    if (error instanceof Unloadable) return null;
+    throw error;
+  }
+}
+
+function search(name: string, requester: LoadedObject, ctx: SearchContext): Found | null {
   if (name.includes('/')) {
     const hit = tryFile(name, ctx);
     return hit ? { ...hit, source: 'path', fromOrigin: false, variants: [] } : null;
@@ -131,7 +142,14 @@ function searchDir(dir: string, name: string, ctx: SearchContext, variants: Vari
   return tryFile(`${base}/${name}`, ctx);
 }
 
-/** Open a candidate as ld.so's open_verify does: it must exist and be an x86-64 ELF64 object. */
+/** ld.so stops the whole search at a file it cannot load as ELF (open_verify "lose"). */
+class Unloadable extends Error {}
+
+/**
+ * Open a candidate as ld.so's open_verify does: a missing file, or an ELF of another class or
+ * machine, is skipped and the search goes on; a file that is not a loadable ELF at all (too
+ * short, bad magic) stops the search: ld.so fails there, and so does the closure.
+ */
 function tryFile(logical: string, ctx: SearchContext): Candidate | null {
   let walk;
   try {
@@ -147,11 +165,13 @@ function tryFile(logical: string, ctx: SearchContext): Candidate | null {
   try {
     return { path: walk.path, foundAs: logical, info: readElf(ctx.fs.hostPath(walk.path)), links: walk.links };
   } catch (error) {
-    if (isSidebundleError(error)) {
+    if (!isSidebundleError(error)) throw error;
+    if (error.code === 'ELF_UNSUPPORTED') {
       ctx.note('LIBRARY_SKIPPED', `skipped ${logical}: ${error.message}`, logical);
       return null;
     }
-    throw error;
+    ctx.warn('LIBRARY_UNLOADABLE', `${logical} is where the loader looks, and it cannot load it (${error.message}); the program fails there too`, logical);
+    throw new Unloadable(logical);
   }
 }
 

@@ -83,6 +83,7 @@ export function validateBundle(bundleDir: string, plan: MergedPlan): ValidationR
       config: { systemDirs: [], lib: 'lib/x86_64-linux-gnu', platform: 'x86_64', exact: true },
       libraryPath,
       note: () => undefined,
+      warn: () => undefined,
     };
     for (const file of plan.files) {
       if (!file.path.startsWith(prefix)) continue;

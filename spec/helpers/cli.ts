@@ -1,0 +1,37 @@
+// Run the built CLI (dist/, made by `npm test` before jest) as a user would.
+import { spawn, spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+
+export const repoRoot = path.resolve(__dirname, '../..');
+export const cliPath = path.join(repoRoot, 'dist/lib/cli/main.js');
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
+  const result = spawnSync(process.execPath, [cliPath, ...args], {
+    encoding: 'utf8',
+    cwd: options.cwd ?? repoRoot,
+    env: { ...process.env, ...options.env },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (result.error) throw result.error;
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Start the CLI without waiting (for interruption tests). */
+export function startCli(args: string[], options: { cwd?: string } = {}) {
+  return spawn(process.execPath, [cliPath, ...args], { cwd: options.cwd ?? repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** `sidebundle create ... --json`, expecting success; returns the parsed result. */
+export function createBundle(args: string[]): { dir: string; manifestSha256: string; validation: { ok: boolean; issues: unknown[] }; [k: string]: unknown } {
+  const result = runCli(['create', ...args, '--json']);
+  if (result.status !== 0) {
+    throw new Error(`sidebundle create failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
+  }
+  return JSON.parse(result.stdout).bundle;
+}

@@ -1,0 +1,173 @@
+// The resolver against the real dynamic loader: for host programs and for test programs built
+// to exercise each rule (RPATH inheritance, RUNPATH, $ORIGIN, NODEFLIB, wrong-class files), the
+// files we find are the files `ld.so --list` maps.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+import { buildClosure } from '../../lib/resolve/closure';
+import { RootFs } from '../../lib/resolve/rootfs';
+import { compile, sharedLibrary } from '../helpers/cc';
+import { bullseyeRootfs } from '../fixtures/rootfs';
+import { tempDir } from '../helpers/tmp';
+
+const LDSO = '/lib64/ld-linux-x86-64.so.2';
+
+/** What ld.so maps (ldd's mode): name → real path or 'not found', the loader itself included. */
+function loaderList(program: string): Map<string, string> {
+  const result = spawnSync(LDSO, [program], { encoding: 'utf8', env: { LD_TRACE_LOADED_OBJECTS: '1' } });
+  const map = new Map<string, string>();
+  for (const line of result.stdout.split('\n')) {
+    const found = /^\s+(\S+) => (\S+) \(/.exec(line);
+    const missing = /^\s+(\S+) => not found/.exec(line);
+    const direct = /^\s+(\/\S+) \(/.exec(line);
+    if (found) map.set(found[1]!, found[2]!);
+    else if (missing) map.set(missing[1]!, 'not found');
+    else if (direct) map.set(path.basename(direct[1]!), direct[1]!);
+  }
+  return map;
+}
+
+/** Canonical paths; inside another root, absolute links must resolve in that root (RootFs). */
+function realSet(paths: Iterable<string>, root = '/'): string[] {
+  const fs = new RootFs(root);
+  return [...new Set([...paths].map((p) => (root === '/' ? realpathSync(p) : fs.resolve(p)!.path)))].sort();
+}
+
+describe('closures of host programs match ld.so --list', () => {
+  const programs = ['/usr/bin/jq', '/usr/bin/curl', '/usr/bin/git', '/usr/bin/python3.11', '/usr/bin/perl', '/usr/bin/bash', '/usr/bin/node'];
+  test.each(programs)('%s', (program) => {
+    const draft = buildClosure({ entries: [{ path: program }] });
+    expect(draft.missing).toEqual([]);
+    const ours = draft.files.filter((f) => f.path !== program).map((f) => f.path);
+    const theirs = [...loaderList(program).values()];
+    expect(realSet(ours)).toEqual(realSet(theirs));
+    const entry = draft.entries[0]!;
+    expect(entry.kind).toBe('elf-dynamic');
+    expect(entry.loader).toBe(realpathSync(LDSO));
+    expect(entry.glibc).toMatch(/^2\.\d+$/);
+  });
+});
+
+describe('search rules, checked against ld.so on programs built for each rule', () => {
+  const dir = tempDir('sb-search-');
+  const libSource = (name: string, calls: string[] = []) =>
+    `${calls.map((c) => `int ${c}(void);`).join('\n')}\nint ${name}(void) { return 1${calls.map((c) => ` + ${c}()`).join('')}; }\n`;
+
+  function check(program: string, expectMissing: string[] = []) {
+    const draft = buildClosure({ entries: [{ path: program }] });
+    const oracle = loaderList(program);
+    const oracleMissing = [...oracle].filter(([, p]) => p === 'not found').map(([n]) => n).sort();
+    expect(draft.missing.map((m) => m.name).sort()).toEqual(oracleMissing);
+    expect(oracleMissing).toEqual(expectMissing.sort());
+    const found = [...oracle.values()].filter((p) => p !== 'not found');
+    expect(realSet(draft.files.filter((f) => f.path !== program && !f.reasons.some((r) => r.kind === 'hwcaps-variant')).map((f) => f.path))).toEqual(realSet(found));
+    return draft;
+  }
+
+  test('$ORIGIN RUNPATH and a soname symlink chain', () => {
+    const app = path.join(dir, 'origin');
+    sharedLibrary(path.join(app, 'lib'), 'greet', 1, libSource('greet'));
+    compile(path.join(app, 'bin/app'), 'int greet(void); int main(void) { return greet() - 1; }', [
+      `-L${path.join(app, 'lib')}`, '-lgreet', '-Wl,--enable-new-dtags', "-Wl,-rpath,$ORIGIN/../lib",
+    ]);
+    const draft = check(path.join(app, 'bin/app'));
+    const lib = draft.files.find((f) => f.path.endsWith('libgreet.so.1.0.1'))!;
+    expect(lib.reasons[0]).toMatchObject({ kind: 'needed', name: 'libgreet.so.1', via: 'runpath' });
+    expect(draft.symlinks).toContainEqual({ path: path.join(app, 'lib/libgreet.so.1'), target: 'libgreet.so.1.0.1' });
+    // Found through $ORIGIN: the bundle finds it the same way, so it is not on the library path.
+    expect(draft.entries[0]!.libraryPath).not.toContain(path.join(app, 'lib'));
+  });
+
+  test('DT_RPATH is inherited by what the program loads; DT_RUNPATH is not', () => {
+    const base = path.join(dir, 'inherit');
+    const libs = path.join(base, 'libs');
+    sharedLibrary(libs, 'leaf', 1, libSource('leaf'));
+    sharedLibrary(libs, 'mid', 1, libSource('mid', ['leaf']), [`-L${libs}`, '-lleaf']);
+    const source = 'int mid(void); int main(void) { return mid() - 2; }';
+    compile(path.join(base, 'with-rpath'), source, [`-L${libs}`, '-lmid', '-Wl,--disable-new-dtags', `-Wl,-rpath,${libs}`]);
+    compile(path.join(base, 'with-runpath'), source, [`-L${libs}`, '-lmid', '-Wl,--enable-new-dtags', `-Wl,-rpath,${libs}`]);
+    const rpath = check(path.join(base, 'with-rpath'));
+    expect(rpath.files.find((f) => f.path.endsWith('libleaf.so.1.0.1'))!.reasons[0]).toMatchObject({ via: 'rpath', by: path.join(libs, 'libmid.so.1.0.1') });
+    const runpath = check(path.join(base, 'with-runpath'), ['libleaf.so.1']);
+    expect(runpath.missing[0]!.chain).toEqual([path.join(base, 'with-runpath'), path.join(libs, 'libmid.so.1.0.1')]);
+  });
+
+  test('an object with both RPATH and RUNPATH ignores its RPATH', () => {
+    const base = path.join(dir, 'both');
+    sharedLibrary(path.join(base, 'a'), 'pick', 1, libSource('pick'));
+    compile(path.join(base, 'prog'), 'int pick(void); int main(void) { return pick() - 1; }', [
+      `-L${path.join(base, 'a')}`, '-lpick', `-Wl,-rpath,${path.join(base, 'nowhere')}`, '-Wl,--enable-new-dtags',
+    ]);
+    // Add an RPATH to the binary too (patchelf writes the tag we ask for).
+    execFileSync('patchelf', ['--force-rpath', '--set-rpath', path.join(base, 'a'), path.join(base, 'prog')]);
+    execFileSync('patchelf', ['--add-rpath', path.join(base, 'nowhere'), path.join(base, 'prog')]);
+    check(path.join(base, 'prog'));
+  });
+
+  test('an ELF of another machine in the search path is skipped, as ld.so skips it', () => {
+    const base = path.join(dir, 'skip');
+    const real = path.join(base, 'real');
+    const other = path.join(base, 'other');
+    const lib = sharedLibrary(real, 'skipme', 1, libSource('skipme'));
+    mkdirSync(other, { recursive: true });
+    const foreign = readFileSync(lib);
+    foreign.writeUInt16LE(183, 18); // e_machine: AArch64
+    writeFileSync(path.join(other, 'libskipme.so.1'), foreign);
+    compile(path.join(base, 'prog'), 'int skipme(void); int main(void) { return skipme() - 1; }', [
+      `-L${real}`, '-lskipme', '-Wl,--disable-new-dtags', `-Wl,-rpath,${other}:${real}`,
+    ]);
+    const draft = check(path.join(base, 'prog'));
+    expect(draft.diagnostics.some((d) => d.code === 'LIBRARY_SKIPPED' && d.message.includes('AArch64'))).toBe(true);
+  });
+
+  test('a file that is not ELF where the loader looks stops the search, as it stops ld.so', () => {
+    const base = path.join(dir, 'lose');
+    const real = path.join(base, 'real');
+    const junk = path.join(base, 'junk');
+    sharedLibrary(real, 'lose', 1, libSource('lose'));
+    mkdirSync(junk, { recursive: true });
+    writeFileSync(path.join(junk, 'liblose.so.1'), 'this is not an ELF file\n');
+    const program = compile(path.join(base, 'prog'), 'int lose(void); int main(void) { return lose() - 1; }', [
+      `-L${real}`, '-llose', '-Wl,--disable-new-dtags', `-Wl,-rpath,${junk}:${real}`,
+    ]);
+    const loader = spawnSync(LDSO, [program], { encoding: 'utf8', env: { LD_TRACE_LOADED_OBJECTS: '1' } });
+    expect(loader.status).not.toBe(0);
+    expect(loader.stderr).toMatch(/liblose\.so\.1/);
+    const draft = buildClosure({ entries: [{ path: program }] });
+    expect(draft.missing.map((m) => m.name)).toEqual(['liblose.so.1']);
+    expect(draft.diagnostics.find((d) => d.code === 'LIBRARY_UNLOADABLE')!.level).toBe('warning');
+  });
+
+  test('DF_1_NODEFLIB: no cache and no system directories for that object', () => {
+    const base = path.join(dir, 'nodeflib');
+    sharedLibrary(base, 'needz', 1, '#include <zlib.h>\nconst char *needz(void) { return zlibVersion(); }\n', ['-lz', '-Wl,-z,nodefaultlib']);
+    compile(path.join(base, 'prog'), 'const char *needz(void); int main(void) { return needz()[0] == 0; }', [
+      `-L${base}`, '-lneedz', '-Wl,--disable-new-dtags', `-Wl,-rpath,${base}`,
+    ]);
+    check(path.join(base, 'prog'), ['libz.so.1']);
+  });
+
+  test('${ORIGIN} and $LIB tokens expand as glibc expands them', () => {
+    const base = path.join(dir, 'tokens');
+    sharedLibrary(path.join(base, 'lib/x86_64-linux-gnu'), 'tok', 1, libSource('tok'));
+    compile(path.join(base, 'bin/prog'), 'int tok(void); int main(void) { return tok() - 1; }', [
+      `-L${path.join(base, 'lib/x86_64-linux-gnu')}`, '-ltok', '-Wl,--enable-new-dtags', '-Wl,-rpath,${ORIGIN}/../$LIB',
+    ]);
+    check(path.join(base, 'bin/prog'));
+  });
+});
+
+describe('resolution inside another root', () => {
+  test('bullseye jq resolves to bullseye files, as bullseye ld.so says', () => {
+    const root = bullseyeRootfs();
+    const draft = buildClosure({ root, entries: [{ path: '/usr/bin/jq' }] });
+    expect(draft.missing).toEqual([]);
+    const inside = spawnSync('bwrap', ['--ro-bind', root, '/', '--proc', '/proc', '--dev', '/dev', LDSO, '--list', '/usr/bin/jq'], { encoding: 'utf8' });
+    const theirs = [...inside.stdout.matchAll(/=> (\S+) \(|^\s+(\/\S+) \(/gm)].map((m) => m[1] ?? m[2]!);
+    expect(realSet(draft.files.filter((f) => f.path !== '/usr/bin/jq').map((f) => f.path), root)).toEqual(realSet(theirs, root));
+    const libc = draft.files.find((f) => f.elf?.soname === 'libc.so.6')!;
+    expect(libc.path.startsWith('/')).toBe(true);
+    expect(draft.entries[0]!.glibc).toBe('2.30'); // bullseye's libc defines up to GLIBC_2.30 (glibc 2.31 added none)
+  });
+});

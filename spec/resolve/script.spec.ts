@@ -1,0 +1,47 @@
+import { scanShellCommands } from '../../lib/resolve/script-scan';
+import { envCommand, parseShebang } from '../../lib/resolve/shebang';
+
+describe('shebang lines are read as the kernel reads them', () => {
+  test.each([
+    ['#!/bin/sh\necho', { interpreter: '/bin/sh' }],
+    ['#! /usr/bin/perl -w\n', { interpreter: '/usr/bin/perl', arg: '-w' }],
+    ['#!/usr/bin/env python3\n', { interpreter: '/usr/bin/env', arg: 'python3' }],
+    ['#!/usr/bin/awk -f -v x=1 \r\n', { interpreter: '/usr/bin/awk', arg: '-f -v x=1' }],
+    ['#!\t/bin/bash\t\n', { interpreter: '/bin/bash' }],
+  ])('%j', (text, expected) => {
+    expect(parseShebang(Buffer.from(text))).toEqual(expected);
+  });
+
+  test('no shebang, or an empty one', () => {
+    expect(parseShebang(Buffer.from('echo hi'))).toBeUndefined();
+    expect(parseShebang(Buffer.from('#!\n'))).toBeUndefined();
+  });
+
+  test('env: the command, with -S splitting and assignments skipped', () => {
+    expect(envCommand('python3')).toEqual({ name: 'python3', args: [] });
+    expect(envCommand('-S python3 -u')).toEqual({ name: 'python3', args: ['-u'] });
+    expect(envCommand('-S LC_ALL=C perl -w')).toEqual({ name: 'perl', args: ['-w'] });
+    expect(envCommand('-i')).toBeUndefined();
+  });
+});
+
+describe('the helper-command heuristic for shell scripts', () => {
+  test('finds commands in command position across pipes, lists and substitutions', () => {
+    const script = [
+      '#!/bin/bash',
+      'set -e',
+      '# grep in a comment does not count',
+      'LC_ALL=C sort -u "$1" | sed -e s/a/b/ | awk \'{print $1}\' > out.txt',
+      'if grep -q x out.txt; then echo "found tr in a string"; fi',
+      'n=$(wc -l < out.txt) && timeout 5 head -n 1 out.txt',
+      'find . -name "*.c" | xargs -0 cut -c1-3',
+      'my_func() { tail -n 2 "$@"; }',
+      'my_func out.txt',
+      'cat <<EOF',
+      'rm -rf / (inside a here-document: data, not a command)',
+      'EOF',
+      'exec env LANG=C date',
+    ].join('\n');
+    expect(scanShellCommands(script)).toEqual(['sort', 'sed', 'awk', 'grep', 'wc', 'timeout', 'head', 'find', 'xargs', 'cut', 'tail', 'cat', 'env', 'date']);
+  });
+});
