@@ -51,8 +51,10 @@ export function renderLauncher(plan: LauncherPlan): string {
     lines.push(['exec', inBundle(plan.program), ...args, '"$@"'].join(' '));
   } else {
     // argv[0]: scripts get the bundled interpreter's own path (interpreters such as python find
-    // their library relative to it); programs get the name they were invoked by.
-    const argv0 = plan.kind === 'script' ? inBundle(plan.program) : '"$0"';
+    // their library relative to it). Programs get the name they were invoked by: the kernel hands
+    // a #! script its path, not the caller's argv[0], so the basename is the faithful part of it
+    // (what a PATH lookup passes, and what multi-call programs dispatch on).
+    const argv0 = plan.kind === 'script' ? inBundle(plan.program) : '"${0##*/}"';
     lines.push([
       'exec', inBundle(plan.loader),
       '--library-path', (plan.libraryPath ?? []).map(inBundle).join(':') || "''",

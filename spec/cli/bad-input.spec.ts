@@ -1,0 +1,136 @@
+// Bad input: a clear error naming the input and a hint, and the documented exit status
+// (2 bad input, 1 failure); warnings where the bundle is still usable.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+import { runCli } from '../helpers/cli';
+import { compile, sharedLibrary } from '../helpers/cc';
+import { tempDir } from '../helpers/tmp';
+import { runOnHost } from '../fixtures/run-in-root';
+
+const dir = tempDir('sb-bad-');
+const out = path.join(dir, 'out');
+
+function create(...args: string[]) {
+  return runCli(['create', '--out-dir', out, ...args]);
+}
+
+describe('inputs that cannot be bundled exit 2 with the input and a hint', () => {
+  test('a file that is not a program', () => {
+    const r = create('--name', 'x', '--from-host', '/etc/passwd');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/error\[ENTRY_NOT_PROGRAM\]: \/etc\/passwd is neither an ELF program nor a script/);
+    expect(r.stderr).toMatch(/hint: /);
+  });
+
+  test('a truncated ELF', () => {
+    const file = path.join(dir, 'truncated');
+    writeFileSync(file, readFileSync('/usr/bin/jq').subarray(0, 2000));
+    chmodSync(file, 0o755);
+    const r = create('--name', 'x', '--from-host', file);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('ELF_TRUNCATED');
+    expect(r.stderr).toContain(file);
+  });
+
+  test('a 32-bit ELF', () => {
+    const file = path.join(dir, 'elf32');
+    const bytes = Buffer.from(readFileSync('/usr/bin/jq'));
+    bytes[4] = 1;
+    writeFileSync(file, bytes);
+    const r = create('--name', 'x', '--from-host', file);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/32-bit ELF/);
+  });
+
+  test('a missing path', () => {
+    const r = create('--name', 'x', '--from-host', path.join(dir, 'no-such-program'));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/ENTRY_NOT_FOUND.*no-such-program does not exist/);
+  });
+
+  test('a symlink loop', () => {
+    symlinkSync('loop-b', path.join(dir, 'loop-a'));
+    symlinkSync('loop-a', path.join(dir, 'loop-b'));
+    const r = create('--name', 'x', '--from-host', path.join(dir, 'loop-a'));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/PATH_SYMLINK_LOOP.*too many levels of symbolic links/);
+  });
+
+  test('bad options, and --json errors on stdout only', () => {
+    expect(create('--name', 'x').status).toBe(2);
+    expect(create('--name', 'x', '--from-host', '/usr/bin/jq', '--frobnicate').status).toBe(2);
+    expect(create('--name', 'x', '--from-host', '/usr/bin/jq', '--log-level', 'loud').status).toBe(2);
+    expect(create('--name', '../escape', '--from-host', '/usr/bin/jq').status).toBe(2);
+    expect(create('--name', 'x', '--from-host', '/usr/bin/jq::trace="unterminated').status).toBe(2);
+    const r = create('--name', 'x', '--from-host', '/etc/passwd', '--json');
+    expect(r.status).toBe(2);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { code: 'ENTRY_NOT_PROGRAM', input: '/etc/passwd' } });
+    expect(runCli(['frobnicate']).status).toBe(2);
+  });
+
+  test('a directory that is not a bundle is never replaced', () => {
+    mkdirSync(path.join(out, 'precious'), { recursive: true });
+    writeFileSync(path.join(out, 'precious/notes.txt'), 'keep me');
+    const r = create('--name', 'precious', '--from-host', '/usr/bin/jq');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('OUTPUT_NOT_A_BUNDLE');
+    expect(readFileSync(path.join(out, 'precious/notes.txt'), 'utf8')).toBe('keep me');
+  });
+});
+
+describe('defects the loader would hit are reported with the chain that needed them', () => {
+  test('a library cycle is a warning, and the bundle works', () => {
+    const libs = path.join(dir, 'cycle');
+    const origin = ['-Wl,--enable-new-dtags', '-Wl,-rpath,$ORIGIN'];
+    sharedLibrary(libs, 'cyca', 1, 'int cyca(void) { return 1; }');
+    sharedLibrary(libs, 'cycb', 1, 'int cyca(void); int cycb(void) { return cyca() + 1; }', [`-L${libs}`, '-lcyca', ...origin]);
+    sharedLibrary(libs, 'cyca', 1, 'int cycb(void); int cyca(void) { return 1; } int twice(void) { return cycb(); }', [`-L${libs}`, '-lcycb', ...origin]);
+    const program = compile(path.join(libs, 'prog'), '#include <stdio.h>\nint twice(void); int main(void) { printf("%d\\n", twice()); return 0; }', [
+      `-L${libs}`, '-lcyca', '-Wl,--enable-new-dtags', '-Wl,-rpath,$ORIGIN',
+    ]);
+    const r = create('--name', 'cycle', '--from-host', program);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/dependency cycle: .*libcyca\.so\.1\.0\.1 -> .*libcycb\.so\.1\.0\.1 -> .*libcyca\.so\.1\.0\.1/);
+    expect(runOnHost([path.join(out, 'cycle/bin/prog')]).stdout).toBe('2\n');
+  });
+
+  test('a missing DT_NEEDED is a warning with its chain; --strict-validate fails and keeps the old bundle', () => {
+    const libs = path.join(dir, 'gone');
+    sharedLibrary(libs, 'gone', 1, 'int gone(void) { return 0; }');
+    sharedLibrary(libs, 'middle', 1, 'int gone(void); int middle(void) { return gone(); }', [`-L${libs}`, '-lgone']);
+    const program = compile(path.join(libs, 'prog'), 'int middle(void); int main(void) { return middle(); }', [
+      `-L${libs}`, '-lmiddle', '-Wl,--disable-new-dtags', `-Wl,-rpath,${libs}`,
+    ]);
+    // A working bundle first, under the name the strict run will try to replace.
+    expect(create('--name', 'strict', '--from-host', '/usr/bin/jq').status).toBe(0);
+    const before = readFileSync(path.join(out, 'strict/manifest.lock'));
+    for (const f of ['libgone.so.1', 'libgone.so.1.0.1', 'libgone.so']) rmSync(path.join(libs, f));
+
+    const warned = create('--name', 'lenient', '--from-host', program);
+    expect(warned.status).toBe(0);
+    expect(warned.stderr).toContain(`library libgone.so.1 not found, needed by ${program} -> ${libs}/libmiddle.so.1.0.1`);
+
+    const strict = create('--name', 'strict', '--from-host', program, '--strict-validate');
+    expect(strict.status).toBe(1);
+    expect(strict.stderr).toContain('VALIDATION_FAILED');
+    expect(strict.stderr).toContain('libgone.so.1');
+    expect(readFileSync(path.join(out, 'strict/manifest.lock'))).toEqual(before);
+    expect(execFileSync('ls', ['-a', out], { encoding: 'utf8' })).not.toMatch(/\.strict\.tmp/);
+  });
+
+  test('GPU driver libraries are left out and listed; --allow-gpu-libs bundles them', () => {
+    const libdrm = '/usr/lib/x86_64-linux-gnu/libdrm.so.2';
+    expect(existsSync(libdrm)).toBe(true);
+    const program = compile(path.join(dir, 'gpu/prog'), '#include <stdio.h>\nint drmAvailable(void); int main(void) { printf("drm %d\\n", drmAvailable() >= 0); return 0; }', [libdrm]);
+    const left = JSON.parse(create('--name', 'gpu', '--from-host', program, '--json').stdout).bundle;
+    expect(left.excluded).toEqual([expect.objectContaining({ path: expect.stringMatching(/libdrm\.so\.2/), reason: expect.stringContaining('GPU'), neededName: 'libdrm.so.2' })]);
+    const manifest = JSON.parse(readFileSync(path.join(left.dir, 'manifest.lock'), 'utf8'));
+    expect(manifest.files.some((f: { path: string }) => f.path.includes('libdrm'))).toBe(false);
+    expect(manifest.excluded).toHaveLength(1);
+    const kept = JSON.parse(create('--name', 'gpu-kept', '--from-host', program, '--allow-gpu-libs', '--json').stdout).bundle;
+    expect(kept.excluded).toEqual([]);
+    expect(runOnHost([path.join(kept.dir, 'bin/prog')]).stdout).toBe('drm 1\n');
+  });
+});

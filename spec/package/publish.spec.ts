@@ -1,0 +1,75 @@
+// Deterministic output and atomic publishing: the same inputs give the same bytes; a run that is
+// killed or interrupted leaves the previous bundle as it was and nothing half-written beside it.
+import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+import { openStaging, discard } from '../../lib/package/publish';
+import { treeDigest } from '../../lib/package/tree-digest';
+import { createBundle, runCli, startCli } from '../helpers/cli';
+import { tempDir } from '../helpers/tmp';
+
+const dir = tempDir('sb-publish-');
+
+test('bundling twice gives byte-identical manifests and identical trees', () => {
+  const args = ['--name', 'same', '--from-host', '/usr/bin/jq', '--from-host', '/usr/bin/curl', '--from-host', '/usr/bin/git'];
+  const a = createBundle([...args, '--out-dir', path.join(dir, 'a')]);
+  const b = createBundle([...args, '--out-dir', path.join(dir, 'b')]);
+  expect(readFileSync(path.join(b.dir, 'manifest.lock'))).toEqual(readFileSync(path.join(a.dir, 'manifest.lock')));
+  expect(treeDigest(b.dir)).toBe(treeDigest(a.dir));
+  const again = createBundle([...args, '--out-dir', path.join(dir, 'a')]);
+  expect(again.manifestSha256).toBe(a.manifestSha256);
+  expect(treeDigest(again.dir)).toBe(treeDigest(a.dir));
+});
+
+/** Start a slow bundle over an existing one; stop it with `signal` while it is packaging. */
+async function interruptPackaging(out: string, signal: NodeJS.Signals) {
+  const old = createBundle(['--name', 'victim', '--from-host', '/usr/bin/jq', '--out-dir', out]);
+  const before = treeDigest(old.dir);
+  const child = startCli(['create', '--name', 'victim', '--out-dir', out,
+    '--from-host', '/usr/bin/node', '--from-host', '/usr/bin/python3.11', '--from-host', '/usr/bin/perl', '--from-host', '/usr/bin/git']);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code, sig) => resolve(code ?? (sig ? -1 : null))));
+  let stagedSeen = false;
+  for (let i = 0; i < 4000 && child.exitCode === null; i++) {
+    const staged = readdirSync(out).find((n) => n.startsWith('.victim.tmp-'));
+    if (staged && existsSync(path.join(out, staged, 'data')) && readdirSync(path.join(out, staged, 'data')).length > 0) {
+      stagedSeen = true;
+      child.kill(signal);
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  const code = await exited;
+  return { before, stagedSeen, code, old };
+}
+
+test('SIGKILL in the middle of packaging: the old bundle is intact; the next run cleans up', async () => {
+  const out = path.join(dir, 'kill');
+  const { before, stagedSeen, old } = await interruptPackaging(out, 'SIGKILL');
+  expect(stagedSeen).toBe(true);
+  expect(treeDigest(old.dir)).toBe(before);
+  expect(runCli(['create', '--name', 'victim', '--from-host', '/usr/bin/jq', '--out-dir', out]).status).toBe(0);
+  expect(readdirSync(out).filter((n) => n.startsWith('.'))).toEqual([]);
+  expect(treeDigest(old.dir)).toBe(before);
+});
+
+test('Ctrl+C (SIGINT) while packaging: exit 130, old bundle intact, nothing left behind', async () => {
+  const out = path.join(dir, 'int');
+  const { before, stagedSeen, code, old } = await interruptPackaging(out, 'SIGINT');
+  expect(stagedSeen).toBe(true);
+  expect(code).toBe(130);
+  expect(treeDigest(old.dir)).toBe(before);
+  expect(readdirSync(out).filter((n) => n.startsWith('.'))).toEqual([]);
+});
+
+test('a swap cut between its two renames is repaired by the next run', () => {
+  const out = path.join(dir, 'swap');
+  const old = createBundle(['--name', 'cut', '--from-host', '/usr/bin/jq', '--out-dir', out]);
+  const before = treeDigest(old.dir);
+  const dead = spawnSync('true').pid!; // a pid that has exited
+  renameSync(old.dir, path.join(out, `.cut.old-${dead}-0badc0de`));
+  const staging = openStaging(out, 'cut');
+  expect(treeDigest(old.dir)).toBe(before);
+  discard(staging);
+  expect(readdirSync(out).filter((n) => n.startsWith('.'))).toEqual([]);
+});
