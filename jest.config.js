@@ -1,8 +1,8 @@
 // Jest runs the TypeScript sources through swc (no type check: `npm test` runs tsc first).
-// execa, chalk and p-limit are ESM-only; Jest's module loader cannot require() ESM on Node 20,
-// so swc transforms those packages (and their ESM-only dependencies) to CommonJS as well.
+// execa is ESM-only; Jest's module loader cannot require() ESM on Node 20, so swc transforms it
+// (and its ESM-only dependencies) to CommonJS as well.
 const esmOnly = [
-  'execa', 'chalk', 'p-limit', 'yocto-queue', '@sindresorhus', '@sec-ant', 'figures', 'get-stream',
+  'execa', '@sindresorhus', '@sec-ant', 'figures', 'get-stream',
   'human-signals', 'is-plain-obj', 'is-stream', 'npm-run-path', 'path-key', 'parse-ms', 'pretty-ms',
   'strip-final-newline', 'unicorn-magic', 'yoctocolors', 'is-unicode-supported',
 ];

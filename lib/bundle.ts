@@ -53,6 +53,7 @@ export async function bundle(options: BundleOptions): Promise<BundleResult> {
     ...(options.strictValidate ? { strictValidate: true } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     onProgress: (p) => emit({ type: 'progress', ...p }),
+    digests,
   });
   return { ...packed, plan, closures: [closure], diagnostics: plan.diagnostics };
 }

@@ -3,12 +3,14 @@
 import { SidebundleError, isSidebundleError } from '../errors';
 import { version } from '../version';
 import { createCommand, CREATE_HELP } from './create';
+import { resolveCommand } from './resolve';
 import { LOG_LEVELS, Reporter, type LogLevel } from './reporter';
 
 const HELP = `Usage: sidebundle <command> [options]
 
 Commands:
   create     bundle programs into a relocatable directory (sidebundle create --help)
+  resolve    show what programs load and from where, like ldd (sidebundle resolve --help)
 
 Options:
   -h, --help     this help
@@ -42,6 +44,9 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'create':
         reporter = await createCommand(args, (level, asJson) => (reporter = reporterFor(level, asJson)), controller.signal);
+        return 0;
+      case 'resolve':
+        reporter = await resolveCommand(args, (level, asJson) => (reporter = reporterFor(level, asJson)));
         return 0;
       case undefined:
       case '-h':

@@ -2,10 +2,11 @@
 // tree of hard links into it. Every copy is hashed after it is written, so a file that changed
 // since it was resolved is caught instead of shipped under a wrong digest.
 import { chmodSync, copyFileSync, linkSync, mkdirSync, statSync, utimesSync } from 'node:fs';
+import { chmod, copyFile, stat, utimes } from 'node:fs/promises';
 import * as path from 'node:path';
-import pLimit from 'p-limit';
 
-import { sha256File } from '../cache/file-digest';
+import { sha256File, type DigestMemo } from '../cache/file-digest';
+import { mapLimit } from '../util/limit';
 import { SidebundleError } from '../errors';
 import type { PlanFile } from '../model/plan';
 
@@ -20,6 +21,8 @@ export interface WriteContentOptions {
   onProgress?: (progress: ContentProgress) => void;
   /** Where an existing copy of a content may be hard-linked from instead of copied. */
   reuse?: (sha256: string) => string | undefined;
+  /** Digests of sources hashed earlier: a source whose stat is unchanged since is not re-read. */
+  digests?: DigestMemo;
 }
 
 /** Files are stored 0755 when any execute bit is set, else 0644: no setuid, no odd modes. */
@@ -33,21 +36,16 @@ export async function writeContent(bundleDir: string, files: PlanFile[], options
   for (const file of files) if (!byDigest.has(file.sha256)) byDigest.set(file.sha256, file);
   mkdirSync(path.join(bundleDir, 'data'), { recursive: true });
 
-  const limit = pLimit(4);
   let done = 0;
   let bytes = 0;
-  await Promise.all(
-    [...byDigest.values()].map((file) =>
-      limit(async () => {
-        options.signal?.throwIfAborted();
-        const stored = path.join(bundleDir, 'data', file.sha256);
-        await storeOne(file, stored, options.reuse?.(file.sha256));
-        done += 1;
-        bytes += file.size;
-        options.onProgress?.({ done, total: byDigest.size, bytes });
-      }),
-    ),
-  );
+  await mapLimit([...byDigest.values()], 4, async (file) => {
+    options.signal?.throwIfAborted();
+    const stored = path.join(bundleDir, 'data', file.sha256);
+    await storeOne(file, stored, options.reuse?.(file.sha256), options.digests);
+    done += 1;
+    bytes += file.size;
+    options.onProgress?.({ done, total: byDigest.size, bytes });
+  });
 
   for (const file of files) {
     options.signal?.throwIfAborted();
@@ -67,7 +65,7 @@ export async function writeContent(bundleDir: string, files: PlanFile[], options
   return bytes;
 }
 
-async function storeOne(file: PlanFile, stored: string, reusable: string | undefined): Promise<void> {
+async function storeOne(file: PlanFile, stored: string, reusable: string | undefined, digests: DigestMemo | undefined): Promise<void> {
   let linked = false;
   if (reusable !== undefined) {
     try {
@@ -79,7 +77,7 @@ async function storeOne(file: PlanFile, stored: string, reusable: string | undef
   }
   if (!linked) {
     try {
-      copyFileSync(file.source, stored);
+      await copyFile(file.source, stored);
     } catch (error) {
       throw new SidebundleError('SOURCE_UNREADABLE', `cannot copy ${file.source}: ${(error as Error).message}`, {
         input: file.source,
@@ -87,11 +85,14 @@ async function storeOne(file: PlanFile, stored: string, reusable: string | undef
         cause: error,
       });
     }
-    chmodSync(stored, storedMode(file.mode));
+    await chmod(stored, storedMode(file.mode));
     // Keep the source's mtime: deterministic, and interpreters that validate caches by source
     // mtime (Python's __pycache__) keep using their precompiled files.
-    const { mtime } = statSync(file.source);
-    utimesSync(stored, mtime, mtime);
+    const { mtime } = await stat(file.source);
+    await utimes(stored, mtime, mtime);
+    // The source is unchanged since it was hashed (same dev, inode, size, mtime and ctime after
+    // the copy): the copy holds the hashed bytes, no need to read them again.
+    if (digests?.known(file.source)?.sha256 === file.sha256) return;
   }
   const { sha256 } = await sha256File(stored);
   if (sha256 !== file.sha256) {

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { lutimesSync, mkdirSync, readdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
+import type { DigestMemo } from '../cache/file-digest';
 import { SidebundleError } from '../errors';
 import type { MergedPlan } from '../model/plan';
 import { validateBundle, type ValidationReport } from '../validate/validate';
@@ -22,6 +23,8 @@ export interface PackOptions {
   onProgress?: (progress: ContentProgress) => void;
   /** Hard-link an existing copy of a content instead of copying (the step cache's store). */
   reuse?: (sha256: string) => string | undefined;
+  /** Digests from the resolve step: unchanged sources are not hashed again. */
+  digests?: DigestMemo;
   /** Timestamp (seconds) for directories, links, launchers and the manifest. Default:
    * SOURCE_DATE_EPOCH, else 0. Files keep their source's mtime. */
   epoch?: number;
@@ -45,6 +48,7 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.reuse ? { reuse: options.reuse } : {}),
+      ...(options.digests ? { digests: options.digests } : {}),
     });
     for (const link of plan.symlinks) {
       const at = path.join(staging.dir, link.path);

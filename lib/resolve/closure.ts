@@ -5,7 +5,7 @@
 import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { hasElfMagic, readElf, type ElfInfo } from '../elf';
+import { hasElfMagic, type ElfInfo } from '../elf';
 import { SidebundleError, isSidebundleError } from '../errors';
 import type {
   ClosureSymlink, Diagnostic, EntryKind, ExcludedFile, MissingLibrary, Reason, ResolvedEntry, SearchSource,
@@ -49,6 +49,8 @@ export interface ClosureOptions {
   systemDirs?: string[];
   /** Consult the root's /etc/ld.so.cache (default true). */
   useLdCache?: boolean;
+  /** Reuse a view of the root (and what it has read) instead of a new one. */
+  rootFs?: RootFs;
   /** Copy these trees into the bundle: `source` inside the root, `dest` its logical path there. */
   copyDirs?: Array<{ source: string; dest?: string }>;
 }
@@ -94,7 +96,7 @@ class ClosureBuilder {
   private ldCache: LdCache | null | undefined;
 
   constructor(private readonly options: ClosureOptions) {
-    this.fs = new RootFs(options.root ?? '/');
+    this.fs = options.rootFs ?? new RootFs(options.root ?? '/');
   }
 
   finish(): ClosureDraft {
@@ -279,7 +281,7 @@ class ClosureBuilder {
   }
 
   private elfProgram(walk: Walk, reason: Reason, name: string, spec: string): ResolvedEntry {
-    const info = readElf(this.fs.hostPath(walk.path));
+    const info = this.fs.elf(walk.path);
     this.addFile(walk.path, 'elf', reason, info);
     if (info.interpreter === undefined) {
       if (info.needed.length > 0) {
@@ -300,7 +302,7 @@ class ClosureBuilder {
       });
     }
     this.addLinks(loaderWalk.links);
-    const loaderInfo = readElf(this.fs.hostPath(loaderWalk.path));
+    const loaderInfo = this.fs.elf(loaderWalk.path);
     this.addFile(loaderWalk.path, 'elf', { kind: 'interpreter', of: walk.path }, loaderInfo);
     const objects = this.loadDependencies(walk, info, loaderWalk, loaderInfo);
     return {
@@ -445,8 +447,9 @@ class ClosureBuilder {
     const key = loaderPath ?? '';
     let config = this.configs.get(key);
     if (config === undefined) {
-      config = loaderConfig(this.fs, loaderPath);
-      if (this.options.systemDirs !== undefined) config = { ...config, systemDirs: this.options.systemDirs, exact: true };
+      config = this.options.systemDirs !== undefined
+        ? { ...loaderConfig(this.fs, undefined), systemDirs: this.options.systemDirs, exact: true }
+        : loaderConfig(this.fs, loaderPath);
       if (!config.exact && loaderPath !== undefined) {
         this.note('info', 'LOADER_DIRS_GUESSED', `could not read the system directories of ${loaderPath}; searching the usual glibc directories`, loaderPath);
       }

@@ -1,9 +1,9 @@
 // The resolve step: static closure of the entries (closure.ts) plus the size, mode and sha256 of
 // every file, as a ResolvedClosure. Data in, data out.
 import { lstatSync } from 'node:fs';
-import pLimit from 'p-limit';
 
 import { DigestMemo } from '../cache/file-digest';
+import { mapLimit } from '../util/limit';
 import type { ClosureFile, ResolvedClosure } from '../model/closure';
 import { buildClosure, type ClosureOptions } from './closure';
 import type { RootFs } from './rootfs';
@@ -23,26 +23,21 @@ export interface ResolveResult {
 export async function resolveClosure(options: ResolveOptions): Promise<ResolveResult> {
   const draft = buildClosure(options);
   const digests = options.digests ?? new DigestMemo();
-  const limit = pLimit(8);
-  const files = await Promise.all(
-    draft.files.map((file) =>
-      limit(async (): Promise<ClosureFile> => {
-        const source = draft.fs.hostPath(file.from ?? file.path);
-        const { sha256, size } = await digests.digest(source);
-        const mode = lstatSync(source).mode & 0o7777;
-        const out: ClosureFile = { path: file.path, ...(file.from ? { from: file.from } : {}), size, mode, sha256, kind: file.kind, reasons: file.reasons };
-        if (file.elf) {
-          out.elf = {
-            needed: file.elf.needed,
-            versionNeeds: file.elf.versionNeeds,
-            ...(file.elf.soname ? { soname: file.elf.soname } : {}),
-            ...(file.elf.interpreter ? { interpreter: file.elf.interpreter } : {}),
-          };
-        }
-        return out;
-      }),
-    ),
-  );
+  const files = await mapLimit(draft.files, 8, async (file): Promise<ClosureFile> => {
+    const source = draft.fs.hostPath(file.from ?? file.path);
+    const { sha256, size } = await digests.digest(source);
+    const mode = lstatSync(source).mode & 0o7777;
+    const out: ClosureFile = { path: file.path, ...(file.from ? { from: file.from } : {}), size, mode, sha256, kind: file.kind, reasons: file.reasons };
+    if (file.elf) {
+      out.elf = {
+        needed: file.elf.needed,
+        versionNeeds: file.elf.versionNeeds,
+        ...(file.elf.soname ? { soname: file.elf.soname } : {}),
+        ...(file.elf.interpreter ? { interpreter: file.elf.interpreter } : {}),
+      };
+    }
+    return out;
+  });
   const closure: ResolvedClosure = {
     schema: 'sidebundle/closure@1',
     root: draft.root,

@@ -6,6 +6,7 @@
 import { lstatSync, readlinkSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
 
+import { readElf, type ElfInfo } from '../elf';
 import { SidebundleError, errnoCode } from '../errors';
 
 /** Linux gives up after 40 symlinks in one lookup (MAXSYMLINKS); so do we. */
@@ -34,6 +35,7 @@ export class RootFs {
   readonly root: string;
   private readonly stats = new Map<string, Stats | null>();
   private readonly targets = new Map<string, string>();
+  private readonly elves = new Map<string, ElfInfo | SidebundleError>();
 
   constructor(root: string) {
     this.root = path.resolve(root);
@@ -121,6 +123,22 @@ export class RootFs {
       this.targets.set(logical, target);
     }
     return target;
+  }
+
+  /** The ELF facts of a canonical logical path, read once per view (errors too). */
+  elf(logical: string): ElfInfo {
+    let info = this.elves.get(logical);
+    if (info === undefined) {
+      try {
+        info = readElf(this.hostPath(logical));
+      } catch (error) {
+        if (!(error instanceof SidebundleError)) throw error;
+        info = error;
+      }
+      this.elves.set(logical, info);
+    }
+    if (info instanceof SidebundleError) throw info;
+    return info;
   }
 
   /** Everything this view looked at, for cache validation: logical path → what was there. */

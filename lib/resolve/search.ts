@@ -10,7 +10,7 @@
 // without those levels loads the plain file, so the plain file is the answer and hwcaps copies
 // are its variants (bundled too, so the loader on the target picks what its CPU supports).
 // Files of another class or machine are skipped, as ld.so does, and the search goes on.
-import { DF_1_NODEFLIB, readElf, type ElfInfo } from '../elf';
+import { DF_1_NODEFLIB, type ElfInfo } from '../elf';
 import { isSidebundleError } from '../errors';
 import type { SearchSource } from '../model/closure';
 import { lookupLdCache, type LdCache } from './ldcache';
@@ -163,7 +163,7 @@ function tryFile(logical: string, ctx: SearchContext): Candidate | null {
   }
   if (walk === null || !walk.stats.isFile()) return null;
   try {
-    return { path: walk.path, foundAs: logical, info: readElf(ctx.fs.hostPath(walk.path)), links: walk.links };
+    return { path: walk.path, foundAs: logical, info: ctx.fs.elf(walk.path), links: walk.links };
   } catch (error) {
     if (!isSidebundleError(error)) throw error;
     if (error.code === 'ELF_UNSUPPORTED') {

@@ -6,7 +6,7 @@
 // defined by the bundled library that provides it.
 import * as path from 'node:path';
 
-import { readElf, type ElfInfo } from '../elf';
+import type { ElfInfo } from '../elf';
 import { isSidebundleError } from '../errors';
 import type { MergedPlan } from '../model/plan';
 import { buildClosure } from '../resolve/closure';
@@ -14,7 +14,7 @@ import { RootFs } from '../resolve/rootfs';
 import { searchLibrary, type LoadedObject, type SearchContext } from '../resolve/search';
 
 export interface ValidationIssue {
-  code: 'MISSING_LIBRARY' | 'MISSING_VERSION' | 'UNREADABLE_ELF';
+  code: 'MISSING_LIBRARY' | 'MISSING_VERSION' | 'UNRUNNABLE';
   message: string;
   /** Bundle path of the file with the problem. */
   file: string;
@@ -44,8 +44,10 @@ export function validateBundle(bundleDir: string, plan: MergedPlan): ValidationR
 
     // 1. Each launcher, exactly as its loader will run it.
     for (const launcher of launchers) {
-      const draft = buildClosure({
-        root: fs.root,
+      let draft;
+      try {
+        draft = buildClosure({
+        rootFs: fs,
         entries: [{ path: launcher.logicalProgram, name: launcher.name }],
         libraryPath: (launcher.libraryPath ?? []).map(logical),
         systemDirs: [],
@@ -53,6 +55,11 @@ export function validateBundle(bundleDir: string, plan: MergedPlan): ValidationR
         scanScripts: false,
         allowGpuLibs: true,
       });
+      } catch (error) {
+        if (!isSidebundleError(error)) throw error;
+        issues.push({ code: 'UNRUNNABLE', message: `${launcher.name}: ${error.message}`, file: launcher.program });
+        continue;
+      }
       for (const missing of draft.missing) {
         if (excluded.has(missing.name)) continue;
         issues.push({
@@ -65,17 +72,13 @@ export function validateBundle(bundleDir: string, plan: MergedPlan): ValidationR
     }
 
     // 2. Every ELF of the payload: its libraries and the symbol versions it needs.
-    const infos = new Map<string, ElfInfo | null>();
     const infoOf = (logicalPath: string): ElfInfo | null => {
-      if (!infos.has(logicalPath)) {
-        try {
-          infos.set(logicalPath, readElf(fs.hostPath(logicalPath)));
-        } catch (error) {
-          if (!isSidebundleError(error)) throw error;
-          infos.set(logicalPath, null);
-        }
+      try {
+        return fs.elf(logicalPath);
+      } catch (error) {
+        if (!isSidebundleError(error)) throw error;
+        return null;
       }
-      return infos.get(logicalPath)!;
     };
     const ctx: SearchContext = {
       fs,
