@@ -1,0 +1,213 @@
+// The content-digest step cache. A step's key is the sha256 of its name and version and its
+// options in canonical JSON; under that key live records of earlier runs, each with the digests
+// of every file the run read (including absent files and symlinks it probed: a library appearing
+// earlier on a search path changes the answer). A record whose inputs all still match is a hit
+// and its stored output is returned without redoing the work.
+//
+// Layout (safe under concurrent runs and killed runs: every file is written to a temporary
+// name, verified and renamed; nothing half-written is ever read back):
+//   <dir>/records/<key>.json   earlier runs of a step with these options: inputs → output digest
+//   <dir>/outputs/<sha256>     stored outputs (JSON), named by their own digest
+//   <dir>/cas/<sha256>         content store shared by bundles (hard-linked, never copied twice)
+//   <dir>/digests.json         the file-digest memo, so an unchanged file is never read again
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+import { DigestMemo, type FileDigest } from './file-digest';
+
+/** One thing a step read: a file's digest, a symlink's target, or the fact that nothing was there. */
+export type StepInput =
+  | { path: string; kind: 'file'; sha256: string }
+  | { path: string; kind: 'link'; target: string }
+  | { path: string; kind: 'listing'; sha256: string }
+  | { path: string; kind: 'dir' | 'other' | 'absent' };
+
+interface StepRecord {
+  inputs: StepInput[];
+  output: string;
+  createdAt: string;
+}
+
+const MAX_RECORDS_PER_KEY = 8;
+const MAX_MEMO_ENTRIES = 200_000;
+
+/** JSON with object keys sorted, so equal options always give equal keys. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+export function sha256Text(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+export class StepCache {
+  readonly dir: string;
+  readonly digests: DigestMemo;
+  private savedMemoSize: number;
+
+  constructor(dir: string) {
+    this.dir = path.resolve(dir);
+    for (const sub of ['records', 'outputs', 'cas', 'tmp']) mkdirSync(path.join(this.dir, sub), { recursive: true });
+    this.digests = new DigestMemo(loadMemo(path.join(this.dir, 'digests.json')));
+    this.savedMemoSize = this.digests.entries.size;
+  }
+
+  /** The key of a step run: name, version and options. */
+  key(step: string, version: string, options: unknown): string {
+    return sha256Text(`${step}\0${version}\0${canonicalJson(options)}`);
+  }
+
+  /** The stored output of an earlier run whose inputs are all unchanged, if any. */
+  async lookup<T>(key: string): Promise<T | undefined> {
+    for (const record of this.records(key)) {
+      if (!(await this.inputsMatch(record.inputs))) continue;
+      const output = this.readOutput(record.output);
+      if (output !== undefined) return JSON.parse(output) as T;
+    }
+    return undefined;
+  }
+
+  /** The inputs recorded by the newest run under `key` (for `sidebundle digest`). */
+  latestInputs(key: string): StepInput[] | undefined {
+    return this.records(key)[0]?.inputs;
+  }
+
+  /** Remember `output` for `key`, valid while `inputs` are unchanged. */
+  store(key: string, inputs: StepInput[], output: unknown): void {
+    const text = JSON.stringify(output);
+    const digest = sha256Text(text);
+    const outputFile = path.join(this.dir, 'outputs', digest);
+    if (!existsSync(outputFile)) this.writeAtomic(outputFile, text);
+    const records = [{ inputs, output: digest, createdAt: new Date().toISOString() }, ...this.records(key).filter((r) => r.output !== digest)];
+    this.writeAtomic(path.join(this.dir, 'records', `${key}.json`), JSON.stringify(records.slice(0, MAX_RECORDS_PER_KEY)));
+    this.saveMemo();
+  }
+
+  /**
+   * What is at each of `paths` now (files digested through the memo), plus the listings of
+   * `listed` directories (a file added to a copied tree changes them), sorted by path.
+   */
+  async describe(paths: Iterable<string>, listed: Iterable<string> = []): Promise<StepInput[]> {
+    const out: StepInput[] = [];
+    for (const file of new Set(paths)) out.push(await this.current(file));
+    for (const dir of new Set(listed)) out.push(listing(dir));
+    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.kind < b.kind ? -1 : 1));
+  }
+
+  /** A path in the content store holding `sha256`, if present (for hard-link reuse). */
+  casPath(sha256: string): string | undefined {
+    const file = path.join(this.dir, 'cas', sha256);
+    return existsSync(file) ? file : undefined;
+  }
+
+  /** Add files of a written bundle's data/ to the content store (hard links; no copy). */
+  adopt(dataDir: string): void {
+    for (const name of readdirSync(dataDir)) {
+      if (!/^[0-9a-f]{64}$/.test(name)) continue;
+      const target = path.join(this.dir, 'cas', name);
+      if (existsSync(target)) continue;
+      try {
+        linkSync(path.join(dataDir, name), target);
+      } catch {
+        return; // another filesystem: the store cannot share inodes with this bundle
+      }
+    }
+  }
+
+  /** Remove the oldest outputs and content until the cache is at most `maxBytes`. */
+  prune(maxBytes: number): { removed: number; bytes: number } {
+    const files: Array<{ file: string; size: number; mtime: number }> = [];
+    for (const sub of ['outputs', 'cas', 'records']) {
+      for (const name of readdirSync(path.join(this.dir, sub))) {
+        const file = path.join(this.dir, sub, name);
+        const stats = statSync(file);
+        files.push({ file, size: stats.size, mtime: stats.mtimeMs });
+      }
+    }
+    let total = files.reduce((sum, f) => sum + f.size, 0);
+    let removed = 0;
+    for (const f of files.sort((a, b) => a.mtime - b.mtime)) {
+      if (total <= maxBytes) break;
+      rmSync(f.file, { force: true });
+      total -= f.size;
+      removed += 1;
+    }
+    return { removed, bytes: total };
+  }
+
+  /** Persist the digest memo when it learned something (keeping the newest entries). */
+  saveMemo(): void {
+    const entries = this.digests.entries;
+    if (entries.size === this.savedMemoSize) return;
+    const kept = [...entries].slice(-MAX_MEMO_ENTRIES);
+    this.writeAtomic(path.join(this.dir, 'digests.json'), JSON.stringify(Object.fromEntries(kept)));
+    this.savedMemoSize = entries.size;
+  }
+
+  private async current(file: string): Promise<StepInput> {
+    let stats;
+    try {
+      stats = lstatSync(file);
+    } catch {
+      return { path: file, kind: 'absent' };
+    }
+    if (stats.isSymbolicLink()) return { path: file, kind: 'link', target: readlinkSync(file) };
+    if (stats.isDirectory()) return { path: file, kind: 'dir' };
+    if (!stats.isFile()) return { path: file, kind: 'other' };
+    return { path: file, kind: 'file', sha256: (await this.digests.digest(file)).sha256 };
+  }
+
+  private async inputsMatch(inputs: StepInput[]): Promise<boolean> {
+    for (const input of inputs) {
+      const now = input.kind === 'listing' ? listing(input.path) : await this.current(input.path);
+      if (canonicalJson(now) !== canonicalJson(input)) return false;
+    }
+    return true;
+  }
+
+  private records(key: string): StepRecord[] {
+    try {
+      return JSON.parse(readFileSync(path.join(this.dir, 'records', `${key}.json`), 'utf8')) as StepRecord[];
+    } catch {
+      return [];
+    }
+  }
+
+  private readOutput(digest: string): string | undefined {
+    try {
+      const text = readFileSync(path.join(this.dir, 'outputs', digest), 'utf8');
+      return sha256Text(text) === digest ? text : undefined; // never serve a damaged entry
+    } catch {
+      return undefined;
+    }
+  }
+
+  private writeAtomic(file: string, text: string): void {
+    const tmp = path.join(this.dir, 'tmp', `${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}`);
+    writeFileSync(tmp, text);
+    renameSync(tmp, file);
+  }
+}
+
+function listing(dir: string): StepInput {
+  let names: string[];
+  try {
+    names = readdirSync(dir).sort();
+  } catch {
+    return { path: dir, kind: 'absent' };
+  }
+  return { path: dir, kind: 'listing', sha256: sha256Text(names.join('\0')) };
+}
+
+function loadMemo(file: string): Map<string, FileDigest> {
+  try {
+    return new Map(Object.entries(JSON.parse(readFileSync(file, 'utf8')) as Record<string, FileDigest>));
+  } catch {
+    return new Map();
+  }
+}

@@ -1,0 +1,33 @@
+// What every step function may be given: a step cache (content-digest keyed), an abort signal,
+// and a progress callback. All optional: without a cache a step simply does the work.
+import { DigestMemo } from '../cache/file-digest';
+import type { StepCache } from '../cache/step-cache';
+
+export type StepEvent =
+  | { type: 'step'; step: StepName; status: 'hit' | 'run'; detail?: string }
+  | { type: 'progress'; step: StepName; done: number; total: number; bytes?: number }
+  | { type: 'log'; level: 'warn' | 'info' | 'debug'; message: string };
+
+export type StepName = 'resolve' | 'trace' | 'merge' | 'package';
+
+export interface StepContext {
+  cache?: StepCache;
+  signal?: AbortSignal;
+  onEvent?: (event: StepEvent) => void;
+}
+
+/** Bumped when a step's output for the same inputs would change (invalidates cached results). */
+export const STEP_VERSIONS: Record<StepName, string> = {
+  resolve: '1',
+  trace: '1',
+  merge: '1',
+  package: '1',
+};
+
+export function digestsOf(context: StepContext): DigestMemo {
+  return context.cache?.digests ?? new DigestMemo();
+}
+
+export function emit(context: StepContext, event: StepEvent): void {
+  context.onEvent?.(event);
+}

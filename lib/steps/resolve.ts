@@ -1,0 +1,61 @@
+// resolve(): entries → ResolvedClosure, cached on the options and on everything the resolver
+// looked at in the root (files by digest, symlinks by target, absent paths as absent).
+import * as path from 'node:path';
+
+import type { EntrySpec } from '../entries/spec';
+import type { ResolvedClosure } from '../model/closure';
+import { resolveClosure } from '../resolve/resolve';
+import { digestsOf, emit, STEP_VERSIONS, type StepContext } from './context';
+
+export interface ResolveStepOptions {
+  /** Directory that is `/` for the entries (default `/`). */
+  root?: string;
+  entries: EntrySpec[];
+  copyDirs?: Array<{ source: string; dest?: string }>;
+  allowGpuLibs?: boolean;
+  /** Base for relative entry paths (default: process.cwd()). */
+  cwd?: string;
+}
+
+export async function resolve(options: ResolveStepOptions, context: StepContext = {}): Promise<ResolvedClosure> {
+  const root = path.resolve(options.root ?? '/');
+  const cwd = path.resolve(options.cwd ?? process.cwd());
+  const normalized = {
+    root,
+    cwd,
+    entries: options.entries.map((e) => ({ path: e.path, name: e.name, trace: e.trace })),
+    copyDirs: options.copyDirs ?? [],
+    allowGpuLibs: options.allowGpuLibs === true,
+  };
+  const cache = context.cache;
+  const key = cache?.key('resolve', STEP_VERSIONS.resolve, normalized);
+  if (cache && key) {
+    const hit = await cache.lookup<ResolvedClosure>(key);
+    if (hit) {
+      emit(context, { type: 'step', step: 'resolve', status: 'hit' });
+      return hit;
+    }
+  }
+  emit(context, { type: 'step', step: 'resolve', status: 'run', detail: `${options.entries.length} entries` });
+  const { closure, fs } = await resolveClosure({
+    root,
+    cwd,
+    entries: options.entries.map((e) => ({ path: e.path, ...(e.name ? { name: e.name } : {}) })),
+    ...(options.copyDirs ? { copyDirs: options.copyDirs } : {}),
+    allowGpuLibs: normalized.allowGpuLibs,
+    digests: digestsOf(context),
+  });
+  // Trace commands travel with their entries to the trace step.
+  for (const entry of closure.entries) {
+    const spec = options.entries.find((e) => (e.name ?? path.posix.basename(e.path)) === entry.name);
+    if (spec?.trace) entry.trace = spec.trace;
+  }
+  if (cache && key) {
+    // Everything the resolver probed, every file it took (copied trees too) and the listing of
+    // every copied directory.
+    const read = [...fs.probes().keys(), ...closure.files.map((f) => f.from ?? f.path)].map((p) => fs.hostPath(p));
+    const listed = closure.files.filter((f) => f.reasons.some((r) => r.kind === 'copy-dir')).map((f) => path.dirname(fs.hostPath(f.from ?? f.path)));
+    cache.store(key, await cache.describe(read, listed), closure);
+  }
+  return closure;
+}
