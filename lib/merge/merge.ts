@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 
 import { SidebundleError } from '../errors';
+import { environmentFor } from './env-rules';
 import type { Diagnostic, ResolvedClosure, ResolvedEntry } from '../model/closure';
 import type { Conflict, LaunchArg, LauncherPlan, MergedPlan, PlanFile, PlanRoot, PlanSymlink } from '../model/plan';
 
@@ -33,6 +34,8 @@ export function mergeClosures(options: MergeOptions): MergedPlan {
 
   const files = new Map<string, PlanFile>();
   const symlinks = new Map<string, PlanSymlink>();
+  const dirs = new Set<string>();
+  const extraLibraryPath: Array<{ payload: string; entry: string; dirs: string[] }> = [];
   const launchers = new Map<string, LauncherPlan & { root: string; target: string }>();
   const diagnostics: Diagnostic[] = [];
   const plan: MergedPlan = {
@@ -41,6 +44,7 @@ export function mergeClosures(options: MergeOptions): MergedPlan {
     roots,
     files: [],
     symlinks: [],
+    dirs: [],
     launchers: [],
     missing: [],
     excluded: [],
@@ -71,9 +75,12 @@ export function mergeClosures(options: MergeOptions): MergedPlan {
         sha256: file.sha256,
         size: file.size,
         mode: file.mode,
+        kind: file.kind,
         reasons: [...file.reasons],
       });
     }
+    for (const dir of closure.dirs ?? []) dirs.add(`${payload}${dir}`);
+    for (const extra of closure.libraryPathExtras ?? []) extraLibraryPath.push({ payload, ...extra });
     for (const link of closure.symlinks) {
       const bundlePath = `${payload}${link.path}`;
       symlinks.set(bundlePath, { path: bundlePath, target: confinedTarget(link.path, link.target) });
@@ -107,7 +114,30 @@ export function mergeClosures(options: MergeOptions): MergedPlan {
     }
   }
 
+  // Files a trace found that are not programs or libraries are also shown at
+  // resources/traced/<path> (the same stored content: no extra space).
+  for (const file of [...files.values()]) {
+    if (file.kind !== 'data' || !file.reasons.some((r) => r.kind === 'traced')) continue;
+    const payload = file.path.slice(0, file.path.indexOf('/'));
+    const shown = `resources/traced/${payload === 'payload' ? '' : `${payload}/`}${file.path.slice(payload.length + 1)}`;
+    files.set(shown, { ...file, path: shown });
+  }
+
+  for (const launcher of launchers.values()) {
+    for (const extra of extraLibraryPath) {
+      if (extra.payload !== launcher.payload || extra.entry !== launcher.name || launcher.loader === undefined) continue;
+      for (const dir of extra.dirs) {
+        const bundleDir = `${extra.payload}${dir}`;
+        if (!launcher.libraryPath!.includes(bundleDir)) launcher.libraryPath!.push(bundleDir);
+      }
+    }
+    const payloadFiles = new Set<string>();
+    for (const file of files.keys()) if (file.startsWith(`${launcher.payload}/`)) payloadFiles.add(file.slice(launcher.payload.length));
+    launcher.env = { ...environmentFor(launcher, payloadFiles), ...(options.setEnv ?? {}) };
+  }
+
   plan.conflicts = findConflicts(options.closures, roots);
+  plan.dirs = [...dirs].sort();
   plan.files = [...files.values()].sort(byPath);
   plan.symlinks = [...symlinks.values()].sort(byPath);
   plan.launchers = [...launchers.values()]

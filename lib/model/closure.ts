@@ -11,7 +11,7 @@ export type Reason =
   | { kind: 'script-interpreter'; of: string }
   | { kind: 'script'; entry: string }
   | { kind: 'helper'; of: string; command: string }
-  | { kind: 'traced'; command: string; op: string }
+  | { kind: 'traced'; entry: string; command: string; op: string }
   | { kind: 'copy-dir'; source: string };
 
 /** How the dynamic loader found a library (glibc's search order, in order). */
@@ -116,4 +116,8 @@ export interface ResolvedClosure {
   missing: MissingLibrary[];
   excluded: ExcludedFile[];
   diagnostics: Diagnostic[];
+  /** Directories a traced run listed (created in the payload even when empty). */
+  dirs?: string[];
+  /** Directories to add to an entry's --library-path: where traced runs loaded libraries by name. */
+  libraryPathExtras?: Array<{ entry: string; dirs: string[] }>;
 }

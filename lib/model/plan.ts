@@ -10,6 +10,7 @@ export interface PlanFile {
   sha256: string;
   size: number;
   mode: number;
+  kind: 'elf' | 'script' | 'data';
   reasons: Reason[];
 }
 
@@ -65,6 +66,8 @@ export interface MergedPlan {
   roots: PlanRoot[];
   files: PlanFile[];
   symlinks: PlanSymlink[];
+  /** Directories to create even when empty (directories traced runs listed). */
+  dirs: string[];
   launchers: LauncherPlan[];
   missing: Array<MissingLibrary & { root: string }>;
   excluded: Array<ExcludedFile & { root: string }>;

@@ -50,6 +50,7 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
       ...(options.reuse ? { reuse: options.reuse } : {}),
       ...(options.digests ? { digests: options.digests } : {}),
     });
+    for (const dir of plan.dirs) mkdirSync(path.join(staging.dir, dir), { recursive: true });
     for (const link of plan.symlinks) {
       const at = path.join(staging.dir, link.path);
       mkdirSync(path.dirname(at), { recursive: true });

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 
 import { hasElfMagic, type ElfInfo } from '../elf';
 import { SidebundleError, isSidebundleError } from '../errors';
+import type { TracedFile } from '../model/trace';
 import type {
   ClosureSymlink, Diagnostic, EntryKind, ExcludedFile, MissingLibrary, Reason, ResolvedEntry, SearchSource,
 } from '../model/closure';
@@ -49,10 +50,20 @@ export interface ClosureOptions {
   systemDirs?: string[];
   /** Consult the root's /etc/ld.so.cache (default true). */
   useLdCache?: boolean;
+  /** Files traced runs touched (already filtered by the exclusion policy), to add as well. */
+  traced?: TracedRun[];
   /** Reuse a view of the root (and what it has read) instead of a new one. */
   rootFs?: RootFs;
   /** Copy these trees into the bundle: `source` inside the root, `dest` its logical path there. */
   copyDirs?: Array<{ source: string; dest?: string }>;
+}
+
+/** One traced run of an entry: what it touched, and the loader that resolves its libraries. */
+export interface TracedRun {
+  entry: string;
+  command: string[];
+  loader?: string;
+  files: TracedFile[];
 }
 
 export interface ClosureFileDraft {
@@ -72,6 +83,8 @@ export interface ClosureDraft {
   missing: MissingLibrary[];
   excluded: ExcludedFile[];
   diagnostics: Diagnostic[];
+  dirs: string[];
+  libraryPathExtras: Array<{ entry: string; dirs: string[] }>;
   /** The view used, with every probe it made (for content-keyed caching). */
   fs: RootFs;
 }
@@ -80,6 +93,7 @@ export interface ClosureDraft {
 export function buildClosure(options: ClosureOptions): ClosureDraft {
   const builder = new ClosureBuilder(options);
   for (const request of options.entries) builder.addEntry(request);
+  for (const run of options.traced ?? []) for (const file of run.files) builder.addTraced(file, run);
   for (const copy of options.copyDirs ?? []) builder.addCopyDir(copy.source, copy.dest ?? copy.source);
   return builder.finish();
 }
@@ -93,6 +107,8 @@ class ClosureBuilder {
   private readonly excluded = new Map<string, ExcludedFile>();
   private readonly diagnostics: Diagnostic[] = [];
   private readonly configs = new Map<string, LoaderConfig>();
+  private readonly dirs = new Set<string>();
+  private readonly libraryPathExtras = new Map<string, string[]>();
   private ldCache: LdCache | null | undefined;
 
   constructor(private readonly options: ClosureOptions) {
@@ -109,6 +125,8 @@ class ClosureBuilder {
       missing: this.missing,
       excluded: [...this.excluded.values()].sort(byPath),
       diagnostics: this.diagnostics,
+      dirs: [...this.dirs].sort(),
+      libraryPathExtras: [...this.libraryPathExtras].map(([entry, dirs]) => ({ entry, dirs })).sort((a, b) => (a.entry < b.entry ? -1 : 1)),
       fs: this.fs,
     };
   }
@@ -138,6 +156,79 @@ class ClosureBuilder {
       this.addHelpers(entry);
     }
     return entry;
+  }
+
+  /**
+   * A file a traced run touched. Programs it executed come with their loader and libraries,
+   * libraries it loaded with theirs (resolved as the entry's loader resolves them), scripts with
+   * their interpreter; anything else is data. Directories it listed are recorded. The symlinks
+   * on the way are kept, so the bundle answers at the path the program used.
+   */
+  addTraced(file: TracedFile, trace: TracedRun): void {
+    const reason: Reason = { kind: 'traced', entry: trace.entry, command: trace.command.join(' '), op: file.ops.join(',') };
+    let walk: Walk | null;
+    try {
+      walk = this.fs.resolve(file.path);
+    } catch (error) {
+      if (!isSidebundleError(error)) throw error;
+      this.note('info', error.code, `traced ${file.path}: ${error.message}`, file.path);
+      return;
+    }
+    if (walk === null) {
+      this.note('info', 'TRACED_VANISHED', `traced ${file.path} no longer exists (a temporary file?)`, file.path);
+      return;
+    }
+    this.addLinks(walk.links);
+    if (walk.stats.isDirectory()) {
+      this.dirs.add(walk.path);
+      return;
+    }
+    if (!walk.stats.isFile()) return;
+    const head = this.readHead(walk.path);
+    if (file.ops.includes('exec') && (hasElfMagic(head) || parseShebang(head))) {
+      try {
+        this.program(walk, reason, path.posix.basename(walk.path), file.path, 0);
+      } catch (error) {
+        if (!isSidebundleError(error)) throw error;
+        this.note('warning', 'TRACED_PROGRAM_SKIPPED', `${file.path} ran during the trace but cannot be bundled: ${error.message}`, file.path);
+      }
+      return;
+    }
+    if (hasElfMagic(head)) {
+      let info: ElfInfo;
+      try {
+        info = this.fs.elf(walk.path);
+      } catch {
+        this.addFile(walk.path, 'data', reason); // an ELF of another machine, read as data
+        return;
+      }
+      this.addTracedLibrary(walk, file.path, info, reason, trace);
+      return;
+    }
+    this.addFile(walk.path, 'data', reason);
+  }
+
+  private addTracedLibrary(walk: Walk, openedAs: string, info: ElfInfo, reason: Reason, trace: TracedRun): void {
+    if (!this.options.allowGpuLibs && isGpuLibrary(path.posix.basename(walk.path))) {
+      this.excluded.set(walk.path, { path: walk.path, reason: GPU_EXCLUSION_REASON });
+      return;
+    }
+    this.addFile(walk.path, 'elf', reason, info);
+    const loaderWalk = trace.loader === undefined ? null : this.fs.resolve(trace.loader);
+    if (loaderWalk === null || !loaderWalk.stats.isFile()) return;
+    const library: LoadedObject = { path: walk.path, foundAs: openedAs, info, source: 'program', links: walk.links, variants: [] };
+    this.loadDependencies(library, info.interpreter ?? trace.loader!, loaderWalk, this.fs.elf(loaderWalk.path));
+    // A library found where the loader looks by default (the cache, the system directories) may
+    // have been loaded by name (dlopen("libfoo.so.3")): the bundled loader must search there.
+    const dir = dirname(openedAs);
+    const ctx = this.searchContext(loaderWalk.path);
+    const standard = ctx.config.systemDirs.includes(dir) || (ctx.cache?.entries.some((e) => dirname(e.path) === dir) ?? false);
+    const searched = this.fs.resolve(dir);
+    if (standard && searched) {
+      const dirs = this.libraryPathExtras.get(trace.entry) ?? [];
+      if (!dirs.includes(searched.path)) dirs.push(searched.path);
+      this.libraryPathExtras.set(trace.entry, dirs);
+    }
   }
 
   /** A directory tree copied as data: files, symlinks (kept as links) and subdirectories. */
@@ -304,7 +395,8 @@ class ClosureBuilder {
     this.addLinks(loaderWalk.links);
     const loaderInfo = this.fs.elf(loaderWalk.path);
     this.addFile(loaderWalk.path, 'elf', { kind: 'interpreter', of: walk.path }, loaderInfo);
-    const objects = this.loadDependencies(walk, info, loaderWalk, loaderInfo);
+    const program: LoadedObject = { path: walk.path, foundAs: walk.path, info, source: 'program', links: [], variants: [] };
+    const objects = this.loadDependencies(program, info.interpreter, loaderWalk, loaderInfo);
     return {
       name,
       path: spec,
@@ -316,11 +408,13 @@ class ClosureBuilder {
     };
   }
 
-  /** Map the dependencies of one program the way ld.so does (elf/dl-deps.c): breadth first. */
-  private loadDependencies(walk: Walk, info: ElfInfo, loaderWalk: Walk, loaderInfo: ElfInfo): LoadedObject[] {
-    const program: LoadedObject = { path: walk.path, foundAs: walk.path, info, source: 'program', links: [], variants: [] };
-    const rtld: LoadedObject = { path: loaderWalk.path, foundAs: info.interpreter!, info: loaderInfo, source: 'interpreter', links: loaderWalk.links, variants: [] };
-    const byName = new Map<string, LoadedObject>([[info.interpreter!, rtld]]);
+  /**
+   * Map the dependencies of `program` (a program, or a library a traced run loaded) the way
+   * ld.so does (elf/dl-deps.c): breadth first, the loader pre-loaded under its names.
+   */
+  private loadDependencies(program: LoadedObject, interpreter: string, loaderWalk: Walk, loaderInfo: ElfInfo): LoadedObject[] {
+    const rtld: LoadedObject = { path: loaderWalk.path, foundAs: interpreter, info: loaderInfo, source: 'interpreter', links: loaderWalk.links, variants: [] };
+    const byName = new Map<string, LoadedObject>([[interpreter, rtld]]);
     if (loaderInfo.soname) byName.set(loaderInfo.soname, rtld);
     const byPath = new Map<string, LoadedObject>([[program.path, program], [rtld.path, rtld]]);
     const ctx = this.searchContext(loaderWalk.path);

@@ -47,6 +47,8 @@ export async function resolveClosure(options: ResolveOptions): Promise<ResolveRe
     missing: draft.missing,
     excluded: draft.excluded,
     diagnostics: draft.diagnostics,
+    ...(draft.dirs.length ? { dirs: draft.dirs } : {}),
+    ...(draft.libraryPathExtras.length ? { libraryPathExtras: draft.libraryPathExtras } : {}),
   };
   return { closure, fs: draft.fs };
 }

@@ -1,0 +1,99 @@
+// Environment a launcher sets so that a program finds its bundled files in host run mode, where
+// the paths compiled into it (/usr/lib/python3.11, /usr/lib/git-core, /usr/lib/locale) still
+// point at the target's filesystem. Each rule fires only when the files it points at are in the
+// launcher's payload, and only for the programs it concerns; --set-env overrides any of them.
+// Programs that open absolute paths no variable can redirect need a run mode that makes the
+// payload the root (bwrap, chroot, ns).
+//
+// | variable        | when                                                     | value                          |
+// | PYTHONHOME      | the program is pythonX.Y and <P>/lib/pythonX.Y/os.py is bundled | <P>                       |
+// | PERL5LIB        | the program is perl and Perl library directories are bundled | those directories, in @INC order |
+// | GIT_EXEC_PATH   | the program is git and <P>/lib/git-core is bundled       | <P>/lib/git-core               |
+// | GIT_TEMPLATE_DIR| the program is git and <P>/share/git-core/templates is bundled | that directory            |
+// | LOCPATH         | <P>/lib/locale/ holds bundled locale data                | that directory                 |
+// | GCONV_PATH      | a gconv-modules file is bundled                          | its directory                  |
+// | TERMINFO_DIRS   | terminfo databases are bundled                           | their directories              |
+// | MAGIC           | libmagic's magic.mgc is bundled                          | that file                      |
+import * as path from 'node:path';
+
+import type { LauncherPlan } from '../model/plan';
+
+const ROOT = '${SIDEBUNDLE_ROOT}';
+
+/** Perl's @INC directory shapes (Debian, Fedora, upstream layouts), in @INC order. */
+const PERL_INC = [
+  /^\/etc\/perl$/,
+  /\/site_perl(\/[\d.]+)?$/,
+  /\/lib\/[^/]*\/?perl\/[\d.]+$/,
+  /\/share\/perl\/[\d.]+$/,
+  /\/lib\/[^/]*\/?perl5\/[\d.]+$/,
+  /\/share\/perl5$/,
+  /\/vendor_perl$/,
+  /\/lib\/[^/]*\/?perl-base$/,
+  /\/perl5$/,
+];
+
+/**
+ * The rule-derived environment for `launcher`, given the logical paths of its payload's files.
+ * Values are in the launcher's ${SIDEBUNDLE_ROOT} form.
+ */
+export function environmentFor(launcher: LauncherPlan, files: ReadonlySet<string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  const inBundle = (logical: string) => `${ROOT}/${launcher.payload}${logical}`;
+  const program = path.posix.basename(launcher.logicalProgram);
+
+  const python = /^python(\d+\.\d+)$/.exec(program);
+  if (python) {
+    for (const file of files) {
+      const m = /^(.*)\/lib\/python(\d+\.\d+)\/os\.py$/.exec(file);
+      if (m && m[2] === python[1]) env.PYTHONHOME = inBundle(m[1] || '/');
+    }
+  }
+
+  if (/^perl(5[\d.]*)?$/.test(program)) {
+    const dirs = new Set<string>();
+    for (const file of files) {
+      if (!/\.(pm|pl|so|ix|al)$/.test(file)) continue;
+      for (let dir = path.posix.dirname(file); dir !== '/'; dir = path.posix.dirname(dir)) {
+        if (PERL_INC.some((shape) => shape.test(dir))) dirs.add(dir);
+      }
+    }
+    const ordered = [...dirs].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : 1));
+    if (ordered.length > 0) env.PERL5LIB = ordered.map(inBundle).join(':');
+  }
+
+  if (/^git(-|$)/.test(program)) {
+    const execPath = firstMatch(files, /^(.*\/lib\/git-core)\//);
+    if (execPath) env.GIT_EXEC_PATH = inBundle(execPath);
+    const templates = firstMatch(files, /^(.*\/share\/git-core\/templates)\//);
+    if (templates) env.GIT_TEMPLATE_DIR = inBundle(templates);
+  }
+
+  const locale = firstMatch(files, /^(.*\/lib\/locale)\/(locale-archive|[^/]+\/LC_[A-Z_]+)$/);
+  if (locale) env.LOCPATH = inBundle(locale);
+  const gconv = firstMatch(files, /^(.*\/gconv)\/gconv-modules$/);
+  if (gconv) env.GCONV_PATH = inBundle(gconv);
+  const terminfo = new Set<string>();
+  for (const file of files) {
+    const m = /^(.*\/terminfo)\/[^/]+\/[^/]+$/.exec(file);
+    if (m) terminfo.add(m[1]!);
+  }
+  if (terminfo.size > 0) env.TERMINFO_DIRS = [...terminfo].sort().map(inBundle).join(':');
+  const magic = firstMatch(files, /^(.*\/magic\.mgc)$/);
+  if (magic) env.MAGIC = inBundle(magic);
+  return env;
+}
+
+function rank(dir: string): number {
+  const index = PERL_INC.findIndex((shape) => shape.test(dir));
+  return index === -1 ? PERL_INC.length : index;
+}
+
+function firstMatch(files: ReadonlySet<string>, pattern: RegExp): string | undefined {
+  const found: string[] = [];
+  for (const file of files) {
+    const m = pattern.exec(file);
+    if (m) found.push(m[1]!);
+  }
+  return found.sort()[0];
+}
