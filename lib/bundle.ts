@@ -1,16 +1,18 @@
-// The whole chain for callers that want one call: entries → resolve → merge → package.
-// Each step is also exported on its own (lib/index.ts) for build scripts that compose them.
-import { DigestMemo } from './cache/file-digest';
+// The whole chain in one call: entries → resolve → trace → merge → package, each step cached on
+// content digests when a step cache is given. Build scripts that need more control compose the
+// same steps themselves (lib/index.ts exports them).
+import * as path from 'node:path';
+
 import type { EntrySpec } from './entries/spec';
-import { mergeClosures } from './merge/merge';
 import type { Diagnostic, ResolvedClosure } from './model/closure';
 import type { MergedPlan } from './model/plan';
-import { packBundle, type PackResult } from './package/pack';
-import { resolveClosure } from './resolve/resolve';
-
-export type BundleEvent =
-  | { type: 'phase'; phase: 'resolve' | 'merge' | 'package'; detail?: string }
-  | { type: 'progress'; done: number; total: number; bytes: number };
+import type { TraceBackendRequest, TraceReport } from './model/trace';
+import type { PackResult } from './package/pack';
+import type { StepContext } from './steps/context';
+import { merge } from './steps/merge';
+import { pack } from './steps/package';
+import { resolve } from './steps/resolve';
+import { trace, type TraceRunner } from './steps/trace';
 
 export interface BundleOptions {
   name: string;
@@ -22,38 +24,41 @@ export interface BundleOptions {
   setEnv?: Record<string, string>;
   allowGpuLibs?: boolean;
   strictValidate?: boolean;
-  signal?: AbortSignal;
-  onEvent?: (event: BundleEvent) => void;
-  digests?: DigestMemo;
+  traceBackend?: TraceBackendRequest;
+  traceTimeoutMs?: number;
+  traceInclude?: string[];
+  /** Base for relative paths and the traced commands' working directory. */
+  cwd?: string;
 }
 
 export interface BundleResult extends PackResult {
   plan: MergedPlan;
   closures: ResolvedClosure[];
+  traces: TraceReport[];
   diagnostics: Diagnostic[];
 }
 
-export async function bundle(options: BundleOptions): Promise<BundleResult> {
-  const emit = options.onEvent ?? (() => undefined);
-  const digests = options.digests ?? new DigestMemo();
-  emit({ type: 'phase', phase: 'resolve', detail: `${options.entries.length} entr${options.entries.length === 1 ? 'y' : 'ies'}` });
-  const { closure } = await resolveClosure({
+export async function bundle(options: BundleOptions, context: StepContext = {}, tracer?: TraceRunner): Promise<BundleResult> {
+  const cwd = path.resolve(options.cwd ?? process.cwd());
+  const outDir = path.resolve(cwd, options.outDir);
+  const closure = await resolve({
     root: options.traceRoot ?? '/',
-    entries: options.entries.map((e) => ({ path: e.path, ...(e.name ? { name: e.name } : {}) })),
+    entries: options.entries,
+    cwd,
     ...(options.copyDirs ? { copyDirs: options.copyDirs } : {}),
     ...(options.allowGpuLibs ? { allowGpuLibs: true } : {}),
-    digests,
-  });
-  options.signal?.throwIfAborted();
-  emit({ type: 'phase', phase: 'merge' });
-  const plan = mergeClosures({ name: options.name, closures: [closure], ...(options.setEnv ? { setEnv: options.setEnv } : {}) });
-  emit({ type: 'phase', phase: 'package', detail: `${plan.files.length} files` });
-  const packed = await packBundle(plan, {
-    outDir: options.outDir,
-    ...(options.strictValidate ? { strictValidate: true } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-    onProgress: (p) => emit({ type: 'progress', ...p }),
-    digests,
-  });
-  return { ...packed, plan, closures: [closure], diagnostics: plan.diagnostics };
+  }, context);
+  context.signal?.throwIfAborted();
+  const traced = await trace(closure, {
+    ...(options.traceBackend ? { backend: options.traceBackend } : {}),
+    ...(options.traceTimeoutMs ? { timeoutMs: options.traceTimeoutMs } : {}),
+    ...(options.traceInclude ? { include: options.traceInclude } : {}),
+    exclude: [outDir],
+    cwd,
+  }, context, tracer);
+  context.signal?.throwIfAborted();
+  const closures = traced.closure.files.length > 0 || traced.closure.excluded.length > 0 ? [closure, traced.closure] : [closure];
+  const plan = await merge({ name: options.name, closures, ...(options.setEnv ? { setEnv: options.setEnv } : {}) }, context);
+  const packed = await pack(plan, { outDir, ...(options.strictValidate ? { strictValidate: true } : {}) }, context);
+  return { ...packed, plan, closures, traces: traced.reports, diagnostics: plan.diagnostics };
 }

@@ -5,7 +5,10 @@ import { bundle, type BundleResult } from '../bundle';
 import { parseHostSpec } from '../entries/spec';
 import { SidebundleError } from '../errors';
 import { LOG_LEVELS, Reporter } from './reporter';
-import { oneOf, parseAssignment, parseCopyDir, parseOptions } from './options';
+import { oneOf, parseAssignment, parseOptions } from './options';
+import { parseCopyDirSpec } from '../config/config';
+import { StepCache } from '../cache/step-cache';
+import * as os from 'node:os';
 
 export const CREATE_HELP = `Usage: sidebundle create --from-host SPEC [--from-host SPEC ...] [options]
 
@@ -25,7 +28,12 @@ Options:
   --copy-dir SRC[:DEST]   copy a directory tree into the payload (DEST: absolute path there)
   --set-env KEY=VALUE     set a variable in every launcher; \${SIDEBUNDLE_ROOT} in VALUE is
                           the bundle directory at run time
-  --trace-backend B       off|auto|ptrace|fanotify|combined (default: auto)
+  --trace-backend B       off|auto|ptrace|fanotify|combined (default: auto; auto falls back
+                          to ptrace, then off, and says why)
+  --trace-timeout SECS    kill a trace command (and all it started) after SECS (default 60)
+  --trace-include PATH    ship PATH even where the trace policy leaves it out (repeatable)
+  --cache-dir DIR         step cache (default: $XDG_CACHE_HOME/sidebundle or ~/.cache/sidebundle)
+  --no-cache              do every step, store nothing
   --allow-gpu-libs        bundle GPU/DRM driver libraries (left to the target by default)
   --strict-validate       fail (exit 1, previous bundle kept) when the bundle is not
                           self-contained
@@ -37,6 +45,10 @@ Exit status: 0 success, 1 failure, 2 bad input.`;
 
 const TRACE_BACKENDS = ['off', 'auto', 'ptrace', 'fanotify', 'combined'] as const;
 
+export function defaultCacheDir(): string {
+  return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'sidebundle');
+}
+
 export async function createCommand(args: string[], reporterFor: (level: string | undefined, json: boolean) => Reporter, signal: AbortSignal): Promise<Reporter> {
   const { values } = parseOptions('create', args, {
     'from-host': { type: 'string', multiple: true },
@@ -46,6 +58,10 @@ export async function createCommand(args: string[], reporterFor: (level: string 
     'copy-dir': { type: 'string', multiple: true },
     'set-env': { type: 'string', multiple: true },
     'trace-backend': { type: 'string' },
+    'trace-timeout': { type: 'string' },
+    'trace-include': { type: 'string', multiple: true },
+    'cache-dir': { type: 'string' },
+    'no-cache': { type: 'boolean' },
     'allow-gpu-libs': { type: 'boolean' },
     'strict-validate': { type: 'boolean' },
     'log-level': { type: 'string' },
@@ -64,24 +80,42 @@ export async function createCommand(args: string[], reporterFor: (level: string 
       hint: "e.g. sidebundle create --name jq --from-host /usr/bin/jq --out-dir out",
     });
   }
-  oneOf(values['trace-backend'], TRACE_BACKENDS, '--trace-backend', 'auto');
+  const traceBackend = oneOf(values['trace-backend'], TRACE_BACKENDS, '--trace-backend', 'auto');
+  const timeout = values['trace-timeout'] === undefined ? undefined : Number(values['trace-timeout']);
+  if (timeout !== undefined && !(timeout > 0)) {
+    throw new SidebundleError('BAD_OPTION', `--trace-timeout ${values['trace-timeout']} is not a positive number of seconds`, {
+      input: values['trace-timeout'],
+      kind: 'input',
+      hint: 'e.g. --trace-timeout 120',
+    });
+  }
   const traceRoot = values['trace-root'] === undefined ? undefined : path.resolve(values['trace-root']);
+  const cache = values['no-cache'] ? undefined : new StepCache(values['cache-dir'] ?? defaultCacheDir());
   const result = await bundle({
     name: values.name ?? 'bundle',
     entries: hostSpecs.map(parseHostSpec),
     outDir: path.resolve(values['out-dir'] ?? 'target/bundles'),
     ...(traceRoot ? { traceRoot } : {}),
-    copyDirs: (values['copy-dir'] ?? []).map(parseCopyDir),
+    copyDirs: (values['copy-dir'] ?? []).map(parseCopyDirSpec),
     setEnv: Object.fromEntries((values['set-env'] ?? []).map((s) => parseAssignment(s, '--set-env'))),
     allowGpuLibs: values['allow-gpu-libs'] === true,
     strictValidate: values['strict-validate'] === true,
+    traceBackend,
+    ...(timeout ? { traceTimeoutMs: timeout * 1000 } : {}),
+    ...(values['trace-include'] ? { traceInclude: values['trace-include'] } : {}),
+  }, {
+    ...(cache ? { cache } : {}),
     signal,
     onEvent: (event) => {
-      if (event.type === 'phase') {
-        reporter.progress(`${event.phase}${event.detail ? ` (${event.detail})` : ''}…`);
-        reporter.debug(`phase: ${event.phase}${event.detail ? ` (${event.detail})` : ''}`);
+      if (event.type === 'step') {
+        reporter.progress(`${event.step}${event.status === 'hit' ? ' (cached)' : ''}${event.detail ? `: ${event.detail}` : ''}…`);
+        reporter.debug(`${event.step}: ${event.status === 'hit' ? 'cache hit' : 'running'}${event.detail ? ` (${event.detail})` : ''}`);
+      } else if (event.type === 'progress') {
+        reporter.progress(`${event.step}: ${event.done}/${event.total} files${event.bytes ? `, ${formatBytes(event.bytes)}` : ''}`);
+      } else if (event.level === 'warn') {
+        reporter.warn(event.message);
       } else {
-        reporter.progress(`package: ${event.done}/${event.total} files, ${formatBytes(event.bytes)}`);
+        reporter[event.level](event.message);
       }
     },
   });
@@ -98,6 +132,9 @@ function report(result: BundleResult, reporter: Reporter): void {
     reporter.warn(`library ${m.name} not found, needed by ${m.chain.join(' -> ')}`);
   }
   for (const e of result.plan.excluded) reporter.info(`left out ${e.path}: ${e.reason}`);
+  for (const t of result.traces) {
+    reporter.info(`traced ${t.command.join(' ')} with ${t.backend}: ${t.files.length} paths, exit ${t.exit === null ? 'none' : 'code' in t.exit ? t.exit.code : t.exit.signal}, ${t.durationMs} ms`);
+  }
   for (const issue of result.validation.issues) reporter.warn(`validation: ${issue.message}`);
 
   const entries = result.plan.launchers.map((l) => l.name);
@@ -120,6 +157,7 @@ function report(result: BundleResult, reporter: Reporter): void {
       missing: result.plan.missing,
       excluded: result.plan.excluded,
       diagnostics: result.diagnostics,
+      traces: result.traces.map((t) => ({ command: t.command, backend: t.backend, exit: t.exit, timedOut: t.timedOut, durationMs: t.durationMs, files: t.files.length, warnings: t.warnings })),
     },
   });
 }

@@ -32,13 +32,6 @@ export function parseAssignment(text: string, option: string): [string, string] 
   return [key, text.slice(eq + 1)];
 }
 
-/** SRC[:DEST] (for --copy-dir). */
-export function parseCopyDir(text: string): { source: string; dest?: string } {
-  const colon = text.lastIndexOf(':');
-  if (colon > 0 && text[colon + 1] === '/') return { source: text.slice(0, colon), dest: text.slice(colon + 1) };
-  return { source: text };
-}
-
 export function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], option: string, fallback: T): T {
   if (value === undefined) return fallback;
   if ((allowed as readonly string[]).includes(value)) return value as T;
