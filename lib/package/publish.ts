@@ -45,6 +45,12 @@ export function openStaging(outDir: string, name: string): Staging {
   return { dir, finalDir };
 }
 
+/** Undo what dead runs left around `name` in `outDir` (nothing else). */
+export function cleanupAfterDeadRuns(outDir: string, name: string): void {
+  const out = path.resolve(outDir);
+  if (existsSync(out)) withLock(out, name, () => recover(out, name));
+}
+
 /** Swap the staged bundle into place; the previous bundle (if any) is removed afterwards. */
 export function publish(staging: Staging): void {
   const out = path.dirname(staging.finalDir);

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { sha256Text } from '../cache/step-cache';
 import type { MergedPlan } from '../model/plan';
 import { packBundle, type PackResult } from '../package/pack';
-import { MANIFEST_NAME } from '../package/publish';
+import { cleanupAfterDeadRuns, MANIFEST_NAME } from '../package/publish';
 import { emit, STEP_VERSIONS, type StepContext } from './context';
 
 export interface PackageStepOptions {
@@ -23,6 +23,7 @@ export async function pack(plan: MergedPlan, options: PackageStepOptions, contex
     const hit = await cache.lookup<PackResult>(key);
     const manifest = hit && path.join(hit.dir, MANIFEST_NAME);
     if (hit && manifest && existsSync(manifest) && sha256Text(readFileSync(manifest, 'utf8')) === hit.manifestSha256) {
+      cleanupAfterDeadRuns(outDir, plan.name);
       emit(context, { type: 'step', step: 'package', status: 'hit' });
       return hit;
     }

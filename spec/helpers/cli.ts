@@ -1,8 +1,13 @@
 // Run the built CLI (dist/, made by `npm test` before jest) as a user would.
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 export const repoRoot = path.resolve(__dirname, '../..');
+/** Each test run gets its own step cache (the CLI's default is the user's ~/.cache/sidebundle). */
+const cacheHome = mkdtempSync(path.join(os.tmpdir(), 'sb-xdg-'));
+afterAll(() => rmSync(cacheHome, { recursive: true, force: true }));
 export const cliPath = path.join(repoRoot, 'dist/lib/cli/main.js');
 
 export interface CliResult {
@@ -15,7 +20,7 @@ export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.Pro
   const result = spawnSync(process.execPath, [cliPath, ...args], {
     encoding: 'utf8',
     cwd: options.cwd ?? repoRoot,
-    env: { ...process.env, ...options.env },
+    env: { ...process.env, XDG_CACHE_HOME: cacheHome, ...options.env },
     maxBuffer: 64 * 1024 * 1024,
   });
   if (result.error) throw result.error;
@@ -24,7 +29,7 @@ export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.Pro
 
 /** Start the CLI without waiting (for interruption tests). */
 export function startCli(args: string[], options: { cwd?: string } = {}) {
-  return spawn(process.execPath, [cliPath, ...args], { cwd: options.cwd ?? repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [cliPath, ...args], { cwd: options.cwd ?? repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, XDG_CACHE_HOME: cacheHome } });
 }
 
 /** `sidebundle create ... --json`, expecting success; returns the parsed result. */
