@@ -38,6 +38,11 @@ export interface BundleResult extends PackResult {
   diagnostics: Diagnostic[];
 }
 
+/** Trace commands per entry name, from entry specs. */
+export function traceCommandsOf(entries: EntrySpec[]): Array<{ entry: string; command: string[] }> {
+  return entries.filter((e) => e.trace !== undefined).map((e) => ({ entry: e.name ?? path.posix.basename(e.path), command: e.trace! }));
+}
+
 export async function bundle(options: BundleOptions, context: StepContext = {}, tracer?: TraceRunner): Promise<BundleResult> {
   const cwd = path.resolve(options.cwd ?? process.cwd());
   const outDir = path.resolve(cwd, options.outDir);
@@ -50,6 +55,7 @@ export async function bundle(options: BundleOptions, context: StepContext = {}, 
   }, context);
   context.signal?.throwIfAborted();
   const traced = await trace(closure, {
+    commands: traceCommandsOf(options.entries),
     ...(options.traceBackend ? { backend: options.traceBackend } : {}),
     ...(options.traceTimeoutMs ? { timeoutMs: options.traceTimeoutMs } : {}),
     ...(options.traceInclude ? { include: options.traceInclude } : {}),

@@ -4,6 +4,7 @@ import { SidebundleError, isSidebundleError } from '../errors';
 import { version } from '../version';
 import { createCommand, CREATE_HELP } from './create';
 import { resolveCommand } from './resolve';
+import { digestCommand } from './digest';
 import { LOG_LEVELS, Reporter, type LogLevel } from './reporter';
 
 const HELP = `Usage: sidebundle <command> [options]
@@ -11,6 +12,7 @@ const HELP = `Usage: sidebundle <command> [options]
 Commands:
   create     bundle programs into a relocatable directory (sidebundle create --help)
   resolve    show what programs load and from where, like ldd (sidebundle resolve --help)
+  digest     fingerprint what a bundle configuration reads, for Nx inputs (sidebundle digest --help)
 
 Options:
   -h, --help     this help
@@ -44,6 +46,9 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'create':
         reporter = await createCommand(args, (level, asJson) => (reporter = reporterFor(level, asJson)), controller.signal);
+        return 0;
+      case 'digest':
+        reporter = await digestCommand(args, (level, asJson) => (reporter = reporterFor(level, asJson)));
         return 0;
       case 'resolve':
         reporter = await resolveCommand(args, (level, asJson) => (reporter = reporterFor(level, asJson)));

@@ -77,8 +77,6 @@ export interface ResolvedEntry {
   };
   /** Set for helper commands found by scanning a shell script entry. */
   helperOf?: string;
-  /** The command to trace for this entry (argv), from its spec. */
-  trace?: string[];
   /** True when a shell script's helpers are bundled: its launcher puts bin/ first on PATH. */
   usesHelpers?: boolean;
 }

@@ -23,7 +23,8 @@ export async function resolve(options: ResolveStepOptions, context: StepContext 
   const normalized = {
     root,
     cwd,
-    entries: options.entries.map((e) => ({ path: e.path, name: e.name, trace: e.trace })),
+    // Trace commands are the trace step's business: changing one must not invalidate resolve.
+    entries: options.entries.map((e) => ({ path: e.path, name: e.name })),
     copyDirs: options.copyDirs ?? [],
     allowGpuLibs: options.allowGpuLibs === true,
   };
@@ -45,11 +46,6 @@ export async function resolve(options: ResolveStepOptions, context: StepContext 
     allowGpuLibs: normalized.allowGpuLibs,
     digests: digestsOf(context),
   });
-  // Trace commands travel with their entries to the trace step.
-  for (const entry of closure.entries) {
-    const spec = options.entries.find((e) => (e.name ?? path.posix.basename(e.path)) === entry.name);
-    if (spec?.trace) entry.trace = spec.trace;
-  }
   if (cache && key) {
     // Everything the resolver probed, every file it took (copied trees too) and the listing of
     // every copied directory.

@@ -28,6 +28,8 @@ export interface TraceRequest {
 export type TraceRunner = (request: TraceRequest) => Promise<TraceReport>;
 
 export interface TraceStepOptions {
+  /** What to run, per entry (by launcher name). Entries without a command are not traced. */
+  commands: Array<{ entry: string; command: string[] }>;
   backend?: TraceBackendRequest;
   timeoutMs?: number;
   /** Paths included even where the policy would exclude them (--trace-include). */
@@ -46,9 +48,19 @@ export interface TracedClosure {
 
 export const DEFAULT_TRACE_TIMEOUT_MS = 60_000;
 
-export async function trace(closure: ResolvedClosure, options: TraceStepOptions = {}, context: StepContext = {}, runner?: TraceRunner): Promise<TracedClosure> {
+export async function trace(closure: ResolvedClosure, options: TraceStepOptions, context: StepContext = {}, runner?: TraceRunner): Promise<TracedClosure> {
   const backend = options.backend ?? 'auto';
-  const runs = closure.entries.filter((e) => e.trace !== undefined && e.trace.length > 0);
+  const runs = options.commands.filter((c) => c.command.length > 0).map((c) => {
+    const entry = closure.entries.find((e) => e.name === c.entry);
+    if (!entry) {
+      throw new SidebundleError('TRACE_UNKNOWN_ENTRY', `a trace command is given for ${c.entry}, which is not an entry of this closure`, {
+        input: c.entry,
+        kind: 'input',
+        hint: `entries are: ${closure.entries.map((e) => e.name).join(', ')}`,
+      });
+    }
+    return { entry, command: c.command };
+  });
   const cwd = path.resolve(options.cwd ?? process.cwd());
   const home = process.env.HOME ?? os.homedir();
   const policy: TracePolicy = {
@@ -58,7 +70,7 @@ export async function trace(closure: ResolvedClosure, options: TraceStepOptions 
       ...(home && home !== '/' ? [{ dir: home, reason: "the user's home directory: personal files are not shipped" }] : []),
     ],
   };
-  const normalized = { closure: sha256Text(canonicalJson(closure)), backend, timeoutMs: options.timeoutMs ?? DEFAULT_TRACE_TIMEOUT_MS, policy, cwd };
+  const normalized = { closure: sha256Text(canonicalJson(closure)), commands: options.commands, backend, timeoutMs: options.timeoutMs ?? DEFAULT_TRACE_TIMEOUT_MS, policy, cwd };
   const cache = context.cache;
   const key = cache?.key('trace', STEP_VERSIONS.trace, normalized);
   if (cache && key && runs.length > 0) {
@@ -76,11 +88,11 @@ export async function trace(closure: ResolvedClosure, options: TraceStepOptions 
   const reports: TraceReport[] = [];
   const excluded: ExcludedFile[] = [];
   const traced: Array<{ entry: string; command: string[]; loader?: string; files: TracedFile[] }> = [];
-  for (const entry of runs) {
+  for (const { entry, command } of runs) {
     context.signal?.throwIfAborted();
-    emit(context, { type: 'step', step: 'trace', status: 'run', detail: `${entry.name}: ${entry.trace!.join(' ')}` });
+    emit(context, { type: 'step', step: 'trace', status: 'run', detail: `${entry.name}: ${command.join(' ')}` });
     const report = await run({
-      command: entry.trace!,
+      command,
       cwd,
       root: closure.root,
       backend,
@@ -99,7 +111,7 @@ export async function trace(closure: ResolvedClosure, options: TraceStepOptions 
       if (reason) excluded.push({ path: file.path, reason });
       else kept.push(file);
     }
-    traced.push({ entry: entry.name, command: entry.trace!, ...(entry.loader ? { loader: entry.loader } : {}), files: kept });
+    traced.push({ entry: entry.name, command, ...(entry.loader ? { loader: entry.loader } : {}), files: kept });
   }
 
   const { closure: additions, fs } = await resolveClosure({ root: closure.root, entries: [], traced, digests: digestsOf(context) });

@@ -1,0 +1,8 @@
+export interface ConfigurationGeneratorSchema {
+  project: string;
+  entries: string[] | string;
+  name?: string;
+  traceBackend?: 'off' | 'auto' | 'ptrace' | 'fanotify' | 'combined';
+  outDir?: string;
+  skipFormat?: boolean;
+}

@@ -1,0 +1,5 @@
+export interface InitGeneratorSchema {
+  targetPrefix?: string;
+  skipPackageJson?: boolean;
+  skipFormat?: boolean;
+}

@@ -1,0 +1,67 @@
+import { addProjectConfiguration, readJson, readNxJson, type Tree } from '@nx/devkit';
+import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
+
+import { configurationGenerator } from '../../generators/configuration/configuration';
+import { initGenerator, PLUGIN } from '../../generators/init/init';
+
+describe('init generator', () => {
+  let tree: Tree;
+  beforeEach(() => {
+    tree = createTreeWithEmptyWorkspace();
+  });
+
+  test('registers the plugin and adds the package', async () => {
+    await initGenerator(tree, {});
+    expect(readNxJson(tree)!.plugins).toContain(PLUGIN);
+    expect(readJson(tree, 'package.json').devDependencies.sidebundle).toMatch(/^\^\d+\.\d+\.\d+/);
+  });
+
+  test('is idempotent', async () => {
+    await initGenerator(tree, {});
+    const once = tree.read('nx.json', 'utf8');
+    await initGenerator(tree, {});
+    expect(tree.read('nx.json', 'utf8')).toBe(once);
+    expect(readNxJson(tree)!.plugins!.filter((p) => (typeof p === 'string' ? p : p.plugin) === PLUGIN)).toHaveLength(1);
+  });
+
+  test('passes a target prefix to the plugin', async () => {
+    await initGenerator(tree, { targetPrefix: 'sb-' });
+    expect(readNxJson(tree)!.plugins).toContainEqual({ plugin: PLUGIN, options: { targetPrefix: 'sb-' } });
+  });
+});
+
+describe('configuration generator', () => {
+  let tree: Tree;
+  beforeEach(() => {
+    tree = createTreeWithEmptyWorkspace();
+    addProjectConfiguration(tree, 'tool', { root: 'apps/tool' });
+  });
+
+  test('writes sidebundle.json in the project and registers the plugin', async () => {
+    await configurationGenerator(tree, { project: 'tool', entries: ['/usr/bin/jq', './tool.py::trace=./tool.py --selftest'], traceBackend: 'ptrace' });
+    expect(readJson(tree, 'apps/tool/sidebundle.json')).toEqual({
+      name: 'tool',
+      entries: ['/usr/bin/jq', './tool.py::trace=./tool.py --selftest'],
+      traceBackend: 'ptrace',
+    });
+    expect(readNxJson(tree)!.plugins).toContain(PLUGIN);
+  });
+
+  test('accepts the prompt answer as a comma-separated list, and is idempotent', async () => {
+    await configurationGenerator(tree, { project: 'tool', entries: '/usr/bin/jq, /usr/bin/curl', name: 'net' });
+    const once = tree.read('apps/tool/sidebundle.json', 'utf8');
+    await configurationGenerator(tree, { project: 'tool', entries: '/usr/bin/jq, /usr/bin/curl', name: 'net' });
+    expect(tree.read('apps/tool/sidebundle.json', 'utf8')).toBe(once);
+    expect(readJson(tree, 'apps/tool/sidebundle.json')).toEqual({ name: 'net', entries: ['/usr/bin/jq', '/usr/bin/curl'] });
+  });
+
+  test('adds only the new entries to an existing configuration', async () => {
+    await configurationGenerator(tree, { project: 'tool', entries: ['/usr/bin/jq'] });
+    await configurationGenerator(tree, { project: 'tool', entries: ['/usr/bin/jq::trace=jq --version', '/usr/bin/git'] });
+    expect(readJson(tree, 'apps/tool/sidebundle.json').entries).toEqual(['/usr/bin/jq', '/usr/bin/git']);
+  });
+
+  test('an unknown project is an error', async () => {
+    await expect(configurationGenerator(tree, { project: 'nope', entries: ['/usr/bin/jq'] })).rejects.toThrow(/nope/);
+  });
+});
