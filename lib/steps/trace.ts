@@ -84,7 +84,15 @@ export async function trace(closure: ResolvedClosure, options: TraceStepOptions,
     return { schema: 'sidebundle/traced@1', reports: [], closure: emptyClosure(closure.root) };
   }
 
-  const run = runner ?? (await defaultRunner());
+  let run: TraceRunner;
+  try {
+    run = runner ?? (await defaultRunner());
+  } catch (error) {
+    if (backend !== 'auto' || !(error instanceof SidebundleError)) throw error;
+    // auto: combined, else ptrace, else off; without the native shim there is only off.
+    emit(context, { type: 'log', level: 'warn', message: `tracing is off: ${error.message} (${error.hint ?? ''})` });
+    return { schema: 'sidebundle/traced@1', reports: [], closure: emptyClosure(closure.root) };
+  }
   const reports: TraceReport[] = [];
   const excluded: ExcludedFile[] = [];
   const traced: Array<{ entry: string; command: string[]; loader?: string; files: TracedFile[] }> = [];
