@@ -1,0 +1,12 @@
+//! sidebundle's native part, standard library only: the ptrace and fanotify tracers behind a
+//! JSON C ABI for ffi-rs (ffi.rs), and the pieces the static agent binary is made of.
+
+pub mod fanotify;
+pub mod ffi;
+pub mod json;
+pub mod ptrace;
+pub mod record;
+pub mod seccomp;
+pub mod spawn;
+pub mod sys;
+pub mod trace;

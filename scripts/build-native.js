@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// Build the native part (native/, Rust standard library only) offline and put the results in
+// native/prebuilt/, which the npm package ships: the shared library that ffi-rs loads for
+// tracing, and the static sidebundle-agent. SIDEBUNDLE_NATIVE_BUILD=stub builds a library whose
+// tracing answers with a clear error (for check-only CI). Without cargo this prints why and
+// exits 0: everything but tracing works without the shim.
+'use strict';
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const native = path.join(root, 'native');
+const prebuilt = path.join(native, 'prebuilt');
+const stub = process.env.SIDEBUNDLE_NATIVE_BUILD === 'stub';
+
+function cargo(args, env = {}) {
+  const result = spawnSync('cargo', args, { cwd: native, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...env } });
+  if (result.error && result.error.code === 'ENOENT') return 'missing';
+  return result.status === 0 ? 'ok' : 'failed';
+}
+
+const lib = cargo(['build', '--release', '--offline', '--lib', ...(stub ? ['--features', 'stub'] : [])]);
+if (lib === 'missing') {
+  console.warn('sidebundle: cargo is not installed, so the native tracer was not built; everything but tracing works (install Rust and run `npm run build:native`).');
+  process.exit(0);
+}
+if (lib !== 'ok') {
+  console.error('sidebundle: building the native tracer failed (see above).');
+  process.exit(1);
+}
+const agent = cargo(
+  ['build', '--release', '--offline', '--bin', 'sidebundle-agent', '--target', 'x86_64-unknown-linux-gnu', '--target-dir', 'target/static', ...(stub ? ['--features', 'stub'] : [])],
+  { RUSTFLAGS: '-C target-feature=+crt-static' },
+);
+if (agent !== 'ok') {
+  console.error('sidebundle: building the static sidebundle-agent failed (see above).');
+  process.exit(1);
+}
+fs.mkdirSync(prebuilt, { recursive: true });
+const copy = (from, to) => {
+  const tmp = `${to}.tmp-${process.pid}`;
+  fs.copyFileSync(from, tmp);
+  fs.chmodSync(tmp, 0o755);
+  fs.renameSync(tmp, to); // a process that has the old copy loaded keeps it
+};
+copy(path.join(native, 'target/release/libsidebundle_native.so'), path.join(prebuilt, 'libsidebundle_native.so'));
+copy(path.join(native, 'target/static/x86_64-unknown-linux-gnu/release/sidebundle-agent'), path.join(prebuilt, 'sidebundle-agent'));
+console.log(`sidebundle: native tracer built${stub ? ' (stub mode)' : ''} into ${path.relative(root, prebuilt)}/`);
