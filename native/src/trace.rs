@@ -183,7 +183,19 @@ pub fn run(req: &Request) -> Result<Value, Failure> {
     } else {
         wait_root(child.pid, &root_exited, &tree)
     };
-    // Whatever is left in the command's namespace (fanotify mode) is stopped too.
+    // fanotify mode: processes the command left in its namespace get the same grace period
+    // as under ptrace, then are stopped.
+    if !req.backend.ptrace() {
+        if let Some(ns) = &mount_ns {
+            let deadline = Instant::now() + req.linger;
+            while namespace_members(ns) > 0 && Instant::now() < deadline && !timed_out.load(Ordering::SeqCst) && !control.cancelled.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if namespace_members(ns) > 0 {
+                lingered.store(true, Ordering::SeqCst);
+            }
+        }
+    }
     if let Some(ns) = &mount_ns {
         kill_namespace(ns);
     }
@@ -268,6 +280,15 @@ fn stop_everything(tree: &Arc<Mutex<Tree>>, ns: Option<&std::path::Path>) {
     if let Some(ns) = ns {
         kill_namespace(ns);
     }
+}
+
+/// How many processes live in the command's private mount namespace.
+fn namespace_members(ns: &std::path::Path) -> usize {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return 0 };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()))
+        .filter(|pid| std::fs::read_link(format!("/proc/{}/ns/mnt", pid)).ok().as_deref() == Some(ns))
+        .count()
 }
 
 /// SIGKILL every process in the command's private mount namespace (fanotify mode runs the

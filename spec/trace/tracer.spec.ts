@@ -1,0 +1,235 @@
+// The tracer on real programs: each backend on its own and compared, the process tree followed
+// through forks, threads and execs, signals, timeouts, daemons, cancellation, permissions, and
+// the agent inside the bullseye rootfs.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+import type { TraceReport } from '../../lib/model/trace';
+import { trace } from '../../lib/trace/tracer';
+import { bullseyeRootfs } from '../fixtures/rootfs';
+import { compile, sharedLibrary } from '../helpers/cc';
+import { repoRoot } from '../helpers/cli';
+import { tempDir } from '../helpers/tmp';
+
+const PY = ['/usr/bin/python3', '-c', 'import ssl, sqlite3, ctypes, lzma, bz2, decimal, json'];
+const dir = tempDir('sb-trace-');
+
+function paths(report: TraceReport, filter: (f: TraceReport['files'][number]) => boolean = (f) => f.found): string[] {
+  return report.files.filter(filter).map((f) => f.path);
+}
+
+function canonical(report: TraceReport, op: string): Set<string> {
+  const out = new Set<string>();
+  for (const f of report.files) {
+    if (!f.found || !f.ops.includes(op as never)) continue;
+    try {
+      out.add(realpathSync(f.resolved ?? f.path));
+    } catch {
+      // gone since
+    }
+  }
+  return out;
+}
+
+describe('backends on python3 importing ssl, sqlite3, ctypes, lzma, bz2, decimal, json', () => {
+  const reports: Record<string, TraceReport> = {};
+  beforeAll(async () => {
+    for (const backend of ['ptrace', 'fanotify', 'combined'] as const) reports[backend] = await trace({ command: PY, backend, timeoutMs: 30_000 });
+  });
+
+  test.each(['ptrace', 'fanotify', 'combined'])('%s sees the extension modules and their libraries', (backend) => {
+    const report = reports[backend]!;
+    expect(report.backend).toBe(backend);
+    expect(report.exit).toEqual({ code: 0 });
+    const seen = [...canonical(report, 'open')].join('\n');
+    for (const pattern of [/lib-dynload\/_ssl\.cpython-311/, /lib-dynload\/_sqlite3\.cpython-311/, /lib-dynload\/_ctypes\.cpython-311/, /libssl\.so\.3/, /libcrypto\.so\.3/, /libsqlite3\.so/, /python3\.11\/json\/__pycache__\/__init__/]) {
+      expect(seen).toMatch(pattern);
+    }
+    expect(report.files.map((f) => f.path)).toEqual([...report.files.map((f) => f.path)].sort());
+  });
+
+  test('fanotify sees the files opened; ptrace sees them, the execs and the failed lookups', () => {
+    const fan = canonical(reports.fanotify!, 'open');
+    const ptr = canonical(reports.ptrace!, 'open');
+    const missing = [...fan].filter((f) => !ptr.has(f) && !/\.pyc$|__pycache__/.test(f));
+    expect(missing).toEqual([]);
+    expect(paths(reports.ptrace!, (f) => f.ops.includes('exec'))).toContain('/usr/bin/python3');
+    expect(reports.ptrace!.files.some((f) => !f.found)).toBe(true);
+    expect(reports.fanotify!.files.every((f) => f.found)).toBe(true);
+    // Python finds modules through sources it only stats: ptrace records them.
+    expect(paths(reports.ptrace!, (f) => f.found && f.ops.includes('stat'))).toContain('/usr/lib/python3.11/json/__init__.py');
+    const combined = reports.combined!;
+    expect(combined.files.some((f) => f.seenBy.includes('ptrace') && f.seenBy.includes('fanotify'))).toBe(true);
+  });
+});
+
+test('perl with POSIX and Data::Dumper', async () => {
+  const report = await trace({ command: ['/usr/bin/perl', '-MPOSIX', '-MData::Dumper', '-e', 'print Dumper([floor(2.5)])'], backend: 'ptrace' });
+  const seen = [...canonical(report, 'open')].join('\n');
+  expect(seen).toMatch(/POSIX\.pm/);
+  expect(seen).toMatch(/auto\/POSIX\/POSIX\.so/);
+  expect(seen).toMatch(/Data\/Dumper\.pm/);
+});
+
+test('a library a program loads with dlopen by name', async () => {
+  const base = path.join(dir, 'dlopen');
+  sharedLibrary(base, 'sbplugin', 1, 'int plugin_answer(void) { return 42; }');
+  const program = compile(path.join(base, 'loader'), `
+#include <dlfcn.h>
+#include <stdio.h>
+int main(void) {
+  void *h = dlopen("libsbplugin.so.1", RTLD_NOW);
+  if (!h) { fprintf(stderr, "%s\\n", dlerror()); return 1; }
+  int (*answer)(void) = (int (*)(void)) dlsym(h, "plugin_answer");
+  printf("%d\\n", answer());
+  return 0;
+}`, ['-ldl', '-Wl,--enable-new-dtags', '-Wl,-rpath,$ORIGIN']);
+  const report = await trace({ command: [program], backend: 'combined' });
+  expect(report.exit).toEqual({ code: 0 });
+  expect([...canonical(report, 'open')]).toContain(path.join(base, 'libsbplugin.so.1.0.1'));
+});
+
+test('50 short-lived children and 8 threads are traced completely', async () => {
+  const base = path.join(dir, 'tree');
+  require('node:fs').mkdirSync(base, { recursive: true });
+  for (let i = 0; i < 50; i++) writeFileSync(path.join(base, `child-${i}`), '');
+  for (let i = 0; i < 8; i++) writeFileSync(path.join(base, `thread-${i}`), '');
+  const program = compile(path.join(base, 'spawner'), `
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+static const char *base;
+static void *work(void *arg) {
+  char p[4096]; snprintf(p, sizeof p, "%s/thread-%ld", base, (long) arg);
+  int fd = open(p, O_RDONLY); if (fd >= 0) close(fd); return 0;
+}
+int main(int argc, char **argv) {
+  base = argv[1];
+  pthread_t t[8];
+  for (long i = 0; i < 8; i++) pthread_create(&t[i], 0, work, (void *) i);
+  for (int i = 0; i < 50; i++) {
+    pid_t pid = fork();
+    if (pid == 0) { char p[4096]; snprintf(p, sizeof p, "%s/child-%d", base, i); int fd = open(p, O_RDONLY); if (fd >= 0) close(fd); _exit(0); }
+  }
+  for (int i = 0; i < 8; i++) pthread_join(t[i], 0);
+  while (wait(0) > 0) {}
+  return 0;
+}`, ['-pthread']);
+  for (const backend of ['ptrace', 'fanotify'] as const) {
+    const report = await trace({ command: [program, base], backend });
+    const seen = paths(report);
+    for (let i = 0; i < 50; i++) expect(seen).toContain(path.join(base, `child-${i}`));
+    for (let i = 0; i < 8; i++) expect(seen).toContain(path.join(base, `thread-${i}`));
+  }
+});
+
+describe('the process tree ends with the trace', () => {
+  function running(marker: string): string[] {
+    return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(marker);
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  test.each(['ptrace', 'fanotify', 'combined'] as const)('%s: a command that hangs is killed at the timeout', async (backend) => {
+    const marker = `sb-hang-${backend}-${process.pid}`;
+    const started = Date.now();
+    const report = await trace({ command: ['/bin/sh', '-c', `sleep 1000 # ${marker}`, marker], backend, timeoutMs: 700 });
+    expect(report.timedOut).toBe(true);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(report.warnings.join(' ')).toMatch(/killed after the 700 ms timeout/);
+    expect(running(marker)).toEqual([]);
+  });
+
+  test.each(['ptrace', 'fanotify'] as const)('%s: a daemon that double-forks is stopped too', async (backend) => {
+    const marker = `sb-daemon-${backend}-${process.pid}`;
+    const report = await trace({ command: ['/bin/sh', '-c', `(setsid sh -c 'sleep 1000 # ${marker}' &) ; exit 0`], backend, timeoutMs: 20_000 });
+    expect(report.exit).toEqual({ code: 0 });
+    expect(report.timedOut).toBe(false);
+    expect(report.warnings.join(' ')).toMatch(/still running/);
+    expect(running(marker)).toEqual([]);
+  });
+
+  test('a tracee killed by a signal is reported with it', async () => {
+    const report = await trace({ command: ['/bin/sh', '-c', 'kill -KILL $$'], backend: 'ptrace' });
+    expect(report.exit).toEqual({ signal: 'SIGKILL' });
+  });
+
+  test('signals a tracee sends itself are delivered', async () => {
+    const program = compile(path.join(dir, 'sig/usr1'), `
+#include <signal.h>
+#include <stdlib.h>
+static void on(int s) { (void) s; exit(42); }
+int main(void) { signal(SIGUSR1, on); raise(SIGUSR1); return 1; }`);
+    expect((await trace({ command: [program], backend: 'ptrace' })).exit).toEqual({ code: 42 });
+  });
+
+  test('an AbortSignal cancels the session and keeps what was seen', async () => {
+    const marker = `sb-cancel-${process.pid}`;
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 400);
+    const report = await trace({ command: ['/bin/sh', '-c', `cat /etc/hostname >/dev/null; sleep 1000 # ${marker}`], backend: 'ptrace', signal: controller.signal });
+    expect(report.cancelled).toBe(true);
+    expect(paths(report)).toContain('/etc/hostname');
+    expect(running(marker)).toEqual([]);
+  });
+});
+
+describe('permissions', () => {
+  const script = (backend: string) => `
+const { trace } = require(${JSON.stringify(path.join(repoRoot, 'dist/lib/trace/tracer.js'))});
+trace({ command: ['/bin/true'], backend: ${JSON.stringify(backend)} })
+  .then((r) => console.log(JSON.stringify({ backend: r.backend, warnings: r.warnings })))
+  .catch((e) => console.log(JSON.stringify({ code: e.code, message: e.message, hint: e.hint })));`;
+
+  function inProcess(prefix: string[], backend: string) {
+    const result = spawnSync(prefix[0]!, [...prefix.slice(1), process.execPath, '-e', script(backend)], { encoding: 'utf8' });
+    return JSON.parse(result.stdout.trim().split('\n').pop()!);
+  }
+  // capsh runs bash after `--`: let it exec node with the capability gone from every set.
+  const without = (cap: string) => ['capsh', `--drop=${cap}`, '--', '-c', 'exec "$@"', 'run'];
+
+  test('fanotify without CAP_SYS_ADMIN names the capability and the backend that needs less', () => {
+    const out = inProcess(without('cap_sys_admin'), 'fanotify');
+    expect(out.code).toBe('TRACE_FANOTIFY_DENIED');
+    expect(out.message).toMatch(/CAP_SYS_ADMIN/);
+    expect(out.hint).toMatch(/--trace-backend ptrace/);
+  });
+
+  test('auto without CAP_SYS_ADMIN falls back to ptrace and says why', () => {
+    const out = inProcess(without('cap_sys_admin'), 'auto');
+    expect(out.backend).toBe('ptrace');
+    expect(out.warnings.join(' ')).toMatch(/combined is not available .*CAP_SYS_ADMIN/);
+  });
+
+  test('ptrace works for our own children without CAP_SYS_PTRACE', () => {
+    expect(inProcess(without('cap_sys_ptrace'), 'ptrace').backend).toBe('ptrace');
+  });
+
+  test('ptrace refused (sidebundle already being traced) is a clear error', () => {
+    const out = inProcess(['strace', '-f', '-o', '/dev/null', '-e', 'trace=none'], 'ptrace');
+    expect(out.code).toBe('TRACE_PTRACE_DENIED');
+    expect(out.message).toMatch(/ptrace is not permitted/);
+    expect(out.hint).toMatch(/CAP_SYS_PTRACE.*--trace-backend fanotify/);
+  });
+});
+
+describe('the agent traces inside the bullseye rootfs', () => {
+  test.each(['ptrace', 'fanotify', 'combined'] as const)('%s: python3 and jq, paths as seen inside', async (backend) => {
+    const root = bullseyeRootfs();
+    const python = await trace({ command: ['/usr/bin/python3', '-c', 'import json'], root, backend });
+    expect(python.root).toBe(root);
+    expect(python.exit).toEqual({ code: 0 });
+    expect(paths(python).join('\n')).toMatch(/^\/usr\/lib\/python3\.9\/json\//m);
+    expect(paths(python).some((p) => p.startsWith(root))).toBe(false);
+    const jq = await trace({ command: ['jq', '--version'], root, backend });
+    expect(paths(jq).join('\n')).toMatch(/libjq\.so/);
+  });
+});
