@@ -8,7 +8,7 @@
 // | variable        | when                                                     | value                          |
 // | PYTHONHOME      | the program is pythonX.Y and <P>/lib/pythonX.Y/os.py is bundled | <P>                       |
 // | PERL5LIB        | the program is perl and Perl library directories are bundled | those directories, in @INC order |
-// | GIT_EXEC_PATH   | the program is git and <P>/lib/git-core is bundled       | <P>/lib/git-core               |
+// | GIT_EXEC_PATH   | the program is git and <P>/lib/git-core is bundled       | exec/<P>/lib/git-core: a mirror with a launcher per program, since git executes them by path |
 // | GIT_TEMPLATE_DIR| the program is git and <P>/share/git-core/templates is bundled | that directory            |
 // | LOCPATH         | <P>/lib/locale/ holds bundled locale data                | that directory                 |
 // | GCONV_PATH      | a gconv-modules file is bundled                          | its directory                  |
@@ -33,12 +33,25 @@ const PERL_INC = [
   /\/perl5$/,
 ];
 
+export interface EnvironmentRules {
+  env: Record<string, string>;
+  /** Directories whose programs the entry executes by path: they get a mirror of launchers
+   * (exec/<dir>), and the variable points there instead of at the payload. */
+  execDirs: Array<{ variable: string; dir: string }>;
+}
+
+/** Where the launchers mirroring a payload directory go. */
+export function execMirror(payload: string, dir: string): string {
+  return `exec/${payload}${dir}`;
+}
+
 /**
  * The rule-derived environment for `launcher`, given the logical paths of its payload's files.
  * Values are in the launcher's ${SIDEBUNDLE_ROOT} form.
  */
-export function environmentFor(launcher: LauncherPlan, files: ReadonlySet<string>): Record<string, string> {
+export function environmentFor(launcher: LauncherPlan, files: ReadonlySet<string>): EnvironmentRules {
   const env: Record<string, string> = {};
+  const execDirs: EnvironmentRules['execDirs'] = [];
   const inBundle = (logical: string) => `${ROOT}/${launcher.payload}${logical}`;
   const program = path.posix.basename(launcher.logicalProgram);
 
@@ -64,7 +77,12 @@ export function environmentFor(launcher: LauncherPlan, files: ReadonlySet<string
 
   if (/^git(-|$)/.test(program)) {
     const execPath = firstMatch(files, /^(.*\/lib\/git-core)\//);
-    if (execPath) env.GIT_EXEC_PATH = inBundle(execPath);
+    if (execPath) {
+      // git runs its helpers (git-remote-http, and git itself) from here by absolute path:
+      // launchers, not the bare ELF files, must be there.
+      env.GIT_EXEC_PATH = `${ROOT}/${execMirror(launcher.payload, execPath)}`;
+      execDirs.push({ variable: 'GIT_EXEC_PATH', dir: execPath });
+    }
     const templates = firstMatch(files, /^(.*\/share\/git-core\/templates)\//);
     if (templates) env.GIT_TEMPLATE_DIR = inBundle(templates);
   }
@@ -81,7 +99,7 @@ export function environmentFor(launcher: LauncherPlan, files: ReadonlySet<string
   if (terminfo.size > 0) env.TERMINFO_DIRS = [...terminfo].sort().map(inBundle).join(':');
   const magic = firstMatch(files, /^(.*\/magic\.mgc)$/);
   if (magic) env.MAGIC = inBundle(magic);
-  return env;
+  return { env, execDirs };
 }
 
 function rank(dir: string): number {

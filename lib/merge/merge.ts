@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 
 import { SidebundleError } from '../errors';
-import { environmentFor } from './env-rules';
+import { environmentFor, execMirror } from './env-rules';
 import type { Diagnostic, ResolvedClosure, ResolvedEntry } from '../model/closure';
 import type { Conflict, LaunchArg, LauncherPlan, MergedPlan, PlanFile, PlanRoot, PlanSymlink } from '../model/plan';
 
@@ -46,6 +46,7 @@ export function mergeClosures(options: MergeOptions): MergedPlan {
     symlinks: [],
     dirs: [],
     launchers: [],
+    shims: [],
     missing: [],
     excluded: [],
     conflicts: [],
@@ -76,6 +77,7 @@ export function mergeClosures(options: MergeOptions): MergedPlan {
         size: file.size,
         mode: file.mode,
         kind: file.kind,
+        ...(file.elf?.interpreter ? { interpreter: file.elf.interpreter } : {}),
         reasons: [...file.reasons],
       });
     }
@@ -133,8 +135,11 @@ export function mergeClosures(options: MergeOptions): MergedPlan {
     }
     const payloadFiles = new Set<string>();
     for (const file of files.keys()) if (file.startsWith(`${launcher.payload}/`)) payloadFiles.add(file.slice(launcher.payload.length));
-    launcher.env = { ...environmentFor(launcher, payloadFiles), ...(options.setEnv ?? {}) };
+    const rules = environmentFor(launcher, payloadFiles);
+    launcher.env = { ...rules.env, ...(options.setEnv ?? {}) };
+    for (const { dir } of rules.execDirs) mirrorExecDir(launcher, dir, files, symlinks, plan.shims);
   }
+  plan.shims.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 
   plan.conflicts = findConflicts(options.closures, roots);
   plan.dirs = [...dirs].sort();
@@ -144,6 +149,35 @@ export function mergeClosures(options: MergeOptions): MergedPlan {
     .map(({ root: _root, target: _target, ...launcher }) => launcher)
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return plan;
+}
+
+/**
+ * exec/<payload><dir>: for each program in the payload directory a launcher that runs it with
+ * the bundled loader and `owner`'s library path and environment; everything else there (scripts,
+ * data) a link to the payload file.
+ */
+function mirrorExecDir(owner: LauncherPlan, dir: string, files: Map<string, PlanFile>, symlinks: Map<string, PlanSymlink>, shims: LauncherPlan[]): void {
+  const mirror = execMirror(owner.payload, dir);
+  const prefix = `${owner.payload}${dir}/`;
+  for (const file of files.values()) {
+    if (!file.path.startsWith(prefix) || file.path.slice(prefix.length).includes('/')) continue;
+    const name = file.path.slice(prefix.length);
+    const at = `${mirror}/${name}`;
+    if (shims.some((s) => s.path === at) || symlinks.has(at)) continue;
+    if (file.kind === 'elf' && file.interpreter !== undefined && owner.loader !== undefined) {
+      shims.push({ ...owner, name, path: at, kind: 'elf-dynamic', program: file.path, args: [], helpersOnPath: false, logicalProgram: `${dir}/${name}` });
+    } else {
+      symlinks.set(at, { path: at, target: path.posix.relative(path.posix.dirname(at), file.path) });
+    }
+  }
+  // Links in the directory (git's hard links are regular files; some layouts use symlinks).
+  for (const link of [...symlinks.values()]) {
+    if (!link.path.startsWith(prefix) || link.path.slice(prefix.length).includes('/')) continue;
+    const at = `${mirror}/${link.path.slice(prefix.length)}`;
+    if (!symlinks.has(at) && !shims.some((s) => s.path === at)) {
+      symlinks.set(at, { path: at, target: path.posix.relative(path.posix.dirname(at), link.path) });
+    }
+  }
 }
 
 function launcherFor(entry: ResolvedEntry, payload: string, env: Record<string, string>): LauncherPlan {
@@ -157,6 +191,7 @@ function launcherFor(entry: ResolvedEntry, payload: string, env: Record<string, 
   }
   const launcher: LauncherPlan = {
     name: entry.name,
+    path: `bin/${entry.name}`,
     kind: entry.kind,
     program,
     argv0: entry.glibc !== undefined && atLeast(entry.glibc, ARGV0_SINCE),

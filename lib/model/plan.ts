@@ -11,6 +11,8 @@ export interface PlanFile {
   size: number;
   mode: number;
   kind: 'elf' | 'script' | 'data';
+  /** ELF programs: their PT_INTERP (they need the bundled loader to run). */
+  interpreter?: string;
   reasons: Reason[];
 }
 
@@ -26,6 +28,9 @@ export type LaunchArg = { literal: string } | { bundlePath: string };
 
 export interface LauncherPlan {
   name: string;
+  /** Where the launcher goes in the bundle: bin/<name> for entries, exec/<dir>/<name> for the
+   * programs an entry executes by absolute path (see `shims`). */
+  path: string;
   kind: EntryKind;
   /** The ELF to run (for scripts: the interpreter), bundle path. */
   program: string;
@@ -69,6 +74,9 @@ export interface MergedPlan {
   /** Directories to create even when empty (directories traced runs listed). */
   dirs: string[];
   launchers: LauncherPlan[];
+  /** Launchers standing in for programs that entries execute from a directory they are told
+   * about (GIT_EXEC_PATH=exec/usr/lib/git-core): each runs its program with the bundled loader. */
+  shims: LauncherPlan[];
   missing: Array<MissingLibrary & { root: string }>;
   excluded: Array<ExcludedFile & { root: string }>;
   conflicts: Conflict[];

@@ -37,7 +37,7 @@ export function renderLauncher(plan: LauncherPlan): string {
     'done',
     'case $self in /*) ;; *) self=$PWD/$self ;; esac',
     'root=${self%/*}',
-    'root=${root%/*}',
+    ...plan.path.split('/').slice(1).map(() => 'root=${root%/*}'),
     'case $root in *:*) echo "sidebundle: the bundle path $root contains a colon, which the dynamic loader cannot take; move the bundle" >&2; exit 127 ;; esac',
     'SIDEBUNDLE_ROOT=$root',
     'export SIDEBUNDLE_ROOT',

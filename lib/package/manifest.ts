@@ -51,7 +51,7 @@ export function buildManifest(
     name: plan.name,
     generator: { name: 'sidebundle', version },
     roots: plan.roots,
-    entries: plan.launchers.map((l) => ({ ...l, launcher: `bin/${l.name}`, runMode: 'host' as const })),
+    entries: plan.launchers.map((l) => ({ ...l, launcher: l.path, runMode: 'host' as const })),
     files: plan.files.filter((f) => !traced(f)).map(describe),
     traced_files: plan.files.filter(traced).map(describe),
     symlinks: plan.symlinks,

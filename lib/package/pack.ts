@@ -59,12 +59,13 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
     }
 
     mkdirSync(path.join(staging.dir, 'bin'), { recursive: true });
-    const launchers = plan.launchers.map((launcher) => {
+    const launchers = [...plan.launchers, ...plan.shims].map((launcher) => {
       const text = renderLauncher(launcher);
-      const at = path.join(staging.dir, 'bin', launcher.name);
+      const at = path.join(staging.dir, launcher.path);
+      mkdirSync(path.dirname(at), { recursive: true });
       writeFileSync(at, text, { mode: 0o755 });
       utimesSync(at, epoch, epoch);
-      return { path: `bin/${launcher.name}`, sha256: sha256(text), size: Buffer.byteLength(text), mode: '0755' };
+      return { path: launcher.path, sha256: sha256(text), size: Buffer.byteLength(text), mode: '0755' };
     });
 
     options.signal?.throwIfAborted();

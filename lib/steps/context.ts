@@ -2,6 +2,7 @@
 // and a progress callback. All optional: without a cache a step simply does the work.
 import { DigestMemo } from '../cache/file-digest';
 import type { StepCache } from '../cache/step-cache';
+import { version } from '../version';
 
 export type StepEvent =
   | { type: 'step'; step: StepName; status: 'hit' | 'run'; detail?: string }
@@ -16,12 +17,13 @@ export interface StepContext {
   onEvent?: (event: StepEvent) => void;
 }
 
-/** Bumped when a step's output for the same inputs would change (invalidates cached results). */
+/** Bumped when a step's output for the same inputs would change (invalidates cached results);
+ * the package version is part of every key too. */
 export const STEP_VERSIONS: Record<StepName, string> = {
-  resolve: '1',
-  trace: '1',
-  merge: '1',
-  package: '1',
+  resolve: `${version()}/2`,
+  trace: `${version()}/2`,
+  merge: `${version()}/2`,
+  package: `${version()}/2`,
 };
 
 export function digestsOf(context: StepContext): DigestMemo {

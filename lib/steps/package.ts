@@ -41,7 +41,7 @@ export async function pack(plan: MergedPlan, options: PackageStepOptions, contex
     // The bundle's own files are its inputs: deleting or editing one makes this a miss.
     const files = [
       path.join(result.dir, MANIFEST_NAME),
-      ...plan.launchers.map((l) => path.join(result.dir, 'bin', l.name)),
+      ...[...plan.launchers, ...plan.shims].map((l) => path.join(result.dir, l.path)),
       ...new Set(plan.files.map((f) => path.join(result.dir, 'data', f.sha256))),
     ];
     cache.store(key, await cache.describe(files), result);
