@@ -11,6 +11,7 @@ import type { ExcludedFile, ResolvedClosure } from '../model/closure';
 import type { TraceBackendRequest, TraceReport, TracedFile } from '../model/trace';
 import { resolveClosure } from '../resolve/resolve';
 import { exclusionReason, type TracePolicy } from '../trace/policy';
+import { trace as runTrace } from '../trace/tracer';
 import { digestsOf, emit, STEP_VERSIONS, type StepContext } from './context';
 import { canonicalJson, sha256Text } from '../cache/step-cache';
 
@@ -84,15 +85,7 @@ export async function trace(closure: ResolvedClosure, options: TraceStepOptions,
     return { schema: 'sidebundle/traced@1', reports: [], closure: emptyClosure(closure.root) };
   }
 
-  let run: TraceRunner;
-  try {
-    run = runner ?? (await defaultRunner());
-  } catch (error) {
-    if (backend !== 'auto' || !(error instanceof SidebundleError)) throw error;
-    // auto: combined, else ptrace, else off; without the native shim there is only off.
-    emit(context, { type: 'log', level: 'warn', message: `tracing is off: ${error.message} (${error.hint ?? ''})` });
-    return { schema: 'sidebundle/traced@1', reports: [], closure: emptyClosure(closure.root) };
-  }
+  const run = runner ?? runTrace;
   const reports: TraceReport[] = [];
   const excluded: ExcludedFile[] = [];
   const traced: Array<{ entry: string; command: string[]; loader?: string; files: TracedFile[] }> = [];
@@ -125,7 +118,8 @@ export async function trace(closure: ResolvedClosure, options: TraceStepOptions,
   const { closure: additions, fs } = await resolveClosure({ root: closure.root, entries: [], traced, digests: digestsOf(context) });
   additions.excluded.push(...dedupeExcluded(excluded));
   const result: TracedClosure = { schema: 'sidebundle/traced@1', reports, closure: additions };
-  if (cache && key) {
+  // A run that fell back to no tracing is not remembered: it would hide the tracer once available.
+  if (cache && key && reports.every((r) => r.backend !== 'off')) {
     const touched = reports.flatMap((r) => r.files.map((f) => f.path)).filter((p) => exclusionReason(p, policy) === undefined);
     cache.store(key, await cache.describe([...touched, ...fs.probes().keys()].map((p) => fs.hostPath(p))), result);
   }
@@ -140,18 +134,4 @@ function dedupeExcluded(list: ExcludedFile[]): ExcludedFile[] {
   const seen = new Map<string, ExcludedFile>();
   for (const e of list) if (!seen.has(e.path)) seen.set(e.path, e);
   return [...seen.values()].sort((a, b) => (a.path < b.path ? -1 : 1));
-}
-
-async function defaultRunner(): Promise<TraceRunner> {
-  try {
-    // Loaded on first use only: everything but tracing works without the native shim.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const tracer = require('../trace/tracer') as { trace: TraceRunner };
-    return tracer.trace;
-  } catch (error) {
-    throw new SidebundleError('TRACE_NATIVE_UNAVAILABLE', `tracing is not available: ${(error as Error).message}`, {
-      hint: 'use --trace-backend off, or install the native shim (npm run build:native)',
-      cause: error,
-    });
-  }
 }

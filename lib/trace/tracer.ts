@@ -25,12 +25,16 @@ export async function trace(request: TraceRequest, binding?: NativeBinding): Pro
       const raw = root === '/' ? await runNative(request, backend, binding ?? nativeBinding()) : await runAgent(request, backend, root);
       return toReport(raw, request, root, backend, warnings);
     } catch (error) {
-      const fallback = request.backend === 'auto' && error instanceof SidebundleError && /DENIED$/.test(error.code);
-      if (!fallback) throw error;
+      if (request.backend !== 'auto' || !(error instanceof SidebundleError)) throw error;
+      if (error.code === 'TRACE_NATIVE_UNAVAILABLE') {
+        warnings.push(`tracing is off: ${error.message} (${error.hint})`);
+        break;
+      }
+      if (!/DENIED$/.test(error.code)) throw error;
       warnings.push(`${backend} is not available (${error.message}); falling back`);
     }
   }
-  if (request.backend === 'auto') warnings.push('no tracer is available here: tracing is off');
+  if (request.backend === 'auto' && !warnings.some((w) => w.startsWith('tracing is off'))) warnings.push('no tracer is available here: tracing is off');
   return {
     schema: 'sidebundle/trace@1',
     command: request.command,
