@@ -9,11 +9,13 @@ import * as path from 'node:path';
 import { SidebundleError } from '../errors';
 import type { ExcludedFile, ResolvedClosure } from '../model/closure';
 import type { TraceBackendRequest, TraceReport, TracedFile } from '../model/trace';
+import { DEFAULT_PATH } from '../resolve/closure';
 import { resolveClosure } from '../resolve/resolve';
 import { exclusionReason, type TracePolicy } from '../trace/policy';
 import { trace as runTrace } from '../trace/tracer';
 import { digestsOf, emit, STEP_VERSIONS, type StepContext } from './context';
 import { canonicalJson, sha256Text } from '../cache/step-cache';
+import { stringEnv } from '../util/env';
 
 export interface TraceRequest {
   command: string[];
@@ -95,6 +97,10 @@ export async function trace(closure: ResolvedClosure, options: TraceStepOptions,
     const report = await run({
       command,
       cwd,
+      // The programs a trace runs must be the ones the resolver bundled: commands and
+      // `#!/usr/bin/env NAME` are found on the same PATH (a user's PATH may put a pyenv or
+      // nvm shim first, whose files are not the bundle's).
+      env: { ...stringEnv(process.env), PATH: DEFAULT_PATH.join(':') },
       root: closure.root,
       backend,
       timeoutMs: normalized.timeoutMs,
@@ -125,6 +131,7 @@ export async function trace(closure: ResolvedClosure, options: TraceStepOptions,
   }
   return result;
 }
+
 
 function emptyClosure(root: string): ResolvedClosure {
   return { schema: 'sidebundle/closure@1', root, entries: [], files: [], symlinks: [], missing: [], excluded: [], diagnostics: [] };

@@ -12,6 +12,7 @@ import { SidebundleError } from '../errors';
 import type { TraceBackend, TraceBackendRequest, TraceReport, TracedFile } from '../model/trace';
 import type { TraceRequest } from '../steps/trace';
 import { agentBinaryPath, nativeBinding, type NativeBinding } from './native';
+import { stringEnv } from '../util/env';
 
 let sessions = 1;
 
@@ -134,8 +135,4 @@ function toReport(raw: Record<string, unknown>, request: TraceRequest, root: str
     files: raw.files as TracedFile[],
     warnings: [...warnings, ...((raw.warnings as string[]) ?? [])],
   };
-}
-
-function stringEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'));
 }
