@@ -9,9 +9,10 @@ export interface FileDigest {
   size: number;
 }
 
-/** Memo key of a file's current state; changes when the file is modified or replaced. */
+/** Memo key of a file's current state; changes when the file is modified or replaced. Not the
+ * ctime: hard-linking a file (the content store does) changes it without changing a byte. */
 export function statKey(stats: BigIntStats): string {
-  return `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`;
+  return `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}`;
 }
 
 export class DigestMemo {
@@ -24,6 +25,11 @@ export class DigestMemo {
     } catch {
       return undefined;
     }
+  }
+
+  /** Record a digest known by other means (a content-store file named by its verified digest). */
+  remember(hostPath: string, digest: FileDigest): void {
+    this.entries.set(statKey(statSync(hostPath, { bigint: true })), digest);
   }
 
   /** Digest of the file at `hostPath` (following symlinks). */

@@ -116,6 +116,8 @@ export class StepCache {
       } catch {
         return; // another filesystem: the store cannot share inodes with this bundle
       }
+      // The bundle's data files were verified when written: remember what this inode holds.
+      this.digests.remember(target, { sha256: name, size: statSync(target).size });
     }
   }
 

@@ -47,10 +47,15 @@ export async function writeContent(bundleDir: string, files: PlanFile[], options
     options.onProgress?.({ done, total: byDigest.size, bytes });
   });
 
+  const made = new Set<string>();
   for (const file of files) {
     options.signal?.throwIfAborted();
     const target = path.join(bundleDir, file.path);
-    mkdirSync(path.dirname(target), { recursive: true });
+    const parent = path.dirname(target);
+    if (!made.has(parent)) {
+      mkdirSync(parent, { recursive: true });
+      made.add(parent);
+    }
     const stored = path.join(bundleDir, 'data', file.sha256);
     if (storedMode(file.mode) === storedMode(byDigest.get(file.sha256)!.mode)) {
       linkSync(stored, target);

@@ -14,7 +14,6 @@ import { resolveClosure } from '../resolve/resolve';
 import { exclusionReason, type TracePolicy } from '../trace/policy';
 import { trace as runTrace } from '../trace/tracer';
 import { digestsOf, emit, STEP_VERSIONS, type StepContext } from './context';
-import { canonicalJson, sha256Text } from '../cache/step-cache';
 import { stringEnv } from '../util/env';
 
 export interface TraceRequest {
@@ -73,26 +72,27 @@ export async function trace(closure: ResolvedClosure, options: TraceStepOptions,
       ...(home && home !== '/' ? [{ dir: home, reason: "the user's home directory: personal files are not shipped" }] : []),
     ],
   };
-  const normalized = { closure: sha256Text(canonicalJson(closure)), commands: options.commands, backend, timeoutMs: options.timeoutMs ?? DEFAULT_TRACE_TIMEOUT_MS, policy, cwd };
-  const cache = context.cache;
-  const key = cache?.key('trace', STEP_VERSIONS.trace, normalized);
-  if (cache && key && runs.length > 0) {
-    const hit = await cache.lookup<TracedClosure>(key);
-    if (hit) {
-      emit(context, { type: 'step', step: 'trace', status: 'hit' });
-      return hit;
-    }
-  }
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TRACE_TIMEOUT_MS;
   if (runs.length === 0 || backend === 'off') {
     return { schema: 'sidebundle/traced@1', reports: [], closure: emptyClosure(closure.root) };
   }
-
   const run = runner ?? runTrace;
-  const reports: TraceReport[] = [];
-  const excluded: ExcludedFile[] = [];
-  const traced: Array<{ entry: string; command: string[]; loader?: string; files: TracedFile[] }> = [];
+  const cache = context.cache;
+  const results: TracedRunResult[] = [];
   for (const { entry, command } of runs) {
     context.signal?.throwIfAborted();
+    // Each run is cached on its own, keyed on what it runs and validated against every file it
+    // touched (the loader opens every library, so those are inputs too): changing one entry
+    // does not re-trace the others.
+    const key = cache?.key('trace', STEP_VERSIONS.trace, {
+      root: closure.root, entry: entry.name, target: entry.target, loader: entry.loader, command, backend, timeoutMs, policy, cwd,
+    });
+    const hit = cache && key ? await cache.lookup<TracedRunResult>(key) : undefined;
+    if (hit) {
+      emit(context, { type: 'step', step: 'trace', status: 'hit', detail: entry.name });
+      results.push(hit);
+      continue;
+    }
     emit(context, { type: 'step', step: 'trace', status: 'run', detail: `${entry.name}: ${command.join(' ')}` });
     const report = await run({
       command,
@@ -103,35 +103,73 @@ export async function trace(closure: ResolvedClosure, options: TraceStepOptions,
       env: { ...stringEnv(process.env), PATH: DEFAULT_PATH.join(':') },
       root: closure.root,
       backend,
-      timeoutMs: normalized.timeoutMs,
+      timeoutMs,
       ...(context.signal ? { signal: context.signal } : {}),
     });
-    reports.push(report);
     for (const warning of report.warnings) emit(context, { type: 'log', level: 'warn', message: `trace ${entry.name}: ${warning}` });
     if (report.timedOut) {
-      emit(context, { type: 'log', level: 'warn', message: `trace ${entry.name}: the command was killed after ${normalized.timeoutMs} ms; what it touched until then is kept` });
+      emit(context, { type: 'log', level: 'warn', message: `trace ${entry.name}: the command was killed after ${timeoutMs} ms; what it touched until then is kept` });
     }
     const kept: TracedFile[] = [];
+    const excluded: ExcludedFile[] = [];
     for (const file of report.files) {
       if (!file.found) continue;
       const reason = exclusionReason(file.path, policy) ?? (file.resolved ? exclusionReason(file.resolved, policy) : undefined);
       if (reason) excluded.push({ path: file.path, reason });
       else kept.push(file);
     }
-    traced.push({ entry: entry.name, command, ...(entry.loader ? { loader: entry.loader } : {}), files: kept });
+    const traced = [{ entry: entry.name, command, ...(entry.loader ? { loader: entry.loader } : {}), files: kept }];
+    const { closure: additions, fs } = await resolveClosure({ root: closure.root, entries: [], traced, digests: digestsOf(context) });
+    additions.excluded.push(...dedupeExcluded(excluded));
+    const result: TracedRunResult = { report, closure: additions };
+    results.push(result);
+    // A run that fell back to no tracing is not remembered: it would hide the tracer once available.
+    if (cache && key && report.backend !== 'off') {
+      const touched = report.files.map((f) => f.path).filter((p) => exclusionReason(p, policy) === undefined);
+      cache.store(key, await cache.describe([...touched, ...fs.probes().keys()].map((p) => fs.hostPath(p))), result);
+    }
   }
-
-  const { closure: additions, fs } = await resolveClosure({ root: closure.root, entries: [], traced, digests: digestsOf(context) });
-  additions.excluded.push(...dedupeExcluded(excluded));
-  const result: TracedClosure = { schema: 'sidebundle/traced@1', reports, closure: additions };
-  // A run that fell back to no tracing is not remembered: it would hide the tracer once available.
-  if (cache && key && reports.every((r) => r.backend !== 'off')) {
-    const touched = reports.flatMap((r) => r.files.map((f) => f.path)).filter((p) => exclusionReason(p, policy) === undefined);
-    cache.store(key, await cache.describe([...touched, ...fs.probes().keys()].map((p) => fs.hostPath(p))), result);
-  }
-  return result;
+  return { schema: 'sidebundle/traced@1', reports: results.map((r) => r.report), closure: unionOf(closure.root, results.map((r) => r.closure)) };
 }
 
+interface TracedRunResult {
+  report: TraceReport;
+  closure: ResolvedClosure;
+}
+
+/** The closures of several runs as one (files and links by path, reasons united). */
+function unionOf(root: string, closures: ResolvedClosure[]): ResolvedClosure {
+  if (closures.length === 1) return closures[0]!;
+  const out = emptyClosure(root);
+  const files = new Map<string, ResolvedClosure['files'][number]>();
+  const links = new Map<string, ResolvedClosure['symlinks'][number]>();
+  const dirs = new Set<string>();
+  const extras = new Map<string, Set<string>>();
+  for (const c of closures) {
+    for (const f of c.files) {
+      const known = files.get(f.path);
+      if (known) known.reasons.push(...f.reasons.filter((r) => !known.reasons.some((k) => JSON.stringify(k) === JSON.stringify(r))));
+      else files.set(f.path, { ...f, reasons: [...f.reasons] });
+    }
+    for (const l of c.symlinks) links.set(l.path, l);
+    for (const d of c.dirs ?? []) dirs.add(d);
+    for (const e of c.libraryPathExtras ?? []) {
+      const set = extras.get(e.entry) ?? new Set<string>();
+      e.dirs.forEach((d) => set.add(d));
+      extras.set(e.entry, set);
+    }
+    out.missing.push(...c.missing);
+    out.excluded.push(...c.excluded);
+    for (const d of c.diagnostics) if (!out.diagnostics.some((x) => x.message === d.message)) out.diagnostics.push(d);
+  }
+  const byPath = <T extends { path: string }>(a: T, b: T) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+  out.files = [...files.values()].sort(byPath);
+  out.symlinks = [...links.values()].sort(byPath);
+  out.excluded = dedupeExcluded(out.excluded);
+  if (dirs.size) out.dirs = [...dirs].sort();
+  if (extras.size) out.libraryPathExtras = [...extras].map(([entry, set]) => ({ entry, dirs: [...set] })).sort((a, b) => (a.entry < b.entry ? -1 : 1));
+  return out;
+}
 
 function emptyClosure(root: string): ResolvedClosure {
   return { schema: 'sidebundle/closure@1', root, entries: [], files: [], symlinks: [], missing: [], excluded: [], diagnostics: [] };
