@@ -1,18 +1,28 @@
-// The whole chain in one call: entries → resolve → trace → merge → package, each step cached on
-// content digests when a step cache is given. Build scripts that need more control compose the
-// same steps themselves (lib/index.ts exports them).
+// The whole chain in one call: entries → (images materialised) → resolve → trace → merge →
+// package, each step cached on content digests when a step cache is given. Entries are grouped
+// by root: host entries share `/` (or the trace root), each image its unpacked rootfs; every
+// group is resolved and traced in its own root, and merge keeps each root in its own payload.
+// Build scripts that need more control compose the same steps (lib/index.ts exports them).
 import * as path from 'node:path';
 
 import type { EntrySpec } from './entries/spec';
+import { SidebundleError } from './errors';
+import { containerAgentRunner } from './image/agent';
+import { pickEngine } from './image/engine';
+import { materializeImage, type MaterializedImage } from './image/materialize';
+import { parseImageReference } from './image/reference';
+import type { ImageStore } from './image/store';
 import type { Diagnostic, ResolvedClosure } from './model/closure';
 import type { MergedPlan } from './model/plan';
 import type { TraceBackendRequest, TraceReport } from './model/trace';
 import type { PackResult } from './package/pack';
-import type { StepContext } from './steps/context';
+import { emit, type StepContext } from './steps/context';
 import { merge } from './steps/merge';
 import { pack } from './steps/package';
 import { resolve } from './steps/resolve';
 import { trace, type TraceRunner } from './steps/trace';
+
+export type ImageTraceBackend = TraceBackendRequest | 'agent' | 'agent-combined';
 
 export interface BundleOptions {
   name: string;
@@ -29,12 +39,20 @@ export interface BundleOptions {
   traceInclude?: string[];
   /** Base for relative paths and the traced commands' working directory. */
   cwd?: string;
+  /** Images: engine for bare references, the engine command line, trace backend, agent. */
+  imageBackend?: 'auto' | 'docker' | 'podman';
+  imageTraceBackend?: ImageTraceBackend;
+  imageAgentCli?: string;
+  imageAgentBin?: string;
+  imageAgentKeepOutput?: boolean;
+  imageStore?: ImageStore;
 }
 
 export interface BundleResult extends PackResult {
   plan: MergedPlan;
   closures: ResolvedClosure[];
   traces: TraceReport[];
+  images: MaterializedImage[];
   diagnostics: Diagnostic[];
 }
 
@@ -43,28 +61,117 @@ export function traceCommandsOf(entries: EntrySpec[]): Array<{ entry: string; co
   return entries.filter((e) => e.trace !== undefined).map((e) => ({ entry: e.name ?? path.posix.basename(e.path), command: e.trace! }));
 }
 
+interface Group {
+  root: string;
+  entries: EntrySpec[];
+  image?: MaterializedImage;
+}
+
 export async function bundle(options: BundleOptions, context: StepContext = {}, tracer?: TraceRunner): Promise<BundleResult> {
   const cwd = path.resolve(options.cwd ?? process.cwd());
   const outDir = path.resolve(cwd, options.outDir);
-  const closure = await resolve({
-    root: options.traceRoot ?? '/',
-    entries: options.entries,
-    cwd,
-    ...(options.copyDirs ? { copyDirs: options.copyDirs } : {}),
-    ...(options.allowGpuLibs ? { allowGpuLibs: true } : {}),
-  }, context);
-  context.signal?.throwIfAborted();
-  const traced = await trace(closure, {
-    commands: traceCommandsOf(options.entries),
-    ...(options.traceBackend ? { backend: options.traceBackend } : {}),
-    ...(options.traceTimeoutMs ? { timeoutMs: options.traceTimeoutMs } : {}),
-    ...(options.traceInclude ? { include: options.traceInclude } : {}),
-    exclude: [outDir],
-    cwd,
-  }, context, tracer);
-  context.signal?.throwIfAborted();
-  const closures = traced.closure.files.length > 0 || traced.closure.excluded.length > 0 ? [closure, traced.closure] : [closure];
+  const groups = await groupsOf(options, cwd, context);
+  const closures: ResolvedClosure[] = [];
+  const traces: TraceReport[] = [];
+  for (const group of groups) {
+    const closure = await resolve({
+      root: group.root,
+      entries: group.entries,
+      cwd,
+      ...(options.copyDirs && !group.image ? { copyDirs: options.copyDirs } : {}),
+      ...(options.allowGpuLibs ? { allowGpuLibs: true } : {}),
+    }, context);
+    if (group.image) closure.source = `${group.image.reference} (${group.image.digest})`;
+    context.signal?.throwIfAborted();
+    const { backend, runner } = await traceSetup(group, options, tracer);
+    const traced = await trace(closure, {
+      commands: traceCommandsOf(group.entries),
+      backend,
+      ...(options.traceTimeoutMs ? { timeoutMs: options.traceTimeoutMs } : {}),
+      ...(options.traceInclude ? { include: options.traceInclude } : {}),
+      ...(group.image ? { env: imageEnv(group.image) } : {}),
+      exclude: [outDir],
+      cwd: group.image ? group.image.config.workingDir ?? '/' : cwd,
+    }, context, runner);
+    context.signal?.throwIfAborted();
+    closures.push(closure);
+    if (traced.closure.files.length > 0 || traced.closure.excluded.length > 0) {
+      if (group.image) traced.closure.source = closure.source;
+      closures.push(traced.closure);
+    }
+    traces.push(...traced.reports);
+  }
   const plan = await merge({ name: options.name, closures, ...(options.setEnv ? { setEnv: options.setEnv } : {}) }, context);
   const packed = await pack(plan, { outDir, ...(options.strictValidate ? { strictValidate: true } : {}) }, context);
-  return { ...packed, plan, closures, traces: traced.reports, diagnostics: plan.diagnostics };
+  return { ...packed, plan, closures, traces, images: groups.flatMap((g) => (g.image ? [g.image] : [])), diagnostics: plan.diagnostics };
+}
+
+/** Host entries in one group; each distinct image in a group of its own (materialised). */
+async function groupsOf(options: BundleOptions, cwd: string, context: StepContext): Promise<Group[]> {
+  const groups: Group[] = [];
+  const host = options.entries.filter((e) => e.source === 'host');
+  if (host.length > 0) groups.push({ root: path.resolve(cwd, options.traceRoot ?? '/'), entries: host });
+  const byImage = new Map<string, EntrySpec[]>();
+  for (const entry of options.entries) {
+    if (entry.source !== 'image') continue;
+    const list = byImage.get(entry.image) ?? [];
+    list.push(entry);
+    byImage.set(entry.image, list);
+  }
+  for (const [reference, entries] of byImage) {
+    const resolvedRef = resolveLocalPath(reference, cwd);
+    emit(context, { type: 'log', level: 'info', message: `materialising ${reference}` });
+    const image = await materializeImage(resolvedRef, {
+      ...(options.imageStore ? { store: options.imageStore } : {}),
+      ...(options.imageAgentCli ? { engineCli: options.imageAgentCli } : {}),
+      ...(options.imageBackend ? { engine: options.imageBackend } : {}),
+      ...(context.signal ? { signal: context.signal } : {}),
+      onProgress: (message) => emit(context, { type: 'log', level: 'info', message }),
+    });
+    groups.push({ root: image.rootfs, entries, image: { ...image, reference } });
+  }
+  return groups;
+}
+
+/** oci:, oci-archive: and docker-archive: paths are relative to the working directory. */
+function resolveLocalPath(reference: string, cwd: string): string {
+  const source = parseImageReference(reference);
+  if (source.kind === 'oci') return `oci:${path.resolve(cwd, source.dir)}${source.ref ? `:${source.ref}` : ''}`;
+  if (source.kind === 'oci-archive' || source.kind === 'docker-archive') return `${source.kind}:${path.resolve(cwd, source.file)}${source.ref ? `:${source.ref}` : ''}`;
+  return reference;
+}
+
+async function traceSetup(group: Group, options: BundleOptions, tracer: TraceRunner | undefined): Promise<{ backend: TraceBackendRequest; runner?: TraceRunner }> {
+  if (!group.image) return { backend: options.traceBackend ?? 'auto', ...(tracer ? { runner: tracer } : {}) };
+  const requested = options.imageTraceBackend ?? options.traceBackend ?? 'auto';
+  if (requested !== 'agent' && requested !== 'agent-combined') return { backend: requested, ...(tracer ? { runner: tracer } : {}) };
+  const source = parseImageReference(group.image.reference);
+  if (source.kind !== 'engine') {
+    throw new SidebundleError('IMAGE_AGENT_NEEDS_ENGINE', `--image-trace-backend ${requested} runs the image in a container engine, and ${group.image.reference} is not an engine image`, {
+      input: group.image.reference,
+      kind: 'input',
+      hint: 'use a docker:// or podman:// reference, or the default image trace backend (traced from the host inside the unpacked rootfs)',
+    });
+  }
+  const engine = await pickEngine(source.engine === 'auto' ? options.imageBackend ?? 'auto' : source.engine, options.imageAgentCli);
+  const backend = requested === 'agent' ? 'ptrace' : 'combined';
+  return {
+    backend,
+    runner: containerAgentRunner({
+      engine,
+      image: source.image,
+      backend,
+      ...(options.imageAgentBin ? { agentBin: options.imageAgentBin } : {}),
+      ...(options.imageAgentKeepOutput ? { keepOutput: (dir: string) => process.stderr.write(`sidebundle: kept the agent output in ${dir}\n`) } : {}),
+    }),
+  };
+}
+
+function imageEnv(image: MaterializedImage): Record<string, string> {
+  const env: Record<string, string> = { HOME: '/root', LANG: 'C.UTF-8' };
+  for (const pair of image.config.env) {
+    const eq = pair.indexOf('=');
+    if (eq > 0) env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return env;
 }

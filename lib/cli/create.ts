@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 
 import { bundle, type BundleResult } from '../bundle';
-import { parseHostSpec } from '../entries/spec';
+import { parseHostSpec, parseImageSpec } from '../entries/spec';
 import { SidebundleError } from '../errors';
 import { LOG_LEVELS, Reporter } from './reporter';
 import { oneOf, parseAssignment, parseOptions } from './options';
@@ -20,6 +20,10 @@ Entries:
                           or a name found on PATH). trace=CMD runs CMD under the tracer to
                           catch files loaded at run time (shell quoting; trace=--version
                           runs the entry itself with --version).
+  --from-image SPEC       [backend://]IMAGE::/abs/path[::trace=CMD]: a program inside an
+                          image. IMAGE: docker://REF or podman://REF (an engine), a bare REF
+                          (docker, else podman), oci:DIR[:REF], oci-archive:FILE[:REF],
+                          docker-archive:FILE[:REF], or registry://HOST/REPO[:TAG|@DIGEST].
 
 Options:
   --name NAME             bundle name (default: bundle)
@@ -32,6 +36,14 @@ Options:
                           to ptrace, then off, and says why)
   --trace-timeout SECS    kill a trace command (and all it started) after SECS (default 60)
   --trace-include PATH    ship PATH even where the trace policy leaves it out (repeatable)
+  --image-backend B       engine for bare image references: auto|docker|podman (default: auto)
+  --image-trace-backend B off|auto|ptrace|fanotify|combined (traced from the host inside the
+                          unpacked image), or agent|agent-combined (the agent runs inside a
+                          container of the image; needs an engine). Default: --trace-backend
+  --image-agent-cli CMD   the engine command line (e.g. "sudo -n podman")
+  --image-agent-bin PATH  the sidebundle-agent binary to run in containers
+  --image-agent-keep-output  keep the agent's output directory (for debugging)
+  --image-agent-keep-rootfs  print where the unpacked image rootfs is (it stays in the cache)
   --cache-dir DIR         step cache (default: $XDG_CACHE_HOME/sidebundle or ~/.cache/sidebundle)
   --no-cache              do every step, store nothing
   --allow-gpu-libs        bundle GPU/DRM driver libraries (left to the target by default)
@@ -52,6 +64,13 @@ export function defaultCacheDir(): string {
 export async function createCommand(args: string[], reporterFor: (level: string | undefined, json: boolean) => Reporter, signal: AbortSignal): Promise<Reporter> {
   const { values } = parseOptions('create', args, {
     'from-host': { type: 'string', multiple: true },
+    'from-image': { type: 'string', multiple: true },
+    'image-backend': { type: 'string' },
+    'image-trace-backend': { type: 'string' },
+    'image-agent-cli': { type: 'string' },
+    'image-agent-bin': { type: 'string' },
+    'image-agent-keep-output': { type: 'boolean' },
+    'image-agent-keep-rootfs': { type: 'boolean' },
     name: { type: 'string' },
     'out-dir': { type: 'string' },
     'trace-root': { type: 'string' },
@@ -74,8 +93,9 @@ export async function createCommand(args: string[], reporterFor: (level: string 
     return reporter;
   }
   const hostSpecs = values['from-host'] ?? [];
-  if (hostSpecs.length === 0) {
-    throw new SidebundleError('NO_ENTRIES', 'create needs at least one --from-host entry', {
+  const imageSpecs = values['from-image'] ?? [];
+  if (hostSpecs.length === 0 && imageSpecs.length === 0) {
+    throw new SidebundleError('NO_ENTRIES', 'create needs at least one --from-host or --from-image entry', {
       kind: 'input',
       hint: "e.g. sidebundle create --name jq --from-host /usr/bin/jq --out-dir out",
     });
@@ -93,7 +113,12 @@ export async function createCommand(args: string[], reporterFor: (level: string 
   const cache = values['no-cache'] ? undefined : new StepCache(values['cache-dir'] ?? defaultCacheDir());
   const result = await bundle({
     name: values.name ?? 'bundle',
-    entries: hostSpecs.map(parseHostSpec),
+    entries: [...hostSpecs.map(parseHostSpec), ...imageSpecs.map(parseImageSpec)],
+    imageBackend: oneOf(values['image-backend'], ['auto', 'docker', 'podman'] as const, '--image-backend', 'auto'),
+    ...(values['image-trace-backend'] ? { imageTraceBackend: oneOf(values['image-trace-backend'], [...TRACE_BACKENDS, 'agent', 'agent-combined'] as const, '--image-trace-backend', 'auto') } : {}),
+    ...(values['image-agent-cli'] ? { imageAgentCli: values['image-agent-cli'] } : {}),
+    ...(values['image-agent-bin'] ? { imageAgentBin: path.resolve(values['image-agent-bin']) } : {}),
+    ...(values['image-agent-keep-output'] ? { imageAgentKeepOutput: true } : {}),
     outDir: path.resolve(values['out-dir'] ?? 'target/bundles'),
     ...(traceRoot ? { traceRoot } : {}),
     copyDirs: (values['copy-dir'] ?? []).map(parseCopyDirSpec),
@@ -114,11 +139,15 @@ export async function createCommand(args: string[], reporterFor: (level: string 
         reporter.progress(`${event.step}: ${event.done}/${event.total} files${event.bytes ? `, ${formatBytes(event.bytes)}` : ''}`);
       } else if (event.level === 'warn') {
         reporter.warn(event.message);
+      } else if (event.level === 'info') {
+        reporter.progress(event.message);
+        reporter.info(event.message);
       } else {
-        reporter[event.level](event.message);
+        reporter.debug(event.message);
       }
     },
   });
+  if (values['image-agent-keep-rootfs']) for (const image of result.images) reporter.warn(`the rootfs of ${image.reference} is ${image.rootfs}`);
   report(result, reporter);
   return reporter;
 }
@@ -157,6 +186,7 @@ function report(result: BundleResult, reporter: Reporter): void {
       missing: result.plan.missing,
       excluded: result.plan.excluded,
       diagnostics: result.diagnostics,
+      images: result.images.map((i) => ({ reference: i.reference, digest: i.digest, rootfs: i.rootfs })),
       traces: result.traces.map((t) => ({ command: t.command, backend: t.backend, exit: t.exit, timedOut: t.timedOut, durationMs: t.durationMs, files: t.files.length, warnings: t.warnings })),
     },
   });

@@ -1,13 +1,16 @@
 // Entry specs as the CLI, the Nx executors and the API spell them, the original sidebundle's
-// syntax: `PATH[::trace=CMD]` for host programs. `trace=` is last and takes the rest of the
-// spec, so a trace command may itself contain `::`. The command follows shell quoting rules; a
-// command that starts with an option (`trace=--version`) runs the entry itself with it.
+// syntax: `PATH[::name=NAME][::trace=CMD]` for host programs and
+// `[backend://]IMAGE::/abs/path[::name=NAME][::trace=CMD]` for programs inside an image.
+// `trace=` is last and takes the rest of the spec, so a trace command may itself contain `::`.
+// The command follows shell quoting rules; a command that starts with an option
+// (`trace=--version`) runs the entry itself with it.
 import { SidebundleError } from '../errors';
+import { parseImageReference } from '../image/reference';
 import { shellWords } from './shell-words';
 
-export interface HostEntrySpec {
-  source: 'host';
-  /** Program path (absolute, relative to the cwd, or a name looked up on PATH). */
+interface EntryCommon {
+  /** Program path (host: absolute, relative to the cwd, or a name looked up on PATH; image:
+   * absolute inside the image). */
   path: string;
   /** Launcher name (default: the basename of `path`). */
   name?: string;
@@ -15,7 +18,17 @@ export interface HostEntrySpec {
   trace?: string[];
 }
 
-export type EntrySpec = HostEntrySpec;
+export interface HostEntrySpec extends EntryCommon {
+  source: 'host';
+}
+
+export interface ImageEntrySpec extends EntryCommon {
+  source: 'image';
+  /** The image reference (see lib/image/reference.ts). */
+  image: string;
+}
+
+export type EntrySpec = HostEntrySpec | ImageEntrySpec;
 
 export function parseHostSpec(spec: string): HostEntrySpec {
   const parts = spec.split('::');
@@ -27,18 +40,37 @@ export function parseHostSpec(spec: string): HostEntrySpec {
       hint: "write PATH[::trace=CMD], e.g. --from-host '/usr/bin/jq::trace=jq --version'",
     });
   }
-  const entry: HostEntrySpec = { source: 'host', path };
+  return { source: 'host', path, ...options(parts, path, spec) };
+}
+
+export function parseImageSpec(spec: string): ImageEntrySpec {
+  const parts = spec.split('::');
+  const image = parts.shift()!.trim();
+  const path = (parts.shift() ?? '').trim();
+  if (!image || !path.startsWith('/')) {
+    throw new SidebundleError('BAD_ENTRY_SPEC', `--from-image ${JSON.stringify(spec)} needs IMAGE::/absolute/path`, {
+      input: spec,
+      kind: 'input',
+      hint: "write [backend://]IMAGE::/abs/path[::trace=CMD], e.g. --from-image 'oci:./img:1.0::/usr/bin/jq'",
+    });
+  }
+  parseImageReference(image); // a clear error now rather than later
+  return { source: 'image', image, path, ...options(parts, path, spec) };
+}
+
+function options(parts: string[], path: string, spec: string): Pick<EntryCommon, 'name' | 'trace'> {
+  const out: Pick<EntryCommon, 'name' | 'trace'> = {};
   while (parts.length > 0) {
     const option = parts.shift()!;
     const eq = option.indexOf('=');
     const key = eq === -1 ? option : option.slice(0, eq);
     const value = eq === -1 ? '' : option.slice(eq + 1);
     if (key === 'trace') {
-      entry.trace = traceCommand([value, ...parts].join('::'), path, spec);
+      out.trace = traceCommand([value, ...parts].join('::'), path, spec);
       break;
     }
     if (key === 'name' && value !== '') {
-      entry.name = value;
+      out.name = value;
       continue;
     }
     throw new SidebundleError('BAD_ENTRY_SPEC', `unknown option "${option}" in ${JSON.stringify(spec)}`, {
@@ -47,7 +79,7 @@ export function parseHostSpec(spec: string): HostEntrySpec {
       hint: 'options after :: are name=NAME and trace=CMD (trace last)',
     });
   }
-  return entry;
+  return out;
 }
 
 /** Parse a trace command; `-...` alone means "run the entry with these arguments". */

@@ -23,10 +23,10 @@ const ARGV0_SINCE = [2, 33];
 export function mergeClosures(options: MergeOptions): MergedPlan {
   validateName(options.name);
   const roots: PlanRoot[] = [];
-  const payloadOf = (root: string): string => {
+  const payloadOf = (root: string, source: string | undefined): string => {
     let entry = roots.find((r) => r.root === root);
     if (!entry) {
-      entry = { root, payload: roots.length === 0 ? 'payload' : `payload-${roots.length + 1}` };
+      entry = { root, ...(source ? { source } : {}), payload: roots.length === 0 ? 'payload' : `payload-${roots.length + 1}` };
       roots.push(entry);
     }
     return entry.payload;
@@ -54,7 +54,7 @@ export function mergeClosures(options: MergeOptions): MergedPlan {
   };
 
   for (const closure of options.closures) {
-    const payload = payloadOf(closure.root);
+    const payload = payloadOf(closure.root, closure.source);
     for (const file of closure.files) {
       const bundlePath = `${payload}${file.path}`;
       const existing = files.get(bundlePath);

@@ -108,6 +108,8 @@ export interface ResolvedClosure {
   schema: 'sidebundle/closure@1';
   /** Absolute directory on the build machine that is `/` for the logical paths. */
   root: string;
+  /** Where that root comes from, when it is not the host (an image reference and digest). */
+  source?: string;
   entries: ResolvedEntry[];
   files: ClosureFile[];
   symlinks: ClosureSymlink[];

@@ -54,6 +54,8 @@ export interface LauncherPlan {
 export interface PlanRoot {
   /** Absolute directory on the build machine. */
   root: string;
+  /** An image reference and digest, when the root is an image. */
+  source?: string;
   /** Its payload directory in the bundle. */
   payload: string;
 }

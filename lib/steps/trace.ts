@@ -40,6 +40,8 @@ export interface TraceStepOptions {
   exclude?: string[];
   /** Working directory of the traced commands (default: process.cwd()). */
   cwd?: string;
+  /** Environment of the traced commands (default: ours, with the resolver's PATH). */
+  env?: Record<string, string>;
 }
 
 export interface TracedClosure {
@@ -85,7 +87,7 @@ export async function trace(closure: ResolvedClosure, options: TraceStepOptions,
     // touched (the loader opens every library, so those are inputs too): changing one entry
     // does not re-trace the others.
     const key = cache?.key('trace', STEP_VERSIONS.trace, {
-      root: closure.root, entry: entry.name, target: entry.target, loader: entry.loader, command, backend, timeoutMs, policy, cwd,
+      root: closure.root, entry: entry.name, target: entry.target, loader: entry.loader, command, backend, timeoutMs, policy, cwd, env: options.env,
     });
     const hit = cache && key ? await cache.lookup<TracedRunResult>(key) : undefined;
     if (hit) {
@@ -100,7 +102,7 @@ export async function trace(closure: ResolvedClosure, options: TraceStepOptions,
       // The programs a trace runs must be the ones the resolver bundled: commands and
       // `#!/usr/bin/env NAME` are found on the same PATH (a user's PATH may put a pyenv or
       // nvm shim first, whose files are not the bundle's).
-      env: { ...stringEnv(process.env), PATH: DEFAULT_PATH.join(':') },
+      env: options.env ?? { ...stringEnv(process.env), PATH: DEFAULT_PATH.join(':') },
       root: closure.root,
       backend,
       timeoutMs,

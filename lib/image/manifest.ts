@@ -1,0 +1,107 @@
+// Image indexes and manifests (OCI and Docker v2 schema 2 media types), from whatever source:
+// pick the linux/amd64 manifest of an index, then the config and the layers. Every document is
+// fetched through `read`, which verifies it against its digest.
+import { SidebundleError } from '../errors';
+import { isDigest } from './reference';
+
+export const MEDIA = {
+  ociIndex: 'application/vnd.oci.image.index.v1+json',
+  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+};
+
+export const ACCEPT = [MEDIA.ociIndex, MEDIA.ociManifest, MEDIA.dockerList, MEDIA.dockerManifest].join(', ');
+
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  platform?: { os?: string; architecture?: string; variant?: string };
+  annotations?: Record<string, string>;
+}
+
+export interface ImageConfig {
+  env: string[];
+  entrypoint?: string[];
+  cmd?: string[];
+  workingDir?: string;
+  user?: string;
+}
+
+export interface ResolvedImage {
+  manifestDigest: string;
+  configDigest: string;
+  config: ImageConfig;
+  layers: Descriptor[];
+  platform: { os: string; architecture: string };
+}
+
+/** Reads a document by descriptor, verified (digest and size). */
+export type ReadDocument = (descriptor: Descriptor, what: string) => Promise<Buffer>;
+
+export async function resolveManifest(top: Descriptor, read: ReadDocument, label: string): Promise<ResolvedImage> {
+  let descriptor = top;
+  let document = parse(await read(descriptor, `the manifest of ${label}`), label);
+  if (isIndex(descriptor.mediaType, document)) {
+    const manifests = (document.manifests ?? []) as Descriptor[];
+    const chosen = manifests.find((m) => m.platform?.os === 'linux' && m.platform?.architecture === 'amd64');
+    if (!chosen) {
+      const platforms = manifests.map((m) => `${m.platform?.os ?? '?'}/${m.platform?.architecture ?? '?'}`).join(', ');
+      throw new SidebundleError('IMAGE_NO_PLATFORM', `${label} has no linux/amd64 image (it has ${platforms || 'none'})`, {
+        input: label,
+        kind: 'input',
+        hint: 'sidebundle bundles x86-64 Linux programs; choose an image built for linux/amd64',
+      });
+    }
+    descriptor = checkDescriptor(chosen, label);
+    document = parse(await read(descriptor, `the linux/amd64 manifest of ${label}`), label);
+  }
+  const config = checkDescriptor(document.config as Descriptor, label);
+  const layers = ((document.layers ?? []) as Descriptor[]).map((l) => checkDescriptor(l, label));
+  const configDocument = parse(await read(config, `the config of ${label}`), label);
+  const c = (configDocument.config ?? {}) as Record<string, unknown>;
+  const arch = String(configDocument.architecture ?? 'amd64');
+  if (arch !== 'amd64') {
+    throw new SidebundleError('IMAGE_NO_PLATFORM', `${label} is built for ${arch}, not amd64`, {
+      input: label,
+      kind: 'input',
+      hint: 'sidebundle bundles x86-64 Linux programs; choose an image built for linux/amd64',
+    });
+  }
+  return {
+    manifestDigest: descriptor.digest,
+    configDigest: config.digest,
+    config: {
+      env: Array.isArray(c.Env) ? (c.Env as string[]) : [],
+      ...(Array.isArray(c.Entrypoint) ? { entrypoint: c.Entrypoint as string[] } : {}),
+      ...(Array.isArray(c.Cmd) ? { cmd: c.Cmd as string[] } : {}),
+      ...(typeof c.WorkingDir === 'string' && c.WorkingDir ? { workingDir: c.WorkingDir } : {}),
+      ...(typeof c.User === 'string' && c.User ? { user: c.User } : {}),
+    },
+    layers,
+    platform: { os: String(configDocument.os ?? 'linux'), architecture: arch },
+  };
+}
+
+function isIndex(mediaType: string, document: Record<string, unknown>): boolean {
+  return mediaType === MEDIA.ociIndex || mediaType === MEDIA.dockerList || (document.manifests !== undefined && document.layers === undefined);
+}
+
+function parse(bytes: Buffer, label: string): Record<string, unknown> {
+  try {
+    return JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+  } catch {
+    throw new SidebundleError('IMAGE_BAD_MANIFEST', `${label} has a document that is not JSON`, { input: label, hint: 'the image is damaged' });
+  }
+}
+
+export function checkDescriptor(d: Descriptor | undefined, label: string): Descriptor {
+  if (!d || typeof d.digest !== 'string' || !isDigest(d.digest) || typeof d.size !== 'number' || d.size < 0) {
+    throw new SidebundleError('IMAGE_BAD_DIGEST', `${label} has a descriptor with a malformed digest or size: ${JSON.stringify(d)?.slice(0, 200)}`, {
+      input: label,
+      hint: 'the image metadata is malformed or malicious (digests are sha256: and 64 hex digits)',
+    });
+  }
+  return d;
+}

@@ -1,0 +1,238 @@
+// A client for registries speaking the OCI Distribution spec: manifests with the Accept
+// headers for OCI and Docker manifests and indexes, blobs (following redirects, without the
+// Authorization header when a redirect leaves the registry's host), anonymous, Basic (from
+// ~/.docker/config.json or $REGISTRY_AUTH_FILE) and Bearer-token auth (the WWW-Authenticate
+// challenge), retries with backoff on 5xx and connection errors, size caps, and HTTP(S)_PROXY /
+// NO_PROXY. Plain http only for loopback, or when asked (`insecure`).
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+import * as tls from 'node:tls';
+
+import { SidebundleError } from '../errors';
+import { ACCEPT, type Descriptor } from './manifest';
+
+const MAX_MANIFEST = 4 * 1024 * 1024;
+const RETRIES = 3;
+
+export interface RegistryOptions {
+  /** Allow plain http to a non-loopback registry. */
+  insecure?: boolean;
+  signal?: AbortSignal;
+  /** Milliseconds between retries (doubled each time). */
+  backoffMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+interface Response {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Readable;
+}
+
+export class RegistryClient {
+  private token: string | undefined;
+  private readonly basic: string | undefined;
+  readonly base: URL;
+
+  constructor(readonly registry: string, readonly repository: string, private readonly options: RegistryOptions = {}) {
+    const host = registry.replace(/:\d+$/, '');
+    const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(host);
+    this.base = new URL(`${loopback || options.insecure ? 'http' : 'https'}://${registry}`);
+    this.basic = basicCredentials(registry, options.env ?? process.env);
+  }
+
+  /** The manifest (or index) for a tag or digest, with its digest. */
+  async manifest(reference: string): Promise<{ descriptor: Descriptor; bytes: Buffer }> {
+    const res = await this.get(`/v2/${this.repository}/manifests/${reference}`, { accept: ACCEPT }, `the manifest ${reference}`);
+    const bytes = await readAll(res.body, MAX_MANIFEST, `the manifest of ${this.label(reference)}`);
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    if (reference.startsWith('sha256:') && digest !== reference) {
+      throw new SidebundleError('IMAGE_DIGEST_MISMATCH', `the manifest served for ${this.label(reference)} hashes to ${digest}`, {
+        input: this.label(reference),
+        hint: 'the registry served something else than what was asked for; do not trust it',
+      });
+    }
+    const mediaType = String(res.headers['content-type'] ?? '').split(';')[0]!.trim();
+    return { descriptor: { mediaType, digest, size: bytes.length }, bytes };
+  }
+
+  /** A blob's bytes (the caller verifies them against the descriptor). */
+  async blob(descriptor: Descriptor): Promise<Readable> {
+    return (await this.get(`/v2/${this.repository}/blobs/${descriptor.digest}`, {}, `the blob ${descriptor.digest}`)).body;
+  }
+
+  label(reference: string): string {
+    return `registry://${this.registry}/${this.repository}${reference.startsWith('sha256:') ? '@' : ':'}${reference}`;
+  }
+
+  private async get(pathname: string, headers: Record<string, string>, what: string): Promise<Response> {
+    let url = new URL(pathname, this.base);
+    let authHost = url.host;
+    for (let attempt = 0, redirects = 0, authenticated = false; ; ) {
+      const auth = url.host === authHost ? this.authorization() : undefined;
+      let res: Response;
+      try {
+        res = await request(url, { ...headers, ...(auth ? { authorization: auth } : {}) }, this.options);
+      } catch (error) {
+        if (this.options.signal?.aborted) throw error;
+        if (++attempt < RETRIES) {
+          await this.backoff(attempt);
+          continue;
+        }
+        throw new SidebundleError('IMAGE_REGISTRY_UNREACHABLE', `cannot reach ${this.base.host} for ${what}: ${(error as Error).message}`, {
+          input: this.base.host,
+          hint: 'check the registry address, your network and HTTPS_PROXY/NO_PROXY',
+        });
+      }
+      if (res.status >= 300 && res.status < 400 && res.headers.location) {
+        res.body.resume();
+        if (++redirects > 5) throw new SidebundleError('IMAGE_REGISTRY_ERROR', `too many redirects fetching ${what}`, { input: url.href });
+        url = new URL(res.headers.location, url);
+        continue;
+      }
+      if (res.status === 401 && !authenticated) {
+        res.body.resume();
+        authenticated = true;
+        await this.authenticate(String(res.headers['www-authenticate'] ?? ''), what);
+        authHost = url.host;
+        continue;
+      }
+      if (res.status >= 500 || res.status === 429) {
+        res.body.resume();
+        if (++attempt < RETRIES) {
+          await this.backoff(attempt);
+          continue;
+        }
+      }
+      if (res.status === 200) return res;
+      res.body.resume();
+      throw this.httpError(res.status, what);
+    }
+  }
+
+  private httpError(status: number, what: string): SidebundleError {
+    const where = `${this.base.host}/${this.repository}`;
+    if (status === 401 || status === 403) {
+      return new SidebundleError('IMAGE_REGISTRY_DENIED', `${where} refused access to ${what} (HTTP ${status})`, {
+        input: where,
+        kind: 'input',
+        hint: 'log in (credentials in ~/.docker/config.json or $REGISTRY_AUTH_FILE), or check the repository name',
+      });
+    }
+    if (status === 404) {
+      return new SidebundleError('IMAGE_NOT_FOUND', `${where} has no ${what} (HTTP 404)`, {
+        input: where,
+        kind: 'input',
+        hint: 'check the repository, tag or digest',
+      });
+    }
+    return new SidebundleError('IMAGE_REGISTRY_ERROR', `${where} answered HTTP ${status} for ${what}`, {
+      input: where,
+      hint: status >= 500 ? 'the registry is failing; try again later' : 'check the reference',
+    });
+  }
+
+  private authorization(): string | undefined {
+    if (this.token) return `Bearer ${this.token}`;
+    if (this.basic) return `Basic ${this.basic}`;
+    return undefined;
+  }
+
+  /** Answer a WWW-Authenticate challenge: Bearer (fetch a token) or Basic (use credentials). */
+  private async authenticate(challenge: string, what: string): Promise<void> {
+    const scheme = challenge.split(' ')[0]?.toLowerCase();
+    if (scheme === 'basic') {
+      if (!this.basic) throw this.httpError(401, what);
+      return;
+    }
+    if (scheme !== 'bearer') throw this.httpError(401, what);
+    const params = Object.fromEntries([...challenge.slice(7).matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+    if (!params.realm) throw this.httpError(401, what);
+    const tokenUrl = new URL(params.realm);
+    if (params.service) tokenUrl.searchParams.set('service', params.service);
+    tokenUrl.searchParams.set('scope', params.scope ?? `repository:${this.repository}:pull`);
+    const res = await request(tokenUrl, this.basic ? { authorization: `Basic ${this.basic}` } : {}, this.options);
+    if (res.status !== 200) {
+      res.body.resume();
+      throw this.httpError(res.status === 404 ? 401 : res.status, `a token for ${what}`);
+    }
+    const body = JSON.parse((await readAll(res.body, 1024 * 1024, 'the token response')).toString('utf8')) as { token?: string; access_token?: string };
+    this.token = body.token ?? body.access_token;
+    if (!this.token) throw this.httpError(401, what);
+  }
+
+  private backoff(attempt: number): Promise<void> {
+    const ms = (this.options.backoffMs ?? 200) * 2 ** (attempt - 1);
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+}
+
+/** Credentials for a registry from a docker-style config.json ("auths": {host: {auth}}). */
+function basicCredentials(registry: string, env: NodeJS.ProcessEnv): string | undefined {
+  const files = [env.REGISTRY_AUTH_FILE, path.join(env.DOCKER_CONFIG ?? path.join(os.homedir(), '.docker'), 'config.json')].filter((f): f is string => !!f);
+  for (const file of files) {
+    try {
+      const auths = (JSON.parse(readFileSync(file, 'utf8')) as { auths?: Record<string, { auth?: string }> }).auths ?? {};
+      const hit = auths[registry] ?? auths[`https://${registry}`] ?? auths[`http://${registry}`];
+      if (hit?.auth) return hit.auth;
+    } catch {
+      // no such file, or not JSON: no credentials from it
+    }
+  }
+  return undefined;
+}
+
+async function readAll(stream: Readable, max: number, what: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += (chunk as Buffer).length;
+    if (size > max) {
+      stream.destroy();
+      throw new SidebundleError('IMAGE_TOO_LARGE', `${what} is larger than ${max} bytes`, { hint: 'the registry answered something unexpected' });
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** The proxy for a URL per HTTP(S)_PROXY and NO_PROXY, if any. */
+export function proxyFor(url: URL, env: NodeJS.ProcessEnv = process.env): URL | undefined {
+  const noProxy = (env.NO_PROXY ?? env.no_proxy ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const host = url.hostname;
+  if (noProxy.some((entry) => entry === '*' || host === entry || host.endsWith(entry.startsWith('.') ? entry : `.${entry}`))) return undefined;
+  const value = url.protocol === 'https:' ? env.HTTPS_PROXY ?? env.https_proxy : env.HTTP_PROXY ?? env.http_proxy;
+  return value ? new URL(value) : undefined;
+}
+
+function request(url: URL, headers: Record<string, string>, options: RegistryOptions): Promise<Response> {
+  const proxy = proxyFor(url, options.env);
+  return new Promise((resolve, reject) => {
+    const onResponse = (res: http.IncomingMessage) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res });
+    const common = { headers: { 'user-agent': 'sidebundle', ...headers }, ...(options.signal ? { signal: options.signal } : {}) };
+    if (proxy && url.protocol === 'http:') {
+      // Plain http through a proxy: the request line carries the absolute URL.
+      http.get({ host: proxy.hostname, port: proxy.port || 80, path: url.href, ...common, headers: { ...common.headers, host: url.host } }, onResponse).on('error', reject);
+    } else if (proxy) {
+      // https through a proxy: a CONNECT tunnel, then TLS to the registry inside it.
+      http.request({ host: proxy.hostname, port: proxy.port || 80, method: 'CONNECT', path: `${url.hostname}:${url.port || 443}` })
+        .on('connect', (res, socket) => {
+          if (res.statusCode !== 200) {
+            reject(new Error(`proxy ${proxy.host} refused the tunnel (${res.statusCode})`));
+            return;
+          }
+          const secure = tls.connect({ socket, servername: url.hostname });
+          https.get(url, { ...common, createConnection: () => secure } as https.RequestOptions, onResponse).on('error', reject);
+        })
+        .on('error', reject)
+        .end();
+    } else {
+      (url.protocol === 'https:' ? https : http).get(url, common, onResponse).on('error', reject);
+    }
+  });
+}
