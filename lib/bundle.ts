@@ -119,6 +119,7 @@ async function groupsOf(options: BundleOptions, cwd: string, context: StepContex
     byImage.set(entry.image, list);
   }
   for (const [reference, entries] of byImage) {
+    if (agentMode(options) && parseImageReference(reference).kind !== 'engine') throw agentNeedsEngine(options, reference);
     const resolvedRef = resolveLocalPath(reference, cwd);
     emit(context, { type: 'log', level: 'info', message: `materialising ${reference}` });
     const image = await materializeImage(resolvedRef, {
@@ -146,13 +147,7 @@ async function traceSetup(group: Group, options: BundleOptions, tracer: TraceRun
   const requested = options.imageTraceBackend ?? options.traceBackend ?? 'auto';
   if (requested !== 'agent' && requested !== 'agent-combined') return { backend: requested, ...(tracer ? { runner: tracer } : {}) };
   const source = parseImageReference(group.image.reference);
-  if (source.kind !== 'engine') {
-    throw new SidebundleError('IMAGE_AGENT_NEEDS_ENGINE', `--image-trace-backend ${requested} runs the image in a container engine, and ${group.image.reference} is not an engine image`, {
-      input: group.image.reference,
-      kind: 'input',
-      hint: 'use a docker:// or podman:// reference, or the default image trace backend (traced from the host inside the unpacked rootfs)',
-    });
-  }
+  if (source.kind !== 'engine') throw agentNeedsEngine(options, group.image.reference);
   const engine = await pickEngine(source.engine === 'auto' ? options.imageBackend ?? 'auto' : source.engine, options.imageAgentCli);
   const backend = requested === 'agent' ? 'ptrace' : 'combined';
   return {
@@ -165,6 +160,18 @@ async function traceSetup(group: Group, options: BundleOptions, tracer: TraceRun
       ...(options.imageAgentKeepOutput ? { keepOutput: (dir: string) => process.stderr.write(`sidebundle: kept the agent output in ${dir}\n`) } : {}),
     }),
   };
+}
+
+function agentMode(options: BundleOptions): boolean {
+  return options.imageTraceBackend === 'agent' || options.imageTraceBackend === 'agent-combined';
+}
+
+function agentNeedsEngine(options: BundleOptions, reference: string): SidebundleError {
+  return new SidebundleError('IMAGE_AGENT_NEEDS_ENGINE', `--image-trace-backend ${options.imageTraceBackend} runs the image in a container engine, and ${reference} is not an engine image`, {
+    input: reference,
+    kind: 'input',
+    hint: 'use a docker:// or podman:// reference, or the default image trace backend (traced from the host inside the unpacked rootfs)',
+  });
 }
 
 function imageEnv(image: MaterializedImage): Record<string, string> {

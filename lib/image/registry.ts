@@ -48,7 +48,7 @@ export class RegistryClient {
 
   /** The manifest (or index) for a tag or digest, with its digest. */
   async manifest(reference: string): Promise<{ descriptor: Descriptor; bytes: Buffer }> {
-    const res = await this.get(`/v2/${this.repository}/manifests/${reference}`, { accept: ACCEPT }, `the manifest ${reference}`);
+    const res = await this.get(`/v2/${this.repository}/manifests/${reference}`, { accept: ACCEPT }, `manifest ${reference}`);
     const bytes = await readAll(res.body, MAX_MANIFEST, `the manifest of ${this.label(reference)}`);
     const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
     if (reference.startsWith('sha256:') && digest !== reference) {
@@ -63,7 +63,7 @@ export class RegistryClient {
 
   /** A blob's bytes (the caller verifies them against the descriptor). */
   async blob(descriptor: Descriptor): Promise<Readable> {
-    return (await this.get(`/v2/${this.repository}/blobs/${descriptor.digest}`, {}, `the blob ${descriptor.digest}`)).body;
+    return (await this.get(`/v2/${this.repository}/blobs/${descriptor.digest}`, {}, `blob ${descriptor.digest}`)).body;
   }
 
   label(reference: string): string {
@@ -125,7 +125,7 @@ export class RegistryClient {
       });
     }
     if (status === 404) {
-      return new SidebundleError('IMAGE_NOT_FOUND', `${where} has no ${what} (HTTP 404)`, {
+      return new SidebundleError('IMAGE_NOT_FOUND', `${where}: ${what} not found (HTTP 404)`, {
         input: where,
         kind: 'input',
         hint: 'check the repository, tag or digest',

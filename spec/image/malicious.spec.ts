@@ -17,7 +17,7 @@ async function layer(entries: Entry[]): Promise<Readable> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
   const written = new Promise<void>((resolve) => {
-    pack.on('data', (chunk: Buffer) => chunks.push(chunk));
+    pack.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
     pack.on('end', () => resolve());
   });
   for (const e of entries) pack.entry({ name: e.name, type: e.type ?? 'file', ...(e.linkname ? { linkname: e.linkname } : {}), mode: 0o644 }, e.content ?? '');
