@@ -61,19 +61,30 @@ export function traceCommandsOf(entries: EntrySpec[]): Array<{ entry: string; co
   return entries.filter((e) => e.trace !== undefined).map((e) => ({ entry: e.name ?? path.posix.basename(e.path), command: e.trace! }));
 }
 
-interface Group {
+/** One root's entries: the host (or --trace-root), or one image. */
+export interface Group {
   root: string;
   entries: EntrySpec[];
   image?: MaterializedImage;
 }
 
-export async function bundle(options: BundleOptions, context: StepContext = {}, tracer?: TraceRunner): Promise<BundleResult> {
+/** The resolve phase: images materialised, each group resolved in its own root. */
+export interface ResolvedGroup {
+  entries: EntrySpec[];
+  image?: MaterializedImage;
+  closure: ResolvedClosure;
+}
+
+/** The trace phase: each group's traced additions (and raw reports). */
+export interface TracedGroup {
+  closure: ResolvedClosure;
+  reports: TraceReport[];
+}
+
+export async function resolveGroups(options: Omit<BundleOptions, 'name' | 'outDir'>, context: StepContext = {}): Promise<ResolvedGroup[]> {
   const cwd = path.resolve(options.cwd ?? process.cwd());
-  const outDir = path.resolve(cwd, options.outDir);
-  const groups = await groupsOf(options, cwd, context);
-  const closures: ResolvedClosure[] = [];
-  const traces: TraceReport[] = [];
-  for (const group of groups) {
+  const out: ResolvedGroup[] = [];
+  for (const group of await groupsOf(options, cwd, context)) {
     const closure = await resolve({
       root: group.root,
       entries: group.entries,
@@ -82,9 +93,19 @@ export async function bundle(options: BundleOptions, context: StepContext = {}, 
       ...(options.allowGpuLibs ? { allowGpuLibs: true } : {}),
     }, context);
     if (group.image) closure.source = `${group.image.reference} (${group.image.digest})`;
+    out.push({ entries: group.entries, ...(group.image ? { image: group.image } : {}), closure });
     context.signal?.throwIfAborted();
+  }
+  return out;
+}
+
+export async function traceGroups(groups: ResolvedGroup[], options: Omit<BundleOptions, 'name' | 'entries'>, context: StepContext = {}, tracer?: TraceRunner): Promise<TracedGroup[]> {
+  const cwd = path.resolve(options.cwd ?? process.cwd());
+  const outDir = path.resolve(cwd, options.outDir);
+  const out: TracedGroup[] = [];
+  for (const group of groups) {
     const { backend, runner } = await traceSetup(group, options, tracer);
-    const traced = await trace(closure, {
+    const traced = await trace(group.closure, {
       commands: traceCommandsOf(group.entries),
       backend,
       ...(options.traceTimeoutMs ? { timeoutMs: options.traceTimeoutMs } : {}),
@@ -93,21 +114,41 @@ export async function bundle(options: BundleOptions, context: StepContext = {}, 
       exclude: [outDir],
       cwd: group.image ? group.image.config.workingDir ?? '/' : cwd,
     }, context, runner);
+    if (group.closure.source) traced.closure.source = group.closure.source;
+    out.push({ closure: traced.closure, reports: traced.reports });
     context.signal?.throwIfAborted();
-    closures.push(closure);
-    if (traced.closure.files.length > 0 || traced.closure.excluded.length > 0) {
-      if (group.image) traced.closure.source = closure.source;
-      closures.push(traced.closure);
-    }
-    traces.push(...traced.reports);
   }
+  return out;
+}
+
+/** The closures merge takes: each group's static closure, then its traced additions if any. */
+export function closuresOf(resolved: ResolvedGroup[], traced: TracedGroup[]): ResolvedClosure[] {
+  return resolved.flatMap((group, i) => {
+    const additions = traced[i]?.closure;
+    return additions && (additions.files.length > 0 || additions.excluded.length > 0) ? [group.closure, additions] : [group.closure];
+  });
+}
+
+export async function bundle(options: BundleOptions, context: StepContext = {}, tracer?: TraceRunner): Promise<BundleResult> {
+  const cwd = path.resolve(options.cwd ?? process.cwd());
+  const outDir = path.resolve(cwd, options.outDir);
+  const resolved = await resolveGroups(options, context);
+  const traced = await traceGroups(resolved, options, context, tracer);
+  const closures = closuresOf(resolved, traced);
   const plan = await merge({ name: options.name, closures, ...(options.setEnv ? { setEnv: options.setEnv } : {}) }, context);
   const packed = await pack(plan, { outDir, ...(options.strictValidate ? { strictValidate: true } : {}) }, context);
-  return { ...packed, plan, closures, traces, images: groups.flatMap((g) => (g.image ? [g.image] : [])), diagnostics: plan.diagnostics };
+  return {
+    ...packed,
+    plan,
+    closures,
+    traces: traced.flatMap((t) => t.reports),
+    images: resolved.flatMap((g) => (g.image ? [g.image] : [])),
+    diagnostics: plan.diagnostics,
+  };
 }
 
 /** Host entries in one group; each distinct image in a group of its own (materialised). */
-async function groupsOf(options: BundleOptions, cwd: string, context: StepContext): Promise<Group[]> {
+async function groupsOf(options: Omit<BundleOptions, 'name' | 'outDir'>, cwd: string, context: StepContext): Promise<Group[]> {
   const groups: Group[] = [];
   const host = options.entries.filter((e) => e.source === 'host');
   if (host.length > 0) groups.push({ root: path.resolve(cwd, options.traceRoot ?? '/'), entries: host });
@@ -142,7 +183,7 @@ function resolveLocalPath(reference: string, cwd: string): string {
   return reference;
 }
 
-async function traceSetup(group: Group, options: BundleOptions, tracer: TraceRunner | undefined): Promise<{ backend: TraceBackendRequest; runner?: TraceRunner }> {
+async function traceSetup(group: { image?: MaterializedImage }, options: Omit<BundleOptions, 'name' | 'entries'>, tracer: TraceRunner | undefined): Promise<{ backend: TraceBackendRequest; runner?: TraceRunner }> {
   if (!group.image) return { backend: options.traceBackend ?? 'auto', ...(tracer ? { runner: tracer } : {}) };
   const requested = options.imageTraceBackend ?? options.traceBackend ?? 'auto';
   if (requested !== 'agent' && requested !== 'agent-combined') return { backend: requested, ...(tracer ? { runner: tracer } : {}) };
@@ -162,11 +203,11 @@ async function traceSetup(group: Group, options: BundleOptions, tracer: TraceRun
   };
 }
 
-function agentMode(options: BundleOptions): boolean {
+function agentMode(options: Pick<BundleOptions, 'imageTraceBackend'>): boolean {
   return options.imageTraceBackend === 'agent' || options.imageTraceBackend === 'agent-combined';
 }
 
-function agentNeedsEngine(options: BundleOptions, reference: string): SidebundleError {
+function agentNeedsEngine(options: Pick<BundleOptions, 'imageTraceBackend'>, reference: string): SidebundleError {
   return new SidebundleError('IMAGE_AGENT_NEEDS_ENGINE', `--image-trace-backend ${options.imageTraceBackend} runs the image in a container engine, and ${reference} is not an engine image`, {
     input: reference,
     kind: 'input',

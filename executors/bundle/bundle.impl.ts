@@ -3,27 +3,14 @@ import type { ExecutorContext } from '@nx/devkit';
 
 import { bundle } from '../../lib/bundle';
 import type { TraceRunner } from '../../lib/steps/trace';
-import { normalizeOptions } from '../shared/options';
+import { bundleOptionsOf, normalizeOptions } from '../shared/options';
 import { runStep, stepContext } from '../shared/run';
 import type { BundleExecutorSchema } from './schema';
 
 export default async function bundleExecutor(options: BundleExecutorSchema, context: ExecutorContext, tracer?: TraceRunner) {
   return runStep(context, async () => {
     const o = normalizeOptions(options, context);
-    const result = await bundle({
-      name: o.name,
-      entries: o.entries,
-      outDir: o.outDir,
-      traceRoot: o.traceRoot,
-      copyDirs: o.copyDirs,
-      setEnv: o.setEnv,
-      allowGpuLibs: o.allowGpuLibs,
-      strictValidate: o.strictValidate,
-      traceBackend: o.traceBackend,
-      traceTimeoutMs: o.traceTimeoutMs,
-      traceInclude: o.traceInclude,
-      cwd: o.baseDir,
-    }, stepContext(o), tracer);
+    const result = await bundle({ name: o.name, ...bundleOptionsOf(o) }, stepContext(o), tracer);
     for (const issue of result.validation.issues) console.warn(`validation: ${issue.message}`);
     console.log(`bundle ${result.name} → ${result.dir} (${result.files} files, manifest ${result.manifestSha256.slice(0, 12)})`);
   });

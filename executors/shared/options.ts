@@ -26,6 +26,10 @@ export interface NormalizedOptions {
   setEnv: Record<string, string>;
   allowGpuLibs: boolean;
   strictValidate: boolean;
+  imageBackend: 'auto' | 'docker' | 'podman';
+  imageTraceBackend?: BundleConfig['imageTraceBackend'];
+  imageAgentCli?: string;
+  imageAgentBin?: string;
   cache: StepCache;
   closureFile: string;
   tracedFile: string;
@@ -59,11 +63,36 @@ export function normalizeOptions(options: SidebundleExecutorOptions, context: Ex
     setEnv: merged.setEnv ?? {},
     allowGpuLibs: merged.allowGpuLibs === true,
     strictValidate: merged.strictValidate === true,
+    imageBackend: merged.imageBackend ?? 'auto',
+    ...(merged.imageTraceBackend ? { imageTraceBackend: merged.imageTraceBackend } : {}),
+    ...(merged.imageAgentCli ? { imageAgentCli: merged.imageAgentCli } : {}),
+    ...(merged.imageAgentBin ? { imageAgentBin: path.resolve(baseDir, merged.imageAgentBin) } : {}),
     cache: new StepCache(path.resolve(workspaceRoot, merged.cacheDir ?? DEFAULT_CACHE_DIR)),
     closureFile: path.resolve(workspaceRoot, closureFile ?? path.join(stepDir, 'closure.json')),
     tracedFile: path.resolve(workspaceRoot, tracedFile ?? path.join(stepDir, 'traced.json')),
     planFile: path.resolve(workspaceRoot, planFile ?? path.join(stepDir, 'plan.json')),
     baseDir,
+  };
+}
+
+/** The engine's options for the group-aware phases (lib/bundle.ts). */
+export function bundleOptionsOf(o: NormalizedOptions) {
+  return {
+    entries: o.entries,
+    outDir: o.outDir,
+    traceRoot: o.traceRoot,
+    copyDirs: o.copyDirs,
+    setEnv: o.setEnv,
+    allowGpuLibs: o.allowGpuLibs,
+    strictValidate: o.strictValidate,
+    traceBackend: o.traceBackend,
+    traceTimeoutMs: o.traceTimeoutMs,
+    traceInclude: o.traceInclude,
+    cwd: o.baseDir,
+    imageBackend: o.imageBackend,
+    ...(o.imageTraceBackend ? { imageTraceBackend: o.imageTraceBackend } : {}),
+    ...(o.imageAgentCli ? { imageAgentCli: o.imageAgentCli } : {}),
+    ...(o.imageAgentBin ? { imageAgentBin: o.imageAgentBin } : {}),
   };
 }
 

@@ -16,6 +16,10 @@ export interface SidebundleExecutorOptions {
   allowGpuLibs?: boolean;
   strictValidate?: boolean;
   cacheDir?: string;
+  imageBackend?: 'auto' | 'docker' | 'podman';
+  imageTraceBackend?: TraceBackendRequest | 'agent' | 'agent-combined';
+  imageAgentCli?: string;
+  imageAgentBin?: string;
   closureFile?: string;
   tracedFile?: string;
   planFile?: string;

@@ -25,7 +25,8 @@ export async function configurationGenerator(tree: Tree, options: ConfigurationG
 }
 
 function entryKey(entry: EntryConfig): string {
-  return typeof entry === 'string' ? entry.split('::')[0]! : entry.host;
+  if (typeof entry === 'string') return entry.split('::')[0]!;
+  return 'host' in entry ? entry.host : `${entry.image}::${entry.path}`;
 }
 
 export default configurationGenerator;

@@ -9,6 +9,8 @@ import * as path from 'node:path';
 import { StepCache } from '../cache/step-cache';
 import { copyDirsOf, DEFAULT_CACHE_DIR, entriesOf, readConfigFile } from '../config/config';
 import { isSidebundleError } from '../errors';
+import { imageIdentity } from '../image/materialize';
+import { parseImageReference } from '../image/reference';
 import { buildClosure } from '../resolve/closure';
 import { version } from '../version';
 import { parseOptions } from './options';
@@ -45,20 +47,29 @@ export async function fingerprint(configFile: string, workspaceRoot: string): Pr
     const entries = entriesOf(config, projectDir, configFile);
     const copyDirs = copyDirsOf(config, projectDir);
     lines.push(`config ${JSON.stringify({
-      entries: entries.map((e) => ({ path: portable(e.path), name: e.name })),
+      entries: entries.map((e) => ({ ...(e.source === 'image' ? { image: portable(e.image) } : {}), path: e.source === 'host' ? portable(e.path) : e.path, name: e.name })),
       traceRoot: portable(root),
       copyDirs: copyDirs.map((c) => ({ source: portable(c.source), dest: c.dest })),
       allowGpuLibs: config.allowGpuLibs === true,
     })}`);
+    const cache = new StepCache(path.resolve(workspaceRoot, config.cacheDir ?? DEFAULT_CACHE_DIR));
+    // An image's files are named by its identity (manifest digest, engine image id, archive
+    // file digest): what it resolves to inside is fixed by that.
+    const archives: string[] = [];
+    for (const reference of new Set(entries.flatMap((e) => (e.source === 'image' ? [e.image] : [])))) {
+      const identity = await imageIdentity(reference, { engine: config.imageBackend ?? 'auto', ...(config.imageAgentCli ? { engineCli: config.imageAgentCli } : {}) });
+      if (identity) lines.push(`image ${portable(reference)} ${identity}`);
+      else archives.push(archiveFile(reference));
+    }
+    const host = entries.filter((e) => e.source === 'host');
     const draft = buildClosure({
       root,
       cwd: projectDir,
-      entries: entries.map((e) => ({ path: e.path, ...(e.name ? { name: e.name } : {}) })),
+      entries: host.map((e) => ({ path: e.path, ...(e.name ? { name: e.name } : {}) })),
       copyDirs,
       ...(config.allowGpuLibs ? { allowGpuLibs: true } : {}),
     });
-    const cache = new StepCache(path.resolve(workspaceRoot, config.cacheDir ?? DEFAULT_CACHE_DIR));
-    const read = [...draft.fs.probes().keys(), ...draft.files.map((f) => f.from ?? f.path)].map((p) => draft.fs.hostPath(p));
+    const read = [...archives, ...draft.fs.probes().keys(), ...draft.files.map((f) => f.from ?? f.path)].map((p) => draft.fs.hostPath(p));
     for (const input of await cache.describe(read)) {
       const what = input.kind === 'file' || input.kind === 'listing' ? input.sha256 : input.kind === 'link' ? input.target : '';
       lines.push(`${input.kind} ${portable(input.path)} ${what}`.trimEnd());
@@ -69,4 +80,9 @@ export async function fingerprint(configFile: string, workspaceRoot: string): Pr
     lines.push(`error ${error.code} ${error.message}`);
   }
   return lines;
+}
+
+function archiveFile(reference: string): string {
+  const source = parseImageReference(reference);
+  return source.kind === 'oci-archive' || source.kind === 'docker-archive' ? source.file : reference;
 }

@@ -4,11 +4,15 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { parseHostSpec, traceCommand, type EntrySpec } from '../entries/spec';
+import { parseHostSpec, parseImageSpec, traceCommand, type EntrySpec } from '../entries/spec';
+import { parseImageReference } from '../image/reference';
 import { SidebundleError } from '../errors';
 import type { TraceBackendRequest } from '../model/trace';
 
-export type EntryConfig = string | { host: string; name?: string; trace?: string | string[] };
+export type EntryConfig =
+  | string
+  | { host: string; name?: string; trace?: string | string[] }
+  | { image: string; path: string; name?: string; trace?: string | string[] };
 
 export interface BundleConfig {
   name: string;
@@ -26,6 +30,11 @@ export interface BundleConfig {
   strictValidate?: boolean;
   /** Step cache directory, relative to the workspace root (default .nx/cache/sidebundle). */
   cacheDir?: string;
+  /** Image entries: engine for bare references, trace backend, engine command line, agent binary. */
+  imageBackend?: 'auto' | 'docker' | 'podman';
+  imageTraceBackend?: TraceBackendRequest | 'agent' | 'agent-combined';
+  imageAgentCli?: string;
+  imageAgentBin?: string;
 }
 
 export const TRACE_BACKENDS: readonly TraceBackendRequest[] = ['off', 'auto', 'ptrace', 'fanotify', 'combined'];
@@ -45,20 +54,28 @@ export function entriesOf(config: Pick<BundleConfig, 'entries'>, baseDir: string
     let spec: EntrySpec;
     if (typeof entry === 'string') {
       spec = parseHostSpec(entry);
-    } else if (entry && typeof entry === 'object' && typeof entry.host === 'string') {
+    } else if (entry && typeof entry === 'object' && 'host' in entry && typeof entry.host === 'string') {
       spec = { source: 'host', path: entry.host };
-      if (entry.name) spec.name = entry.name;
-      if (entry.trace !== undefined) {
-        spec.trace = Array.isArray(entry.trace) ? entry.trace : traceCommand(entry.trace, entry.host, `${where} entries[${i}].trace`);
-      }
+    } else if (entry && typeof entry === 'object' && 'image' in entry && typeof entry.image === 'string' && typeof entry.path === 'string') {
+      spec = parseImageSpec(`${entry.image}::${entry.path}`);
+      // Archive and layout paths are relative to the configuration file.
+      const source = parseImageReference(entry.image);
+      if (source.kind === 'oci') spec.image = `oci:${path.resolve(baseDir, source.dir)}${source.ref ? `:${source.ref}` : ''}`;
+      if (source.kind === 'oci-archive' || source.kind === 'docker-archive') spec.image = `${source.kind}:${path.resolve(baseDir, source.file)}${source.ref ? `:${source.ref}` : ''}`;
     } else {
       throw new SidebundleError('CONFIG_BAD_ENTRY', `${where}: entries[${i}] is not a program spec`, {
         input: JSON.stringify(entry),
         kind: 'input',
-        hint: 'write "PATH[::trace=CMD]" or { "host": PATH, "trace": CMD }',
+        hint: 'write "PATH[::trace=CMD]", { "host": PATH, "trace": CMD } or { "image": REF, "path": /abs/path, "trace": CMD }',
       });
     }
-    if (!spec.path.startsWith('/') && spec.path.includes('/')) spec.path = path.resolve(baseDir, spec.path);
+    if (typeof entry === 'object') {
+      if (entry.name) spec.name = entry.name;
+      if (entry.trace !== undefined) {
+        spec.trace = Array.isArray(entry.trace) ? entry.trace : traceCommand(entry.trace, spec.path, `${where} entries[${i}].trace`);
+      }
+    }
+    if (spec.source === 'host' && !spec.path.startsWith('/') && spec.path.includes('/')) spec.path = path.resolve(baseDir, spec.path);
     return spec;
   });
 }
@@ -76,6 +93,13 @@ export function validateConfig(config: BundleConfig, where: string): BundleConfi
       input: String(config.traceBackend),
       kind: 'input',
       hint: `choose ${TRACE_BACKENDS.join('|')}`,
+    });
+  }
+  if (config.imageTraceBackend !== undefined && ![...TRACE_BACKENDS, 'agent', 'agent-combined'].includes(config.imageTraceBackend)) {
+    throw new SidebundleError('CONFIG_INVALID', `${where}: imageTraceBackend "${config.imageTraceBackend}" is not one of ${[...TRACE_BACKENDS, 'agent', 'agent-combined'].join(', ')}`, {
+      input: String(config.imageTraceBackend),
+      kind: 'input',
+      hint: 'choose off|auto|ptrace|fanotify|combined|agent|agent-combined',
     });
   }
   if (config.traceTimeout !== undefined && !(typeof config.traceTimeout === 'number' && config.traceTimeout > 0)) {

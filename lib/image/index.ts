@@ -1,4 +1,4 @@
-export { materializeImage } from './materialize';
+export { imageIdentity, materializeImage } from './materialize';
 export type { MaterializeOptions, MaterializedImage } from './materialize';
 export { parseImageReference, describeSource } from './reference';
 export type { ImageSource } from './reference';

@@ -115,3 +115,27 @@ async function fromEngine(reference: string, source: Extract<ImageSource, { kind
   if (!rootfs) throw new SidebundleError('IMAGE_ENGINE_FAILED', `exporting ${source.image} produced nothing`, { input: reference });
   return { reference, digest: image.id, rootfs, config: image.config, layers: [] };
 }
+
+/**
+ * What identifies the image a reference names right now, without unpacking it: the manifest
+ * digest (OCI layouts, registries), the engine's image id, or, for archives, null (the caller
+ * fingerprints the archive file itself, which is cheaper than scanning it).
+ */
+export async function imageIdentity(reference: string, options: Pick<MaterializeOptions, 'engine' | 'engineCli' | 'registry' | 'signal'> = {}): Promise<string | null> {
+  const source = parseImageReference(reference);
+  switch (source.kind) {
+    case 'oci':
+      return (await openOciLayout(source.dir, source.ref)).image.manifestDigest;
+    case 'oci-archive':
+    case 'docker-archive':
+      return null;
+    case 'registry': {
+      const client = new RegistryClient(source.registry, source.repository, { ...options.registry, ...(options.signal ? { signal: options.signal } : {}) });
+      return (await client.manifest(source.digest ?? source.tag!)).descriptor.digest;
+    }
+    case 'engine': {
+      const engine = await pickEngine(source.engine === 'auto' ? options.engine ?? 'auto' : source.engine, options.engineCli);
+      return (await inspectImage(engine, source.image, options.signal)).id;
+    }
+  }
+}
