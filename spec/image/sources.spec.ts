@@ -1,9 +1,10 @@
 // Engine-free sources unpack to the same verified tree: the OCI layout (gzip and zstd layers),
 // an oci-archive and a docker-archive; whiteouts and opaque directories apply; a second pull
 // costs nothing.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
+import { fingerprint } from '../../lib/cli/digest';
 import { ImageStore, materializeImage } from '../../lib/image';
 import { IMAGE_TAG, DOCKER_NAME, imageFixtures } from '../fixtures/images';
 import { runInRoot } from '../fixtures/run-in-root';
@@ -51,4 +52,18 @@ test('bad references and missing images are clear input errors', async () => {
   await expect(materializeImage(`oci:${images.layout}:no-such-tag`, { store })).rejects.toMatchObject({ code: 'IMAGE_NOT_FOUND', hint: expect.stringMatching(/holds: bullseye/) });
   await expect(materializeImage('registry://host/Bad_Name:x', { store })).rejects.toMatchObject({ code: 'BAD_IMAGE_REFERENCE' });
   await expect(materializeImage('ftp://x/y', { store })).rejects.toMatchObject({ code: 'BAD_IMAGE_REFERENCE' });
+});
+
+test('digest fingerprints an image entry by its manifest digest, and an archive by its file', async () => {
+  const dir = tempDir('sb-digest-');
+  const configFile = path.join(dir, 'sidebundle.json');
+  writeFileSync(configFile, JSON.stringify({
+    name: 'img',
+    entries: [{ image: `oci:${images.layout}:${IMAGE_TAG}`, path: '/usr/bin/jq' }, { image: `docker-archive:${images.dockerArchive}:${DOCKER_NAME}`, path: '/usr/bin/jq' }],
+  }));
+  const lines = await fingerprint(configFile, dir);
+  const oci = await materializeImage(`oci:${images.layout}:${IMAGE_TAG}`, { store });
+  expect(lines).toContain(`image oci:${images.layout}:${IMAGE_TAG} ${oci.digest}`);
+  expect(lines.find((l) => l.startsWith(`file ${images.dockerArchive} `))).toMatch(/ [0-9a-f]{64}$/);
+  expect(lines.some((l) => l.startsWith('error'))).toBe(false);
 });
