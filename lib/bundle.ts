@@ -15,10 +15,10 @@ import type { ImageStore } from './image/store';
 import type { Diagnostic, ResolvedClosure } from './model/closure';
 import type { MergedPlan } from './model/plan';
 import type { TraceBackendRequest, TraceReport } from './model/trace';
-import type { PackResult } from './package/pack';
+import type { RunMode } from './package/launcher';
 import { emit, type StepContext } from './steps/context';
 import { merge } from './steps/merge';
-import { pack } from './steps/package';
+import { pack, type PackStepResult } from './steps/package';
 import { resolve } from './steps/resolve';
 import { trace, type TraceRunner } from './steps/trace';
 
@@ -34,6 +34,10 @@ export interface BundleOptions {
   setEnv?: Record<string, string>;
   allowGpuLibs?: boolean;
   strictValidate?: boolean;
+  /** How launchers run their programs (default auto). */
+  runMode?: RunMode;
+  /** Also write OUTDIR/NAME.run, a single-file executable of the bundle. */
+  emitSingleFile?: boolean;
   traceBackend?: TraceBackendRequest;
   traceTimeoutMs?: number;
   traceInclude?: string[];
@@ -48,7 +52,7 @@ export interface BundleOptions {
   imageStore?: ImageStore;
 }
 
-export interface BundleResult extends PackResult {
+export interface BundleResult extends PackStepResult {
   plan: MergedPlan;
   closures: ResolvedClosure[];
   traces: TraceReport[];
@@ -136,7 +140,12 @@ export async function bundle(options: BundleOptions, context: StepContext = {}, 
   const traced = await traceGroups(resolved, options, context, tracer);
   const closures = closuresOf(resolved, traced);
   const plan = await merge({ name: options.name, closures, ...(options.setEnv ? { setEnv: options.setEnv } : {}) }, context);
-  const packed = await pack(plan, { outDir, ...(options.strictValidate ? { strictValidate: true } : {}) }, context);
+  const packed = await pack(plan, {
+    outDir,
+    ...(options.strictValidate ? { strictValidate: true } : {}),
+    ...(options.runMode ? { runMode: options.runMode } : {}),
+    ...(options.emitSingleFile ? { singleFile: true } : {}),
+  }, context);
   return {
     ...packed,
     plan,

@@ -34,7 +34,7 @@ export const createNodesV2 = createNodes;
 
 function nodesFor(configFile: string, options: SidebundlePluginOptions, workspaceRoot: string): CreateNodesResult {
   const projectRoot = path.dirname(configFile);
-  let config: { name?: unknown; outDir?: unknown };
+  let config: { name?: unknown; outDir?: unknown; emitSingleFile?: unknown };
   try {
     config = JSON.parse(readFileSync(path.join(workspaceRoot, configFile), 'utf8')) as typeof config;
   } catch {
@@ -76,7 +76,7 @@ function nodesFor(configFile: string, options: SidebundlePluginOptions, workspac
       cache: true,
       dependsOn: [t('merge')],
       inputs: [`{projectRoot}/sidebundle.json`, { dependentTasksOutputFiles: '**/plan.json' }, sidebundleVersion],
-      outputs: [`{workspaceRoot}/${outDir}/${name}`],
+      outputs: [`{workspaceRoot}/${outDir}/${name}`, ...(config.emitSingleFile === true ? [`{workspaceRoot}/${outDir}/${name}.run`] : [])],
     },
     [t('bundle')]: {
       executor: 'nx:noop',

@@ -29,12 +29,14 @@ if (lib !== 'ok') {
   console.error('sidebundle: building the native tracer failed (see above).');
   process.exit(1);
 }
+// The agent (tracing inside roots) and sidebundle-run (the launcher of namespace run modes and
+// of single-file bundles) are static: they run on machines whose C library we know nothing of.
 const agent = cargo(
-  ['build', '--release', '--offline', '--bin', 'sidebundle-agent', '--target', 'x86_64-unknown-linux-gnu', '--target-dir', 'target/static', ...(stub ? ['--features', 'stub'] : [])],
+  ['build', '--release', '--offline', '--bin', 'sidebundle-agent', '--bin', 'sidebundle-run', '--target', 'x86_64-unknown-linux-gnu', '--target-dir', 'target/static', ...(stub ? ['--features', 'stub'] : [])],
   { RUSTFLAGS: '-C target-feature=+crt-static' },
 );
 if (agent !== 'ok') {
-  console.error('sidebundle: building the static sidebundle-agent failed (see above).');
+  console.error('sidebundle: building the static sidebundle-agent and sidebundle-run failed (see above).');
   process.exit(1);
 }
 fs.mkdirSync(prebuilt, { recursive: true });
@@ -46,4 +48,5 @@ const copy = (from, to) => {
 };
 copy(path.join(native, 'target/release/libsidebundle_native.so'), path.join(prebuilt, 'libsidebundle_native.so'));
 copy(path.join(native, 'target/static/x86_64-unknown-linux-gnu/release/sidebundle-agent'), path.join(prebuilt, 'sidebundle-agent'));
+copy(path.join(native, 'target/static/x86_64-unknown-linux-gnu/release/sidebundle-run'), path.join(prebuilt, 'sidebundle-run'));
 console.log(`sidebundle: native tracer built${stub ? ' (stub mode)' : ''} into ${path.relative(root, prebuilt)}/`);

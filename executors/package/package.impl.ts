@@ -11,7 +11,7 @@ export default async function packageExecutor(options: PackageExecutorSchema, co
   return runStep(context, async () => {
     const o = normalizeOptions(options, context);
     const plan = readStepOutput<MergedPlan>(o.planFile, o.workspaceRoot, 'merge');
-    const result = await pack(plan, { outDir: o.outDir, strictValidate: o.strictValidate }, stepContext(o));
+    const result = await pack(plan, { outDir: o.outDir, strictValidate: o.strictValidate, runMode: o.runMode, singleFile: o.emitSingleFile }, stepContext(o));
     for (const issue of result.validation.issues) console.warn(`validation: ${issue.message}`);
     console.log(`bundle ${result.name} → ${result.dir} (${result.files} files, manifest ${result.manifestSha256.slice(0, 12)})`);
   });

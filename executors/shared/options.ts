@@ -10,6 +10,7 @@ import { copyDirsOf, DEFAULT_CACHE_DIR, DEFAULT_OUT_DIR, entriesOf, readConfigFi
 import { StepCache } from '../../lib/cache/step-cache';
 import type { EntrySpec } from '../../lib/entries/spec';
 import type { TraceBackendRequest } from '../../lib/model/trace';
+import type { RunMode } from '../../lib/package/launcher';
 import type { SidebundleExecutorOptions } from './schema';
 
 export interface NormalizedOptions {
@@ -26,6 +27,8 @@ export interface NormalizedOptions {
   setEnv: Record<string, string>;
   allowGpuLibs: boolean;
   strictValidate: boolean;
+  runMode: RunMode;
+  emitSingleFile: boolean;
   imageBackend: 'auto' | 'docker' | 'podman';
   imageTraceBackend?: BundleConfig['imageTraceBackend'];
   imageAgentCli?: string;
@@ -63,6 +66,8 @@ export function normalizeOptions(options: SidebundleExecutorOptions, context: Ex
     setEnv: merged.setEnv ?? {},
     allowGpuLibs: merged.allowGpuLibs === true,
     strictValidate: merged.strictValidate === true,
+    runMode: merged.runMode ?? 'auto',
+    emitSingleFile: merged.emitSingleFile === true,
     imageBackend: merged.imageBackend ?? 'auto',
     ...(merged.imageTraceBackend ? { imageTraceBackend: merged.imageTraceBackend } : {}),
     ...(merged.imageAgentCli ? { imageAgentCli: merged.imageAgentCli } : {}),
@@ -85,6 +90,8 @@ export function bundleOptionsOf(o: NormalizedOptions) {
     setEnv: o.setEnv,
     allowGpuLibs: o.allowGpuLibs,
     strictValidate: o.strictValidate,
+    runMode: o.runMode,
+    emitSingleFile: o.emitSingleFile,
     traceBackend: o.traceBackend,
     traceTimeoutMs: o.traceTimeoutMs,
     traceInclude: o.traceInclude,

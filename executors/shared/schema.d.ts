@@ -15,6 +15,8 @@ export interface SidebundleExecutorOptions {
   setEnv?: Record<string, string>;
   allowGpuLibs?: boolean;
   strictValidate?: boolean;
+  runMode?: 'auto' | 'host' | 'ns' | 'bwrap' | 'chroot';
+  emitSingleFile?: boolean;
   cacheDir?: string;
   imageBackend?: 'auto' | 'docker' | 'podman';
   imageTraceBackend?: TraceBackendRequest | 'agent' | 'agent-combined';

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { bundle, type BundleResult } from '../bundle';
 import { parseHostSpec, parseImageSpec } from '../entries/spec';
 import { SidebundleError } from '../errors';
+import { RUN_MODES } from '../package/launcher';
 import { LOG_LEVELS, Reporter } from './reporter';
 import { oneOf, parseAssignment, parseOptions } from './options';
 import { parseCopyDirSpec } from '../config/config';
@@ -49,6 +50,11 @@ Options:
   --allow-gpu-libs        bundle GPU/DRM driver libraries (left to the target by default)
   --strict-validate       fail (exit 1, previous bundle kept) when the bundle is not
                           self-contained
+  --run-mode M            auto|host|ns|bwrap|chroot: how launchers run programs (default:
+                          auto = the payload as / in an unprivileged namespace where the
+                          machine allows it, else host). SIDEBUNDLE_RUN_MODE overrides it at
+                          run time
+  --emit-single-file      also write OUT-DIR/NAME.run: one executable carrying the bundle
   --log-level L           error|warn|info|debug|trace (default: warn)
   --json                  print one JSON result on stdout and nothing else there
   -h, --help              this help
@@ -83,6 +89,8 @@ export async function createCommand(args: string[], reporterFor: (level: string 
     'no-cache': { type: 'boolean' },
     'allow-gpu-libs': { type: 'boolean' },
     'strict-validate': { type: 'boolean' },
+    'run-mode': { type: 'string' },
+    'emit-single-file': { type: 'boolean' },
     'log-level': { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -125,6 +133,8 @@ export async function createCommand(args: string[], reporterFor: (level: string 
     setEnv: Object.fromEntries((values['set-env'] ?? []).map((s) => parseAssignment(s, '--set-env'))),
     allowGpuLibs: values['allow-gpu-libs'] === true,
     strictValidate: values['strict-validate'] === true,
+    runMode: oneOf(values['run-mode'], RUN_MODES, '--run-mode', 'auto'),
+    ...(values['emit-single-file'] ? { emitSingleFile: true } : {}),
     traceBackend,
     ...(timeout ? { traceTimeoutMs: timeout * 1000 } : {}),
     ...(values['trace-include'] ? { traceInclude: values['trace-include'] } : {}),
@@ -171,7 +181,8 @@ function report(result: BundleResult, reporter: Reporter): void {
     `bundled ${result.name} → ${result.dir}`,
     `  entries: ${entries.join(', ')}`,
     `  files: ${result.files} (${formatBytes(result.storedBytes)} stored), validation: ${result.validation.ok ? 'ok' : `${result.validation.issues.length} issue(s)`}`,
-    `run: ${path.join(result.dir, 'bin', entries[0] ?? '')}`,
+    ...(result.singleFile ? [`  single file: ${result.singleFile.path} (${formatBytes(result.singleFile.size)})`] : []),
+    `run: ${path.join(result.dir, 'bin', entries[0] ?? '')} (run mode ${result.runMode})`,
   ].join('\n');
   reporter.result(human, {
     ok: true,
@@ -179,6 +190,8 @@ function report(result: BundleResult, reporter: Reporter): void {
       name: result.name,
       dir: result.dir,
       manifestSha256: result.manifestSha256,
+      runMode: result.runMode,
+      ...(result.singleFile ? { singleFile: result.singleFile } : {}),
       entries: result.plan.launchers.map((l) => ({ name: l.name, kind: l.kind, launcher: path.join(result.dir, 'bin', l.name) })),
       files: result.files,
       storedBytes: result.storedBytes,

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { parseHostSpec, parseImageSpec, traceCommand, type EntrySpec } from '../entries/spec';
 import { parseImageReference } from '../image/reference';
 import { SidebundleError } from '../errors';
+import { RUN_MODES, type RunMode } from '../package/launcher';
 import type { TraceBackendRequest } from '../model/trace';
 
 export type EntryConfig =
@@ -28,6 +29,10 @@ export interface BundleConfig {
   setEnv?: Record<string, string>;
   allowGpuLibs?: boolean;
   strictValidate?: boolean;
+  /** auto|host|ns|bwrap|chroot (default auto). */
+  runMode?: RunMode;
+  /** Also write OUTDIR/NAME.run (single-file bundle). */
+  emitSingleFile?: boolean;
   /** Step cache directory, relative to the workspace root (default .nx/cache/sidebundle). */
   cacheDir?: string;
   /** Image entries: engine for bare references, trace backend, engine command line, agent binary. */
@@ -93,6 +98,13 @@ export function validateConfig(config: BundleConfig, where: string): BundleConfi
       input: String(config.traceBackend),
       kind: 'input',
       hint: `choose ${TRACE_BACKENDS.join('|')}`,
+    });
+  }
+  if (config.runMode !== undefined && !(RUN_MODES as readonly string[]).includes(config.runMode)) {
+    throw new SidebundleError('CONFIG_INVALID', `${where}: runMode "${config.runMode}" is not one of ${RUN_MODES.join(', ')}`, {
+      input: String(config.runMode),
+      kind: 'input',
+      hint: `choose ${RUN_MODES.join('|')}`,
     });
   }
   if (config.imageTraceBackend !== undefined && ![...TRACE_BACKENDS, 'agent', 'agent-combined'].includes(config.imageTraceBackend)) {

@@ -136,7 +136,8 @@ export function mergeClosures(options: MergeOptions): MergedPlan {
     const payloadFiles = new Set<string>();
     for (const file of files.keys()) if (file.startsWith(`${launcher.payload}/`)) payloadFiles.add(file.slice(launcher.payload.length));
     const rules = environmentFor(launcher, payloadFiles);
-    launcher.env = { ...rules.env, ...(options.setEnv ?? {}) };
+    launcher.hostEnv = rules.env;
+    launcher.env = { ...(options.setEnv ?? {}) };
     for (const { dir } of rules.execDirs) mirrorExecDir(launcher, dir, files, symlinks, plan.shims);
   }
   plan.shims.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -198,6 +199,7 @@ function launcherFor(entry: ResolvedEntry, payload: string, env: Record<string, 
     args,
     helpersOnPath: entry.usesHelpers === true,
     env: { ...env },
+    hostEnv: {},
     payload,
     logicalProgram: entry.kind === 'script' ? entry.script!.interpreter : entry.target,
   };

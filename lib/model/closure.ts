@@ -12,7 +12,9 @@ export type Reason =
   | { kind: 'script'; entry: string }
   | { kind: 'helper'; of: string; command: string }
   | { kind: 'traced'; entry: string; command: string; op: string }
-  | { kind: 'copy-dir'; source: string };
+  | { kind: 'copy-dir'; source: string }
+  /** /etc/ld.so.cache: the bundled loader reads it when the payload is the root (run modes). */
+  | { kind: 'loader-cache' };
 
 /** How the dynamic loader found a library (glibc's search order, in order). */
 export type SearchSource = 'path' | 'rpath' | 'library-path' | 'runpath' | 'ld.so.cache' | 'default-dirs';

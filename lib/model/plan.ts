@@ -43,8 +43,12 @@ export interface LauncherPlan {
   args: LaunchArg[];
   /** Put the bundle's bin/ first on PATH (shell scripts whose helpers are bundled). */
   helpersOnPath: boolean;
-  /** Extra environment (--set-env); `${SIDEBUNDLE_ROOT}` in a value is the bundle directory. */
+  /** Extra environment (--set-env), every run mode; `${SIDEBUNDLE_ROOT}` in a value is the
+   * bundle directory. */
   env: Record<string, string>;
+  /** Environment that points the program at its payload (PYTHONHOME, GIT_EXEC_PATH, ...): host
+   * mode only, where the payload is not `/`. */
+  hostEnv: Record<string, string>;
   /** The payload directory the program's files live in (`payload`). */
   payload: string;
   /** Logical path of the program in its root (for run modes that make the payload `/`). */

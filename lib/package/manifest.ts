@@ -1,6 +1,7 @@
 // manifest.lock: the bundle described for audits and reproducible builds. Every shipped file
 // with its sha256, size, mode and the reasons it is there; what was left out and why; what the
 // validator found. Built only from the plan, so two runs with the same inputs write the same bytes.
+import type { RunMode } from './launcher';
 import type { Conflict, LauncherPlan, MergedPlan, PlanFile } from '../model/plan';
 import type { ValidationReport } from '../validate/validate';
 import { storedMode } from './content';
@@ -20,7 +21,7 @@ export interface Manifest {
   name: string;
   generator: { name: 'sidebundle'; version: string };
   roots: MergedPlan['roots'];
-  entries: Array<Omit<LauncherPlan, 'env'> & { launcher: string; env: Record<string, string>; runMode: 'host' }>;
+  entries: Array<Omit<LauncherPlan, 'env'> & { launcher: string; env: Record<string, string>; runMode: RunMode }>;
   files: ManifestFile[];
   traced_files: ManifestFile[];
   symlinks: MergedPlan['symlinks'];
@@ -37,6 +38,7 @@ export function buildManifest(
   launchers: Manifest['launchers'],
   validation: ValidationReport,
   version: string,
+  runModes: Record<string, RunMode> = {},
 ): Manifest {
   const describe = (file: PlanFile): ManifestFile => ({
     path: file.path,
@@ -51,7 +53,7 @@ export function buildManifest(
     name: plan.name,
     generator: { name: 'sidebundle', version },
     roots: plan.roots,
-    entries: plan.launchers.map((l) => ({ ...l, launcher: l.path, runMode: 'host' as const })),
+    entries: plan.launchers.map((l) => ({ ...l, launcher: l.path, runMode: runModes[l.name] ?? 'host' })),
     files: plan.files.filter((f) => !traced(f)).map(describe),
     traced_files: plan.files.filter(traced).map(describe),
     symlinks: plan.symlinks,

@@ -2,16 +2,16 @@
 // by the validator, then published atomically: a failure, an invalid bundle under
 // --strict-validate or Ctrl+C leaves the previous bundle untouched and nothing half-written.
 import { createHash } from 'node:crypto';
-import { lutimesSync, mkdirSync, readdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, chmodSync, lutimesSync, mkdirSync, readFileSync, readdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import type { DigestMemo } from '../cache/file-digest';
 import { SidebundleError } from '../errors';
-import type { MergedPlan } from '../model/plan';
+import type { LauncherPlan, MergedPlan } from '../model/plan';
 import { validateBundle, type ValidationReport } from '../validate/validate';
 import { version } from '../version';
 import { writeContent, type ContentProgress } from './content';
-import { renderLauncher } from './launcher';
+import { renderLauncher, ROOT_MOUNT_POINT, RUNNER_PATH, type RunMode } from './launcher';
 import { buildManifest, serializeManifest } from './manifest';
 import { MANIFEST_NAME, discard, openStaging, publish } from './publish';
 
@@ -28,6 +28,10 @@ export interface PackOptions {
   /** Timestamp (seconds) for directories, links, launchers and the manifest. Default:
    * SOURCE_DATE_EPOCH, else 0. Files keep their source's mtime. */
   epoch?: number;
+  /** How launchers run their programs (default auto); see launcher.ts. */
+  runMode?: RunMode;
+  /** The static sidebundle-run binary (needed by every run mode but host). */
+  runner?: string;
 }
 
 export interface PackResult {
@@ -38,6 +42,8 @@ export interface PackResult {
   files: number;
   storedBytes: number;
   validation: ValidationReport;
+  /** Launchers that run in host mode although the bundle's mode is auto, and why. */
+  hostOnly: Array<{ launcher: string; reason: string }>;
 }
 
 export async function packBundle(plan: MergedPlan, options: PackOptions): Promise<PackResult> {
@@ -59,8 +65,28 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
     }
 
     mkdirSync(path.join(staging.dir, 'bin'), { recursive: true });
-    const launchers = [...plan.launchers, ...plan.shims].map((launcher) => {
-      const text = renderLauncher(launcher);
+    const runMode = options.runMode ?? 'host';
+    const hostOnly: PackResult['hostOnly'] = [];
+    const modeOf = (launcher: LauncherPlan): RunMode => {
+      if (runMode === 'host') return runMode;
+      const hidden = hiddenByHost(plan, launcher.payload);
+      if (hidden === undefined) return runMode;
+      const reason = `its payload has ${hidden}, under a directory the payload-as-root modes take from the host at run time`;
+      if (runMode !== 'auto') {
+        throw new SidebundleError('RUN_MODE_UNSUITABLE', `run mode ${runMode} cannot run ${launcher.name}: ${reason}`, {
+          input: launcher.name,
+          kind: 'input',
+          hint: `install the program outside /${HOST_DIRS.join(', /')} before bundling, or use --run-mode auto (host mode for this entry) or host`,
+        });
+      }
+      hostOnly.push({ launcher: launcher.name, reason });
+      return 'host';
+    };
+    const modes = plan.launchers.map(modeOf);
+    const runtime = modes.some((m) => m !== 'host') ? [writeRunner(staging.dir, options.runner, runMode, epoch)] : [];
+    // exec/ shims stand in for programs in host mode only (where GIT_EXEC_PATH points at them).
+    const launchers = [...plan.launchers.map((l, i) => ({ l, mode: modes[i]! })), ...plan.shims.map((l) => ({ l, mode: 'host' as const }))].map(({ l: launcher, mode }) => {
+      const text = renderLauncher(launcher, mode, runtime.length > 0);
       const at = path.join(staging.dir, launcher.path);
       mkdirSync(path.dirname(at), { recursive: true });
       writeFileSync(at, text, { mode: 0o755 });
@@ -78,7 +104,7 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
       });
     }
 
-    const manifestText = serializeManifest(buildManifest(plan, launchers, validation, version()));
+    const manifestText = serializeManifest(buildManifest(plan, [...launchers, ...runtime], validation, version(), Object.fromEntries(plan.launchers.map((l, i) => [l.name, modes[i]!]))));
     const manifestPath = path.join(staging.dir, MANIFEST_NAME);
     writeFileSync(manifestPath, manifestText, { mode: 0o644 });
     utimesSync(manifestPath, epoch, epoch);
@@ -93,6 +119,7 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
       files: plan.files.length,
       storedBytes,
       validation,
+      hostOnly,
     };
   } catch (error) {
     discard(staging);
@@ -105,6 +132,34 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
     }
     throw error;
   }
+}
+
+/** Top-level directories that ns, bwrap and chroot take from the host (HOST_ALWAYS in
+ * native/src/bin/run.rs): payload files there would be hidden. */
+export const HOST_DIRS = ['proc', 'dev', 'sys', 'tmp', 'run', 'home', 'root', 'mnt', 'media', 'srv'];
+
+function hiddenByHost(plan: MergedPlan, payload: string): string | undefined {
+  const prefixes = HOST_DIRS.map((d) => `${payload}/${d}/`);
+  const under = (p: string) => prefixes.some((prefix) => p.startsWith(prefix));
+  const hit = plan.files.find((f) => under(f.path)) ?? plan.symlinks.find((l) => under(l.path));
+  return hit && hit.path.slice(payload.length);
+}
+
+/** runtime/sidebundle-run and the empty runtime/root the new root is mounted on. */
+function writeRunner(dir: string, runner: string | undefined, runMode: RunMode, epoch: number) {
+  if (runner === undefined) {
+    throw new SidebundleError('RUNNER_MISSING', `run mode ${runMode} needs the static launcher sidebundle-run, which is not built`, {
+      input: runMode,
+      hint: 'install Rust (cargo) and run `npm run build:native` in the sidebundle package, or use --run-mode host',
+    });
+  }
+  const at = path.join(dir, RUNNER_PATH);
+  mkdirSync(path.join(dir, ROOT_MOUNT_POINT), { recursive: true });
+  copyFileSync(runner, at);
+  chmodSync(at, 0o755);
+  utimesSync(at, epoch, epoch);
+  const bytes = readFileSync(at);
+  return { path: RUNNER_PATH, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length, mode: '0755' };
 }
 
 /** Directories get the fixed time last: creating entries in them changed it. */

@@ -561,6 +561,7 @@ class ClosureBuilder {
         this.addLinks(walk.links);
         try {
           this.ldCache = parseLdCache(readFileSync(this.fs.hostPath(walk.path)), path.join(this.fs.root, 'etc/ld.so.cache'));
+          this.addFile(walk.path, 'data', { kind: 'loader-cache' });
         } catch (error) {
           if (!isSidebundleError(error)) throw error;
           this.note('warning', error.code, `${error.message}; searching the system directories only`, '/etc/ld.so.cache');

@@ -20,10 +20,10 @@ export interface StepContext {
 /** Bumped when a step's output for the same inputs would change (invalidates cached results);
  * the package version is part of every key too. */
 export const STEP_VERSIONS: Record<StepName, string> = {
-  resolve: `${version()}/2`,
-  trace: `${version()}/2`,
-  merge: `${version()}/2`,
-  package: `${version()}/2`,
+  resolve: `${version()}/3`,
+  trace: `${version()}/3`,
+  merge: `${version()}/3`,
+  package: `${version()}/3`,
 };
 
 export function digestsOf(context: StepContext): DigestMemo {

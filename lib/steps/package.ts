@@ -1,26 +1,55 @@
 // pack(): MergedPlan → bundle directory. A hit is a published bundle whose manifest is the one
 // this plan produced before and whose files are intact; otherwise the bundle is written,
 // hard-linking content the cache already holds instead of copying it.
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { sha256Text } from '../cache/step-cache';
 import type { MergedPlan } from '../model/plan';
+import type { RunMode } from '../package/launcher';
 import { packBundle, type PackResult } from '../package/pack';
+import { writeSingleFile, type SingleFileResult } from '../package/single-file';
+import { SidebundleError } from '../errors';
+import { runnerBinaryPath } from '../trace/native';
 import { cleanupAfterDeadRuns, MANIFEST_NAME } from '../package/publish';
 import { emit, STEP_VERSIONS, type StepContext } from './context';
 
 export interface PackageStepOptions {
   outDir: string;
   strictValidate?: boolean;
+  /** How the launchers run their programs (default auto: the payload as the root filesystem
+   * in an unprivileged namespace where the machine allows it, else host). */
+  runMode?: RunMode;
+  /** Also write OUTDIR/NAME.run: one executable file carrying the whole bundle. */
+  singleFile?: boolean;
 }
 
-export async function pack(plan: MergedPlan, options: PackageStepOptions, context: StepContext = {}): Promise<PackResult> {
+export interface PackStepResult extends PackResult {
+  runMode: RunMode;
+  singleFile?: SingleFileResult;
+}
+
+export async function pack(plan: MergedPlan, options: PackageStepOptions, context: StepContext = {}): Promise<PackStepResult> {
   const cache = context.cache;
   const outDir = path.resolve(options.outDir);
-  const key = cache?.key('package', STEP_VERSIONS.package, { plan, outDir, strictValidate: options.strictValidate === true });
+  let runMode = options.runMode ?? 'auto';
+  let runner = runMode === 'host' ? undefined : runnerBinaryPath();
+  if (options.singleFile) runner ??= runnerBinaryPath();
+  if (runner === undefined && runMode === 'auto') {
+    emit(context, { type: 'log', level: 'warn', message: 'the static launcher sidebundle-run is not built: launchers use run mode host (build it with `npm run build:native`)' });
+    runMode = 'host';
+  }
+  if (options.singleFile && runner === undefined) {
+    throw new SidebundleError('RUNNER_MISSING', 'a single-file bundle needs the static launcher sidebundle-run, which is not built', {
+      input: plan.name,
+      hint: 'install Rust (cargo) and run `npm run build:native` in the sidebundle package, or drop --emit-single-file',
+    });
+  }
+  const runnerSha = runner === undefined || (runMode === 'host' && !options.singleFile) ? null : createHash('sha256').update(readFileSync(runner)).digest('hex');
+  const key = cache?.key('package', STEP_VERSIONS.package, { plan, outDir, strictValidate: options.strictValidate === true, runMode, runnerSha, singleFile: options.singleFile === true });
   if (cache && key) {
-    const hit = await cache.lookup<PackResult>(key);
+    const hit = await cache.lookup<PackStepResult>(key);
     const manifest = hit && path.join(hit.dir, MANIFEST_NAME);
     if (hit && manifest && existsSync(manifest) && sha256Text(readFileSync(manifest, 'utf8')) === hit.manifestSha256) {
       cleanupAfterDeadRuns(outDir, plan.name);
@@ -29,13 +58,21 @@ export async function pack(plan: MergedPlan, options: PackageStepOptions, contex
     }
   }
   emit(context, { type: 'step', step: 'package', status: 'run', detail: `${plan.files.length} files` });
-  const result = await packBundle(plan, {
+  const packed = await packBundle(plan, {
     outDir,
     ...(options.strictValidate ? { strictValidate: true } : {}),
+    runMode,
+    ...(runner && runMode !== 'host' ? { runner } : {}),
     ...(context.signal ? { signal: context.signal } : {}),
     onProgress: (p) => emit(context, { type: 'progress', step: 'package', ...p }),
     ...(cache ? { reuse: (sha: string) => cache.casPath(sha), digests: cache.digests } : {}),
   });
+  const result: PackStepResult = { ...packed, runMode };
+  for (const { launcher, reason } of packed.hostOnly) emit(context, { type: 'log', level: 'warn', message: `run mode auto: ${launcher} runs in host mode: ${reason}` });
+  if (options.singleFile) {
+    emit(context, { type: 'step', step: 'package', status: 'run', detail: 'single file' });
+    result.singleFile = await writeSingleFile(result.dir, runner!, path.join(outDir, `${plan.name}.run`));
+  }
   if (cache && key) {
     cache.adopt(path.join(result.dir, 'data'));
     // The bundle's own files are its inputs: deleting or editing one makes this a miss.
@@ -43,6 +80,7 @@ export async function pack(plan: MergedPlan, options: PackageStepOptions, contex
       path.join(result.dir, MANIFEST_NAME),
       ...[...plan.launchers, ...plan.shims].map((l) => path.join(result.dir, l.path)),
       ...new Set(plan.files.map((f) => path.join(result.dir, 'data', f.sha256))),
+      ...(result.singleFile ? [result.singleFile.path] : []),
     ];
     cache.store(key, await cache.describe(files), result);
   }

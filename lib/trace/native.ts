@@ -13,6 +13,7 @@ import { packageRoot } from '../version';
 
 const LIBRARY = 'libsidebundle_native.so';
 const AGENT = 'sidebundle-agent';
+const RUNNER = 'sidebundle-run';
 
 export interface NativeBinding {
   /** Run one trace session (JSON request → JSON report or {error}). */
@@ -47,6 +48,11 @@ export function agentBinaryPath(): string {
   const found = locate(AGENT, 'target/static/x86_64-unknown-linux-gnu/release');
   if (!found) throw unavailable('the sidebundle-agent binary is missing');
   return found;
+}
+
+/** The static launcher of the namespace run modes and of single-file bundles. */
+export function runnerBinaryPath(): string | undefined {
+  return locate(RUNNER, 'target/static/x86_64-unknown-linux-gnu/release');
 }
 
 function unavailable(why: string, cause?: unknown): SidebundleError {

@@ -2,11 +2,14 @@
 //! JSON C ABI for ffi-rs (ffi.rs), and the pieces the static agent binary is made of.
 
 pub mod fanotify;
+pub mod inflate;
 pub mod ffi;
 pub mod json;
 pub mod ptrace;
 pub mod record;
 pub mod seccomp;
+pub mod sha256;
+pub mod single;
 pub mod spawn;
 pub mod sys;
 pub mod trace;

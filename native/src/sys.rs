@@ -41,6 +41,7 @@ extern "C" {
     pub fn capget(header: *mut CapHeader, data: *mut CapData) -> c_int;
     pub fn open(path: *const c_char, flags: c_int, ...) -> c_int;
     pub fn setgroups(size: usize, list: *const c_uint) -> c_int;
+    pub fn statvfs(path: *const c_char, buf: *mut StatVfs) -> c_int;
 }
 
 #[repr(C)]
@@ -48,6 +49,23 @@ pub struct PollFd {
     pub fd: c_int,
     pub events: i16,
     pub revents: i16,
+}
+
+/// x86-64 glibc `struct statvfs`.
+#[repr(C)]
+pub struct StatVfs {
+    pub f_bsize: u64,
+    pub f_frsize: u64,
+    pub f_blocks: u64,
+    pub f_bfree: u64,
+    pub f_bavail: u64,
+    pub f_files: u64,
+    pub f_ffree: u64,
+    pub f_favail: u64,
+    pub f_fsid: u64,
+    pub f_flag: u64,
+    pub f_namemax: u64,
+    pub f_spare: [i32; 6],
 }
 
 #[repr(C)]

@@ -28,6 +28,11 @@ function loaderList(program: string): Map<string, string> {
   return map;
 }
 
+/** What ld.so maps: the closure without the loader cache it reads (kept for run modes). */
+function libraries<T extends { reasons: Array<{ kind: string }> }>(files: T[]): T[] {
+  return files.filter((f) => !f.reasons.some((r) => r.kind === 'loader-cache'));
+}
+
 /** Canonical paths; inside another root, absolute links must resolve in that root (RootFs). */
 function realSet(paths: Iterable<string>, root = '/'): string[] {
   const fs = new RootFs(root);
@@ -39,7 +44,9 @@ describe('closures of host programs match ld.so --list', () => {
   test.each(programs)('%s', (program) => {
     const draft = buildClosure({ entries: [{ path: program }] });
     expect(draft.missing).toEqual([]);
-    const ours = draft.files.filter((f) => f.path !== program).map((f) => f.path);
+    const ours = libraries(draft.files).filter((f) => f.path !== program).map((f) => f.path);
+    // The root's /etc/ld.so.cache goes along: the bundled loader reads it where the payload is /.
+    expect(draft.files.find((f) => f.reasons.some((r) => r.kind === 'loader-cache'))?.path).toBe('/etc/ld.so.cache');
     const theirs = [...loaderList(program).values()];
     expect(realSet(ours)).toEqual(realSet(theirs));
     const entry = draft.entries[0]!;
@@ -61,7 +68,7 @@ describe('search rules, checked against ld.so on programs built for each rule', 
     expect(draft.missing.map((m) => m.name).sort()).toEqual(oracleMissing);
     expect(oracleMissing).toEqual(expectMissing.sort());
     const found = [...oracle.values()].filter((p) => p !== 'not found');
-    expect(realSet(draft.files.filter((f) => f.path !== program && !f.reasons.some((r) => r.kind === 'hwcaps-variant')).map((f) => f.path))).toEqual(realSet(found));
+    expect(realSet(libraries(draft.files).filter((f) => f.path !== program && !f.reasons.some((r) => r.kind === 'hwcaps-variant')).map((f) => f.path))).toEqual(realSet(found));
     return draft;
   }
 
@@ -165,7 +172,7 @@ describe('resolution inside another root', () => {
     expect(draft.missing).toEqual([]);
     const inside = spawnSync('bwrap', ['--ro-bind', root, '/', '--proc', '/proc', '--dev', '/dev', LDSO, '--list', '/usr/bin/jq'], { encoding: 'utf8' });
     const theirs = [...inside.stdout.matchAll(/=> (\S+) \(|^\s+(\/\S+) \(/gm)].map((m) => m[1] ?? m[2]!);
-    expect(realSet(draft.files.filter((f) => f.path !== '/usr/bin/jq').map((f) => f.path), root)).toEqual(realSet(theirs, root));
+    expect(realSet(libraries(draft.files).filter((f) => f.path !== '/usr/bin/jq').map((f) => f.path), root)).toEqual(realSet(theirs, root));
     const libc = draft.files.find((f) => f.elf?.soname === 'libc.so.6')!;
     expect(libc.path.startsWith('/')).toBe(true);
     expect(draft.entries[0]!.glibc).toBe('2.30'); // bullseye's libc defines up to GLIBC_2.30 (glibc 2.31 added none)

@@ -1,0 +1,113 @@
+// Single-file bundles: one executable for python3 + jq, copied alone into the bare root (no
+// libc there), runs both entries (by first argument and by argv[0]); two cold first runs at
+// once share one extraction; a damaged cache is extracted again; a damaged file is refused.
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+import { bareRootfs } from '../fixtures/rootfs';
+import { runInRoot, runInRootAsync, runOnHost, type RunInRootOptions } from '../fixtures/run-in-root';
+import { createBundle } from '../helpers/cli';
+import { tempDir } from '../helpers/tmp';
+
+jest.setTimeout(300_000);
+
+const dir = tempDir('sb-single-');
+const PY = "import json, sys; print(json.dumps({'py': sys.version_info[:2] >= (3, 0)}))";
+const JQ_INPUT = '{"a":[3,1,2]}';
+let single: string;
+let shipped: string; // a directory holding only the file (and a symlink to it)
+let cache: string;
+
+beforeAll(() => {
+  const result = createBundle([
+    '--name', 'pyjq', '--out-dir', path.join(dir, 'out'), '--emit-single-file',
+    '--from-host', `/usr/bin/python3::trace=/usr/bin/python3 -c "${PY}"`,
+    '--from-host', '/usr/bin/jq',
+  ]);
+  single = (result.singleFile as { path: string }).path;
+  shipped = path.join(dir, 'shipped');
+  mkdirSync(shipped);
+  copyFileSync(single, path.join(shipped, 'pyjq.run'));
+  symlinkSync('pyjq.run', path.join(shipped, 'jq'));
+  cache = path.join(dir, 'cache');
+});
+
+function run(argv: string[], extra: RunInRootOptions = {}) {
+  mkdirSync(cache, { recursive: true });
+  return runInRoot(bareRootfs(), argv, { binds: { [shipped]: '/tmp/sb' }, rwBinds: { [cache]: '/tmp/cache' }, ...extra, env: { SIDEBUNDLE_CACHE_DIR: '/tmp/cache', ...extra.env } });
+}
+
+const nativePy = () => runOnHost(['/usr/bin/python3', '-c', PY]).stdout;
+const nativeJq = () => runOnHost(['/usr/bin/jq', '-c', '.a | sort'], { input: JQ_INPUT }).stdout;
+
+function extracted(): string[] {
+  return readdirSync(cache).sort();
+}
+
+test('it is one executable, smaller than the bundle directory', () => {
+  const bundleDir = path.join(dir, 'out/pyjq');
+  const bundleBytes = runOnHost(['du', '-sb', '--apparent-size', bundleDir]).stdout.split('\t')[0];
+  expect(statSync(single).size).toBeLessThan(Number(bundleBytes));
+  expect(statSync(single).mode & 0o111).toBe(0o111);
+});
+
+test('in the bare root: both entries, by first argument and by argv[0]', () => {
+  rmSync(cache, { recursive: true, force: true });
+  const py = run(['/tmp/sb/pyjq.run', 'python3', '-c', PY]);
+  expect({ stdout: py.stdout, stderr: py.stderr, status: py.status }).toEqual({ stdout: nativePy(), stderr: '', status: 0 });
+  const jq = run(['/tmp/sb/jq', '-c', '.a | sort'], { input: JQ_INPUT });
+  expect({ stdout: jq.stdout, status: jq.status }).toEqual({ stdout: nativeJq(), status: 0 });
+  expect(extracted()).toHaveLength(1);
+  const none = run(['/tmp/sb/pyjq.run']);
+  expect(none.status).toBe(126);
+  expect(none.stderr).toMatch(/holds jq, python3: name one as the first argument/);
+});
+
+test('two first runs at once on a cold cache share one extraction', async () => {
+  rmSync(cache, { recursive: true, force: true });
+  mkdirSync(cache);
+  const options: RunInRootOptions = { binds: { [shipped]: '/tmp/sb' }, rwBinds: { [cache]: '/tmp/cache' }, env: { SIDEBUNDLE_CACHE_DIR: '/tmp/cache' } };
+  const [a, b] = await Promise.all([
+    runInRootAsync(bareRootfs(), ['/tmp/sb/pyjq.run', 'python3', '-c', PY], options),
+    runInRootAsync(bareRootfs(), ['/tmp/sb/pyjq.run', 'python3', '-c', PY], options),
+  ]);
+  expect([a.stdout, b.stdout]).toEqual([nativePy(), nativePy()]);
+  expect([a.status, b.status]).toEqual([0, 0]);
+  // One extracted copy, no temporary directories left behind.
+  expect(extracted()).toHaveLength(1);
+  expect(extracted()[0]).toMatch(/^[0-9a-f]{64}$/);
+});
+
+test('a damaged cache is extracted again', () => {
+  run(['/tmp/sb/jq', '--version']);
+  const [digest] = extracted();
+  const copy = path.join(cache, digest!);
+  // An interrupted extraction: no completion stamp, files missing.
+  rmSync(path.join(copy, '.sidebundle-extracted'));
+  rmSync(path.join(copy, 'bin/jq'));
+  const again = run(['/tmp/sb/jq', '-c', '.a | sort'], { input: JQ_INPUT });
+  expect({ stdout: again.stdout, status: again.status }).toEqual({ stdout: nativeJq(), status: 0 });
+  // A changed file under a valid stamp: SIDEBUNDLE_VERIFY=1 checks every file against the manifest.
+  const manifest = JSON.parse(readFileSync(path.join(copy, 'manifest.lock'), 'utf8')) as { files: Array<{ path: string }> };
+  const libjq = manifest.files.find((f) => f.path.includes('libjq'))!.path;
+  truncateSync(path.join(copy, libjq), 100);
+  const verified = run(['/tmp/sb/jq', '-c', '.a | sort'], { input: JQ_INPUT, env: { SIDEBUNDLE_VERIFY: '1' } });
+  expect({ stdout: verified.stdout, status: verified.status }).toEqual({ stdout: nativeJq(), status: 0 });
+  expect(statSync(path.join(cache, digest!, libjq)).size).toBeGreaterThan(100);
+  expect(extracted()).toEqual([digest]);
+});
+
+test('a damaged single file is refused with a clear message, and nothing is installed', () => {
+  const bytes = readFileSync(single);
+  // Flip bytes in the middle of the compressed payload.
+  for (let i = 0; i < 64; i++) bytes[Math.floor(bytes.length * 0.6) + i] ^= 0xff;
+  const damaged = path.join(dir, 'damaged');
+  mkdirSync(damaged, { recursive: true });
+  writeFileSync(path.join(damaged, 'pyjq.run'), bytes, { mode: 0o755 });
+  const empty = path.join(dir, 'empty-cache');
+  mkdirSync(empty, { recursive: true });
+  const r = runInRoot(bareRootfs(), ['/tmp/sb/pyjq.run', 'jq', '--version'], { binds: { [damaged]: '/tmp/sb' }, rwBinds: { [empty]: '/tmp/cache' }, env: { SIDEBUNDLE_CACHE_DIR: '/tmp/cache' } });
+  expect(r.status).toBe(126);
+  expect(r.stderr).toMatch(/pyjq\.run is damaged \(.*\); rebuild or download it again/);
+  expect(readdirSync(empty)).toEqual([]);
+});
