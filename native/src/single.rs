@@ -11,7 +11,7 @@
 //! rename uses the winner's copy. A copy without its stamp is extracted again; with
 //! SIDEBUNDLE_VERIFY=1 every file is also checked against the bundle's manifest.lock.
 
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::ffi::OsStrExt;
@@ -95,7 +95,7 @@ pub fn run(embedded: Embedded, args: &[OsString]) -> String {
     let launcher = dir.join("bin").join(&name);
     let mut argv = vec![launcher.clone().into_os_string()];
     argv.extend(rest);
-    let error = exec(&launcher, &argv);
+    let error = crate::sys::exec_argv(launcher.as_os_str(), &argv);
     format!("cannot run {}: {}", launcher.display(), error)
 }
 
@@ -121,19 +121,6 @@ fn pick_entry(dir: &Path, args: &[OsString]) -> Result<(OsString, Vec<OsString>)
         invoked.to_string_lossy(),
         names.first().cloned().unwrap_or_default()
     ))
-}
-
-fn exec(path: &Path, argv: &[OsString]) -> std::io::Error {
-    let path_c = CString::new(path.as_os_str().as_bytes()).unwrap_or_default();
-    let owned: Vec<CString> = argv.iter().map(|a| CString::new(a.as_bytes()).unwrap_or_default()).collect();
-    let mut pointers: Vec<*const std::os::raw::c_char> = owned.iter().map(|a| a.as_ptr()).collect();
-    pointers.push(std::ptr::null());
-    extern "C" {
-        static environ: *const *const std::os::raw::c_char;
-    }
-    // SAFETY: NUL-terminated strings and a NULL-terminated argv that outlive the call.
-    unsafe { crate::sys::execve(path_c.as_ptr(), pointers.as_ptr(), environ) };
-    crate::sys::last_error()
 }
 
 /// `replace`: the installed copy failed verification and must go even though it is stamped.

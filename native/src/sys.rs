@@ -273,3 +273,19 @@ pub fn signal_name(sig: i32) -> String {
     ];
     NAMES.get(sig as usize).filter(|n| !n.is_empty()).map(|n| n.to_string()).unwrap_or_else(|| format!("SIG{}", sig))
 }
+
+/// execve with an explicit argv (argv[0] included) and this process's environment; returns only
+/// with the error.
+pub fn exec_argv(path: &std::ffi::OsStr, argv: &[std::ffi::OsString]) -> io::Error {
+    use std::os::unix::ffi::OsStrExt;
+    let path_c = CString::new(path.as_bytes()).unwrap_or_default();
+    let owned: Vec<CString> = argv.iter().map(|a| CString::new(a.as_bytes()).unwrap_or_default()).collect();
+    let mut pointers: Vec<*const c_char> = owned.iter().map(|a| a.as_ptr()).collect();
+    pointers.push(std::ptr::null());
+    extern "C" {
+        static environ: *const *const c_char;
+    }
+    // SAFETY: NUL-terminated strings and a NULL-terminated argv that outlive the call.
+    unsafe { execve(path_c.as_ptr(), pointers.as_ptr(), environ) };
+    last_error()
+}

@@ -62,7 +62,7 @@ fn main() {
         if args.len() < 4 {
             die(USAGE.to_owned(), 2);
         }
-        let error = exec(&args[2], &args[3..]);
+        let error = sys::exec_argv(&args[2], &args[3..]);
         die(format!("cannot run {}: {}", args[2].to_string_lossy(), error), 127);
     }
     let request = match parse(&args[2..]) {
@@ -138,25 +138,10 @@ fn cs(text: &str) -> CString {
     CString::new(text).unwrap_or_default()
 }
 
-/// execv with an explicit argv[0]; returns only on failure.
-fn exec(path: &OsStr, argv: &[OsString]) -> std::io::Error {
-    let path_c = CString::new(path.as_bytes()).unwrap_or_default();
-    let owned: Vec<CString> = argv.iter().map(|a| CString::new(a.as_bytes()).unwrap_or_default()).collect();
-    let mut pointers: Vec<*const std::os::raw::c_char> = owned.iter().map(|a| a.as_ptr()).collect();
-    pointers.push(ptr::null());
-    extern "C" {
-        static environ: *const *const std::os::raw::c_char;
-    }
-    // SAFETY: NUL-terminated strings and a NULL-terminated argv that outlive the call.
-    unsafe { sys::execve(path_c.as_ptr(), pointers.as_ptr(), environ) };
-    sys::last_error()
-}
-
-
 fn run_in_root(request: &Request) -> ! {
     let mut argv = request.root_cmd[1..].to_vec();
     argv.extend(request.user_args.iter().cloned());
-    let error = exec(&request.root_cmd[0], &argv);
+    let error = sys::exec_argv(&request.root_cmd[0], &argv);
     die(format!("cannot run {} inside the bundle's root: {}", request.root_cmd[0].to_string_lossy(), error), 127)
 }
 
@@ -172,7 +157,7 @@ fn run_on_host(request: &Request) -> ! {
     }
     let mut argv = request.host_cmd[1..].to_vec();
     argv.extend(request.user_args.iter().cloned());
-    let error = exec(&request.host_cmd[0], &argv);
+    let error = sys::exec_argv(&request.host_cmd[0], &argv);
     die(format!("cannot run {}: {}", request.host_cmd[0].to_string_lossy(), error), 127)
 }
 
@@ -516,7 +501,7 @@ fn supervise_bwrap(bwrap: &Path, mut argv: Vec<OsString>) -> ! {
     if pid == 0 {
         // SAFETY: the child closes the read end and execs.
         unsafe { sys::close(fds[0]) };
-        let error = exec(bwrap.as_os_str(), &argv);
+        let error = sys::exec_argv(bwrap.as_os_str(), &argv);
         eprintln!("sidebundle: cannot run {}: {}", bwrap.display(), error);
         // SAFETY: leave the forked child without running the parent's destructors.
         unsafe { sys::_exit(127) };
