@@ -19,6 +19,8 @@ export async function configurationGenerator(tree: Tree, options: ConfigurationG
   for (const entry of requested) if (!known.has(entryKey(entry))) config.entries.push(entry);
   if (options.traceBackend) config.traceBackend = options.traceBackend;
   if (options.outDir) config.outDir = options.outDir;
+  if (options.runMode) config.runMode = options.runMode;
+  if (options.emitSingleFile !== undefined) config.emitSingleFile = options.emitSingleFile;
   writeJson(tree, file, config);
   await initGenerator(tree, { skipFormat: true });
   if (!options.skipFormat) await formatFiles(tree);

@@ -4,5 +4,7 @@ export interface ConfigurationGeneratorSchema {
   name?: string;
   traceBackend?: 'off' | 'auto' | 'ptrace' | 'fanotify' | 'combined';
   outDir?: string;
+  runMode?: 'auto' | 'host' | 'ns' | 'bwrap' | 'chroot';
+  emitSingleFile?: boolean;
   skipFormat?: boolean;
 }

@@ -1,7 +1,7 @@
 // Bad input: a clear error naming the input and a hint, and the documented exit status
 // (2 bad input, 1 failure); warnings where the bundle is still usable.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { runCli } from '../helpers/cli';
@@ -68,6 +68,22 @@ describe('inputs that cannot be bundled exit 2 with the input and a hint', () =>
     expect(r.status).toBe(2);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { code: 'ENTRY_NOT_PROGRAM', input: '/etc/passwd' } });
     expect(runCli(['frobnicate']).status).toBe(2);
+  });
+
+  test('a run mode that cannot run the entry: a clear error, and nothing written', () => {
+    expect(create('--name', 'x', '--from-host', '/usr/bin/jq', '--run-mode', 'sideways').stderr).toMatch(/--run-mode sideways is not one of auto, host, ns, bwrap, chroot/);
+    // A program under /tmp cannot be shown at its path where the host's /tmp is bound.
+    const inTmp = path.join(dir, 'jq-in-tmp');
+    copyFileSync('/usr/bin/jq', inTmp);
+    const r = create('--name', 'tmp-jq', '--from-host', inTmp, '--run-mode', 'ns');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/RUN_MODE_UNSUITABLE.*run mode ns cannot run jq-in-tmp: its payload has .*jq-in-tmp/);
+    expect(existsSync(path.join(out, 'tmp-jq'))).toBe(false);
+    // auto runs that entry in host mode instead, and says so.
+    const auto = create('--name', 'tmp-jq', '--from-host', inTmp);
+    expect(auto.status).toBe(0);
+    expect(auto.stderr).toMatch(/run mode auto: jq-in-tmp runs in host mode/);
+    expect(runOnHost([path.join(out, 'tmp-jq/bin/jq-in-tmp'), '-n', '1+1']).stdout).toBe('2\n');
   });
 
   test('a directory that is not a bundle is never replaced', () => {

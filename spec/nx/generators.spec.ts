@@ -38,11 +38,13 @@ describe('configuration generator', () => {
   });
 
   test('writes sidebundle.json in the project and registers the plugin', async () => {
-    await configurationGenerator(tree, { project: 'tool', entries: ['/usr/bin/jq', './tool.py::trace=./tool.py --selftest'], traceBackend: 'ptrace' });
+    await configurationGenerator(tree, { project: 'tool', entries: ['/usr/bin/jq', './tool.py::trace=./tool.py --selftest'], traceBackend: 'ptrace', runMode: 'ns', emitSingleFile: true });
     expect(readJson(tree, 'apps/tool/sidebundle.json')).toEqual({
       name: 'tool',
       entries: ['/usr/bin/jq', './tool.py::trace=./tool.py --selftest'],
       traceBackend: 'ptrace',
+      runMode: 'ns',
+      emitSingleFile: true,
     });
     expect(readNxJson(tree)!.plugins).toContain(PLUGIN);
   });
