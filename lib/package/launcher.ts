@@ -1,13 +1,12 @@
-// Launchers: a POSIX sh script per entry in bin/. It finds the bundle from its own path
-// (following symlinks to itself, from any cwd, spaces allowed) without forking and exports
-// SIDEBUNDLE_ROOT. Then, by run mode (the bundle's, or SIDEBUNDLE_RUN_MODE at run time):
-//   host   exec the bundled loader with --library-path: the library path is an argument of this
-//          one process, so programs the entry starts never inherit it (an exported
-//          LD_LIBRARY_PATH would leak bundled libraries into host programs);
-//   auto, ns, chroot, bwrap
-//          exec runtime/sidebundle-run, which makes the payload the root filesystem and execs
-//          the program at its own path there (auto: falls back to the host-mode command, which
-//          it is given too).
+// Launchers. In a bundle with the static runner (every run mode but host), bin/NAME is a
+// symlink to runtime/sidebundle-run and runtime/entries/NAME.json says how to start the entry
+// (native/src/launch.rs reads it): the program at its own path for the payload-as-root modes,
+// and the host-mode command. In a host-mode bundle (or for exec/ shims) the launcher is a POSIX
+// sh script that finds the bundle from its own path (following symlinks to itself, from any
+// cwd, spaces allowed) without forking, exports SIDEBUNDLE_ROOT, and execs the bundled loader
+// with --library-path: the library path is an argument of this one process, so programs the
+// entry starts never inherit it (an exported LD_LIBRARY_PATH would leak bundled libraries into
+// host programs).
 import type { LaunchArg, LauncherPlan } from '../model/plan';
 
 export const RUN_MODES = ['auto', 'host', 'ns', 'bwrap', 'chroot'] as const;
@@ -15,6 +14,8 @@ export type RunMode = (typeof RUN_MODES)[number];
 /** Where the static launcher and the new root's mount point live in a bundle. */
 export const RUNNER_PATH = 'runtime/sidebundle-run';
 export const ROOT_MOUNT_POINT = 'runtime/root';
+/** runtime/entries/NAME.json: how the runner starts each entry. */
+export const ENTRIES_DIR = 'runtime/entries';
 
 /** Quote for POSIX sh: single quotes, with embedded single quotes spliced in. */
 export function shQuote(value: string): string {
@@ -35,10 +36,10 @@ function launchArg(arg: LaunchArg): string {
   return 'literal' in arg ? shQuote(arg.literal) : inBundle(arg.bundlePath);
 }
 
-export function renderLauncher(plan: LauncherPlan, runMode: RunMode = 'host', withRunner = runMode !== 'host'): string {
+export function renderLauncher(plan: LauncherPlan): string {
   const lines = [
     '#!/bin/sh',
-    `# sidebundle launcher for ${plan.name} (run mode: ${runMode}${runMode === 'host' ? '' : '; SIDEBUNDLE_RUN_MODE overrides'}). Generated; edits are lost on rebundle.`,
+    `# sidebundle launcher for ${plan.name} (run mode: host). Generated; edits are lost on rebundle.`,
     '# Locate the bundle from this script, following symlinks to it (no subshell: stays fast).',
     'self=$0',
     'case $self in */*) ;; *) self=$(command -v -- "$self") || { echo "sidebundle: cannot find $0" >&2; exit 127; } ;; esac',
@@ -54,60 +55,74 @@ export function renderLauncher(plan: LauncherPlan, runMode: RunMode = 'host', wi
     'export SIDEBUNDLE_ROOT',
   ];
   for (const [key, value] of sortedEntries(plan.env)) lines.push(`${key}=${envValue(value)}`, `export ${key}`);
-  const hostEnv = sortedEntries(plan.hostEnv).filter(([key]) => !(key in plan.env));
-  const host = hostCommand(plan, withRunner);
-  if (runMode !== 'host') {
-    const words = (list: string[]) => [String(list.length), ...list];
-    const hostEnvWords = hostEnv.map(([key, value]) => `${shQuote(`${key}=`)}${envValue(value)}`);
-    if (plan.helpersOnPath) hostEnvWords.push('"PATH=$root/bin${PATH:+:$PATH}"');
-    lines.push(
-      `case \${SIDEBUNDLE_RUN_MODE:-${runMode}} in`,
-      '  host) ;;',
-      `  auto|ns|chroot|bwrap) exec ${inBundle(RUNNER_PATH)} "\${SIDEBUNDLE_RUN_MODE:-${runMode}}" ${inBundle(plan.payload)} ${[
-        ...words(rootCommand(plan)),
-        ...words(hostEnvWords),
-        ...words([host[0]!, ...host]),
-      ].join(' ')} -- "$@" ;;`,
-      '  *) echo "sidebundle: SIDEBUNDLE_RUN_MODE=$SIDEBUNDLE_RUN_MODE is not one of auto, host, ns, chroot, bwrap" >&2; exit 2 ;;',
-      'esac',
-    );
-  }
   if (plan.helpersOnPath) lines.push('PATH="$root/bin${PATH:+:$PATH}"', 'export PATH');
-  for (const [key, value] of hostEnv) lines.push(`${key}=${envValue(value)}`, `export ${key}`);
-  lines.push(['exec', ...host, '"$@"'].join(' '));
+  for (const [key, value] of sortedEntries(plan.hostEnv).filter(([key]) => !(key in plan.env))) lines.push(`${key}=${envValue(value)}`, `export ${key}`);
+  const args = plan.args.map(launchArg);
+  if (plan.loader === undefined) {
+    lines.push(['exec', inBundle(plan.program), ...args, '"$@"'].join(' '));
+  } else {
+    // argv[0]: scripts get the bundled interpreter's own path (interpreters such as python find
+    // their library relative to it). Programs get the name they were invoked by: the kernel hands
+    // a #! script its path, not the caller's argv[0], so the basename is the faithful part of it
+    // (what a PATH lookup passes, and what multi-call programs dispatch on).
+    const argv0 = plan.kind === 'script' ? inBundle(plan.program) : '"${0##*/}"';
+    lines.push([
+      'exec', inBundle(plan.loader),
+      '--library-path', (plan.libraryPath ?? []).map(inBundle).join(':') || "''",
+      ...(plan.argv0 ? ['--argv0', argv0] : []),
+      inBundle(plan.program), ...args, '"$@"',
+    ].join(' '));
+  }
   return `${lines.join('\n')}\n`;
+}
+
+/** A command word for the runner: literal, a bundle path, bundle paths joined with ':', or the
+ * name the entry was called by. */
+type Word = { s: string } | { b: string } | { paths: string[] } | { argv0: true };
+
+export interface LauncherSpec {
+  schema: 'sidebundle/launcher@1';
+  name: string;
+  /** The bundle's run mode for this entry (host where the payload cannot be the root). */
+  mode: RunMode;
+  payload: string;
+  /** PATH ARGV0 ARGS... with the payload as `/`. */
+  root: Word[];
+  /** PATH ARGV0 ARGS... in host mode (bundle paths). */
+  host: Word[];
+  env: Record<string, string>;
+  hostEnv: Record<string, string>;
+  helpersOnPath: boolean;
+}
+
+/** runtime/entries/NAME.json: what sidebundle-run needs to start the entry in any mode. */
+export function launcherSpec(plan: LauncherPlan, mode: RunMode): LauncherSpec {
+  const word = (arg: LaunchArg): Word => ('literal' in arg ? { s: arg.literal } : { b: arg.bundlePath });
+  const logical = (arg: LaunchArg): Word => ('literal' in arg ? { s: arg.literal } : { s: arg.bundlePath.slice(plan.payload.length) });
+  let host: Word[];
+  if (plan.loader === undefined) {
+    host = [{ b: plan.program }, plan.kind === 'script' ? { b: plan.program } : { argv0: true }, ...plan.args.map(word)];
+  } else {
+    host = [
+      { b: plan.loader }, { b: plan.loader },
+      { s: '--library-path' }, { paths: plan.libraryPath ?? [] },
+      ...(plan.argv0 ? [{ s: '--argv0' }, plan.kind === 'script' ? { b: plan.program } : { argv0: true as const }] : []),
+      { b: plan.program }, ...plan.args.map(word),
+    ];
+  }
+  return {
+    schema: 'sidebundle/launcher@1',
+    name: plan.name,
+    mode,
+    payload: plan.payload,
+    root: [{ s: plan.logicalProgram }, plan.kind === 'script' ? { s: plan.logicalProgram } : { argv0: true }, ...plan.args.map(logical)],
+    host,
+    env: plan.env,
+    hostEnv: plan.hostEnv,
+    helpersOnPath: plan.helpersOnPath,
+  };
 }
 
 function sortedEntries(env: Record<string, string>): Array<[string, string]> {
   return Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1));
-}
-
-/** Host mode: the program (through the bundled loader) at its bundle path, as shell words. */
-function hostCommand(plan: LauncherPlan, withRunner: boolean): string[] {
-  const args = plan.args.map(launchArg);
-  if (plan.loader === undefined) {
-    // A static program gets the name it was invoked by (busybox dispatches on it) where the
-    // bundle has sidebundle-run to set argv[0]; sh's exec cannot.
-    return withRunner && plan.kind !== 'script'
-      ? [inBundle(RUNNER_PATH), 'exec', inBundle(plan.program), '"${0##*/}"', ...args]
-      : [inBundle(plan.program), ...args];
-  }
-  // argv[0]: scripts get the bundled interpreter's own path (interpreters such as python find
-  // their library relative to it). Programs get the name they were invoked by: the kernel hands
-  // a #! script its path, not the caller's argv[0], so the basename is the faithful part of it
-  // (what a PATH lookup passes, and what multi-call programs dispatch on).
-  const argv0 = plan.kind === 'script' ? inBundle(plan.program) : '"${0##*/}"';
-  return [
-    inBundle(plan.loader),
-    '--library-path', (plan.libraryPath ?? []).map(inBundle).join(':') || "''",
-    ...(plan.argv0 ? ['--argv0', argv0] : []),
-    inBundle(plan.program), ...args,
-  ];
-}
-
-/** Payload-as-root modes: PATH ARGV0 ARGS..., the program at its own path in its root. */
-function rootCommand(plan: LauncherPlan): string[] {
-  const logical = (arg: LaunchArg) => ('literal' in arg ? shQuote(arg.literal) : shQuote(arg.bundlePath.slice(plan.payload.length)));
-  const argv0 = plan.kind === 'script' ? shQuote(plan.logicalProgram) : '"${0##*/}"';
-  return [shQuote(plan.logicalProgram), argv0, ...plan.args.map(logical)];
 }

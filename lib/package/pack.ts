@@ -11,7 +11,7 @@ import type { LauncherPlan, MergedPlan } from '../model/plan';
 import { validateBundle, type ValidationReport } from '../validate/validate';
 import { version } from '../version';
 import { writeContent, type ContentProgress } from './content';
-import { renderLauncher, ROOT_MOUNT_POINT, RUNNER_PATH, type RunMode } from './launcher';
+import { ENTRIES_DIR, launcherSpec, renderLauncher, ROOT_MOUNT_POINT, RUNNER_PATH, type RunMode } from './launcher';
 import { buildManifest, serializeManifest } from './manifest';
 import { MANIFEST_NAME, discard, openStaging, publish } from './publish';
 
@@ -83,16 +83,28 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
       return 'host';
     };
     const modes = plan.launchers.map(modeOf);
-    const runtime = modes.some((m) => m !== 'host') ? [writeRunner(staging.dir, options.runner, runMode, epoch)] : [];
-    // exec/ shims stand in for programs in host mode only (where GIT_EXEC_PATH points at them).
-    const launchers = [...plan.launchers.map((l, i) => ({ l, mode: modes[i]! })), ...plan.shims.map((l) => ({ l, mode: 'host' as const }))].map(({ l: launcher, mode }) => {
-      const text = renderLauncher(launcher, mode, runtime.length > 0);
-      const at = path.join(staging.dir, launcher.path);
+    // With the runner (every run mode but host), entries start through it: bin/NAME links to it
+    // and runtime/entries/NAME.json describes the entry. exec/ shims stand in for programs in
+    // host mode only (where GIT_EXEC_PATH points at them) and stay sh scripts.
+    const runtime = runMode === 'host' ? [] : [writeRunner(staging.dir, options.runner, runMode, epoch)];
+    const write = (relative: string, text: string, mode: number) => {
+      const at = path.join(staging.dir, relative);
       mkdirSync(path.dirname(at), { recursive: true });
-      writeFileSync(at, text, { mode: 0o755 });
+      writeFileSync(at, text, { mode });
       utimesSync(at, epoch, epoch);
-      return { path: launcher.path, sha256: sha256(text), size: Buffer.byteLength(text), mode: '0755' };
+      return { path: relative, sha256: sha256(text), size: Buffer.byteLength(text), mode: mode.toString(8).padStart(4, '0') };
+    };
+    const binLinks: MergedPlan['symlinks'] = [];
+    const launchers = plan.launchers.flatMap((launcher, i) => {
+      if (runtime.length === 0) return [write(launcher.path, renderLauncher(launcher), 0o755)];
+      const link = { path: launcher.path, target: path.posix.relative(path.posix.dirname(launcher.path), RUNNER_PATH) };
+      mkdirSync(path.dirname(path.join(staging.dir, link.path)), { recursive: true });
+      symlinkSync(link.target, path.join(staging.dir, link.path));
+      lutimesSync(path.join(staging.dir, link.path), epoch, epoch);
+      binLinks.push(link);
+      return [write(`${ENTRIES_DIR}/${launcher.name}.json`, `${JSON.stringify(launcherSpec(launcher, modes[i]!), null, 2)}\n`, 0o644)];
     });
+    launchers.push(...plan.shims.map((shim) => write(shim.path, renderLauncher(shim), 0o755)));
 
     options.signal?.throwIfAborted();
     const validation = validateBundle(staging.dir, plan);
@@ -104,7 +116,7 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
       });
     }
 
-    const manifestText = serializeManifest(buildManifest(plan, [...launchers, ...runtime], validation, version(), Object.fromEntries(plan.launchers.map((l, i) => [l.name, modes[i]!]))));
+    const manifestText = serializeManifest(buildManifest({ ...plan, symlinks: [...plan.symlinks, ...binLinks].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) }, [...launchers, ...runtime], validation, version(), Object.fromEntries(plan.launchers.map((l, i) => [l.name, modes[i]!]))));
     const manifestPath = path.join(staging.dir, MANIFEST_NAME);
     writeFileSync(manifestPath, manifestText, { mode: 0o644 });
     utimesSync(manifestPath, epoch, epoch);

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 
 import { sha256Text } from '../cache/step-cache';
 import type { MergedPlan } from '../model/plan';
-import type { RunMode } from '../package/launcher';
+import { ENTRIES_DIR, RUNNER_PATH, type RunMode } from '../package/launcher';
 import { packBundle, type PackResult } from '../package/pack';
 import { writeSingleFile, type SingleFileResult } from '../package/single-file';
 import { SidebundleError } from '../errors';
@@ -79,6 +79,7 @@ export async function pack(plan: MergedPlan, options: PackageStepOptions, contex
     const files = [
       path.join(result.dir, MANIFEST_NAME),
       ...[...plan.launchers, ...plan.shims].map((l) => path.join(result.dir, l.path)),
+      ...(runner && runMode !== 'host' ? [path.join(result.dir, RUNNER_PATH), ...plan.launchers.map((l) => path.join(result.dir, ENTRIES_DIR, `${l.name}.json`))] : []),
       ...new Set(plan.files.map((f) => path.join(result.dir, 'data', f.sha256))),
       ...(result.singleFile ? [result.singleFile.path] : []),
     ];

@@ -5,6 +5,7 @@ pub mod fanotify;
 pub mod inflate;
 pub mod ffi;
 pub mod json;
+pub mod launch;
 pub mod ptrace;
 pub mod record;
 pub mod seccomp;

@@ -92,11 +92,17 @@ pub fn run(embedded: Embedded, args: &[OsString]) -> String {
         Ok(x) => x,
         Err(e) => return e,
     };
-    let launcher = dir.join("bin").join(&name);
-    let mut argv = vec![launcher.clone().into_os_string()];
-    argv.extend(rest);
-    let error = crate::sys::exec_argv(launcher.as_os_str(), &argv);
-    format!("cannot run {}: {}", launcher.display(), error)
+    // The entry runs from here, in this process: no second launcher start.
+    crate::launch::run_entry(&dir, &name, &invoked_name(args, &name), &rest)
+}
+
+/// argv[0] for the entry: the name it was called by when that is the entry (a symlink named
+/// after it), else the entry's name.
+fn invoked_name(args: &[OsString], name: &OsStr) -> OsString {
+    match args.first() {
+        Some(a) if Path::new(a).file_name() == Some(name) => a.clone(),
+        _ => name.to_os_string(),
+    }
 }
 
 fn pick_entry(dir: &Path, args: &[OsString]) -> Result<(OsString, Vec<OsString>), String> {
