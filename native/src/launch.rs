@@ -214,14 +214,18 @@ fn cs(text: &str) -> CString {
 }
 
 fn run_in_root(request: &Request) -> ! {
-    let cmd = &request.spec.root_cmd;
+    exec_command(&request.spec.root_cmd, &request.user_args, " inside the bundle's root")
+}
+
+/// PATH ARGV0 ARGS... followed by the user's arguments; returns only to die.
+fn exec_command(cmd: &[OsString], user_args: &[OsString], where_: &str) -> ! {
     if cmd.len() < 2 {
-        die("this entry cannot run with the payload as the root (use SIDEBUNDLE_RUN_MODE=host)".to_owned(), 126);
+        die(format!("the bundle describes no command for this run mode{}", where_), 126);
     }
     let mut argv = cmd[1..].to_vec();
-    argv.extend(request.user_args.iter().cloned());
+    argv.extend(user_args.iter().cloned());
     let error = sys::exec_argv(&cmd[0], &argv);
-    die(format!("cannot run {} inside the bundle's root: {}", cmd[0].to_string_lossy(), error), 127)
+    die(format!("cannot run {}{}: {}", cmd[0].to_string_lossy(), where_, error), 127)
 }
 
 fn run_on_host(request: &Request) -> ! {
@@ -241,14 +245,7 @@ fn run_on_host(request: &Request) -> ! {
         }
         std::env::set_var("PATH", path);
     }
-    let cmd = &request.spec.host_cmd;
-    if cmd.len() < 2 {
-        die("this bundle has no host-mode command".to_owned(), 126);
-    }
-    let mut argv = cmd[1..].to_vec();
-    argv.extend(request.user_args.iter().cloned());
-    let error = sys::exec_argv(&cmd[0], &argv);
-    die(format!("cannot run {}: {}", cmd[0].to_string_lossy(), error), 127)
+    exec_command(&request.spec.host_cmd, &request.user_args, "")
 }
 
 #[derive(PartialEq, Clone, Copy)]
