@@ -1,7 +1,7 @@
 // The content store of a bundle: data/<sha256>, one file per distinct content, and the payload
 // tree of hard links into it. Every copy is hashed after it is written, so a file that changed
 // since it was resolved is caught instead of shipped under a wrong digest.
-import { chmodSync, copyFileSync, linkSync, mkdirSync, statSync, utimesSync } from 'node:fs';
+import { chmodSync, copyFileSync, linkSync, mkdirSync, statSync, unlinkSync, utimesSync } from 'node:fs';
 import { chmod, copyFile, stat, utimes } from 'node:fs/promises';
 import * as path from 'node:path';
 
@@ -71,34 +71,24 @@ export async function writeContent(bundleDir: string, files: PlanFile[], options
 }
 
 async function storeOne(file: PlanFile, stored: string, reusable: string | undefined, digests: DigestMemo | undefined): Promise<void> {
-  let linked = false;
-  if (reusable !== undefined) {
-    try {
-      linkSync(reusable, stored);
-      linked = true;
-    } catch {
-      linked = false; // another filesystem, or gone: copy instead
-    }
+  if (reusable !== undefined && (await linkVerified(reusable, stored, file.sha256, digests))) return;
+  try {
+    await copyFile(file.source, stored);
+  } catch (error) {
+    throw new SidebundleError('SOURCE_UNREADABLE', `cannot copy ${file.source}: ${(error as Error).message}`, {
+      input: file.source,
+      hint: 'the file disappeared or is unreadable since it was resolved; run again',
+      cause: error,
+    });
   }
-  if (!linked) {
-    try {
-      await copyFile(file.source, stored);
-    } catch (error) {
-      throw new SidebundleError('SOURCE_UNREADABLE', `cannot copy ${file.source}: ${(error as Error).message}`, {
-        input: file.source,
-        hint: 'the file disappeared or is unreadable since it was resolved; run again',
-        cause: error,
-      });
-    }
-    await chmod(stored, storedMode(file.mode));
-    // Keep the source's mtime: deterministic, and interpreters that validate caches by source
-    // mtime (Python's __pycache__) keep using their precompiled files.
-    const { mtime } = await stat(file.source);
-    await utimes(stored, mtime, mtime);
-    // The source is unchanged since it was hashed (same dev, inode, size, mtime and ctime after
-    // the copy): the copy holds the hashed bytes, no need to read them again.
-    if (digests?.known(file.source)?.sha256 === file.sha256) return;
-  }
+  await chmod(stored, storedMode(file.mode));
+  // Keep the source's mtime: deterministic, and interpreters that validate caches by source
+  // mtime (Python's __pycache__) keep using their precompiled files.
+  const { mtime } = await stat(file.source);
+  await utimes(stored, mtime, mtime);
+  // The source is unchanged since it was hashed (same dev, inode, size and mtime after the
+  // copy): the copy holds the hashed bytes, no need to read them again.
+  if (digests?.known(file.source)?.sha256 === file.sha256) return;
   const { sha256 } = await sha256File(stored);
   if (sha256 !== file.sha256) {
     throw new SidebundleError('SOURCE_CHANGED', `${file.source} changed after it was resolved (expected sha256 ${file.sha256}, copied ${sha256})`, {
@@ -106,4 +96,25 @@ async function storeOne(file: PlanFile, stored: string, reusable: string | undef
       hint: 'something is modifying the file; run again once it is stable',
     });
   }
+}
+
+/**
+ * Hard-link a content-store copy. Trusted without reading when its inode is unchanged since it
+ * was verified (the digest memo); otherwise hashed, and a copy that no longer holds its digest
+ * (edited in place through a bundle's link) is dropped so the source is copied instead.
+ */
+async function linkVerified(reusable: string, stored: string, sha: string, digests: DigestMemo | undefined): Promise<boolean> {
+  try {
+    linkSync(reusable, stored);
+  } catch {
+    return false; // another filesystem, or gone: copy instead
+  }
+  if (digests?.known(stored)?.sha256 === sha) return true;
+  const computed = await sha256File(stored);
+  if (computed.sha256 === sha) {
+    digests?.remember(stored, computed);
+    return true;
+  }
+  unlinkSync(stored);
+  return false;
 }

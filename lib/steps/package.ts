@@ -1,7 +1,6 @@
 // pack(): MergedPlan → bundle directory. A hit is a published bundle whose manifest is the one
 // this plan produced before and whose files are intact; otherwise the bundle is written,
 // hard-linking content the cache already holds instead of copying it.
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
@@ -13,7 +12,7 @@ import { writeSingleFile, type SingleFileResult } from '../package/single-file';
 import { SidebundleError } from '../errors';
 import { runnerBinaryPath } from '../trace/native';
 import { cleanupAfterDeadRuns, MANIFEST_NAME } from '../package/publish';
-import { emit, STEP_VERSIONS, type StepContext } from './context';
+import { digestsOf, emit, STEP_VERSIONS, type StepContext } from './context';
 
 export interface PackageStepOptions {
   outDir: string;
@@ -46,7 +45,7 @@ export async function pack(plan: MergedPlan, options: PackageStepOptions, contex
       hint: 'install Rust (cargo) and run `npm run build:native` in the sidebundle package, or drop --emit-single-file',
     });
   }
-  const runnerSha = runner === undefined || (runMode === 'host' && !options.singleFile) ? null : createHash('sha256').update(readFileSync(runner)).digest('hex');
+  const runnerSha = runner === undefined || (runMode === 'host' && !options.singleFile) ? null : (await digestsOf(context).digest(runner)).sha256;
   const key = cache?.key('package', STEP_VERSIONS.package, { plan, outDir, strictValidate: options.strictValidate === true, runMode, runnerSha, singleFile: options.singleFile === true });
   if (cache && key) {
     const hit = await cache.lookup<PackStepResult>(key);

@@ -1,8 +1,9 @@
 // The content-digest step cache: hits only while every input is unchanged (files by content,
 // symlinks by target, absent paths absent), safe under concurrent writers and damaged entries,
 // prunable; and the steps built on it reuse work and content.
+import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { DigestMemo } from '../../lib/cache/file-digest';
@@ -120,4 +121,20 @@ test('steps reuse results and content: a rebundle under another name copies noth
     expect(b.ino).toBe(a.ino); // hard links to the same content-store file: nothing copied
     expect(existsSync(path.join(cache.dir, 'cas', name))).toBe(true);
   }
+});
+
+test('a content-store copy edited through a bundle is not linked into the next bundle', async () => {
+  const cache = new StepCache(path.join(dir, 'c6'));
+  const context = { cache };
+  const closure = await resolve({ entries: [{ source: 'host' as const, path: '/usr/bin/jq' }] }, context);
+  const out = path.join(dir, 'edited');
+  const first = await pack(await merge({ name: 'one', closures: [closure] }, context), { outDir: out }, context);
+  // Someone edits a bundled file in place: the link shares its inode with the content store.
+  const jq = path.join(first.dir, 'payload/usr/bin/jq');
+  const sha = readdirSync(path.join(first.dir, 'data')).find((n) => statSync(path.join(first.dir, 'data', n)).ino === statSync(jq).ino)!;
+  writeFileSync(jq, 'not jq any more');
+  const second = await pack(await merge({ name: 'two', closures: [closure] }, context), { outDir: out }, context);
+  const stored = path.join(second.dir, 'data', sha);
+  expect(statSync(stored).ino).not.toBe(statSync(jq).ino); // copied from /usr/bin/jq again
+  expect(createHash('sha256').update(readFileSync(stored)).digest('hex')).toBe(sha);
 });
