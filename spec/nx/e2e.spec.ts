@@ -51,7 +51,7 @@ beforeAll(() => {
       },
       'apps/greeter': {
         'project.json': JSON.stringify({ name: 'greeter' }),
-        'sidebundle.json': JSON.stringify({ name: 'greeter', entries: ['/usr/bin/greeter'], traceRoot: root }),
+        'sidebundle.json': JSON.stringify({ name: 'greeter', entries: ['/usr/bin/greeter'], traceRoot: root, emitSingleFile: true }),
       },
     },
   });
@@ -90,11 +90,20 @@ test('a library changing on the host (under the trace root) reruns everything do
   expect(runOnHost([path.join(ws, 'dist/bundles/greeter/bin/greeter')]).stdout).toBe('greetings v1\n');
   expect(Object.values((await nx(ws, ['run', 'greeter:bundle'])).tasks).every((t) => t === 'cache')).toBe(true);
 
+  // The single file is an output of the package target too: restored from Nx's cache.
+  const single = path.join(ws, 'dist/bundles/greeter.run');
+  const singleCache = { SIDEBUNDLE_CACHE_DIR: path.join(base, 'single-cache') };
+  expect(runOnHost([single], { env: singleCache }).stdout).toBe('greetings v1\n');
+  runOnHost(['rm', single]);
+  expect(Object.values((await nx(ws, ['run', 'greeter:bundle'])).tasks).every((t) => t === 'cache')).toBe(true);
+  expect(runOnHost([single], { env: singleCache }).stdout).toBe('greetings v1\n');
+
   buildGreeterRoot('greetings v2');
   const run = await nx(ws, ['run', 'greeter:bundle']);
   expect(run.status).toBe(0);
   for (const step of STEPS) expect(run.tasks[`greeter:${step}`]).toBe('run');
   expect(runOnHost([path.join(ws, 'dist/bundles/greeter/bin/greeter')]).stdout).toBe('greetings v2\n');
+  expect(runOnHost([single], { env: singleCache }).stdout).toBe('greetings v2\n');
 });
 
 test('deleting the output and re-running restores it from the cache, identical', async () => {
