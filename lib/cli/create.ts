@@ -119,9 +119,10 @@ export async function createCommand(args: string[], reporterFor: (level: string 
   }
   const traceRoot = values['trace-root'] === undefined ? undefined : path.resolve(values['trace-root']);
   const cache = values['no-cache'] ? undefined : new StepCache(values['cache-dir'] ?? defaultCacheDir());
+  const entries = [...hostSpecs.map(parseHostSpec), ...imageSpecs.map(parseImageSpec)];
   const result = await bundle({
     name: values.name ?? 'bundle',
-    entries: [...hostSpecs.map(parseHostSpec), ...imageSpecs.map(parseImageSpec)],
+    entries,
     imageBackend: oneOf(values['image-backend'], ['auto', 'docker', 'podman'] as const, '--image-backend', 'auto'),
     ...(values['image-trace-backend'] ? { imageTraceBackend: oneOf(values['image-trace-backend'], [...TRACE_BACKENDS, 'agent', 'agent-combined'] as const, '--image-trace-backend', 'auto') } : {}),
     ...(values['image-agent-cli'] ? { imageAgentCli: values['image-agent-cli'] } : {}),
@@ -158,11 +159,13 @@ export async function createCommand(args: string[], reporterFor: (level: string 
     },
   });
   if (values['image-agent-keep-rootfs']) for (const image of result.images) reporter.warn(`the rootfs of ${image.reference} is ${image.rootfs}`);
-  report(result, reporter);
+  // The first entry the user named (bundled helpers of scripts are entries too, sorted first).
+  const first = entries.map((e) => e.name ?? path.posix.basename(e.path))[0];
+  report(result, reporter, first);
   return reporter;
 }
 
-function report(result: BundleResult, reporter: Reporter): void {
+function report(result: BundleResult, reporter: Reporter, first: string | undefined): void {
   for (const d of result.diagnostics) {
     if (d.level === 'warning') reporter.warn(`${d.message}${d.chain ? ` (chain: ${d.chain.join(' -> ')})` : ''}`);
     else reporter.debug(d.message);
@@ -182,7 +185,7 @@ function report(result: BundleResult, reporter: Reporter): void {
     `  entries: ${entries.join(', ')}`,
     `  files: ${result.files} (${formatBytes(result.storedBytes)} stored), validation: ${result.validation.ok ? 'ok' : `${result.validation.issues.length} issue(s)`}`,
     ...(result.singleFile ? [`  single file: ${result.singleFile.path} (${formatBytes(result.singleFile.size)})`] : []),
-    `run: ${path.join(result.dir, 'bin', entries[0] ?? '')} (run mode ${result.runMode})`,
+    `run: ${path.join(result.dir, 'bin', first !== undefined && entries.includes(first) ? first : entries[0] ?? '')} (run mode ${result.runMode})`,
   ].join('\n');
   reporter.result(human, {
     ok: true,
