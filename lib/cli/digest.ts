@@ -57,9 +57,13 @@ export async function fingerprint(configFile: string, workspaceRoot: string): Pr
     // file digest): what it resolves to inside is fixed by that.
     const archives: string[] = [];
     for (const reference of new Set(entries.flatMap((e) => (e.source === 'image' ? [e.image] : [])))) {
+      const source = parseImageReference(reference);
+      if (source.kind === 'oci-archive' || source.kind === 'docker-archive') {
+        archives.push(source.file); // a host path: fingerprinted below like any file read
+        continue;
+      }
       const identity = await imageIdentity(reference, { engine: config.imageBackend ?? 'auto', ...(config.imageAgentCli ? { engineCli: config.imageAgentCli } : {}) });
-      if (identity) lines.push(`image ${portable(reference)} ${identity}`);
-      else archives.push(archiveFile(reference));
+      lines.push(`image ${portable(reference)} ${identity}`);
     }
     const host = entries.filter((e) => e.source === 'host');
     const draft = buildClosure({
@@ -69,7 +73,8 @@ export async function fingerprint(configFile: string, workspaceRoot: string): Pr
       copyDirs,
       ...(config.allowGpuLibs ? { allowGpuLibs: true } : {}),
     });
-    const read = [...archives, ...draft.fs.probes().keys(), ...draft.files.map((f) => f.from ?? f.path)].map((p) => draft.fs.hostPath(p));
+    // Paths the resolver read are inside the root; archive files are host paths already.
+    const read = [...archives, ...[...draft.fs.probes().keys(), ...draft.files.map((f) => f.from ?? f.path)].map((p) => draft.fs.hostPath(p))];
     for (const input of await cache.describe(read)) {
       const what = input.kind === 'file' || input.kind === 'listing' ? input.sha256 : input.kind === 'link' ? input.target : '';
       lines.push(`${input.kind} ${portable(input.path)} ${what}`.trimEnd());
@@ -80,9 +85,4 @@ export async function fingerprint(configFile: string, workspaceRoot: string): Pr
     lines.push(`error ${error.code} ${error.message}`);
   }
   return lines;
-}
-
-function archiveFile(reference: string): string {
-  const source = parseImageReference(reference);
-  return source.kind === 'oci-archive' || source.kind === 'docker-archive' ? source.file : reference;
 }

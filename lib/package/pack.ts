@@ -2,7 +2,7 @@
 // by the validator, then published atomically: a failure, an invalid bundle under
 // --strict-validate or Ctrl+C leaves the previous bundle untouched and nothing half-written.
 import { createHash } from 'node:crypto';
-import { copyFileSync, chmodSync, lutimesSync, mkdirSync, readFileSync, readdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, chmodSync, lutimesSync, mkdirSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import type { DigestMemo } from '../cache/file-digest';
@@ -30,8 +30,8 @@ export interface PackOptions {
   epoch?: number;
   /** How launchers run their programs (default auto); see launcher.ts. */
   runMode?: RunMode;
-  /** The static sidebundle-run binary (needed by every run mode but host). */
-  runner?: string;
+  /** The static sidebundle-run binary and its sha256 (needed by every run mode but host). */
+  runner?: { path: string; sha256: string };
 }
 
 export interface PackResult {
@@ -98,9 +98,10 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
     const launchers = plan.launchers.flatMap((launcher, i) => {
       if (runtime.length === 0) return [write(launcher.path, renderLauncher(launcher), 0o755)];
       const link = { path: launcher.path, target: path.posix.relative(path.posix.dirname(launcher.path), RUNNER_PATH) };
-      mkdirSync(path.dirname(path.join(staging.dir, link.path)), { recursive: true });
-      symlinkSync(link.target, path.join(staging.dir, link.path));
-      lutimesSync(path.join(staging.dir, link.path), epoch, epoch);
+      const at = path.join(staging.dir, link.path);
+      mkdirSync(path.dirname(at), { recursive: true });
+      symlinkSync(link.target, at);
+      lutimesSync(at, epoch, epoch);
       binLinks.push(link);
       return [write(`${ENTRIES_DIR}/${launcher.name}.json`, `${JSON.stringify(launcherSpec(launcher, modes[i]!), null, 2)}\n`, 0o644)];
     });
@@ -147,7 +148,7 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
 }
 
 /** Top-level directories that ns, bwrap and chroot take from the host (HOST_ALWAYS in
- * native/src/bin/run.rs): payload files there would be hidden. */
+ * native/src/launch.rs): payload files there would be hidden. */
 export const HOST_DIRS = ['proc', 'dev', 'sys', 'tmp', 'run', 'home', 'root', 'mnt', 'media', 'srv'];
 
 function hiddenByHost(plan: MergedPlan, payload: string): string | undefined {
@@ -158,7 +159,7 @@ function hiddenByHost(plan: MergedPlan, payload: string): string | undefined {
 }
 
 /** runtime/sidebundle-run and the empty runtime/root the new root is mounted on. */
-function writeRunner(dir: string, runner: string | undefined, runMode: RunMode, epoch: number) {
+function writeRunner(dir: string, runner: PackOptions['runner'], runMode: RunMode, epoch: number) {
   if (runner === undefined) {
     throw new SidebundleError('RUNNER_MISSING', `run mode ${runMode} needs the static launcher sidebundle-run, which is not built`, {
       input: runMode,
@@ -167,11 +168,10 @@ function writeRunner(dir: string, runner: string | undefined, runMode: RunMode, 
   }
   const at = path.join(dir, RUNNER_PATH);
   mkdirSync(path.join(dir, ROOT_MOUNT_POINT), { recursive: true });
-  copyFileSync(runner, at);
+  copyFileSync(runner.path, at);
   chmodSync(at, 0o755);
   utimesSync(at, epoch, epoch);
-  const bytes = readFileSync(at);
-  return { path: RUNNER_PATH, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length, mode: '0755' };
+  return { path: RUNNER_PATH, sha256: runner.sha256, size: statSync(at).size, mode: '0755' };
 }
 
 /** Directories get the fixed time last: creating entries in them changed it. */

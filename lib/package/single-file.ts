@@ -1,6 +1,6 @@
 // Single-file bundles: the static sidebundle-run with a published bundle appended, compressed.
-// Run, it extracts the bundle once into a cache keyed by the digest of its contents and execs
-// the entry's launcher there (native/src/single.rs reads what this writes).
+// Run, it extracts the bundle once into a cache keyed by the digest of its contents and starts
+// the entry from there in the same process (native/src/single.rs reads what this writes).
 //
 // Layout: runner ELF | raw DEFLATE of the records | trailer (64 bytes): "SIDEBUNDLE-SFX-1",
 // offset (u64 LE), length (u64 LE), sha256 of the uncompressed records. Records, in sorted
@@ -12,8 +12,6 @@ import { chmodSync, lstatSync, readdirSync, readFileSync, readlinkSync, renameSy
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { deflateRaw } from 'node:zlib';
-
-import { SidebundleError } from '../errors';
 
 const MAGIC = Buffer.from('SIDEBUNDLE-SFX-1', 'latin1');
 const deflate = promisify(deflateRaw);
@@ -75,9 +73,6 @@ export function bundleRecords(bundleDir: string): { records: Buffer; bytes: numb
 /** Write `target` (atomically: a temporary sibling renamed into place). */
 export async function writeSingleFile(bundleDir: string, runner: string, target: string): Promise<SingleFileResult> {
   const { records, bytes } = bundleRecords(bundleDir);
-  if (records.length > 0xffff_ffff_ff) {
-    throw new SidebundleError('SINGLE_FILE_TOO_LARGE', `the bundle ${bundleDir} is too large for a single file`, { input: bundleDir, hint: 'ship the bundle directory instead' });
-  }
   const digest = createHash('sha256').update(records).digest();
   const compressed = await deflate(records, { level: 9, memLevel: 9 });
   const stub = readFileSync(runner);

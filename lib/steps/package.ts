@@ -45,7 +45,10 @@ export async function pack(plan: MergedPlan, options: PackageStepOptions, contex
       hint: 'install Rust (cargo) and run `npm run build:native` in the sidebundle package, or drop --emit-single-file',
     });
   }
-  const runnerSha = runner === undefined || (runMode === 'host' && !options.singleFile) ? null : (await digestsOf(context).digest(runner)).sha256;
+  const runnerFile = runner === undefined ? undefined : { path: runner, sha256: (await digestsOf(context).digest(runner)).sha256 };
+  const runnerSha = runnerFile?.sha256 ?? null;
+  // The bundle carries the runner in every mode but host (a single file carries it either way).
+  const bundled = runMode !== 'host' ? runnerFile : undefined;
   const key = cache?.key('package', STEP_VERSIONS.package, { plan, outDir, strictValidate: options.strictValidate === true, runMode, runnerSha, singleFile: options.singleFile === true });
   if (cache && key) {
     const hit = await cache.lookup<PackStepResult>(key);
@@ -61,7 +64,7 @@ export async function pack(plan: MergedPlan, options: PackageStepOptions, contex
     outDir,
     ...(options.strictValidate ? { strictValidate: true } : {}),
     runMode,
-    ...(runner && runMode !== 'host' ? { runner } : {}),
+    ...(bundled ? { runner: bundled } : {}),
     ...(context.signal ? { signal: context.signal } : {}),
     onProgress: (p) => emit(context, { type: 'progress', step: 'package', ...p }),
     ...(cache ? { reuse: (sha: string) => cache.casPath(sha), digests: cache.digests } : {}),
@@ -78,7 +81,7 @@ export async function pack(plan: MergedPlan, options: PackageStepOptions, contex
     const files = [
       path.join(result.dir, MANIFEST_NAME),
       ...[...plan.launchers, ...plan.shims].map((l) => path.join(result.dir, l.path)),
-      ...(runner && runMode !== 'host' ? [path.join(result.dir, RUNNER_PATH), ...plan.launchers.map((l) => path.join(result.dir, ENTRIES_DIR, `${l.name}.json`))] : []),
+      ...(bundled ? [path.join(result.dir, RUNNER_PATH), ...plan.launchers.map((l) => path.join(result.dir, ENTRIES_DIR, `${l.name}.json`))] : []),
       ...new Set(plan.files.map((f) => path.join(result.dir, 'data', f.sha256))),
       ...(result.singleFile ? [result.singleFile.path] : []),
     ];

@@ -430,6 +430,13 @@ enum Place {
 
 fn plan_root(payload: &Path, cwd: Option<&Path>) -> Vec<Place> {
     let mut places = Vec::new();
+    // /etc is the payload's, with the host's identity and network files bound over it (unless
+    // the payload's /etc is a link, which is kept as it is).
+    let etc_is_link = std::fs::symlink_metadata(payload.join("etc")).is_ok_and(|m| m.file_type().is_symlink());
+    let host_etc: Vec<&str> = if etc_is_link { Vec::new() } else { HOST_ETC.iter().copied().filter(|f| Path::new("/etc").join(f).exists()).collect() };
+    if !etc_is_link {
+        places.push(Place::Dir { at: PathBuf::from("/etc") });
+    }
     let payload_top = names(payload);
     let in_payload = |name: &OsStr| payload_top.iter().any(|n| n == name) && !HOST_ALWAYS.iter().any(|h| OsStr::new(h) == name);
     for name in &payload_top {
@@ -445,8 +452,6 @@ fn plan_root(payload: &Path, cwd: Option<&Path>) -> Vec<Place> {
         if meta.file_type().is_symlink() {
             places.push(Place::Symlink { source, at });
         } else if name == "etc" && meta.is_dir() {
-            places.push(Place::Dir { at: at.clone() });
-            let host_etc: Vec<&str> = HOST_ETC.iter().copied().filter(|f| Path::new("/etc").join(f).exists()).collect();
             for child in names(&source) {
                 if host_etc.iter().any(|h| OsStr::new(h) == child) {
                     continue;
@@ -459,18 +464,13 @@ fn plan_root(payload: &Path, cwd: Option<&Path>) -> Vec<Place> {
                     Err(_) => {}
                 }
             }
-            for file in host_etc {
-                places.push(Place::Bind { source: Path::new("/etc").join(file), at: at.join(file), readonly: true, device: false });
-            }
         } else {
             places.push(Place::Bind { source, at, readonly: true, device: false });
         }
     }
-    if !payload_top.iter().any(|n| n == "etc") {
-        places.push(Place::Dir { at: PathBuf::from("/etc") });
-        for file in HOST_ETC.iter().filter(|f| Path::new("/etc").join(f).exists()) {
-            places.push(Place::Bind { source: Path::new("/etc").join(file), at: Path::new("/etc").join(file), readonly: true, device: false });
-        }
+    for file in host_etc {
+        let at = Path::new("/etc").join(file);
+        places.push(Place::Bind { source: at.clone(), at, readonly: true, device: false });
     }
     // The host's own directories where the payload has nothing of its own.
     for name in names(Path::new("/")) {

@@ -81,7 +81,7 @@ pub fn run(embedded: Embedded, args: &[OsString]) -> String {
     let cache = cache_dir();
     let dir = cache.join(&digest);
     let verify = std::env::var_os("SIDEBUNDLE_VERIFY").is_some_and(|v| !v.is_empty() && v != "0");
-    let stamped = std::fs::read_to_string(dir.join(STAMP)).map(|s| s.trim() == digest).unwrap_or(false);
+    let stamped = installed(&dir, &digest);
     let damaged = stamped && verify && verify_tree(&dir).is_err();
     if !stamped || damaged {
         if let Err(e) = extract(&embedded, &cache, &dir, &digest, damaged) {
@@ -103,6 +103,11 @@ fn invoked_name(args: &[OsString], name: &OsStr) -> OsString {
         Some(a) if Path::new(a).file_name() == Some(name) => a.clone(),
         _ => name.to_os_string(),
     }
+}
+
+/// A complete extraction of this digest is at `dir` (its completion stamp is written last).
+fn installed(dir: &Path, digest: &str) -> bool {
+    std::fs::read_to_string(dir.join(STAMP)).map(|s| s.trim() == digest).unwrap_or(false)
 }
 
 fn pick_entry(dir: &Path, args: &[OsString]) -> Result<(OsString, Vec<OsString>), String> {
@@ -155,10 +160,9 @@ fn extract(embedded: &Embedded, cache: &Path, dir: &Path, digest: &str, replace:
         let _ = std::fs::remove_dir_all(&tmp);
         return Err(e);
     }
-    let installed = |dir: &Path| std::fs::read_to_string(dir.join(STAMP)).map(|s| s.trim() == digest).unwrap_or(false);
     // Another first run may have installed its copy meanwhile (and may be running from it):
     // keep that one. Only a damaged or half-written copy is moved aside.
-    if installed(dir) && !replace {
+    if installed(dir, digest) && !replace {
         let _ = std::fs::remove_dir_all(&tmp);
         return Ok(());
     }
@@ -171,7 +175,7 @@ fn extract(embedded: &Embedded, cache: &Path, dir: &Path, digest: &str, replace:
     if std::fs::rename(&tmp, dir).is_err() {
         // Another first run won the race: its copy is as good as ours.
         let _ = std::fs::remove_dir_all(&tmp);
-        if !installed(dir) {
+        if !installed(dir, digest) {
             return Err(format!("cannot install the extracted bundle at {}", dir.display()));
         }
     }
