@@ -9,6 +9,7 @@ import { parseImageReference } from '../image/reference';
 import { SidebundleError } from '../errors';
 import { RUN_MODES, type RunMode } from '../package/launcher';
 import type { TraceBackendRequest } from '../model/trace';
+import { validateEntryName, validateEnvName } from '../model/names';
 
 export type EntryConfig =
   | string
@@ -75,7 +76,13 @@ export function entriesOf(config: Pick<BundleConfig, 'entries'>, baseDir: string
       });
     }
     if (typeof entry === 'object') {
-      if (entry.name) spec.name = entry.name;
+      if (entry.name !== undefined) {
+        if (typeof entry.name !== 'string') {
+          throw new SidebundleError('CONFIG_BAD_ENTRY', `${where}: entries[${i}].name is not a string`, { input: JSON.stringify(entry.name), kind: 'input', hint: '"name": "my-tool"' });
+        }
+        validateEntryName(entry.name, `${where} entries[${i}].name`);
+        spec.name = entry.name;
+      }
       if (entry.trace !== undefined) {
         spec.trace = Array.isArray(entry.trace) ? entry.trace : traceCommand(entry.trace, spec.path, `${where} entries[${i}].trace`);
       }
@@ -116,6 +123,17 @@ export function validateConfig(config: BundleConfig, where: string): BundleConfi
   }
   if (config.traceTimeout !== undefined && !(typeof config.traceTimeout === 'number' && config.traceTimeout > 0)) {
     throw new SidebundleError('CONFIG_INVALID', `${where}: traceTimeout must be a positive number of seconds`, { input: String(config.traceTimeout), kind: 'input', hint: 'e.g. "traceTimeout": 120' });
+  }
+  if (config.setEnv !== undefined) {
+    if (typeof config.setEnv !== 'object' || config.setEnv === null || Array.isArray(config.setEnv)) {
+      throw new SidebundleError('CONFIG_INVALID', `${where}: setEnv must be an object of NAME: value`, { input: JSON.stringify(config.setEnv), kind: 'input', hint: 'e.g. "setEnv": { "LANG": "C.UTF-8" }' });
+    }
+    for (const [key, value] of Object.entries(config.setEnv)) {
+      validateEnvName(key, `${where} setEnv`);
+      if (typeof value !== 'string') {
+        throw new SidebundleError('CONFIG_INVALID', `${where}: setEnv.${key} is not a string`, { input: JSON.stringify(value), kind: 'input', hint: `e.g. "${key}": "value"` });
+      }
+    }
   }
   entriesOf(config, '/', where);
   return config;

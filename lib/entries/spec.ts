@@ -6,6 +6,7 @@
 // (`trace=--version`) runs the entry itself with it.
 import { SidebundleError } from '../errors';
 import { parseImageReference } from '../image/reference';
+import { validateEntryName } from '../model/names';
 import { shellWords } from './shell-words';
 
 interface EntryCommon {
@@ -69,7 +70,8 @@ function options(parts: string[], path: string, spec: string): Pick<EntryCommon,
       out.trace = traceCommand([value, ...parts].join('::'), path, spec);
       break;
     }
-    if (key === 'name' && value !== '') {
+    if (key === 'name') {
+      validateEntryName(value, JSON.stringify(spec));
       out.name = value;
       continue;
     }

@@ -8,6 +8,7 @@ import { SidebundleError } from '../errors';
 import { environmentFor, execMirror } from './env-rules';
 import type { Diagnostic, ResolvedClosure, ResolvedEntry } from '../model/closure';
 import type { Conflict, LaunchArg, LauncherPlan, MergedPlan, PlanFile, PlanRoot, PlanSymlink } from '../model/plan';
+import { validateBundleName, validateEntryName, validateEnvName } from '../model/names';
 
 export interface MergeOptions {
   /** Bundle name (directory name under the output directory). */
@@ -21,7 +22,8 @@ export interface MergeOptions {
 const ARGV0_SINCE = [2, 33];
 
 export function mergeClosures(options: MergeOptions): MergedPlan {
-  validateName(options.name);
+  validateBundleName(options.name);
+  for (const [key] of Object.entries(options.setEnv ?? {})) validateEnvName(key, 'setEnv');
   const roots: PlanRoot[] = [];
   const payloadOf = (root: string, source: string | undefined): string => {
     let entry = roots.find((r) => r.root === root);
@@ -88,6 +90,7 @@ export function mergeClosures(options: MergeOptions): MergedPlan {
       symlinks.set(bundlePath, { path: bundlePath, target: confinedTarget(link.path, link.target) });
     }
     for (const entry of closure.entries) {
+      validateEntryName(entry.name, entry.path); // closures may come from the API or a cache file
       const launcher = launcherFor(entry, payload, options.setEnv ?? {});
       const existing = launchers.get(entry.name);
       if (existing) {
@@ -250,14 +253,4 @@ function atLeast(version: string, minimum: number[]): boolean {
 
 function byPath<T extends { path: string }>(a: T, b: T): number {
   return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
-}
-
-export function validateName(name: string): void {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(name) || name.length > 200) {
-    throw new SidebundleError('BAD_BUNDLE_NAME', `"${name}" is not a usable bundle name`, {
-      input: name,
-      kind: 'input',
-      hint: 'use letters, digits, dot, dash, underscore or plus, starting with a letter or digit',
-    });
-  }
 }

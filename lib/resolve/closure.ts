@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { hasElfMagic, type ElfInfo } from '../elf';
 import { SidebundleError, isSidebundleError } from '../errors';
 import type { TracedFile } from '../model/trace';
+import { entryNameProblem, validateEntryName } from '../model/names';
 import type {
   ClosureSymlink, Diagnostic, EntryKind, ExcludedFile, MissingLibrary, Reason, ResolvedEntry, SearchSource,
 } from '../model/closure';
@@ -135,6 +136,11 @@ class ClosureBuilder {
     const logical = this.entryPath(request.path);
     const walk = this.walkEntry(logical, request.path);
     const name = request.name ?? path.posix.basename(request.path);
+    if (helperOf !== undefined && entryNameProblem(name) !== undefined) {
+      this.note('info', 'HELPER_UNNAMEABLE', `helper ${JSON.stringify(name)} of ${helperOf} is not bundled: ${entryNameProblem(name)}`, request.path);
+      return undefined;
+    }
+    validateEntryName(name, request.path);
     const existing = this.entries.find((e) => e.name === name);
     if (existing) {
       if (existing.target === walk.path) return existing;
