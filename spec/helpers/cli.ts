@@ -33,8 +33,8 @@ export function startCli(args: string[], options: { cwd?: string } = {}) {
 }
 
 /** `sidebundle create ... --json`, expecting success; returns the parsed result. */
-export function createBundle(args: string[]): { dir: string; manifestSha256: string; validation: { ok: boolean; issues: unknown[] }; [k: string]: unknown } {
-  const result = runCli(['create', ...args, '--json']);
+export function createBundle(args: string[], options: { env?: NodeJS.ProcessEnv } = {}): { dir: string; manifestSha256: string; validation: { ok: boolean; issues: unknown[] }; [k: string]: unknown } {
+  const result = runCli(['create', ...args, '--json'], options);
   if (result.status !== 0) {
     throw new Error(`sidebundle create failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
   }

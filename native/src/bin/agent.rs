@@ -1,8 +1,9 @@
 //! sidebundle-agent: the static binary for work that cannot run inside Node.
 //!
 //!   sidebundle-agent trace --rootfs DIR --spec SPEC.json --output DIR [--trace-backend B]
-//!       enter DIR (a mount namespace of its own, the rootfs bound with /proc, /dev and a
-//!       private /tmp, then chroot) and trace each command of SPEC there; writes
+//!       enter DIR (a mount namespace of its own, a throwaway overlay of the rootfs so the
+//!       traced run never changes DIR, /proc, /dev and a private /tmp, then pivot_root) and
+//!       trace each command of SPEC there; writes
 //!       OUTPUT/report.json, an array with one report (or error) per command, paths as seen
 //!       inside the root. `--rootfs /` traces in place (the agent already runs inside a
 //!       container).
@@ -11,7 +12,7 @@
 
 use std::ffi::CString;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::ptr;
 use std::time::Duration;
@@ -92,7 +93,7 @@ fn trace_command(args: &[String]) -> Result<(), Failure> {
         .map_err(|e| ("AGENT_OUTPUT", format!("cannot create {}: {}", report_path.display(), e), "choose a writable --output".to_owned()))?;
 
     if rootfs != "/" {
-        enter_root(Path::new(&rootfs))?;
+        enter_root(Path::new(&rootfs), &Path::new(&output).join(".root-view"))?;
     }
     let mut reports = Vec::new();
     for (n, command) in commands.iter().enumerate() {
@@ -134,11 +135,10 @@ fn c(text: &str) -> CString {
     CString::new(text).unwrap_or_default()
 }
 
-/// A mount namespace of our own (a user namespace too when unprivileged), the rootfs bound to
-/// itself with /proc, /dev and a private /tmp, then chroot into it.
-fn enter_root(rootfs: &Path) -> Result<(), Failure> {
+/// A mount namespace of our own with a throwaway view of the rootfs (see `private_view`), /proc,
+/// /dev, /sys and a private /tmp bound into it, then pivot_root (or chroot) into it.
+fn enter_root(rootfs: &Path, scratch: &Path) -> Result<(), Failure> {
     let root = std::fs::canonicalize(rootfs).map_err(|e| ("AGENT_BAD_ROOTFS", format!("{}: {}", rootfs.display(), e), "give an unpacked root filesystem directory".into()))?;
-    let root_s = root.to_string_lossy().into_owned();
     // SAFETY: namespace and mount syscalls on paths we own; the agent is single-threaded here.
     unsafe {
         if sys::unshare(sys::CLONE_NEWNS) != 0 {
@@ -146,17 +146,22 @@ fn enter_root(rootfs: &Path) -> Result<(), Failure> {
             return Err(("AGENT_NAMESPACE_DENIED", format!("cannot create a mount namespace ({}): entering a root needs CAP_SYS_ADMIN", e), "run the agent as root (or with CAP_SYS_ADMIN), or inside a container with --cap-add SYS_ADMIN".into()));
         }
         sys::mount(ptr::null(), c("/").as_ptr(), ptr::null(), sys::MS_REC | sys::MS_PRIVATE, ptr::null());
-        if sys::mount(c(&root_s).as_ptr(), c(&root_s).as_ptr(), ptr::null(), sys::MS_BIND | sys::MS_REC, ptr::null()) != 0 {
-            return Err(("AGENT_MOUNT_FAILED", format!("cannot bind {}: {}", root_s, sys::last_error()), "check the rootfs path".into()));
-        }
-        for (source, target, rec) in [("/proc", "proc", true), ("/dev", "dev", true), ("/sys", "sys", true)] {
+    }
+    let (view, writable) = private_view(&root, scratch)?;
+    let root_s = view.to_string_lossy().into_owned();
+    // SAFETY: bind mounts onto directories of the view, inside our own mount namespace.
+    unsafe {
+        for (source, target) in [("/proc", "proc"), ("/dev", "dev"), ("/sys", "sys")] {
             let at = format!("{}/{}", root_s, target);
-            let _ = std::fs::create_dir_all(&at);
-            let flags = sys::MS_BIND | if rec { sys::MS_REC } else { 0 };
-            sys::mount(c(source).as_ptr(), c(&at).as_ptr(), ptr::null(), flags, ptr::null());
+            if writable {
+                let _ = std::fs::create_dir_all(&at);
+            }
+            sys::mount(c(source).as_ptr(), c(&at).as_ptr(), ptr::null(), sys::MS_BIND | sys::MS_REC, ptr::null());
         }
         let tmp = format!("{}/tmp", root_s);
-        let _ = std::fs::create_dir_all(&tmp);
+        if writable {
+            let _ = std::fs::create_dir_all(&tmp);
+        }
         sys::mount(c("tmpfs").as_ptr(), c(&tmp).as_ptr(), c("tmpfs").as_ptr(), sys::MS_NOSUID | sys::MS_NODEV, c("mode=1777").as_ptr() as *const _);
     }
     // pivot_root rather than chroot: the rootfs becomes the namespace's root mount, so paths
@@ -179,4 +184,44 @@ fn enter_root(rootfs: &Path) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// The traced program must not change the rootfs: it is the image cache's snapshot (shared, by
+/// hard links, with every later bundle of the image) or the user's own --trace-root. The view is
+/// an overlay whose upper layer lives in a tmpfs of this namespace, so first-run writes
+/// (`__pycache__`, a program rewriting its own files) succeed and vanish with the namespace.
+/// Where overlayfs is unavailable, a read-only bind: writes fail instead of landing.
+/// Returns the view and whether it is writable.
+fn private_view(root: &Path, scratch: &Path) -> Result<(PathBuf, bool), Failure> {
+    let fail = |what: &str| ("AGENT_MOUNT_FAILED", format!("{}: {}", what, sys::last_error()), "the agent needs CAP_SYS_ADMIN to prepare a private view of the root".to_owned());
+    std::fs::create_dir_all(scratch).map_err(|e| ("AGENT_OUTPUT", format!("cannot create {}: {}", scratch.display(), e), "choose a writable --output".to_owned()))?;
+    let scratch_s = scratch.to_string_lossy().into_owned();
+    // SAFETY: mounts on directories we just created, inside our own mount namespace.
+    unsafe {
+        if sys::mount(c("tmpfs").as_ptr(), c(&scratch_s).as_ptr(), c("tmpfs").as_ptr(), sys::MS_NOSUID | sys::MS_NODEV, c("mode=0700").as_ptr() as *const _) != 0 {
+            return Err(fail(&format!("cannot mount a tmpfs on {}", scratch_s)));
+        }
+    }
+    let (upper, work, merged) = (scratch.join("upper"), scratch.join("work"), scratch.join("merged"));
+    for dir in [&upper, &work, &merged] {
+        std::fs::create_dir(dir).map_err(|e| ("AGENT_OUTPUT", format!("cannot create {}: {}", dir.display(), e), "choose a writable --output".to_owned()))?;
+    }
+    let escape = |p: &Path| p.to_string_lossy().replace('\\', "\\\\").replace(',', "\\,").replace(':', "\\:");
+    let options = format!("lowerdir={},upperdir={},workdir={}", escape(root), escape(&upper), escape(&work));
+    let merged_s = merged.to_string_lossy().into_owned();
+    // SAFETY: as above.
+    unsafe {
+        if sys::mount(c("overlay").as_ptr(), c(&merged_s).as_ptr(), c("overlay").as_ptr(), 0, c(&options).as_ptr() as *const _) == 0 {
+            return Ok((merged, true));
+        }
+        eprintln!("sidebundle-agent: warning: overlayfs is unavailable here ({}); tracing over a read-only view of {}", sys::last_error(), root.display());
+        let root_s = root.to_string_lossy().into_owned();
+        if sys::mount(c(&root_s).as_ptr(), c(&merged_s).as_ptr(), ptr::null(), sys::MS_BIND | sys::MS_REC, ptr::null()) != 0 {
+            return Err(fail(&format!("cannot bind {}", root_s)));
+        }
+        if sys::mount(ptr::null(), c(&merged_s).as_ptr(), ptr::null(), sys::MS_BIND | sys::MS_REMOUNT | sys::MS_RDONLY, ptr::null()) != 0 {
+            return Err(fail(&format!("cannot make {} read-only", merged_s)));
+        }
+    }
+    Ok((merged, false))
 }
