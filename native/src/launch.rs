@@ -194,7 +194,7 @@ struct Request {
     user_args: Vec<OsString>,
 }
 
-fn debug(message: &str) {
+pub fn debug(message: &str) {
     if std::env::var_os("SIDEBUNDLE_DEBUG").is_some_and(|v| !v.is_empty() && v != "0") {
         eprintln!("sidebundle: {}", message);
     }

@@ -6,16 +6,23 @@
 //! (u32 length + bytes, relative), then for f: size (u64) + bytes; for l and h: target (u32 +
 //! bytes; h names an earlier file). The bundle is extracted once into
 //! `$SIDEBUNDLE_CACHE_DIR` (default `$XDG_CACHE_HOME/sidebundle/single`, `~/.cache/...`, or
-//! `/tmp/sidebundle-UID/single`) under the digest: into a private temporary directory, checked
-//! against the digest, stamped, renamed into place; a concurrent first run that loses the
-//! rename uses the winner's copy. A copy without its stamp is extracted again; with
-//! SIDEBUNDLE_VERIFY=1 every file is also checked against the bundle's manifest.lock.
+//! `${TMPDIR:-/tmp}/sidebundle-UID/single`) under the digest: into a private temporary
+//! directory, checked against the digest, stamped, renamed into place; a concurrent first run
+//! that loses the rename uses the winner's copy. A copy without its stamp is extracted again;
+//! with SIDEBUNDLE_VERIFY=1 every file is also checked against the bundle's manifest.lock.
+//!
+//! Whoever can write to the cache chooses what runs, so it is trusted only when this user owns
+//! it (not a symlink, writable by no one else) and only root or this user can change any
+//! directory above it (others may write to a sticky one, like /tmp). Missing directories are
+//! made mode 0700. An unsafe XDG_CACHE_HOME or ~/.cache is passed over; an unsafe
+//! SIDEBUNDLE_CACHE_DIR or temporary directory is an error and nothing runs. An extracted copy
+//! counts only when this user owns it and its stamp.
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{symlink, PermissionsExt};
+use std::os::unix::fs::{symlink, DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
 use crate::inflate::inflate;
@@ -58,33 +65,150 @@ pub fn embedded() -> Result<Option<Embedded>, String> {
     Ok(Some(Embedded { exe, offset, length, digest: trailer[32..64].try_into().unwrap() }))
 }
 
-fn cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("SIDEBUNDLE_CACHE_DIR").filter(|v| !v.is_empty()) {
-        return PathBuf::from(dir);
+fn nonempty_var(key: &str) -> Option<OsString> {
+    std::env::var_os(key).filter(|v| !v.is_empty())
+}
+
+/// Where extracted bundles live (see the header): the first safe candidate.
+fn cache_dir(uid: u32) -> Result<PathBuf, String> {
+    if let Some(dir) = nonempty_var("SIDEBUNDLE_CACHE_DIR") {
+        return private_dir(Path::new(&dir), uid).map_err(|why| {
+            format!("cannot use SIDEBUNDLE_CACHE_DIR={}: {}; nothing was run. Point it at a directory of your own that no other user can write to", Path::new(&dir).display(), why)
+        });
     }
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
-        return PathBuf::from(dir).join("sidebundle/single");
-    }
-    if let Some(home) = std::env::var_os("HOME").filter(|v| !v.is_empty()) {
-        let cache = PathBuf::from(home).join(".cache");
-        if std::fs::create_dir_all(&cache).is_ok() {
-            return cache.join("sidebundle/single");
+    let xdg = nonempty_var("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("sidebundle/single"));
+    // HOME itself is never created (system users have HOME=/nonexistent).
+    let home = nonempty_var("HOME").map(PathBuf::from).filter(|h| h.is_dir()).map(|h| h.join(".cache/sidebundle/single"));
+    for candidate in [xdg, home].into_iter().flatten() {
+        match private_dir(&candidate, uid) {
+            Ok(dir) => return Ok(dir),
+            Err(why) => crate::launch::debug(&format!("not extracting into {}: {}", candidate.display(), why)),
         }
     }
-    // SAFETY: getuid has no preconditions.
-    PathBuf::from(format!("/tmp/sidebundle-{}/single", unsafe { crate::sys::getuid() }))
+    let tmp = nonempty_var("TMPDIR").map(PathBuf::from).filter(|d| d.is_absolute()).unwrap_or_else(|| PathBuf::from("/tmp"));
+    private_dir(&tmp.join(format!("sidebundle-{}/single", uid)), uid).map_err(|why| {
+        format!("no safe place to extract this bundle: {}; nothing was run (another user may have made it to plant programs). Set SIDEBUNDLE_CACHE_DIR to a directory of your own (or remove that one if it is yours)", why)
+    })
+}
+
+enum Step {
+    Name(OsString),
+    Up,
+}
+
+/// The steps of a path, last first (a stack); `/` and `.` are left to the caller.
+fn steps(path: &Path) -> Vec<Step> {
+    let mut out: Vec<Step> = path
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(Step::Name(n.to_os_string())),
+            Component::ParentDir => Some(Step::Up),
+            _ => None,
+        })
+        .collect();
+    out.reverse();
+    out
+}
+
+/// `path` as a directory only this user controls (see the header), made where missing. Each
+/// directory is checked before anything is made in it; symlinks above it are followed when root
+/// or this user owns them (only they could change where they point). Returns the path with the
+/// links resolved.
+fn private_dir(path: &Path, uid: u32) -> Result<PathBuf, String> {
+    let absolute = std::env::current_dir().map_err(|e| format!("cannot find the working directory: {}", e))?.join(path);
+    let mut todo = steps(&absolute);
+    let mut at = PathBuf::from("/");
+    check_above(&at, &lstat(&at)?, uid)?;
+    let mut links = 0;
+    while let Some(step) = todo.pop() {
+        let name = match step {
+            Step::Up => {
+                at.pop();
+                continue;
+            }
+            Step::Name(name) => name,
+        };
+        let next = at.join(&name);
+        let meta = match std::fs::symlink_metadata(&next) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                match std::fs::DirBuilder::new().mode(0o700).create(&next) {
+                    Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(format!("cannot create {}: {}", next.display(), e)),
+                    _ => lstat(&next)?,
+                }
+            }
+            _ => lstat(&next)?,
+        };
+        if meta.file_type().is_symlink() {
+            if todo.is_empty() {
+                return Err(format!("{} is a symbolic link (name the directory itself)", next.display()));
+            }
+            if meta.uid() != 0 && meta.uid() != uid {
+                return Err(format!("{} is a symbolic link owned by uid {} (neither root nor you, uid {})", next.display(), meta.uid(), uid));
+            }
+            links += 1;
+            let target = std::fs::read_link(&next).map_err(|e| format!("cannot read {}: {}", next.display(), e))?;
+            if links > 40 {
+                return Err(format!("too many symbolic links under {}", next.display()));
+            }
+            if target.is_absolute() {
+                at = PathBuf::from("/");
+            }
+            todo.extend(steps(&target));
+            continue;
+        }
+        if !meta.is_dir() {
+            return Err(format!("{} is not a directory", next.display()));
+        }
+        if !todo.is_empty() {
+            check_above(&next, &meta, uid)?;
+        }
+        at = next;
+    }
+    let meta = lstat(&at)?;
+    if meta.uid() != uid {
+        return Err(format!("{} is owned by uid {}, not by you (uid {})", at.display(), meta.uid(), uid));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(format!("{} can be written by other users (mode {:o})", at.display(), meta.mode() & 0o7777));
+    }
+    Ok(at)
+}
+
+fn lstat(path: &Path) -> Result<std::fs::Metadata, String> {
+    std::fs::symlink_metadata(path).map_err(|e| format!("cannot inspect {}: {}", path.display(), e))
+}
+
+/// A directory on the way to the cache: only root or this user may change it, or it is sticky.
+fn check_above(path: &Path, meta: &std::fs::Metadata, uid: u32) -> Result<(), String> {
+    if meta.uid() != 0 && meta.uid() != uid {
+        return Err(format!("{} is owned by uid {} (neither root nor you, uid {})", path.display(), meta.uid(), uid));
+    }
+    if meta.mode() & 0o022 != 0 && meta.mode() & 0o1000 == 0 {
+        return Err(format!("{} can be written by other users and is not sticky (mode {:o})", path.display(), meta.mode() & 0o7777));
+    }
+    Ok(())
+}
+
+/// This user owns `path` (not a symlink) and no one else can write to it.
+fn ours(path: &Path, uid: u32) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| !m.file_type().is_symlink() && m.uid() == uid && m.mode() & 0o022 == 0)
 }
 
 /// Extract if needed, pick the entry, exec its launcher. Returns only with an error message.
 pub fn run(embedded: Embedded, args: &[OsString]) -> String {
     let digest = hex(&embedded.digest);
-    let cache = cache_dir();
+    // SAFETY: getuid has no preconditions.
+    let uid = unsafe { crate::sys::getuid() };
+    let cache = match cache_dir(uid) {
+        Ok(dir) => dir,
+        Err(e) => return e,
+    };
     let dir = cache.join(&digest);
     let verify = std::env::var_os("SIDEBUNDLE_VERIFY").is_some_and(|v| !v.is_empty() && v != "0");
-    let stamped = installed(&dir, &digest);
+    let stamped = installed(&dir, &digest, uid);
     let damaged = stamped && verify && verify_tree(&dir).is_err();
     if !stamped || damaged {
-        if let Err(e) = extract(&embedded, &cache, &dir, &digest, damaged) {
+        if let Err(e) = extract(&embedded, &cache, &dir, &digest, damaged, uid) {
             return e;
         }
     }
@@ -92,6 +216,15 @@ pub fn run(embedded: Embedded, args: &[OsString]) -> String {
         Ok(x) => x,
         Err(e) => return e,
     };
+    // A host-mode bundle has no runner: its launchers are sh scripts (lib/package/launcher.ts)
+    // that find the bundle from their own path.
+    let launcher = dir.join("bin").join(&name);
+    if std::fs::symlink_metadata(&launcher).is_ok_and(|m| m.is_file()) {
+        let mut argv = vec![launcher.clone().into_os_string()];
+        argv.extend(rest);
+        let error = crate::sys::exec_argv(launcher.as_os_str(), &argv);
+        return format!("cannot run {}: {}", launcher.display(), error);
+    }
     // The entry runs from here, in this process: no second launcher start.
     crate::launch::run_entry(&dir, &name, &invoked_name(args, &name), &rest)
 }
@@ -105,25 +238,31 @@ fn invoked_name(args: &[OsString], name: &OsStr) -> OsString {
     }
 }
 
-/// A complete extraction of this digest is at `dir` (its completion stamp is written last).
-fn installed(dir: &Path, digest: &str) -> bool {
-    std::fs::read_to_string(dir.join(STAMP)).map(|s| s.trim() == digest).unwrap_or(false)
+/// A complete extraction of this digest is at `dir` (its completion stamp is written last), made
+/// by this user: a copy someone else owns is never trusted, whatever its stamp says.
+fn installed(dir: &Path, digest: &str, uid: u32) -> bool {
+    let stamp = dir.join(STAMP);
+    // The stamp's mode follows the umask: only the directory's mode matters to who can write.
+    let stamp_ours = std::fs::symlink_metadata(&stamp).is_ok_and(|m| m.is_file() && m.uid() == uid);
+    ours(dir, uid) && stamp_ours && std::fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == digest)
 }
 
 fn pick_entry(dir: &Path, args: &[OsString]) -> Result<(OsString, Vec<OsString>), String> {
     let mut entries: Vec<OsString> = std::fs::read_dir(dir.join("bin")).map_err(|e| format!("the extracted bundle has no bin/: {}", e))?.filter_map(|e| e.ok().map(|e| e.file_name())).collect();
     entries.sort();
+    let rest = args.get(1..).unwrap_or_default();
+    // A lone entry takes every argument as given, its own name too (`one.run one` is `one one`).
+    if entries.len() == 1 {
+        return Ok((entries[0].clone(), rest.to_vec()));
+    }
     let invoked = args.first().map(|a| Path::new(a).file_name().unwrap_or_default().to_os_string()).unwrap_or_default();
     if entries.contains(&invoked) {
-        return Ok((invoked, args[1..].to_vec()));
+        return Ok((invoked, rest.to_vec()));
     }
-    if let Some(first) = args.get(1) {
+    if let Some(first) = rest.first() {
         if entries.contains(first) {
-            return Ok((first.clone(), args[2..].to_vec()));
+            return Ok((first.clone(), rest[1..].to_vec()));
         }
-    }
-    if entries.len() == 1 {
-        return Ok((entries[0].clone(), args[1..].to_vec()));
     }
     let names: Vec<String> = entries.iter().map(|e| e.to_string_lossy().into_owned()).collect();
     Err(format!(
@@ -135,8 +274,8 @@ fn pick_entry(dir: &Path, args: &[OsString]) -> Result<(OsString, Vec<OsString>)
 }
 
 /// `replace`: the installed copy failed verification and must go even though it is stamped.
-fn extract(embedded: &Embedded, cache: &Path, dir: &Path, digest: &str, replace: bool) -> Result<(), String> {
-    std::fs::create_dir_all(cache).map_err(|e| format!("cannot create the cache {}: {} (set SIDEBUNDLE_CACHE_DIR to a writable directory)", cache.display(), e))?;
+/// `cache` is private_dir's: it exists and is this user's.
+fn extract(embedded: &Embedded, cache: &Path, dir: &Path, digest: &str, replace: bool, uid: u32) -> Result<(), String> {
     let mut file = File::open(&embedded.exe).map_err(|e| format!("cannot read {}: {}", embedded.exe.display(), e))?;
     let mut compressed = vec![0u8; embedded.length as usize];
     file.seek(SeekFrom::Start(embedded.offset)).and_then(|_| file.read_exact(&mut compressed)).map_err(|e| format!("cannot read {}: {}", embedded.exe.display(), e))?;
@@ -162,11 +301,12 @@ fn extract(embedded: &Embedded, cache: &Path, dir: &Path, digest: &str, replace:
     }
     // Another first run may have installed its copy meanwhile (and may be running from it):
     // keep that one. Only a damaged or half-written copy is moved aside.
-    if installed(dir, digest) && !replace {
+    if installed(dir, digest, uid) && !replace {
         let _ = std::fs::remove_dir_all(&tmp);
         return Ok(());
     }
-    if dir.exists() {
+    // Whatever is there (half written, damaged, not ours, a symlink) is moved aside, not followed.
+    if std::fs::symlink_metadata(dir).is_ok() {
         let stale = cache.join(format!(".{}.stale-{}-{}", &digest[..16], pid, nanos));
         if std::fs::rename(dir, &stale).is_ok() {
             let _ = std::fs::remove_dir_all(&stale);
@@ -175,7 +315,7 @@ fn extract(embedded: &Embedded, cache: &Path, dir: &Path, digest: &str, replace:
     if std::fs::rename(&tmp, dir).is_err() {
         // Another first run won the race: its copy is as good as ours.
         let _ = std::fs::remove_dir_all(&tmp);
-        if !installed(dir, digest) {
+        if !installed(dir, digest, uid) {
             return Err(format!("cannot install the extracted bundle at {}", dir.display()));
         }
     }
@@ -191,7 +331,7 @@ fn safe_relative(path: &[u8]) -> Result<PathBuf, String> {
 }
 
 fn write_records(data: &[u8], into: &Path) -> Result<(), String> {
-    std::fs::create_dir(into).map_err(|e| format!("cannot create {}: {}", into.display(), e))?;
+    std::fs::DirBuilder::new().mode(0o700).create(into).map_err(|e| format!("cannot create {}: {}", into.display(), e))?;
     let mut at = 0usize;
     let take = |at: &mut usize, n: usize| -> Result<&[u8], String> {
         let end = at.checked_add(n).filter(|&e| e <= data.len()).ok_or("the bundle's records end early")?;
@@ -207,17 +347,18 @@ fn write_records(data: &[u8], into: &Path) -> Result<(), String> {
         let rel = safe_relative(take(&mut at, len)?)?;
         let path = into.join(&rel);
         let io = |e: std::io::Error| format!("cannot write {}: {}", path.display(), e);
+        // Modes lose group and other write (0o7755): no one else may change what this user runs.
         match kind {
             b'd' => {
                 std::fs::create_dir_all(&path).map_err(io)?;
-                deferred_modes.push((path.clone(), mode & 0o7777));
+                deferred_modes.push((path.clone(), mode & 0o7755));
             }
             b'f' => {
                 let size = u64::from_le_bytes(take(&mut at, 8)?.try_into().unwrap()) as usize;
                 let bytes = take(&mut at, size)?;
                 let mut f = File::create(&path).map_err(io)?;
                 f.write_all(bytes).map_err(io)?;
-                f.set_permissions(std::fs::Permissions::from_mode(mode & 0o7777)).map_err(io)?;
+                f.set_permissions(std::fs::Permissions::from_mode(mode & 0o7755)).map_err(io)?;
             }
             b'l' => {
                 let n = u32::from_le_bytes(take(&mut at, 4)?.try_into().unwrap()) as usize;

@@ -1,12 +1,15 @@
 // Single-file bundles: one executable for python3 + jq, copied alone into the bare root (no
 // libc there), runs both entries (by first argument and by argv[0]); two cold first runs at
 // once share one extraction; a damaged cache is extracted again; a damaged file is refused.
+// A lone entry gets its arguments exactly, and a host-mode bundle runs from its single file.
+// (Whom the cache trusts: single-file-cache.spec.ts.)
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { bareRootfs } from '../fixtures/rootfs';
 import { runInRoot, runInRootAsync, runOnHost, type RunInRootOptions } from '../fixtures/run-in-root';
 import { createBundle } from '../helpers/cli';
+import { argvPrinter } from '../helpers/programs';
 import { tempDir } from '../helpers/tmp';
 
 jest.setTimeout(300_000);
@@ -110,4 +113,44 @@ test('a damaged single file is refused with a clear message, and nothing is inst
   expect(r.status).toBe(126);
   expect(r.stderr).toMatch(/pyjq\.run is damaged \(.*\); rebuild or download it again/);
   expect(readdirSync(empty)).toEqual([]);
+});
+
+describe('one entry: the argv printer', () => {
+  const printerDir = path.join(dir, 'printer');
+  const printerCache = path.join(dir, 'printer-cache');
+
+  /** `NAME.run` of an argv-printer bundle in `runMode`, and a symlink named after the entry. */
+  function printerSingle(runMode: string): { file: string; link: string; digest: string } {
+    const out = path.join(printerDir, runMode);
+    const result = createBundle(['--name', 'printer', '--out-dir', out, '--emit-single-file', '--run-mode', runMode, '--from-host', argvPrinter(printerDir)]);
+    const { path: file, digest } = result.singleFile as { path: string; digest: string };
+    const link = path.join(out, 'argv-printer');
+    symlinkSync(file, link);
+    return { file, link, digest };
+  }
+
+  const runPrinter = (argv: string[], env: Record<string, string> = {}) => runOnHost(argv, { env: { SIDEBUNDLE_CACHE_DIR: printerCache, ...env } });
+  const printed = (args: string[], root: string) => `${args.map((a) => `[${a}]\n`).join('')}cwd=/\nSIDEBUNDLE_ROOT=${root}\nLD_LIBRARY_PATH=(unset)\nGREETING=(unset)\n`;
+
+  test('a lone entry gets every argument as given, its own name first too', () => {
+    const { file, link, digest } = printerSingle('auto');
+    const root = path.join(printerCache, digest);
+    const byName = runPrinter([file, 'argv-printer', 'a b', 'c']);
+    expect(byName).toEqual({ status: 0, signal: null, stdout: printed(['argv-printer', 'a b', 'c'], root), stderr: '' });
+    const byLink = runPrinter([link, 'argv-printer', 'x']);
+    expect(byLink).toEqual({ status: 0, signal: null, stdout: printed(['argv-printer', 'x'], root), stderr: '' });
+    expect(runPrinter([file]).stdout).toBe(printed([], root));
+  });
+
+  test('a host-mode bundle runs from its single file, as its bin/ launcher does', () => {
+    const { file, link, digest } = printerSingle('host');
+    const root = path.join(printerCache, digest);
+    expect(readdirSync(path.join(printerDir, 'host/printer'))).not.toContain('runtime');
+    const direct = runOnHost([path.join(printerDir, 'host/printer/bin/argv-printer'), 'a b', 'c']);
+    expect(direct.stdout).toBe(printed(['a b', 'c'], path.join(printerDir, 'host/printer')));
+    expect(runPrinter([file, 'a b', 'c'])).toEqual({ status: 0, signal: null, stdout: printed(['a b', 'c'], root), stderr: '' });
+    expect(runPrinter([link, 'x'])).toEqual({ status: 0, signal: null, stdout: printed(['x'], root), stderr: '' });
+    const failing = runPrinter([file], { EXIT_WITH: '7' });
+    expect(failing.status).toBe(7);
+  });
 });
