@@ -4,14 +4,14 @@
 // in the cache, once more to keep those layers as verified blobs. Nothing is extracted to disk
 // by path, so an archive cannot write anywhere.
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
 
 import { SidebundleError } from '../errors';
-import { verifying } from './blob';
+import { openRegularFile, openVerifiedFile, readRegularFile, verifyBuffer, type VerifiedBlob } from './blob';
 import { checkDescriptor, resolveManifest, type Descriptor, type ResolvedImage } from './manifest';
 import type { ImageStore } from './store';
 
@@ -22,7 +22,8 @@ export interface OpenedImage {
   image: ResolvedImage;
   /** Identity of each layer for the snapshot chain (its blob digest). */
   layerIds: string[];
-  openLayer(index: number): Promise<Readable>;
+  /** Verified whole before it is returned: nothing of a corrupt layer is ever applied. */
+  openLayer(index: number): Promise<VerifiedBlob>;
   label: string;
 }
 
@@ -55,13 +56,9 @@ export async function openOciLayout(dir: string, ref: string | undefined): Promi
   const readVerified = async (d: Descriptor, what: string): Promise<Buffer> => {
     checkDescriptor(d, label);
     if (!existsSync(blob(d))) throw notFound(what, label, 'the layout is incomplete');
-    const chunks: Buffer[] = [];
-    await pipeline(createReadStream(blob(d)), verifying(d.digest, d.size, `${what} (${d.digest})`), async function* (source) {
-      for await (const c of source) chunks.push(c as Buffer);
-    });
-    return Buffer.concat(chunks);
+    return verifyBuffer(readRegularFile(blob(d), `${what} (${d.digest})`), d.digest, d.size, `${what} (${d.digest})`);
   };
-  const index = JSON.parse(readFileSync(path.join(dir, 'index.json'), 'utf8')) as { manifests?: Descriptor[] };
+  const index = JSON.parse(readRegularFile(path.join(dir, 'index.json'), label).toString('utf8')) as { manifests?: Descriptor[] };
   const image = await resolveManifest(pickFromIndex(index, ref, label), readVerified, label);
   return {
     image,
@@ -70,7 +67,7 @@ export async function openOciLayout(dir: string, ref: string | undefined): Promi
     openLayer: async (i) => {
       const d = image.layers[i]!;
       if (!existsSync(blob(d))) throw notFound(`layer ${d.digest}`, label, 'the layout is incomplete');
-      return createReadStream(blob(d)).pipe(verifying(d.digest, d.size, `${label} layer ${d.digest}`));
+      return openVerifiedFile(blob(d), d.digest, d.size, `${label} layer ${d.digest}`);
     },
   };
 }
@@ -103,7 +100,8 @@ async function scan(file: string, keepLarge: (name: string) => boolean, large: (
     }
   });
   if (!existsSync(file)) throw new SidebundleError('IMAGE_NOT_FOUND', `${file} does not exist`, { input: file, kind: 'input', hint: 'check the archive path' });
-  await pipeline(createReadStream(file), extract);
+  const { fd } = openRegularFile(file, 'the image archive');
+  await pipeline(createReadStream('', { fd }), extract);
   return small;
 }
 
@@ -122,13 +120,13 @@ function archiveLayers(file: string, label: string, store: ImageStore, members: 
       await store.putBlob(d.digest, d.size, stream, `${label} layer ${d.digest}`);
     });
   };
-  return async (i: number): Promise<Readable> => {
+  return async (i: number): Promise<VerifiedBlob> => {
     const d = layers[i]!;
     const inline = members.get(layerMembers[i]!);
-    if (inline) return Readable.from([inline]).pipe(verifying(d.digest, d.size, `${label} layer ${d.digest}`));
+    if (inline) return { stream: Readable.from([verifyBuffer(inline, d.digest, d.size, `${label} layer ${d.digest}`)]), bytes: inline.length };
     if (!store.hasBlob(d.digest)) await fetch();
     if (!store.hasBlob(d.digest)) throw notFound(`layer ${d.digest}`, label, 'the archive is incomplete');
-    return store.readBlob(d.digest, d.size, `${label} layer ${d.digest}`);
+    return store.openBlob(d.digest, d.size, `${label} layer ${d.digest}`);
   };
 }
 
@@ -146,11 +144,7 @@ export async function openOciArchive(file: string, ref: string | undefined, stor
   const readVerified = async (d: Descriptor, what: string): Promise<Buffer> => {
     const bytes = members.get(`blobs/${d.digest.replace(':', '/')}`);
     if (!bytes) throw notFound(what, label, 'the archive is incomplete');
-    const chunks: Buffer[] = [];
-    await pipeline(Readable.from([bytes]), verifying(d.digest, d.size, `${what} (${d.digest})`), async function* (s) {
-      for await (const c of s) chunks.push(c as Buffer);
-    });
-    return Buffer.concat(chunks);
+    return verifyBuffer(bytes, d.digest, d.size, `${what} (${d.digest})`);
   };
   const image = await resolveManifest(pickFromIndex(JSON.parse(indexText.toString('utf8')), ref, label), readVerified, label);
   const layerMembers = image.layers.map((l) => `blobs/${l.digest.replace(':', '/')}`);

@@ -1,10 +1,11 @@
 // Blob streams: verified against their descriptor (sha256 and size, checked as the bytes pass,
-// never by holding a layer in memory) and decompressed by what their first bytes say: gzip
-// (zlib), zstd (Node 20's zlib has none: the `zstd` program is used as a stream filter) or a
-// plain tar.
+// never by holding a layer in memory; a layer is checked whole before a byte of it is applied)
+// and decompressed by what their first bytes say: gzip (zlib), zstd (Node 20's zlib has none:
+// the `zstd` program is used as a stream filter) or a plain tar.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { PassThrough, Readable, Transform } from 'node:stream';
+import { closeSync, constants, createReadStream, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
+import { PassThrough, Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 
@@ -25,12 +26,22 @@ export function verifying(digest: string, size: number | undefined, label: strin
       callback(null, chunk);
     },
     flush(callback) {
-      const actual = `sha256:${hash.digest('hex')}`;
-      if (size !== undefined && seen !== size) callback(mismatch(label, `it is ${seen} bytes, its descriptor says ${size}`));
-      else if (actual !== digest) callback(mismatch(label, `its content hashes to ${actual}, not ${digest}`));
-      else callback();
+      callback(digestError(`sha256:${hash.digest('hex')}`, seen, digest, size, label));
     },
   });
+}
+
+/** Throws unless `bytes` hash to `digest` (and are `size` long). */
+export function verifyBuffer(bytes: Buffer, digest: string, size: number | undefined, label: string): Buffer {
+  const error = digestError(`sha256:${createHash('sha256').update(bytes).digest('hex')}`, bytes.length, digest, size, label);
+  if (error) throw error;
+  return bytes;
+}
+
+function digestError(actual: string, seen: number, digest: string, size: number | undefined, label: string): SidebundleError | null {
+  if (size !== undefined && seen !== size) return mismatch(label, `it is ${seen} bytes, its descriptor says ${size}`);
+  if (actual !== digest) return mismatch(label, `its content hashes to ${actual}, not ${digest}`);
+  return null;
 }
 
 function mismatch(label: string, why: string): SidebundleError {
@@ -38,6 +49,75 @@ function mismatch(label: string, why: string): SidebundleError {
     input: label,
     hint: 'the image data was damaged or tampered with; pull it again from a trusted source',
   });
+}
+
+/** A verified blob: its bytes, and how many there are (the compressed size of a layer). */
+export interface VerifiedBlob {
+  stream: Readable;
+  bytes: number;
+}
+
+/**
+ * A blob file, hashed whole before a byte of it is handed out, then streamed from the same
+ * descriptor (and verified again on the way, so a change in between fails the stream). Memory
+ * stays bounded; the price is a second read of the compressed bytes.
+ */
+export async function openVerifiedFile(file: string, digest: string, size: number | undefined, label: string): Promise<VerifiedBlob> {
+  const { fd, size: bytes } = openRegularFile(file, label);
+  try {
+    const sink = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+    await pipeline(createReadStream('', { fd, start: 0, autoClose: false }), verifying(digest, size, label), sink);
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+  const stream = verifying(digest, size, label);
+  pipeline(createReadStream('', { fd, start: 0 }), stream).catch(() => undefined); // errors surface on `stream`
+  return { stream, bytes };
+}
+
+/** A whole small file (an index.json, a manifest), refused if it is not a regular file. */
+export function readRegularFile(file: string, label: string): Buffer {
+  const { fd } = openRegularFile(file, label);
+  try {
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * A file descriptor for reading `file`, opened without waiting: opening a FIFO for reading
+ * blocks until a writer comes (signals included, the open runs on a libuv thread), and a device
+ * never ends, so anything but a regular file is refused.
+ */
+export function openRegularFile(file: string, label: string): { fd: number; size: number } {
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  let st: Stats;
+  try {
+    st = fstatSync(fd);
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+  if (!st.isFile()) {
+    closeSync(fd);
+    throw new SidebundleError('IMAGE_NOT_REGULAR_FILE', `${label}: ${file} is ${kindOf(st)}, not a regular file`, {
+      input: file,
+      kind: 'input',
+      hint: 'image blobs, index.json and image archives are read as plain files; replace it with the file it stands for',
+    });
+  }
+  return { fd, size: st.size };
+}
+
+function kindOf(st: Stats): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isDirectory()) return 'a directory';
+  return 'not a file';
 }
 
 /** The first `n` bytes of a stream, and a stream of all of it (head included). */

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 
 import { SidebundleError } from '../errors';
 import { openDockerArchive, openOciArchive, openOciLayout, type OpenedImage } from './archives';
-import { decompressed } from './blob';
+import { decompressed, type VerifiedBlob } from './blob';
 import { exportImage, inspectImage, pickEngine } from './engine';
 import { resolveManifest, type Descriptor, type ImageConfig } from './manifest';
 import { describeSource, parseImageReference, type ImageSource } from './reference';
@@ -47,7 +47,8 @@ export async function materializeImage(reference: string, options: MaterializeOp
   const rootfs = await store.snapshot(opened.layerIds, async (i, dir) => {
     options.signal?.throwIfAborted();
     progress(`unpacking layer ${i + 1}/${opened.layerIds.length} of ${opened.label}`);
-    const stream = await decompressed(await opened.openLayer(i), `${opened.label} layer ${i + 1}`);
+    const blob = await opened.openLayer(i); // verified whole: nothing is applied from a corrupt layer
+    const stream = await decompressed(blob.stream, `${opened.label} layer ${i + 1}`);
     await applyLayer(stream, dir, { label: `${opened.label} layer ${i + 1} (${opened.layerIds[i]})`, ...(options.limits ? { limits: options.limits } : {}), ...(options.signal ? { signal: options.signal } : {}) });
   }, (i, cached) => cached && progress(`layer ${i + 1}/${opened.layerIds.length} of ${opened.label} is cached`));
   return {
@@ -82,7 +83,7 @@ async function open(source: Exclude<ImageSource, { kind: 'engine' }>, store: Ima
         // Configs are blobs: kept in the store like layers (verified there).
         if (!store.hasBlob(d.digest)) await store.putBlob(d.digest, d.size, await client.blob(d), `${label} ${d.digest}`);
         const chunks: Buffer[] = [];
-        for await (const c of store.readBlob(d.digest, d.size, `${label} ${d.digest}`)) chunks.push(c as Buffer);
+        for await (const c of (await store.openBlob(d.digest, d.size, `${label} ${d.digest}`)).stream) chunks.push(c as Buffer);
         return Buffer.concat(chunks);
       };
       const image = await resolveManifest(top.descriptor, read, label);
@@ -90,13 +91,13 @@ async function open(source: Exclude<ImageSource, { kind: 'engine' }>, store: Ima
         image,
         label,
         layerIds: image.layers.map((l) => l.digest),
-        openLayer: async (i): Promise<Readable> => {
+        openLayer: async (i): Promise<VerifiedBlob> => {
           const d = image.layers[i]!;
           if (!store.hasBlob(d.digest)) {
             options.onProgress?.(`downloading layer ${i + 1}/${image.layers.length} (${(d.size / 1048576).toFixed(1)} MiB) of ${label}`);
             await store.putBlob(d.digest, d.size, await client.blob(d), `${label} layer ${d.digest}`);
           }
-          return store.readBlob(d.digest, d.size, `${label} layer ${d.digest}`);
+          return store.openBlob(d.digest, d.size, `${label} layer ${d.digest}`);
         },
       };
     }

@@ -5,14 +5,14 @@
 // image sharing base layers, reuses what is there. Everything is built under a temporary name
 // and renamed into place, so a killed or concurrent run never leaves or uses a half entry.
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
+import { createWriteStream, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 import { SidebundleError } from '../errors';
-import { verifying } from './blob';
+import { openVerifiedFile, verifying, type VerifiedBlob } from './blob';
 
 export function defaultImageCache(): string {
   return process.env.SIDEBUNDLE_IMAGE_CACHE ?? path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'sidebundle', 'images');
@@ -51,9 +51,9 @@ export class ImageStore {
     return target;
   }
 
-  /** A blob read back, verified again on the way (a damaged cache is caught, not used). */
-  readBlob(digest: string, size: number | undefined, label: string): Readable {
-    return createReadStream(this.blobPath(digest)).pipe(verifying(digest, size, label));
+  /** A blob read back, verified whole again before it is used (a damaged cache is caught, not used). */
+  openBlob(digest: string, size: number | undefined, label: string): Promise<VerifiedBlob> {
+    return openVerifiedFile(this.blobPath(digest), digest, size, label);
   }
 
   /** The chain keys of a stack of layers: one per prefix. */

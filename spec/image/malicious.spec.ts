@@ -1,6 +1,6 @@
 // Hostile layers: each refused with a clear error (or, for device nodes, not materialised),
 // and nothing is ever written outside the unpack directory.
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
@@ -9,6 +9,7 @@ import { SidebundleError } from '../../lib/errors';
 import { applyLayer } from '../../lib/image/unpack';
 import { ImageStore, materializeImage } from '../../lib/image';
 import { tempDir } from '../helpers/tmp';
+import { guardedStore, layerBytes, ociLayout } from './crafted';
 
 type Entry = { name: string; type?: tar.Header['type']; linkname?: string; content?: string; size?: number };
 
@@ -34,7 +35,12 @@ function sandbox() {
   const canary = path.join(dir, 'canary');
   mkdirSync(target, { recursive: true });
   mkdirSync(canary);
-  return { target, canary, untouched: () => readdirSync(canary).length === 0 && !existsSync(path.join(dir, 'escaped')) };
+  writeFileSync(path.join(dir, 'beside'), 'must survive');
+  return {
+    target,
+    canary,
+    untouched: () => existsSync(target) && existsSync(path.join(dir, 'beside')) && readdirSync(canary).length === 0 && !existsSync(path.join(dir, 'escaped')),
+  };
 }
 
 async function refused(entries: Entry[], code: string, message: RegExp, limits = {}) {
@@ -85,4 +91,45 @@ test('digests with unsafe characters never become paths', async () => {
   require('node:fs').writeFileSync(path.join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
   require('node:fs').writeFileSync(path.join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: 'sha256:../../../../etc/passwd', size: 10 }] }));
   await expect(materializeImage(`oci:${layout}`, { store: new ImageStore(path.join(base, 'store')) })).rejects.toMatchObject({ code: 'IMAGE_BAD_DIGEST' });
+});
+
+test('a whiteout of "..", ".", or nothing is refused, naming the layer and the entry', async () => {
+  for (const name of ['.wh...', 'usr/.wh...', '.wh..', 'usr/.wh.']) {
+    await refused([{ name: 'usr/', type: 'directory' }, { name: 'usr/keep', content: 'x' }, { name }], 'IMAGE_LAYER_UNSAFE', new RegExp(`^evil layer: refused the entry "${name.replace(/\./g, '\\.')}": it is a whiteout of`));
+  }
+});
+
+test('a whiteout of a name in its directory still removes it', async () => {
+  const { target, untouched } = sandbox();
+  await applyLayer(await layer([{ name: 'usr/bin/gone', content: 'x' }, { name: 'usr/bin/kept', content: 'x' }, { name: 'usr/bin/.wh.gone' }]), target, { label: 'layer' });
+  expect(readdirSync(path.join(target, 'usr/bin'))).toEqual(['kept']);
+  expect(untouched()).toBe(true);
+});
+
+describe('an image whose layer holds a whiteout of ".."', () => {
+  for (const [where, name] of [['the root', '.wh...'], ['a directory', 'usr/.wh...']] as const) {
+    test(`in ${where}: refused before anything of the cache is removed, and nothing is kept`, async () => {
+      const dir = tempDir('sb-wh-');
+      const { store, intact, snapshots } = guardedStore(dir);
+      const { ref, layerDigests } = ociLayout(path.join(dir, 'layout'), [await layerBytes([{ name: 'usr/', type: 'directory' }, { name: 'usr/bin/tool', content: 'x' }, { name }], { gzip: true })]);
+      const error = await materializeImage(ref, { store }).then(() => undefined, (e: unknown) => e);
+      expect(error).toMatchObject({ code: 'IMAGE_LAYER_UNSAFE' });
+      expect((error as Error).message).toContain(layerDigests[0]);
+      expect((error as Error).message).toContain(JSON.stringify(name));
+      expect(intact()).toBe(true);
+      expect(snapshots()).toEqual([]);
+    });
+  }
+});
+
+test('a corrupt layer is refused by digest before any of its entries is applied', async () => {
+  const dir = tempDir('sb-corrupt-');
+  const { store, intact, snapshots } = guardedStore(dir);
+  // Applied while streaming, the unsafe entry would be met (and reported) before the digest.
+  const evil = await layerBytes([{ name: '../escaped', content: 'x' }, { name: '.wh...' }, { name: 'padding', content: 'p'.repeat(4096) }]);
+  const { ref } = ociLayout(path.join(dir, 'layout'), [evil], { corrupt: [0] });
+  await expect(materializeImage(ref, { store })).rejects.toMatchObject({ code: 'IMAGE_DIGEST_MISMATCH' });
+  expect(existsSync(path.join(dir, 'escaped'))).toBe(false);
+  expect(intact()).toBe(true);
+  expect(snapshots()).toEqual([]);
 });
