@@ -1,6 +1,7 @@
 // Hostile layers: each refused with a clear error (or, for device nodes, not materialised),
 // and nothing is ever written outside the unpack directory.
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
@@ -132,4 +133,55 @@ test('a corrupt layer is refused by digest before any of its entries is applied'
   expect(existsSync(path.join(dir, 'escaped'))).toBe(false);
   expect(intact()).toBe(true);
   expect(snapshots()).toEqual([]);
+});
+
+describe('a FIFO or device where a file is read is refused at once, not waited on', () => {
+  const mkfifo = (at: string) => {
+    rmSync(at, { force: true });
+    execFileSync('mkfifo', [at]);
+  };
+  const expectRefused = async (ref: string, store: ImageStore, file: string, kind: RegExp) => {
+    const error = await materializeImage(ref, { store }).then(() => undefined, (e: unknown) => e);
+    expect(error).toMatchObject({ code: 'IMAGE_NOT_REGULAR_FILE', kind: 'input', input: file, hint: expect.stringMatching(/plain files/) });
+    expect((error as Error).message).toContain(file);
+    expect((error as Error).message).toMatch(kind);
+  };
+  const layout = async (dir: string) => ociLayout(path.join(dir, 'layout'), [await layerBytes([{ name: 'usr/bin/tool', content: 'x' }])]);
+
+  test('a layer blob', async () => {
+    const dir = tempDir('sb-fifo-');
+    const { store, intact, snapshots } = guardedStore(dir);
+    const { ref, layerDigests } = await layout(dir);
+    const blob = path.join(dir, 'layout', 'blobs', layerDigests[0]!.replace(':', '/'));
+    mkfifo(blob);
+    await expectRefused(ref, store, blob, /is a FIFO, not a regular file/);
+    expect(intact()).toBe(true);
+    expect(snapshots()).toEqual([]);
+  }, 10_000);
+
+  test('index.json and the manifest blob', async () => {
+    const dir = tempDir('sb-fifo-');
+    const { store, intact, snapshots } = guardedStore(dir);
+    const { ref } = await layout(dir);
+    const index = path.join(dir, 'layout', 'index.json');
+    const manifestDigest = JSON.parse(readFileSync(index, 'utf8')).manifests[0].digest as string;
+    const manifest = path.join(dir, 'layout', 'blobs', manifestDigest.replace(':', '/'));
+    mkfifo(manifest);
+    await expectRefused(ref, store, manifest, /is a FIFO/);
+    mkfifo(index);
+    await expectRefused(ref, store, index, /is a FIFO/);
+    expect(intact()).toBe(true);
+    expect(snapshots()).toEqual([]);
+  }, 10_000);
+
+  test('an oci-archive or docker-archive file', async () => {
+    const dir = tempDir('sb-fifo-');
+    const { store, intact } = guardedStore(dir);
+    const fifo = path.join(dir, 'image.tar');
+    mkfifo(fifo);
+    await expectRefused(`oci-archive:${fifo}`, store, fifo, /is a FIFO/);
+    await expectRefused(`docker-archive:${fifo}`, store, fifo, /is a FIFO/);
+    await expectRefused('docker-archive:/dev/zero', store, '/dev/zero', /is a character device/);
+    expect(intact()).toBe(true);
+  }, 10_000);
 });
