@@ -41,6 +41,8 @@ export interface BundleOptions {
   traceBackend?: TraceBackendRequest;
   traceTimeoutMs?: number;
   traceInclude?: string[];
+  /** Keep a trace whose command exits non-zero (by default the build fails). */
+  allowTraceFailure?: boolean;
   /** Base for relative paths and the traced commands' working directory. */
   cwd?: string;
   /** Images: engine for bare references, the engine command line, trace backend, agent. */
@@ -114,6 +116,7 @@ export async function traceGroups(groups: ResolvedGroup[], options: Omit<BundleO
       backend,
       ...(options.traceTimeoutMs ? { timeoutMs: options.traceTimeoutMs } : {}),
       ...(options.traceInclude ? { include: options.traceInclude } : {}),
+      ...(options.allowTraceFailure ? { allowFailure: true } : {}),
       ...(group.image ? { env: imageEnv(group.image) } : {}),
       exclude: [outDir],
       cwd: group.image ? group.image.config.workingDir ?? '/' : cwd,

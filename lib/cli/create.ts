@@ -37,6 +37,7 @@ Options:
                           to ptrace, then off, and says why)
   --trace-timeout SECS    kill a trace command (and all it started) after SECS (default 60)
   --trace-include PATH    ship PATH even where the trace policy leaves it out (repeatable)
+  --allow-trace-failure   keep a trace whose command exits non-zero (by default it fails)
   --image-backend B       engine for bare image references: auto|docker|podman (default: auto)
   --image-trace-backend B off|auto|ptrace|fanotify|combined (traced from the host inside the
                           unpacked image), or agent|agent-combined (the agent runs inside a
@@ -88,6 +89,7 @@ export async function createCommand(args: string[], reporterFor: (level: string 
     'cache-dir': { type: 'string' },
     'no-cache': { type: 'boolean' },
     'allow-gpu-libs': { type: 'boolean' },
+    'allow-trace-failure': { type: 'boolean' },
     'strict-validate': { type: 'boolean' },
     'run-mode': { type: 'string' },
     'emit-single-file': { type: 'boolean' },
@@ -139,6 +141,7 @@ export async function createCommand(args: string[], reporterFor: (level: string 
     traceBackend,
     ...(timeout ? { traceTimeoutMs: timeout * 1000 } : {}),
     ...(values['trace-include'] ? { traceInclude: values['trace-include'] } : {}),
+    ...(values['allow-trace-failure'] ? { allowTraceFailure: true } : {}),
   }, {
     ...(cache ? { cache } : {}),
     signal,

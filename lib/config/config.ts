@@ -29,6 +29,8 @@ export interface BundleConfig {
   copyDirs?: Array<string | { source: string; dest?: string }>;
   setEnv?: Record<string, string>;
   allowGpuLibs?: boolean;
+  /** Keep a trace whose command exits non-zero. */
+  allowTraceFailure?: boolean;
   strictValidate?: boolean;
   /** auto|host|ns|bwrap|chroot (default auto). */
   runMode?: RunMode;

@@ -42,6 +42,9 @@ export interface TraceStepOptions {
   cwd?: string;
   /** Environment of the traced commands (default: ours, with the resolver's PATH). */
   env?: Record<string, string>;
+  /** Keep what a trace command touched even when it exits non-zero or dies by a signal
+   * (--allow-trace-failure); by default that fails the step. */
+  allowFailure?: boolean;
 }
 
 export interface TracedClosure {
@@ -92,6 +95,7 @@ export async function trace(closure: ResolvedClosure, options: TraceStepOptions,
     const hit = cache && key ? await cache.lookup<TracedRunResult>(key) : undefined;
     if (hit) {
       emit(context, { type: 'step', step: 'trace', status: 'hit', detail: entry.name });
+      checkExit(hit.report, entry.name, options.allowFailure === true);
       results.push(hit);
       continue;
     }
@@ -112,6 +116,7 @@ export async function trace(closure: ResolvedClosure, options: TraceStepOptions,
     if (report.timedOut) {
       emit(context, { type: 'log', level: 'warn', message: `trace ${entry.name}: the command was killed after ${timeoutMs} ms; what it touched until then is kept` });
     }
+    checkExit(report, entry.name, options.allowFailure === true);
     const kept: TracedFile[] = [];
     const excluded: ExcludedFile[] = [];
     for (const file of report.files) {
@@ -132,6 +137,24 @@ export async function trace(closure: ResolvedClosure, options: TraceStepOptions,
     }
   }
   return { schema: 'sidebundle/traced@1', reports: results.map((r) => r.report), closure: unionOf(closure.root, results.map((r) => r.closure)) };
+}
+
+/**
+ * A trace command that failed most likely did not exercise what the bundle needs (a typo, a
+ * missing argument): fail the step rather than ship a bundle built from half a run. A command
+ * stopped by the trace timeout is the documented way to trace servers, so it passes.
+ */
+function checkExit(report: TraceReport, entry: string, allowFailure: boolean): void {
+  const exit = report.exit;
+  if (allowFailure || report.timedOut || report.cancelled || exit === null) return;
+  if ('code' in exit && exit.code === 0) return;
+  const status = 'code' in exit ? `exited with status ${exit.code}` : `was killed by ${exit.signal}`;
+  throw new SidebundleError('TRACE_COMMAND_FAILED', `the trace command of ${entry} ${status}: ${report.command.join(' ')}`, {
+    input: report.command.join(' '),
+    kind: 'input',
+    hint: "its output is above; fix the command, or pass --allow-trace-failure (\"allowTraceFailure\": true) to keep what it touched",
+    details: { entry, exit },
+  });
 }
 
 interface TracedRunResult {
