@@ -9,6 +9,7 @@ import { hasElfMagic, type ElfInfo } from '../elf';
 import { SidebundleError, isSidebundleError } from '../errors';
 import type { TracedFile } from '../model/trace';
 import { entryNameProblem, validateEntryName } from '../model/names';
+import { redactedCommand } from '../util/redact';
 import type {
   ClosureSymlink, Diagnostic, EntryKind, ExcludedFile, MissingLibrary, Reason, ResolvedEntry, SearchSource,
 } from '../model/closure';
@@ -171,7 +172,7 @@ class ClosureBuilder {
    * on the way are kept, so the bundle answers at the path the program used.
    */
   addTraced(file: TracedFile, trace: TracedRun): void {
-    const reason: Reason = { kind: 'traced', entry: trace.entry, command: trace.command.join(' '), op: file.ops.join(',') };
+    const reason: Reason = { kind: 'traced', entry: trace.entry, command: redactedCommand(trace.command), op: file.ops.join(',') };
     let walk: Walk | null;
     try {
       walk = this.fs.resolve(file.path);
@@ -392,10 +393,21 @@ class ClosureBuilder {
     }
     const loaderWalk = this.fs.resolve(info.interpreter);
     if (loaderWalk === null || !loaderWalk.stats.isFile()) {
-      throw new SidebundleError('ENTRY_LOADER_MISSING', `${spec} needs the dynamic loader ${info.interpreter}, which does not exist${this.fs.root === '/' ? '' : ` inside ${this.fs.root}`}`, {
+      const inside = this.fs.root === '/' ? '' : ` inside ${this.fs.root}`;
+      if (loaderWalk === null) {
+        throw new SidebundleError('ENTRY_LOADER_MISSING', `${spec} needs the dynamic loader ${info.interpreter}, which does not exist${inside}`, {
+          input: spec,
+          kind: 'input',
+          hint: 'the program was built for another system (e.g. musl vs glibc); bundle it from the root it was built for',
+        });
+      }
+      // A PT_INTERP of /etc or /dev/zero exists; saying it does not would send the user looking for it.
+      const s = loaderWalk.stats;
+      const kind = s.isDirectory() ? 'a directory' : s.isCharacterDevice() ? 'a character device' : s.isBlockDevice() ? 'a block device' : s.isFIFO() ? 'a FIFO' : s.isSocket() ? 'a socket' : 'a special file';
+      throw new SidebundleError('ENTRY_LOADER_MISSING', `${spec} names ${info.interpreter} as its dynamic loader, but ${info.interpreter}${inside} is ${kind}, not a regular file, so it cannot be a loader`, {
         input: spec,
         kind: 'input',
-        hint: 'the program was built for another system (e.g. musl vs glibc); bundle it from the root it was built for',
+        hint: 'the program\'s PT_INTERP is damaged or crafted; a loader is a regular file such as /lib64/ld-linux-x86-64.so.2',
       });
     }
     this.addLinks(loaderWalk.links);
