@@ -25,9 +25,10 @@ export interface WriteContentOptions {
   digests?: DigestMemo;
 }
 
-/** Files are stored 0755 when any execute bit is set, else 0644: no setuid, no odd modes. */
+/** A file keeps its source's permission bits, never wider: a 0600 key stays 0600. Setuid,
+ * setgid and sticky bits are dropped (a bundle must not carry privileges). */
 export function storedMode(mode: number): number {
-  return mode & 0o111 ? 0o755 : 0o644;
+  return mode & 0o777;
 }
 
 /** Write data/ and the payload links of `files` into `bundleDir`. Returns the bytes stored. */
@@ -60,7 +61,7 @@ export async function writeContent(bundleDir: string, files: PlanFile[], options
     if (storedMode(file.mode) === storedMode(byDigest.get(file.sha256)!.mode)) {
       linkSync(stored, target);
     } else {
-      // Same bytes, different execute bit: a link would share the mode, so this one is a copy.
+      // Same bytes, different mode: a link would share the mode, so this one is a copy.
       copyFileSync(stored, target);
       chmodSync(target, storedMode(file.mode));
       const { mtime } = statSync(stored);
@@ -71,7 +72,7 @@ export async function writeContent(bundleDir: string, files: PlanFile[], options
 }
 
 async function storeOne(file: PlanFile, stored: string, reusable: string | undefined, digests: DigestMemo | undefined): Promise<void> {
-  if (reusable !== undefined && (await linkVerified(reusable, stored, file.sha256, digests))) return;
+  if (reusable !== undefined && (await linkVerified(reusable, stored, file.sha256, storedMode(file.mode), digests))) return;
   try {
     await copyFile(file.source, stored);
   } catch (error) {
@@ -103,8 +104,11 @@ async function storeOne(file: PlanFile, stored: string, reusable: string | undef
  * was verified (the digest memo); otherwise hashed, and a copy that no longer holds its digest
  * (edited in place through a bundle's link) is dropped so the source is copied instead.
  */
-async function linkVerified(reusable: string, stored: string, sha: string, digests: DigestMemo | undefined): Promise<boolean> {
+async function linkVerified(reusable: string, stored: string, sha: string, mode: number, digests: DigestMemo | undefined): Promise<boolean> {
   try {
+    // The store holds one inode per content, with the mode of the bundle that stored it first;
+    // a link shares that mode, so content wanted with another mode is copied instead.
+    if ((statSync(reusable).mode & 0o7777) !== mode) return false;
     linkSync(reusable, stored);
   } catch {
     return false; // another filesystem, or gone: copy instead

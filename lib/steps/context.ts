@@ -23,7 +23,7 @@ export const STEP_VERSIONS: Record<StepName, string> = {
   resolve: `${version()}/3`,
   trace: `${version()}/3`,
   merge: `${version()}/3`,
-  package: `${version()}/3`,
+  package: `${version()}/4`,
 };
 
 export function digestsOf(context: StepContext): DigestMemo {
