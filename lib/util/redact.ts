@@ -2,7 +2,8 @@
 // token passed on a command line must not travel with the bundle. Values that look like
 // credentials are replaced, the rest of the command is kept so the reason stays readable.
 const SECRET_KEY = /(pass(word|wd|phrase)?|secret|token|api[-_]?key|access[-_]?key|auth(orization)?|credentials?|private[-_]?key|session|cookie)/i;
-const TOKEN_FORMATS = [
+/** Token formats of common services, recognisable without context. */
+export const TOKEN_FORMATS = [
   /\bgh[pousr]_[A-Za-z0-9]{20,}\b/g, // GitHub
   /\bgithub_pat_[A-Za-z0-9_]{20,}\b/g,
   /\bglpat-[A-Za-z0-9_-]{20,}\b/g, // GitLab
