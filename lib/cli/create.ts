@@ -173,14 +173,12 @@ function report(result: BundleResult, reporter: Reporter, first: string | undefi
     if (d.level === 'warning') reporter.warn(`${d.message}${d.chain ? ` (chain: ${d.chain.join(' -> ')})` : ''}`);
     else reporter.debug(d.message);
   }
-  for (const m of result.plan.missing) {
-    reporter.warn(`library ${m.name} not found, needed by ${m.chain.join(' -> ')}`);
-  }
+  warnSome(reporter, result.plan.missing.map((m) => `library ${m.name} not found, needed by ${m.chain.join(' -> ')}`), 'missing libraries', '"missing" in manifest.lock');
   for (const e of result.plan.excluded) reporter.info(`left out ${e.path}: ${e.reason}`);
   for (const t of result.traces) {
     reporter.info(`traced ${t.command.join(' ')} with ${t.backend}: ${t.files.length} paths, exit ${t.exit === null ? 'none' : 'code' in t.exit ? t.exit.code : t.exit.signal}, ${t.durationMs} ms`);
   }
-  for (const issue of result.validation.issues) reporter.warn(`validation: ${issue.message}`);
+  warnSome(reporter, result.validation.issues.map((issue) => `validation: ${issue.message}`), 'validation issues', '"validation" in --json');
 
   const entries = result.plan.launchers.map((l) => l.name);
   const human = [
@@ -209,6 +207,15 @@ function report(result: BundleResult, reporter: Reporter, first: string | undefi
       traces: result.traces.map((t) => ({ command: t.command, backend: t.backend, exit: t.exit, timedOut: t.timedOut, durationMs: t.durationMs, files: t.files.length, warnings: t.warnings })),
     },
   });
+}
+
+/** Warnings that can number thousands (a hostile or broken input): the first few, then a count
+ * and where the whole list is; --log-level debug prints every one. */
+const WARN_LIMIT = 10;
+function warnSome(reporter: Reporter, lines: string[], what: string, where: string): void {
+  const shown = reporter.enabled('debug') ? lines.length : WARN_LIMIT;
+  for (const line of lines.slice(0, shown)) reporter.warn(line);
+  if (lines.length > shown) reporter.warn(`… and ${lines.length - shown} more ${what} (all in ${where}; --log-level debug prints each)`);
 }
 
 export function formatBytes(bytes: number): string {
