@@ -1,4 +1,5 @@
 // `sidebundle create`: bundle programs from this machine (or a --trace-root) into a directory.
+import { statSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { bundle, type BundleResult } from '../bundle';
@@ -119,7 +120,7 @@ export async function createCommand(args: string[], reporterFor: (level: string 
       hint: 'e.g. --trace-timeout 120',
     });
   }
-  const traceRoot = values['trace-root'] === undefined ? undefined : path.resolve(values['trace-root']);
+  const traceRoot = values['trace-root'] === undefined ? undefined : rootDirectory(values['trace-root']);
   const cache = values['no-cache'] ? undefined : new StepCache(values['cache-dir'] ?? defaultCacheDir());
   const entries = [...hostSpecs.map(parseHostSpec), ...imageSpecs.map(parseImageSpec)];
   const result = await bundle({
@@ -173,7 +174,7 @@ function report(result: BundleResult, reporter: Reporter, first: string | undefi
     if (d.level === 'warning') reporter.warn(`${d.message}${d.chain ? ` (chain: ${d.chain.join(' -> ')})` : ''}`);
     else reporter.debug(d.message);
   }
-  warnSome(reporter, result.plan.missing.map((m) => `library ${m.name} not found, needed by ${m.chain.join(' -> ')}`), 'missing libraries', '"missing" in manifest.lock');
+  warnSome(reporter, result.plan.missing.map((m) => `library ${m.name} ${m.why ? `unusable (${m.why})` : 'not found'}, needed by ${m.chain.join(' -> ')}`), 'missing libraries', '"missing" in manifest.lock');
   for (const e of result.plan.excluded) reporter.info(`left out ${e.path}: ${e.reason}`);
   for (const t of result.traces) {
     reporter.info(`traced ${t.command.join(' ')} with ${t.backend}: ${t.files.length} paths, exit ${t.exit === null ? 'none' : 'code' in t.exit ? t.exit.code : t.exit.signal}, ${t.durationMs} ms`);
@@ -206,6 +207,23 @@ function report(result: BundleResult, reporter: Reporter, first: string | undefi
       images: result.images.map((i) => ({ reference: i.reference, digest: i.digest, rootfs: i.rootfs })),
       traces: result.traces.map((t) => ({ command: t.command, backend: t.backend, exit: t.exit, timedOut: t.timedOut, durationMs: t.durationMs, files: t.files.length, warnings: t.warnings })),
     },
+  });
+}
+
+/** --trace-root must name a directory (a root file system), checked before anything runs. */
+function rootDirectory(given: string): string {
+  const dir = path.resolve(given);
+  let problem: string | undefined;
+  try {
+    if (!statSync(dir).isDirectory()) problem = 'is not a directory';
+  } catch (error) {
+    problem = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read (${(error as Error).message})`;
+  }
+  if (problem === undefined) return dir;
+  throw new SidebundleError('BAD_OPTION', `--trace-root ${given} ${problem}`, {
+    input: given,
+    kind: 'input',
+    hint: 'give the directory of a root file system (an unpacked image, a chroot, a debootstrap tree)',
   });
 }
 

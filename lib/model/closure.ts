@@ -94,6 +94,8 @@ export interface Diagnostic {
 
 export interface MissingLibrary {
   name: string;
+  /** Why the search failed where it is more than "no such file" (e.g. a symlink loop). */
+  why?: string;
   /** Entry first, then each object down to the one whose DT_NEEDED names `name`. */
   chain: string[];
 }
@@ -101,6 +103,10 @@ export interface MissingLibrary {
 export interface ExcludedFile {
   path: string;
   reason: string;
+  /** A traced run read it and it still exists on the build machine: `lost` when the target is
+   * not expected to provide it (a file in a home or temporary directory: the bundle may fail
+   * without it, and --strict-validate says so), `secret` when it is withheld on purpose. */
+  impact?: 'lost' | 'secret';
   /** The object whose DT_NEEDED asked for it, and the name it asked by. */
   neededBy?: string;
   neededName?: string;
@@ -122,4 +128,16 @@ export interface ResolvedClosure {
   dirs?: string[];
   /** Directories to add to an entry's --library-path: where traced runs loaded libraries by name. */
   libraryPathExtras?: Array<{ entry: string; dirs: string[] }>;
+  /** The user's own projects the entries belong to; their files are at `at` in the payload. */
+  projects?: Project[];
+}
+
+/** A user's own project (the directory an entry script belongs to, see lib/resolve/project.ts):
+ * shipped at a path that does not depend on where it is checked out. */
+export interface Project {
+  /** Canonical logical directory on the build machine (/root/src/tool). */
+  dir: string;
+  /** Its place in the payload (/opt/sidebundle/tool); every path of the closure under `dir` is
+   * there instead, read from `dir` (ClosureFile.from). */
+  at: string;
 }

@@ -446,9 +446,12 @@ class ClosureBuilder {
       for (const needed of object.info.needed) {
         let dep = byName.get(needed);
         if (dep === undefined) {
+          const loops = this.diagnostics.length;
           const found = searchLibrary(needed, object, ctx);
           if (found === null) {
-            this.missing.push({ name: needed, chain: chainOf(object) });
+            // Say why where a candidate was there but unusable (a symlink loop), not just "not found".
+            const loop = this.diagnostics.slice(loops).find((d) => d.code === 'PATH_SYMLINK_LOOP');
+            this.missing.push({ name: needed, chain: chainOf(object), ...(loop ? { why: `${loop.input} is a symlink loop` } : {}) });
             continue;
           }
           dep = byPath.get(found.path);

@@ -150,3 +150,26 @@ describe('defects the loader would hit are reported with the chain that needed t
     expect(runOnHost([path.join(kept.dir, 'bin/prog')]).stdout).toBe('drm 1\n');
   });
 });
+
+describe('errors say what is wrong, not only that something is missing', () => {
+  test('--trace-root that is a file or absent', () => {
+    const file = create('--name', 'x', '--trace-root', '/etc/passwd', '--from-host', '/usr/bin/true');
+    expect(file.status).toBe(2);
+    expect(file.stderr).toContain('error[BAD_OPTION]: --trace-root /etc/passwd is not a directory');
+    const absent = create('--name', 'x', '--trace-root', path.join(dir, 'no-root'), '--from-host', '/usr/bin/true');
+    expect(absent.status).toBe(2);
+    expect(absent.stderr).toMatch(/--trace-root .*no-root does not exist/);
+  });
+
+  test('a library that is a symlink loop is named as such', () => {
+    const libs = path.join(dir, 'looplibs');
+    mkdirSync(libs, { recursive: true });
+    const program = compile(path.join(libs, 'prog'), 'int main(void) { return 0; }');
+    execFileSync('patchelf', ['--add-needed', 'libloop.so.1', program]);
+    execFileSync('patchelf', ['--set-rpath', libs, program]);
+    symlinkSync('libloop.so.1', path.join(libs, 'libloop.so.1'));
+    const r = create('--name', 'loop', '--from-host', program);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain(`library libloop.so.1 unusable (${libs}/libloop.so.1 is a symlink loop), needed by `);
+  });
+});
