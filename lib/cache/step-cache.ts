@@ -9,11 +9,14 @@
 //   <dir>/records/<key>.json   earlier runs of a step with these options: inputs → output digest
 //   <dir>/outputs/<sha256>     stored outputs (JSON), named by their own digest
 //   <dir>/cas/<sha256>         content store shared by bundles (hard-linked, never copied twice)
-//   <dir>/digests.json         the file-digest memo, so an unchanged file is never read again
-import { createHash, randomBytes } from 'node:crypto';
+//   <dir>/digests.json         the file-digest memo, so an unchanged file is never read again,
+//                              preceded by its HMAC under <dir>/memo.key (0600): a memo written
+//                              by anyone who cannot read the key (or by hand) is not believed
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
+import { errnoCode, SidebundleError } from '../errors';
 import { DigestMemo, type FileDigest } from './file-digest';
 
 /** One thing a step read: a file's digest, a symlink's target, or the fact that nothing was there. */
@@ -48,13 +51,15 @@ export function sha256Text(text: string): string {
 export class StepCache {
   readonly dir: string;
   readonly digests: DigestMemo;
-  private savedMemoSize: number;
+  private savedMemoChanges: number;
+  private readonly memoKey: Buffer;
 
   constructor(dir: string) {
     this.dir = path.resolve(dir);
     for (const sub of ['records', 'outputs', 'cas', 'tmp']) mkdirSync(path.join(this.dir, sub), { recursive: true });
-    this.digests = new DigestMemo(loadMemo(path.join(this.dir, 'digests.json')));
-    this.savedMemoSize = this.digests.entries.size;
+    this.memoKey = memoKey(path.join(this.dir, 'memo.key'));
+    this.digests = new DigestMemo(loadMemo(path.join(this.dir, 'digests.json'), this.memoKey));
+    this.savedMemoChanges = this.digests.changes;
   }
 
   /** The key of a step run: name, version and options. */
@@ -145,10 +150,10 @@ export class StepCache {
   /** Persist the digest memo when it learned something (keeping the newest entries). */
   saveMemo(): void {
     const entries = this.digests.entries;
-    if (entries.size === this.savedMemoSize) return;
-    const kept = [...entries].slice(-MAX_MEMO_ENTRIES);
-    this.writeAtomic(path.join(this.dir, 'digests.json'), JSON.stringify(Object.fromEntries(kept)));
-    this.savedMemoSize = entries.size;
+    if (this.digests.changes === this.savedMemoChanges) return;
+    const kept = JSON.stringify(Object.fromEntries([...entries].slice(-MAX_MEMO_ENTRIES)));
+    this.writeAtomic(path.join(this.dir, 'digests.json'), `${memoMac(this.memoKey, kept)}\n${kept}`);
+    this.savedMemoChanges = this.digests.changes;
   }
 
   private async current(file: string): Promise<StepInput> {
@@ -206,9 +211,30 @@ function listing(dir: string): StepInput {
   return { path: dir, kind: 'listing', sha256: sha256Text(names.join('\0')) };
 }
 
-function loadMemo(file: string): Map<string, FileDigest> {
+/** The memo's secret (created once, readable by the cache's owner only). */
+function memoKey(file: string): Buffer {
   try {
-    return new Map(Object.entries(JSON.parse(readFileSync(file, 'utf8')) as Record<string, FileDigest>));
+    writeFileSync(file, randomBytes(32), { flag: 'wx', mode: 0o600 });
+  } catch (error) {
+    if (errnoCode(error) !== 'EEXIST') throw error;
+  }
+  const key = readFileSync(file);
+  if (key.length < 32) throw new SidebundleError('CACHE_DAMAGED', `${file} is not a sidebundle memo key`, { input: file, hint: `remove ${file} (the cache re-hashes files once)` });
+  return key;
+}
+
+function memoMac(key: Buffer, text: string): string {
+  return createHmac('sha256', key).update(text).digest('hex');
+}
+
+/** The memo, if its MAC holds (else empty: every file is hashed again, once). */
+function loadMemo(file: string, key: Buffer): Map<string, FileDigest> {
+  try {
+    const text = readFileSync(file, 'utf8');
+    const newline = text.indexOf('\n');
+    const body = text.slice(newline + 1);
+    if (newline !== 64 || !timingSafeEqual(Buffer.from(text.slice(0, 64)), Buffer.from(memoMac(key, body)))) return new Map();
+    return new Map(Object.entries(JSON.parse(body) as Record<string, FileDigest>));
   } catch {
     return new Map();
   }

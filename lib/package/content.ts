@@ -1,11 +1,12 @@
 // The content store of a bundle: data/<sha256>, one file per distinct content, and the payload
-// tree of hard links into it. Every copy is hashed after it is written, so a file that changed
-// since it was resolved is caught instead of shipped under a wrong digest.
+// tree of hard links into it. Every copy is hashed as it is written and every content-store link
+// is checked, so a file that changed since it was resolved (or a store copy edited in place) is
+// caught instead of shipped under a wrong digest.
 import { chmodSync, copyFileSync, linkSync, mkdirSync, statSync, unlinkSync, utimesSync } from 'node:fs';
-import { chmod, copyFile, stat, utimes } from 'node:fs/promises';
+import { chmod, stat, utimes } from 'node:fs/promises';
 import * as path from 'node:path';
 
-import { sha256File, type DigestMemo } from '../cache/file-digest';
+import { copyHashed, CopyWriteError, sha256File, type DigestMemo } from '../cache/file-digest';
 import { mapLimit } from '../util/limit';
 import { SidebundleError } from '../errors';
 import type { PlanFile } from '../model/plan';
@@ -21,7 +22,8 @@ export interface WriteContentOptions {
   onProgress?: (progress: ContentProgress) => void;
   /** Where an existing copy of a content may be hard-linked from instead of copied. */
   reuse?: (sha256: string) => string | undefined;
-  /** Digests of sources hashed earlier: a source whose stat is unchanged since is not re-read. */
+  /** The digest memo: a content-store copy in a state it knows is linked without being read;
+   * it learns the final state of the data/ files written. */
   digests?: DigestMemo;
 }
 
@@ -68,18 +70,32 @@ export async function writeContent(bundleDir: string, files: PlanFile[], options
       utimesSync(target, mtime, mtime);
     }
   }
+  // Every data/ file was verified above; the links just made changed their ctime, so the memo
+  // learns their final state (the package step's cache describes them next).
+  for (const file of byDigest.values()) options.digests?.remember(path.join(bundleDir, 'data', file.sha256), { sha256: file.sha256, size: file.size });
   return bytes;
 }
 
 async function storeOne(file: PlanFile, stored: string, reusable: string | undefined, digests: DigestMemo | undefined): Promise<void> {
   if (reusable !== undefined && (await linkVerified(reusable, stored, file.sha256, storedMode(file.mode), digests))) return;
+  let copied;
   try {
-    await copyFile(file.source, stored);
+    copied = await copyHashed(file.source, stored, storedMode(file.mode));
   } catch (error) {
+    if (error instanceof CopyWriteError) throw error.cause; // the output's fault (ENOSPC, EROFS): reported as such by the caller
     throw new SidebundleError('SOURCE_UNREADABLE', `cannot copy ${file.source}: ${(error as Error).message}`, {
       input: file.source,
       hint: 'the file disappeared or is unreadable since it was resolved; run again',
       cause: error,
+    });
+  }
+  if (copied.sha256 !== file.sha256) {
+    // The memo's digest of the source was wrong (a damaged or forged digests.json) or the file
+    // changed since: forget it, so the next run hashes the source again.
+    digests?.forget(file.source);
+    throw new SidebundleError('SOURCE_CHANGED', `${file.source} changed after it was resolved (expected sha256 ${file.sha256}, copied ${copied.sha256})`, {
+      input: file.source,
+      hint: 'something is modifying the file (or the digest cache was damaged); run again once it is stable',
     });
   }
   await chmod(stored, storedMode(file.mode));
@@ -87,38 +103,34 @@ async function storeOne(file: PlanFile, stored: string, reusable: string | undef
   // mtime (Python's __pycache__) keep using their precompiled files.
   const { mtime } = await stat(file.source);
   await utimes(stored, mtime, mtime);
-  // The source is unchanged since it was hashed (same dev, inode, size and mtime after the
-  // copy): the copy holds the hashed bytes, no need to read them again.
-  if (digests?.known(file.source)?.sha256 === file.sha256) return;
-  const { sha256 } = await sha256File(stored);
-  if (sha256 !== file.sha256) {
-    throw new SidebundleError('SOURCE_CHANGED', `${file.source} changed after it was resolved (expected sha256 ${file.sha256}, copied ${sha256})`, {
-      input: file.source,
-      hint: 'something is modifying the file; run again once it is stable',
-    });
-  }
 }
 
 /**
- * Hard-link a content-store copy. Trusted without reading when its inode is unchanged since it
- * was verified (the digest memo); otherwise hashed, and a copy that no longer holds its digest
- * (edited in place through a bundle's link) is dropped so the source is copied instead.
+ * Hard-link a content-store copy. Trusted without reading only when the digest memo knows its
+ * exact state (ctime included, which an edit cannot put back) from before the link; otherwise
+ * hashed after linking, and a copy that no longer holds its digest (edited in place through a
+ * bundle's link) is dropped from the store, so the source is copied instead.
  */
 async function linkVerified(reusable: string, stored: string, sha: string, mode: number, digests: DigestMemo | undefined): Promise<boolean> {
+  let before;
   try {
+    before = statSync(reusable, { bigint: true });
     // The store holds one inode per content, with the mode of the bundle that stored it first;
     // a link shares that mode, so content wanted with another mode is copied instead.
-    if ((statSync(reusable).mode & 0o7777) !== mode) return false;
+    if (Number(before.mode & 0o7777n) !== mode) return false;
     linkSync(reusable, stored);
   } catch {
     return false; // another filesystem, or gone: copy instead
   }
-  if (digests?.known(stored)?.sha256 === sha) return true;
-  const computed = await sha256File(stored);
-  if (computed.sha256 === sha) {
-    digests?.remember(stored, computed);
-    return true;
-  }
+  const after = statSync(stored, { bigint: true });
+  const same = after.dev === before.dev && after.ino === before.ino && after.size === before.size && after.mtimeNs === before.mtimeNs;
+  if (same && digests?.knownStats(before)?.sha256 === sha) return true;
+  if (same && (await sha256File(stored)).sha256 === sha) return true;
   unlinkSync(stored);
+  try {
+    if (statSync(reusable, { bigint: true }).ino === before.ino) unlinkSync(reusable);
+  } catch {
+    // already replaced or removed by another run
+  }
   return false;
 }
