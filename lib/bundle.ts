@@ -97,6 +97,7 @@ export async function resolveGroups(options: Omit<BundleOptions, 'name' | 'outDi
       cwd,
       ...(options.copyDirs && !group.image ? { copyDirs: options.copyDirs } : {}),
       ...(options.allowGpuLibs ? { allowGpuLibs: true } : {}),
+      ...(group.image ? { projects: false } : {}),
     }, context);
     if (group.image) closure.source = `${group.image.reference} (${group.image.digest})`;
     out.push({ entries: group.entries, ...(group.image ? { image: group.image } : {}), closure });
@@ -115,7 +116,9 @@ export async function traceGroups(groups: ResolvedGroup[], options: Omit<BundleO
       commands: traceCommandsOf(group.entries),
       backend,
       ...(options.traceTimeoutMs ? { timeoutMs: options.traceTimeoutMs } : {}),
-      ...(options.traceInclude ? { include: options.traceInclude } : {}),
+      // Relative to the working directory (the CLI's) or the config file's directory (Nx).
+      ...(options.traceInclude ? { include: options.traceInclude.map((p) => path.resolve(cwd, p)) } : {}),
+      ...(options.copyDirs && !group.image ? { ownDirs: options.copyDirs.map((c) => path.resolve(cwd, c.source)) } : {}),
       ...(options.allowTraceFailure ? { allowFailure: true } : {}),
       ...(group.image ? { env: imageEnv(group.image) } : {}),
       exclude: [outDir],

@@ -61,7 +61,7 @@ export function normalizeOptions(options: SidebundleExecutorOptions, context: Ex
     traceRoot: merged.traceRoot === undefined ? '/' : path.resolve(baseDir, merged.traceRoot),
     traceBackend: merged.traceBackend ?? 'auto',
     traceTimeoutMs: (merged.traceTimeout ?? 60) * 1000,
-    traceInclude: merged.traceInclude ?? [],
+    traceInclude: (merged.traceInclude ?? []).map((p) => path.resolve(baseDir, p)),
     copyDirs: copyDirsOf(merged, baseDir),
     setEnv: merged.setEnv ?? {},
     allowGpuLibs: merged.allowGpuLibs === true,

@@ -20,8 +20,8 @@ export interface StepContext {
 /** Bumped when a step's output for the same inputs would change (invalidates cached results);
  * the package version is part of every key too. */
 export const STEP_VERSIONS: Record<StepName, string> = {
-  resolve: `${version()}/3`,
-  trace: `${version()}/3`,
+  resolve: `${version()}/4`,
+  trace: `${version()}/4`,
   merge: `${version()}/3`,
   package: `${version()}/4`,
 };

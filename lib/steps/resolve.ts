@@ -4,7 +4,10 @@ import * as path from 'node:path';
 
 import type { EntrySpec } from '../entries/spec';
 import type { ResolvedClosure } from '../model/closure';
+import { PROJECT_MARKERS, projectsOf } from '../resolve/project';
+import { relocateClosure } from '../resolve/relocate';
 import { resolveClosure } from '../resolve/resolve';
+import type { RootFs } from '../resolve/rootfs';
 import { digestsOf, emit, STEP_VERSIONS, type StepContext } from './context';
 
 export interface ResolveStepOptions {
@@ -15,6 +18,9 @@ export interface ResolveStepOptions {
   allowGpuLibs?: boolean;
   /** Base for relative entry paths (default: process.cwd()). */
   cwd?: string;
+  /** Find the entries' projects (lib/resolve/project.ts) and ship them at location-independent
+   * paths (default true; bundle() turns it off for images, whose paths are already fixed). */
+  projects?: boolean;
 }
 
 export async function resolve(options: ResolveStepOptions, context: StepContext = {}): Promise<ResolvedClosure> {
@@ -27,6 +33,7 @@ export async function resolve(options: ResolveStepOptions, context: StepContext 
     entries: options.entries.map((e) => ({ path: e.path, name: e.name })),
     copyDirs: options.copyDirs ?? [],
     allowGpuLibs: options.allowGpuLibs === true,
+    projects: options.projects !== false,
   };
   const cache = context.cache;
   const key = cache?.key('resolve', STEP_VERSIONS.resolve, normalized);
@@ -38,7 +45,7 @@ export async function resolve(options: ResolveStepOptions, context: StepContext 
     }
   }
   emit(context, { type: 'step', step: 'resolve', status: 'run', detail: `${options.entries.length} entries` });
-  const { closure, fs } = await resolveClosure({
+  const { closure: found, fs } = await resolveClosure({
     root,
     cwd,
     entries: options.entries.map((e) => ({ path: e.path, ...(e.name ? { name: e.name } : {}) })),
@@ -46,6 +53,7 @@ export async function resolve(options: ResolveStepOptions, context: StepContext 
     allowGpuLibs: normalized.allowGpuLibs,
     digests: digestsOf(context),
   });
+  const closure = normalized.projects ? withProjects(found, fs) : found;
   if (cache && key) {
     // Everything the resolver probed, every file it took (copied trees too) and the listing of
     // every copied directory.
@@ -54,4 +62,11 @@ export async function resolve(options: ResolveStepOptions, context: StepContext 
     cache.store(key, await cache.describe(read, listed), closure);
   }
   return closure;
+}
+
+/** The closure with its entries' projects found and moved to their places in the payload. */
+function withProjects(closure: ResolvedClosure, fs: RootFs): ResolvedClosure {
+  const hasMarker = (dir: string) => PROJECT_MARKERS.some((marker) => fs.lstat(`${dir}/${marker}`) !== null);
+  const projects = projectsOf(closure.entries.filter((e) => e.helperOf === undefined), hasMarker);
+  return projects.length === 0 ? closure : { ...relocateClosure(closure, projects), projects };
 }

@@ -3,6 +3,7 @@
 // libraries, libraries with theirs, data as data). The result is a second closure of the same
 // root, merged like any other, plus the raw reports. Cached on the static closure, the trace
 // options and the digests of every file the runs touched (and the absence of those they missed).
+import { lstatSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -11,7 +12,8 @@ import type { ExcludedFile, ResolvedClosure } from '../model/closure';
 import type { TraceBackendRequest, TraceReport, TracedFile } from '../model/trace';
 import { DEFAULT_PATH } from '../resolve/closure';
 import { resolveClosure } from '../resolve/resolve';
-import { exclusionReason, type TracePolicy } from '../trace/policy';
+import { relocateClosure } from '../resolve/relocate';
+import { exclusionOf, exclusionReason, type TracePolicy } from '../trace/policy';
 import { trace as runTrace } from '../trace/tracer';
 import { digestsOf, emit, STEP_VERSIONS, type StepContext } from './context';
 import { stringEnv } from '../util/env';
@@ -34,8 +36,12 @@ export interface TraceStepOptions {
   commands: Array<{ entry: string; command: string[] }>;
   backend?: TraceBackendRequest;
   timeoutMs?: number;
-  /** Paths included even where the policy would exclude them (--trace-include). */
+  /** Paths included even where the policy would exclude them (--trace-include; relative ones
+   * against `cwd`). */
   include?: string[];
+  /** The user's own directories besides the entries' projects (the --copy-dir sources): the
+   * policy's home and temporary rules do not apply there. */
+  ownDirs?: string[];
   /** Directories never shipped in addition to the defaults (the output directory). */
   exclude?: string[];
   /** Working directory of the traced commands (default: process.cwd()). */
@@ -69,14 +75,7 @@ export async function trace(closure: ResolvedClosure, options: TraceStepOptions,
     return { entry, command: c.command };
   });
   const cwd = path.resolve(options.cwd ?? process.cwd());
-  const home = process.env.HOME ?? os.homedir();
-  const policy: TracePolicy = {
-    include: (options.include ?? []).map((p) => path.resolve(p)),
-    extraExcluded: [
-      ...(options.exclude ?? []).map((dir) => ({ dir: path.resolve(dir), reason: 'the bundle output directory' })),
-      ...(home && home !== '/' ? [{ dir: home, reason: "the user's home directory: personal files are not shipped" }] : []),
-    ],
-  };
+  const policy = policyOf(closure, options, cwd);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TRACE_TIMEOUT_MS;
   if (runs.length === 0 || backend === 'off') {
     return { schema: 'sidebundle/traced@1', reports: [], closure: emptyClosure(closure.root) };
@@ -96,6 +95,7 @@ export async function trace(closure: ResolvedClosure, options: TraceStepOptions,
     if (hit) {
       emit(context, { type: 'step', step: 'trace', status: 'hit', detail: entry.name });
       checkExit(hit.report, entry.name, options.allowFailure === true);
+      warnLeftOut(context, entry.name, hit.leftOut ?? []);
       results.push(hit);
       continue;
     }
@@ -117,18 +117,15 @@ export async function trace(closure: ResolvedClosure, options: TraceStepOptions,
       emit(context, { type: 'log', level: 'warn', message: `trace ${entry.name}: the command was killed after ${timeoutMs} ms; what it touched until then is kept` });
     }
     checkExit(report, entry.name, options.allowFailure === true);
-    const kept: TracedFile[] = [];
-    const excluded: ExcludedFile[] = [];
-    for (const file of report.files) {
-      if (!file.found) continue;
-      const reason = exclusionReason(file.path, policy) ?? (file.resolved ? exclusionReason(file.resolved, policy) : undefined);
-      if (reason) excluded.push({ path: file.path, reason });
-      else kept.push(file);
-    }
-    const traced = [{ entry: entry.name, command, ...(entry.loader ? { loader: entry.loader } : {}), files: kept }];
-    const { closure: additions, fs } = await resolveClosure({ root: closure.root, entries: [], traced, digests: digestsOf(context) });
-    additions.excluded.push(...dedupeExcluded(excluded));
-    const result: TracedRunResult = { report, closure: additions };
+    const { kept, excluded } = sortOut(report.files, policy, closure.root);
+    // The static closure has the entry at its project's place; the run used the real paths.
+    const loader = entry.loader === undefined ? undefined : originalPath(entry.loader, closure);
+    const traced = [{ entry: entry.name, command, ...(loader ? { loader } : {}), files: kept }];
+    const { closure: found, fs } = await resolveClosure({ root: closure.root, entries: [], traced, digests: digestsOf(context) });
+    found.excluded.push(...dedupeExcluded(excluded));
+    const leftOut = dedupeExcluded(excluded.filter((e) => e.impact !== undefined));
+    warnLeftOut(context, entry.name, leftOut);
+    const result: TracedRunResult = { report, closure: relocateClosure(found, closure.projects ?? []), leftOut };
     results.push(result);
     // A run that fell back to no tracing is not remembered: it would hide the tracer once available.
     if (cache && key && report.backend !== 'off') {
@@ -160,6 +157,60 @@ function checkExit(report: TraceReport, entry: string, allowFailure: boolean): v
 interface TracedRunResult {
   report: TraceReport;
   closure: ResolvedClosure;
+  /** What the run read that the policy kept out and that matters (at the paths the run used). */
+  leftOut?: ExcludedFile[];
+}
+
+/** The policy for one closure's runs: the defaults, the options, and the user's own directories. */
+function policyOf(closure: ResolvedClosure, options: TraceStepOptions, cwd: string): TracePolicy {
+  const home = process.env.HOME ?? os.homedir();
+  return {
+    include: (options.include ?? []).map((p) => path.resolve(cwd, p)),
+    extraExcluded: [
+      ...(options.exclude ?? []).map((dir) => ({ dir: path.resolve(cwd, dir), reason: 'the bundle output directory' })),
+      ...(home && home !== '/' ? [{ dir: home, reason: "the user's home directory: personal files are not shipped", personal: true, impact: 'lost' as const }] : []),
+    ],
+    own: [...(closure.projects ?? []).map((p) => p.dir), ...(options.ownDirs ?? []).map((d) => path.resolve(cwd, d))],
+  };
+}
+
+/** The files a run found, split into those the policy keeps and those it leaves out (with why).
+ * A left-out path that no longer exists (a temporary file the run renamed or removed, a /proc
+ * entry of a process gone) is not listed: it costs nothing, and its name is often random. */
+function sortOut(files: TracedFile[], policy: TracePolicy, root: string): { kept: TracedFile[]; excluded: ExcludedFile[] } {
+  const kept: TracedFile[] = [];
+  const excluded: ExcludedFile[] = [];
+  for (const file of files) {
+    if (!file.found) continue;
+    const exclusion = exclusionOf(file.path, policy) ?? (file.resolved ? exclusionOf(file.resolved, policy) : undefined);
+    if (!exclusion) {
+      kept.push(file);
+      continue;
+    }
+    const stats = lstatSync(path.join(root, file.path), { throwIfNoEntry: false });
+    if (stats === undefined) continue;
+    const matters = exclusion.impact !== undefined && stats.isFile();
+    excluded.push({ path: file.path, reason: exclusion.reason, ...(matters ? { impact: exclusion.impact } : {}) });
+  }
+  return { kept, excluded };
+}
+
+/** Up to this many left-out files are named one by one in the warning. */
+const NAMED_LEFT_OUT = 10;
+
+/** One warning per run naming what it read and will not find in the bundle, and the way back. */
+function warnLeftOut(context: StepContext, entry: string, leftOut: ExcludedFile[]): void {
+  if (leftOut.length === 0) return;
+  const lines = leftOut.slice(0, NAMED_LEFT_OUT).map((e) => `  ${e.path}: ${e.reason} (to ship it: --trace-include ${e.path})`);
+  if (leftOut.length > NAMED_LEFT_OUT) lines.push(`  and ${leftOut.length - NAMED_LEFT_OUT} more (manifest.lock lists them under "excluded")`);
+  const count = leftOut.length === 1 ? 'a file' : `${leftOut.length} files`;
+  emit(context, { type: 'log', level: 'warn', message: `trace ${entry}: the run read ${count} the bundle leaves out:\n${lines.join('\n')}` });
+}
+
+/** A path of the static closure at its place on the build machine (a project's files moved back). */
+function originalPath(logical: string, closure: ResolvedClosure): string {
+  const project = closure.projects?.find((p) => logical === p.at || logical.startsWith(`${p.at}/`));
+  return project ? `${project.dir}${logical.slice(project.at.length)}` : logical;
 }
 
 /** The closures of several runs as one (files and links by path, reasons united). */

@@ -1,38 +1,84 @@
 // What a traced run may put into a bundle. Never by default: the kernel's virtual filesystems,
 // runtime and temporary directories, the bundle's own output, the user's home, secrets, and the
 // files that describe the build machine itself (its users, hosts, resolver): a target provides
-// its own. Everything left out is listed with its reason; --trace-include brings a path back.
+// its own. The user's own directories (the entries' projects, --copy-dir sources) are exempt from
+// the home and temporary rules, not from the secret ones. Everything left out is listed with its
+// reason and impact; --trace-include brings a path back.
 import * as path from 'node:path';
 
+import type { ExcludedFile } from '../model/closure';
+
 export interface TracePolicy {
-  /** Absolute directories whose contents are never shipped (the output dir, the user's home). */
-  extraExcluded: Array<{ dir: string; reason: string }>;
+  /** Absolute directories whose contents are never shipped (the output dir, the user's home);
+   * `personal` ones do not apply inside the user's own directories. */
+  extraExcluded: Array<{ dir: string; reason: string; personal?: boolean; impact?: ExcludedFile['impact'] }>;
   /** Paths (files or directory prefixes) included even when a rule excludes them. */
   include: string[];
+  /** The user's own directories: the entries' projects and the --copy-dir sources. */
+  own?: string[];
 }
 
-const RULES: Array<{ test: (p: string) => boolean; reason: string }> = [
-  { test: under('/proc', '/sys', '/dev'), reason: 'kernel virtual filesystem: provided by the target at run time' },
-  { test: under('/run', '/var/run', '/tmp', '/var/tmp'), reason: 'runtime or temporary file: belongs to the machine it was made on' },
+/** Why a path is left out, and what that costs (see ExcludedFile.impact). */
+export interface Exclusion {
+  reason: string;
+  impact?: ExcludedFile['impact'];
+}
+
+interface Rule extends Exclusion {
+  test: (p: string) => boolean;
+  /** A rule about where personal files live: not applied inside the user's own directories. */
+  personal?: boolean;
+  /** A rule only for the user's own directories. */
+  ownOnly?: boolean;
+}
+
+const SECRET = 'secret: never shipped';
+const SECRET_NAMES = /^(\.netrc|\.pgpass|\.pypirc|\.npmrc|\.git-credentials|id_(rsa|dsa|ecdsa|ed25519)(_sk)?|\.env(\.(?!(example|sample|template|dist)$)[^/]+)?)$/;
+
+const RULES: Rule[] = [
   {
-    test: (p) => /^\/etc\/(shadow|gshadow|shadow-|gshadow-|sudoers)$/.test(p) || under('/etc/sudoers.d', '/etc/ssl/private', '/etc/ssh')(p) || /\/\.ssh(\/|$)/.test(p) || /\/\.gnupg(\/|$)/.test(p),
-    reason: 'secret: never shipped',
+    test: (p) => /^\/etc\/(shadow|gshadow|shadow-|gshadow-|sudoers)$/.test(p) || under('/etc/sudoers.d', '/etc/ssl/private', '/etc/ssh')(p)
+      || /\/\.(ssh|gnupg|aws|kube|docker)(\/|$)/.test(p) || SECRET_NAMES.test(path.posix.basename(p)),
+    reason: SECRET,
+    impact: 'secret',
   },
+  { test: (p) => /\/\.git(\/|$)/.test(p), reason: 'version control data (its config may hold credentials): never shipped', impact: 'secret' },
+  { test: under('/proc', '/sys', '/dev'), reason: 'kernel virtual filesystem: provided by the target at run time' },
+  { test: under('/run', '/var/run'), reason: 'runtime file: belongs to the machine it was made on' },
+  { test: under('/tmp', '/var/tmp'), reason: 'temporary file: belongs to the machine it was made on', personal: true, impact: 'lost' },
   {
     test: (p) => /^\/etc\/(passwd|group|hosts|hostname|resolv\.conf|machine-id|mtab|localtime|timezone|nsswitch\.conf)$/.test(p),
     reason: 'describes the build machine (users, names, resolver): the target provides its own',
   },
-  { test: under('/root', '/home'), reason: "a user's home directory: personal files are not shipped" },
+  { test: under('/root', '/home'), reason: "a user's home directory: personal files are not shipped", personal: true, impact: 'lost' },
+  // Python writes these while the trace runs; they record the build machine's file times (the
+  // bundle would depend on the checkout) and Python compiles the shipped sources without them.
+  { test: (p) => /\/__pycache__\//.test(p), reason: "bytecode cache of the project's sources: rebuilt from them at run time", ownOnly: true },
 ];
+
+/** Why `logical` must not be shipped, or undefined when it may be. */
+export function exclusionOf(logical: string, policy: TracePolicy): Exclusion | undefined {
+  const normalized = path.posix.normalize(logical);
+  if (policy.include.some((p) => within(normalized, p))) return undefined;
+  const own = (policy.own ?? []).some((d) => within(normalized, d));
+  const applies = (rule: { personal?: boolean; ownOnly?: boolean }) => (own ? !rule.personal : !rule.ownOnly);
+  const secret = RULES.find((rule) => rule.impact === 'secret' && rule.test(normalized));
+  if (secret) return { reason: secret.reason, impact: 'secret' };
+  for (const { dir, reason, impact, personal } of policy.extraExcluded) {
+    if (within(normalized, dir) && applies({ personal })) return { reason, ...(impact ? { impact } : {}) };
+  }
+  const rule = RULES.find((r) => applies(r) && r.test(normalized));
+  return rule && { reason: rule.reason, ...(rule.impact ? { impact: rule.impact } : {}) };
+}
 
 /** The reason `logical` must not be shipped, or undefined when it may be. */
 export function exclusionReason(logical: string, policy: TracePolicy): string | undefined {
-  const normalized = path.posix.normalize(logical);
-  if (policy.include.some((p) => normalized === p || normalized.startsWith(p.endsWith('/') ? p : `${p}/`))) return undefined;
-  for (const { dir, reason } of policy.extraExcluded) {
-    if (normalized === dir || normalized.startsWith(`${dir}/`)) return reason;
-  }
-  return RULES.find((rule) => rule.test(normalized))?.reason;
+  return exclusionOf(logical, policy)?.reason;
+}
+
+/** `logical` is `prefix` or below it (a prefix ending in / names a directory). */
+function within(logical: string, prefix: string): boolean {
+  return logical === prefix || logical.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`);
 }
 
 function under(...dirs: string[]): (p: string) => boolean {

@@ -14,7 +14,7 @@ import { RootFs } from '../resolve/rootfs';
 import { searchLibrary, type LoadedObject, type SearchContext } from '../resolve/search';
 
 export interface ValidationIssue {
-  code: 'MISSING_LIBRARY' | 'MISSING_VERSION' | 'UNRUNNABLE';
+  code: 'MISSING_LIBRARY' | 'MISSING_VERSION' | 'UNRUNNABLE' | 'TRACED_FILE_LEFT_OUT';
   message: string;
   /** Bundle path of the file with the problem. */
   file: string;
@@ -119,7 +119,23 @@ export function validateBundle(bundleDir: string, plan: MergedPlan): ValidationR
       }
     }
   }
+  issues.push(...leftOutIssues(plan));
   return { ok: issues.length === 0, checkedFiles, issues: dedupe(issues) };
+}
+
+/** Files a traced run read that the trace policy kept out and the target will not provide (a
+ * user's home, a temporary directory): the program may fail without them. One issue for all;
+ * the trace step's warning names them. */
+function leftOutIssues(plan: MergedPlan): ValidationIssue[] {
+  const lost = [...new Map(plan.excluded.filter((e) => e.impact === 'lost').map((e) => [e.path, e])).values()];
+  if (lost.length === 0) return [];
+  const first = lost[0]!;
+  const more = lost.length > 1 ? ` and ${lost.length - 1} more` : '';
+  return [{
+    code: 'TRACED_FILE_LEFT_OUT',
+    message: `the traced runs read ${first.path} (${first.reason})${more}, which the bundle leaves out; ship what the program needs with --trace-include PATH`,
+    file: first.path,
+  }];
 }
 
 const LAUNCHER_LOADED = new Set(['entry', 'needed', 'interpreter', 'script-interpreter', 'helper']);

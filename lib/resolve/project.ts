@@ -1,0 +1,75 @@
+// The user's own projects: the directory an entry script (or a program kept in a user's
+// directory) belongs to, found by its markers. A project's files are never dropped by the trace
+// policy's home and temporary rules, and they are shipped at PROJECTS_AT/<name>: a path that does
+// not depend on where the project is checked out (two clones give the same bundle) and that the
+// payload-as-root run modes show (they take /home, /root, /tmp and /srv from the host).
+import * as path from 'node:path';
+
+import type { Project, ResolvedEntry } from '../model/closure';
+
+/** Where projects go in the payload: /opt is neither a system directory nor one of the host's. */
+export const PROJECTS_AT = '/opt/sidebundle';
+
+/** What marks a project's top directory (the nearest one above the entry wins). */
+export const PROJECT_MARKERS = ['.git', 'package.json', 'pyproject.toml', 'setup.py', 'sidebundle.json'];
+
+/** Where the system keeps its own programs and files: an entry there is not a user's project. */
+const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/var/lib', '/nix', '/gnu', '/snap'];
+/** Where users keep their own files: programs there belong to a project too, not only scripts. */
+const USER_DIRS = ['/home', '/root', '/tmp', '/var/tmp'];
+
+/** Whether the logical path `logical` is `dir` or inside it. */
+export function isUnder(logical: string, dir: string): boolean {
+  return logical === dir || logical.startsWith(dir === '/' ? '/' : `${dir}/`);
+}
+
+/**
+ * The project directory of an entry: the nearest directory above its program holding a marker,
+ * else the program's own directory. Undefined for the system's own programs, and for programs
+ * (not scripts) outside the users' directories.
+ */
+export function projectDirOf(entry: Pick<ResolvedEntry, 'kind' | 'target'>, hasMarker: (dir: string) => boolean): string | undefined {
+  const own = path.posix.dirname(entry.target);
+  if (SYSTEM_DIRS.some((d) => isUnder(entry.target, d))) return undefined;
+  if (entry.kind !== 'script' && !USER_DIRS.some((d) => isUnder(entry.target, d))) return undefined;
+  for (let dir = own; dir !== '/'; dir = path.posix.dirname(dir)) {
+    if (USER_DIRS.includes(dir)) break; // a marker in /root or /home is a home, not a project
+    if (hasMarker(dir)) return dir;
+  }
+  return own === '/' ? undefined : own;
+}
+
+/**
+ * The projects of a set of entries, each at PROJECTS_AT/<its directory's name>. A project inside
+ * another is part of it (relative paths between them keep working); two projects with the same
+ * name are told apart by a suffix, in entry order.
+ */
+export function projectsOf(entries: Array<Pick<ResolvedEntry, 'kind' | 'target'>>, hasMarker: (dir: string) => boolean): Project[] {
+  const dirs: string[] = [];
+  for (const entry of entries) {
+    const dir = projectDirOf(entry, hasMarker);
+    if (dir === undefined || dirs.some((d) => isUnder(dir, d))) continue;
+    for (let i = dirs.length - 1; i >= 0; i--) if (isUnder(dirs[i]!, dir)) dirs.splice(i, 1);
+    dirs.push(dir);
+  }
+  const taken = new Set<string>();
+  return dirs.map((dir) => {
+    const name = path.posix.basename(dir);
+    let at = `${PROJECTS_AT}/${name}`;
+    for (let n = 2; taken.has(at); n++) at = `${PROJECTS_AT}/${name}-${n}`;
+    taken.add(at);
+    return { dir, at };
+  });
+}
+
+/** Where a logical path goes in the payload: moved into its project's place, else unchanged. */
+export function relocated(logical: string, projects: readonly Project[]): string {
+  const project = projects.find((p) => isUnder(logical, p.dir));
+  return project ? `${project.at}${logical.slice(project.dir.length)}` : logical;
+}
+
+/** A command line with the project directories written as their places in the bundle. */
+export function relocatedCommand(command: string, projects: readonly Project[]): string {
+  if (projects.length === 0) return command;
+  return command.split(' ').map((word) => (word.startsWith('/') ? relocated(word, projects) : word)).join(' ');
+}
