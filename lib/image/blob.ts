@@ -166,6 +166,8 @@ export async function decompressed(input: Readable, label: string): Promise<Read
       else out.destroy(new SidebundleError('IMAGE_BAD_LAYER', `${label}: zstd failed: ${stderr.trim() || `exit ${code}`}`, { input: label }));
     });
     pipeline(whole, child.stdin).catch((error: unknown) => out.destroy(error as Error));
+    // A reader that gives up (a layer over its limit) must not leave zstd blocked on a full pipe.
+    out.on('close', () => child.exitCode === null && child.kill());
     child.stdout.pipe(out, { end: false }); // ended when zstd has exited, and only if it succeeded
     return out;
   }

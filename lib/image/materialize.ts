@@ -12,7 +12,8 @@ import { resolveManifest, type Descriptor, type ImageConfig } from './manifest';
 import { describeSource, parseImageReference, type ImageSource } from './reference';
 import { RegistryClient, type RegistryOptions } from './registry';
 import { ImageStore } from './store';
-import { applyLayer, type UnpackLimits } from './unpack';
+import { imageLimits, type ImageLimits } from './limits';
+import { applyLayer } from './unpack';
 
 export interface MaterializeOptions {
   store?: ImageStore;
@@ -21,7 +22,8 @@ export interface MaterializeOptions {
   /** Engine for bare references: auto (docker, then podman), docker or podman. */
   engine?: 'auto' | 'docker' | 'podman';
   registry?: RegistryOptions;
-  limits?: Partial<UnpackLimits>;
+  /** Over the defaults and SIDEBUNDLE_IMAGE_LIMITS (see limits.ts). */
+  limits?: Partial<ImageLimits>;
   signal?: AbortSignal;
   onProgress?: (message: string) => void;
 }
@@ -43,13 +45,22 @@ export async function materializeImage(reference: string, options: MaterializeOp
   store.cleanup();
   const progress = options.onProgress ?? (() => undefined);
   if (source.kind === 'engine') return fromEngine(reference, source, store, options);
+  const limits = imageLimits(options.limits);
   const opened = await open(source, store, options);
+  let imageBytes = 0; // unpacked by the layers applied so far in this run
   const rootfs = await store.snapshot(opened.layerIds, async (i, dir) => {
     options.signal?.throwIfAborted();
     progress(`unpacking layer ${i + 1}/${opened.layerIds.length} of ${opened.label}`);
     const blob = await opened.openLayer(i); // verified whole: nothing is applied from a corrupt layer
     const stream = await decompressed(blob.stream, `${opened.label} layer ${i + 1}`);
-    await applyLayer(stream, dir, { label: `${opened.label} layer ${i + 1} (${opened.layerIds[i]})`, ...(options.limits ? { limits: options.limits } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+    const stats = await applyLayer(stream, dir, {
+      label: `${opened.label} layer ${i + 1} (${opened.layerIds[i]})`,
+      limits,
+      compressedBytes: blob.bytes,
+      imageBytesBefore: imageBytes,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    imageBytes += stats.bytes;
   }, (i, cached) => cached && progress(`layer ${i + 1}/${opened.layerIds.length} of ${opened.label} is cached`));
   return {
     reference,
@@ -107,10 +118,12 @@ async function open(source: Exclude<ImageSource, { kind: 'engine' }>, store: Ima
 async function fromEngine(reference: string, source: Extract<ImageSource, { kind: 'engine' }>, store: ImageStore, options: MaterializeOptions): Promise<MaterializedImage> {
   const engine = await pickEngine(source.engine === 'auto' ? options.engine ?? 'auto' : source.engine, options.engineCli);
   const image = await inspectImage(engine, source.image, options.signal);
+  const limits = imageLimits(options.limits);
   const rootfs = await store.snapshot([`engine-export ${image.id}`], async (_i, dir) => {
     options.onProgress?.(`exporting ${source.image} from ${engine.name}`);
     await exportImage(engine, source.image, async (tar) => {
-      await applyLayer(tar as unknown as Readable, dir, { label: `${engine.name} export of ${source.image}`, whiteouts: false, ...(options.limits ? { limits: options.limits } : {}) });
+      // The export is the whole image in one tar: the image limit is its layer limit.
+      await applyLayer(tar as unknown as Readable, dir, { label: `${engine.name} export of ${source.image}`, whiteouts: false, limits: { ...limits, maxLayerBytes: limits.maxImageBytes } });
     }, options.signal);
   });
   if (!rootfs) throw new SidebundleError('IMAGE_ENGINE_FAILED', `exporting ${source.image} produced nothing`, { input: reference });

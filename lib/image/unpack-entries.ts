@@ -8,24 +8,16 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type * as tar from 'tar-stream';
 
-import { SidebundleError } from '../errors';
+import { overLimit, type ImageLimits, type LayerAllowance } from './limits';
 import type { LayerTree, Refuse } from './unpack-tree';
 
 const SMALL_FILE = 256 * 1024;
 const OPAQUE = '.wh..wh..opq';
 const WHITEOUT = '.wh.';
 
-export interface UnpackLimits {
-  /** Largest single file. */
-  maxFileBytes: number;
-  /** Largest total of file bytes in one layer. */
-  maxTotalBytes: number;
-  /** Most entries in one layer. */
-  maxEntries: number;
-}
-
 export interface LayerStats {
   entries: number;
+  /** Bytes of the (decompressed) tar stream read so far: what the layer unpacks to. */
   bytes: number;
   /** Entries not materialised (device nodes, fifos), with why. */
   skipped: string[];
@@ -35,7 +27,9 @@ export interface LayerStats {
 export interface LayerContext {
   tree: LayerTree;
   refuse: Refuse;
-  limits: UnpackLimits;
+  limits: ImageLimits;
+  /** How many bytes this layer may unpack to (the least of the layer, image and ratio limits). */
+  allowance: LayerAllowance;
   stats: LayerStats;
   /** Interpret .wh. entries (image layers); off for a flat export of a container. */
   whiteouts: boolean;
@@ -103,20 +97,20 @@ function applyWhiteout(layer: LayerContext, entry: string, parentParts: string[]
   }
 }
 
-function tooLarge(layer: LayerContext, message: string, hint: string): SidebundleError {
-  return new SidebundleError('IMAGE_LAYER_TOO_LARGE', message, { input: layer.label, hint });
+/** Refuse a file its header says is too large, before a byte of it is written. */
+function checkFileSize(layer: LayerContext, name: string, size: number): void {
+  const { limits, allowance, stats } = layer;
+  if (size > limits.maxFileBytes) {
+    throw overLimit('maxFileBytes', limits, `${layer.label}: ${name} is ${size} bytes, over the file limit (${limits.maxFileBytes} bytes)`, layer.label);
+  }
+  if (stats.bytes + size > allowance.bytes) {
+    throw overLimit(allowance.limit, limits, `${layer.label}: ${name} is ${size} bytes, more than the layer may still unpack to under ${allowance.why}`, layer.label);
+  }
 }
 
 async function writeFile(layer: LayerContext, header: tar.Header, stream: Readable, at: string, mode: number, mtime: Date): Promise<void> {
-  const { limits, stats } = layer;
   const size = header.size ?? 0;
-  if (size > limits.maxFileBytes) {
-    throw tooLarge(layer, `${layer.label}: ${header.name} is ${size} bytes, over the ${limits.maxFileBytes}-byte limit`, 'raise the limit if the image really holds such a file');
-  }
-  stats.bytes += size;
-  if (stats.bytes > limits.maxTotalBytes) {
-    throw tooLarge(layer, `${layer.label} unpacks to more than ${limits.maxTotalBytes} bytes`, 'the layer looks like a decompression bomb; it was not unpacked');
-  }
+  checkFileSize(layer, header.name, size);
   layer.tree.removeExisting(at);
   if (size <= SMALL_FILE) {
     // Most files of a rootfs are small: one write, no stream machinery per file.

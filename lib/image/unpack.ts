@@ -10,19 +10,19 @@ import { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
 
 import { SidebundleError } from '../errors';
-import { applyEntry, type LayerContext, type LayerStats, type UnpackLimits } from './unpack-entries';
+import { DEFAULT_IMAGE_LIMITS, layerAllowance, overLimit, type ImageLimits } from './limits';
+import { applyEntry, type LayerContext, type LayerStats } from './unpack-entries';
 import { layerTree } from './unpack-tree';
 
-export type { LayerStats, UnpackLimits } from './unpack-entries';
-
-export const DEFAULT_LIMITS: UnpackLimits = {
-  maxFileBytes: 8 * 1024 ** 3,
-  maxTotalBytes: 64 * 1024 ** 3,
-  maxEntries: 2_000_000,
-};
+export type { LayerStats } from './unpack-entries';
 
 export interface ApplyOptions {
-  limits?: Partial<UnpackLimits>;
+  /** Over DEFAULT_IMAGE_LIMITS (the environment is the caller's business: see imageLimits). */
+  limits?: Partial<ImageLimits>;
+  /** The layer's compressed size, for the ratio limit (unknown for an engine export). */
+  compressedBytes?: number;
+  /** What the layers below unpacked to in this run, for the image limit. */
+  imageBytesBefore?: number;
   /** Interpret .wh. entries (image layers); off for a flat export of a container. */
   whiteouts?: boolean;
   /** Names the layer in errors. */
@@ -40,10 +40,12 @@ export async function applyLayer(source: Readable, target: string, options: Appl
       input: options.label,
       hint: 'the image is malformed or malicious; nothing was written outside the unpack directory',
     });
+  const limits = { ...DEFAULT_IMAGE_LIMITS, ...options.limits };
   const layer: LayerContext = {
     tree: layerTree(target, refuse),
     refuse,
-    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    limits,
+    allowance: layerAllowance(limits, options.compressedBytes, options.imageBytesBefore ?? 0),
     stats: { entries: 0, bytes: 0, skipped: [] },
     whiteouts: options.whiteouts !== false,
     label: options.label,
@@ -61,16 +63,13 @@ export async function applyLayer(source: Readable, target: string, options: Appl
     };
     (async () => {
       options.signal?.throwIfAborted();
-      if (++layer.stats.entries > layer.limits.maxEntries) {
-        throw new SidebundleError('IMAGE_LAYER_TOO_LARGE', `${options.label} has more than ${layer.limits.maxEntries} entries`, {
-          input: options.label,
-          hint: 'the layer looks like a tar bomb; it was not unpacked',
-        });
+      if (++layer.stats.entries > limits.maxEntries) {
+        throw overLimit('maxEntries', limits, `${options.label} has more than ${limits.maxEntries} entries, over the entries limit`, options.label);
       }
       await applyEntry(layer, header, stream as unknown as Readable);
     })().then(() => done(), done);
   });
-  await feed(source, extract);
+  await feed(source, extract, layer);
   // Directory times last: creating entries in them changed them.
   for (const [dir, time] of layer.dirTimes.reverse()) {
     try {
@@ -82,25 +81,38 @@ export async function applyLayer(source: Readable, target: string, options: Appl
   return layer.stats;
 }
 
-async function* withTrailer(source: Readable): AsyncGenerator<Buffer> {
-  let length = 0;
-  for await (const chunk of source) {
-    length += (chunk as Buffer).length;
-    yield chunk as Buffer;
+/**
+ * The tar stream, metered: past the layer's allowance it fails at once, whatever the bytes are
+ * (file contents are refused earlier, by their header; this catches the rest, e.g. huge
+ * extended headers or zeros after the end of the archive).
+ */
+async function* metered(source: Readable, layer: LayerContext): AsyncGenerator<Buffer> {
+  const { stats, allowance } = layer;
+  // Not for-await: leaving that loop by a throw destroys `source`, whose AbortError would then
+  // race this error to the caller. feed() destroys the source itself.
+  const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  for (;;) {
+    const { value: chunk, done } = await chunks.next();
+    if (done) break;
+    stats.bytes += chunk.length;
+    if (stats.bytes > allowance.bytes) {
+      throw overLimit(allowance.limit, layer.limits, `${layer.label} unpacks to more than ${allowance.bytes} bytes, over ${allowance.why}`, layer.label);
+    }
+    yield chunk;
   }
-  yield Buffer.alloc(((512 - (length % 512)) % 512) + 1024);
+  yield Buffer.alloc(((512 - (stats.bytes % 512)) % 512) + 1024);
 }
 
 /**
- * Some writers (umoci 0.4) end a layer without padding its last block or writing the two zero
+ * The metered stream into the extractor. Some writers (umoci 0.4) end a layer without padding its last block or writing the two zero
  * blocks of the end-of-archive marker; Go's reader tolerates that, so we do too by appending
  * them. Wired by hand rather than with stream.pipeline: tar-stream's streams are streamx
  * streams, whose errors Node's pipeline does not always catch.
  */
-function feed(source: Readable, extract: tar.Extract): Promise<void> {
+function feed(source: Readable, extract: tar.Extract, layer: LayerContext): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let failed = false;
-    const input = Readable.from(withTrailer(source));
+    const input = Readable.from(metered(source, layer));
     const fail = (error: unknown) => {
       if (failed) return;
       failed = true;

@@ -14,7 +14,7 @@ export type Entry = { name: string; type?: tar.Header['type']; linkname?: string
 /** A layer tarball (gzip-compressed when asked), in memory: only the compressed bytes are held. */
 export async function layerBytes(entries: Entry[], options: { gzip?: boolean } = {}): Promise<Buffer> {
   const pack = tar.pack();
-  const out = options.gzip ? pack.pipe(createGzip({ level: 1 })) : pack;
+  const out = options.gzip ? pack.pipe(createGzip({ level: 9 })) : pack;
   const chunks: Buffer[] = [];
   const written = new Promise<void>((resolve, reject) => {
     out.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));

@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
 
 import { SidebundleError } from '../../lib/errors';
+import { decompressed } from '../../lib/image/blob';
 import { applyLayer } from '../../lib/image/unpack';
 import { ImageStore, materializeImage } from '../../lib/image';
 import { tempDir } from '../helpers/tmp';
@@ -79,11 +80,11 @@ test('device nodes are not materialised, and say so', async () => {
   expect(untouched()).toBe(true);
 });
 
-test('a file over the size cap', () => refused([{ name: 'big', content: 'x'.repeat(5000) }], 'IMAGE_LAYER_TOO_LARGE', /over the 1000-byte limit/, { maxFileBytes: 1000 }));
+test('a file over the size cap', () => refused([{ name: 'big', content: 'x'.repeat(5000) }], 'IMAGE_LAYER_TOO_LARGE', /big is 5000 bytes, over the file limit \(1000 bytes\)/, { maxFileBytes: 1000 }));
 
 test('a layer bomb: too many entries, too many bytes', async () => {
-  await refused(Array.from({ length: 200 }, (_, i) => ({ name: `f${i}`, content: 'x' })), 'IMAGE_LAYER_TOO_LARGE', /more than 100 entries/, { maxEntries: 100 });
-  await refused(Array.from({ length: 20 }, (_, i) => ({ name: `f${i}`, content: 'x'.repeat(100) })), 'IMAGE_LAYER_TOO_LARGE', /unpacks to more than 1000 bytes/, { maxTotalBytes: 1000 });
+  await refused(Array.from({ length: 200 }, (_, i) => ({ name: `f${i}`, content: 'x' })), 'IMAGE_LAYER_TOO_LARGE', /more than 100 entries, over the entries limit/, { maxEntries: 100 });
+  await refused(Array.from({ length: 20 }, (_, i) => ({ name: `f${i}`, content: 'x'.repeat(100) })), 'IMAGE_LAYER_TOO_LARGE', /over the layer limit \(1000\)/, { maxLayerBytes: 1000 });
 });
 
 test('digests with unsafe characters never become paths', async () => {
@@ -184,4 +185,58 @@ describe('a FIFO or device where a file is read is refused at once, not waited o
     await expectRefused('docker-archive:/dev/zero', store, '/dev/zero', /is a character device/);
     expect(intact()).toBe(true);
   }, 10_000);
+});
+
+describe('decompression bombs are refused while they stream', () => {
+  const MiB = 1024 * 1024;
+  const BOMB = 256 * MiB; // of zeros: about 250 KiB gzipped
+
+  test('a file of zeros far beyond the ratio limit: refused from its header, nothing kept', async () => {
+    const dir = tempDir('sb-bomb-');
+    const { store, intact, snapshots } = guardedStore(dir);
+    const bomb = await layerBytes([{ name: 'usr/bin/tool', content: 'x' }, { name: 'zeros', zeros: BOMB }], { gzip: true });
+    expect(bomb.length).toBeLessThan(BOMB / 500); // the precondition: it is a bomb
+    const { ref, layerDigests } = ociLayout(path.join(dir, 'layout'), [bomb]);
+    const error = await materializeImage(ref, { store, limits: { ratioFloorBytes: 16 * MiB } }).then(() => undefined, (e: unknown) => e);
+    expect(error).toMatchObject({ code: 'IMAGE_LAYER_TOO_LARGE', details: { limit: 'ratio', value: 50 } });
+    expect((error as Error).message).toContain(layerDigests[0]);
+    expect((error as Error).message).toMatch(/zeros is 268435456 bytes, more than the layer may still unpack to under the ratio limit \(50\) for its \d+ compressed bytes/);
+    expect((error as SidebundleError).hint).toMatch(/raise the ratio limit \(now 50\) with SIDEBUNDLE_IMAGE_LIMITS=ratio=VALUE/);
+    expect(intact()).toBe(true);
+    expect(snapshots()).toEqual([]);
+  });
+
+  test('bytes past the end of the archive count too: the stream stops at the limit', async () => {
+    const { target, untouched } = sandbox();
+    const zlib = require('node:zlib') as typeof import('node:zlib');
+    const tarball = await layerBytes([{ name: 'ok', content: 'fine' }]);
+    // gzip members concatenated are one stream: 16 copies of 16 MiB of zeros after the archive.
+    const zeros = zlib.gzipSync(Buffer.alloc(16 * MiB), { level: 9 });
+    const bomb = Buffer.concat([zlib.gzipSync(tarball), ...Array.from({ length: BOMB / (16 * MiB) }, () => zeros)]);
+    let passed = 0;
+    const counted = (await decompressed(Readable.from([bomb]), 'bomb')).on('data', (c: Buffer) => (passed += c.length));
+    const error = await applyLayer(counted, target, { label: 'bomb layer', limits: { maxLayerBytes: 8 * MiB } }).then(() => undefined, (e: unknown) => e);
+    expect(error).toMatchObject({ code: 'IMAGE_LAYER_TOO_LARGE', details: { limit: 'layer' } });
+    expect((error as Error).message).toMatch(/^bomb layer unpacks to more than 8388608 bytes, over the layer limit \(8M\)/);
+    expect(passed).toBeLessThan(16 * MiB);
+    expect(untouched()).toBe(true);
+  });
+
+  test('the image limit spans layers: the base is kept, the image is not', async () => {
+    const dir = tempDir('sb-bomb-');
+    const { store, intact, snapshots } = guardedStore(dir);
+    const four = async (name: string) => layerBytes([{ name, zeros: 4 * MiB }], { gzip: true });
+    const { ref, layerDigests } = ociLayout(path.join(dir, 'layout'), [await four('a'), await four('b')]);
+    const limits = { maxImageBytes: 6 * MiB, maxRatio: 100_000 };
+    const error = await materializeImage(ref, { store, limits }).then(() => undefined, (e: unknown) => e);
+    expect(error).toMatchObject({ code: 'IMAGE_TOO_LARGE', details: { limit: 'image' } });
+    expect((error as Error).message).toMatch(/layer 2 .*more than the layer may still unpack to under the image limit \(6M\), \d+ bytes of which the layers below took/);
+    const [base, top] = ImageStore.chain(layerDigests);
+    expect(snapshots()).toEqual([base]);
+    expect(snapshots()).not.toContain(top);
+    expect(intact()).toBe(true);
+    // Raised, the same image unpacks.
+    const image = await materializeImage(ref, { store, limits: { ...limits, maxImageBytes: 16 * MiB } });
+    expect(path.basename(image.rootfs)).toBe(top);
+  });
 });
