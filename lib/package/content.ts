@@ -27,10 +27,15 @@ export interface WriteContentOptions {
   digests?: DigestMemo;
 }
 
-/** A file keeps its source's permission bits, never wider: a 0600 key stays 0600. Setuid,
- * setgid and sticky bits are dropped (a bundle must not carry privileges). */
+/**
+ * A file keeps its source's permission bits, never wider (a 0600 key stays private), minus:
+ * setuid, setgid and sticky (a bundle must not carry privileges), and every write bit: payload
+ * files are hard links shared with the cache's content store and with other bundles, so an edit
+ * in place would reach them all; read-only, it fails with EACCES (root ignores modes: for root,
+ * the next bundle is protected by the check before reuse, not the bundles that share the inode).
+ */
 export function storedMode(mode: number): number {
-  return mode & 0o777;
+  return mode & 0o555;
 }
 
 /** Write data/ and the payload links of `files` into `bundleDir`. Returns the bytes stored. */

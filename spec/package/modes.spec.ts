@@ -1,6 +1,7 @@
 // File modes: a bundled file keeps its source's permission bits and is never widened (a 0600 key
 // stays private in the payload, data/, manifest.lock and the cache's content store); setuid and
-// setgid bits are dropped.
+// setgid bits are dropped, and so are write bits (shared content is read-only, see
+// shared-content.spec.ts).
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
@@ -13,13 +14,13 @@ const modeOf = (file: string) => statSync(file).mode & 0o7777;
 
 /** Source files with their modes, and the mode each must have in the bundle. */
 const FILES: Array<{ name: string; content: string; mode: number; bundled: number }> = [
-  { name: 'key.pem', content: 'PRIVATE KEY\n', mode: 0o600, bundled: 0o600 },
-  { name: 'group.conf', content: 'group readable\n', mode: 0o640, bundled: 0o640 },
-  { name: 'tool.sh', content: '#!/bin/sh\necho tool\n', mode: 0o750, bundled: 0o750 },
-  { name: 'suid', content: 'pretend setuid program\n', mode: 0o4755, bundled: 0o755 },
-  { name: 'plain.txt', content: 'plain\n', mode: 0o644, bundled: 0o644 },
+  { name: 'key.pem', content: 'PRIVATE KEY\n', mode: 0o600, bundled: 0o400 },
+  { name: 'group.conf', content: 'group readable\n', mode: 0o640, bundled: 0o440 },
+  { name: 'tool.sh', content: '#!/bin/sh\necho tool\n', mode: 0o750, bundled: 0o550 },
+  { name: 'suid', content: 'pretend setuid program\n', mode: 0o6755, bundled: 0o555 },
+  { name: 'plain.txt', content: 'plain\n', mode: 0o644, bundled: 0o444 },
   // The same bytes as key.pem with a wider mode: each keeps its own.
-  { name: 'public-copy.pem', content: 'PRIVATE KEY\n', mode: 0o644, bundled: 0o644 },
+  { name: 'public-copy.pem', content: 'PRIVATE KEY\n', mode: 0o644, bundled: 0o444 },
 ];
 
 function sourceTree(name: string): string {
@@ -67,7 +68,7 @@ test('content the cache holds with a wider mode is not linked into a bundle that
   const a = path.join(first.dir, 'payload/opt/s/secret');
   const b = path.join(second.dir, 'payload/opt/s/secret');
   expect(readFileSync(b, 'utf8')).toBe(readFileSync(a, 'utf8'));
-  expect(modeOf(b)).toBe(0o600);
+  expect(modeOf(b)).toBe(0o400);
   expect(statSync(b).ino).not.toBe(statSync(a).ino);
   expect(mismatches(second.dir)).toEqual([]);
 });
