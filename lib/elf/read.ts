@@ -2,80 +2,20 @@
 // PT_DYNAMIC (NEEDED, RPATH, RUNPATH, SONAME, FLAGS_1) and the symbol-version tables.
 // It reads only the bytes it needs through a file handle (never the whole file, never the
 // symbol tables), and checks every offset and count against the file size, so a malformed
-// or hostile file gives a typed error instead of a crash, a huge allocation or a hang.
+// or hostile file gives a typed error instead of a crash, a huge allocation or a hang; every walk
+// is bounded by the bytes that hold it and by the totals in limits.ts.
 // Reads are synchronous on purpose: a handful of page reads per file, and a thread-pool hop per
 // read made the closure of a 30-library program ten times slower (measured: 200 files x 3 reads,
 // 67 ms async vs 5 ms sync).
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 
 import { SidebundleError, errnoCode } from '../errors';
 import * as C from './constants';
-import type { ElfInfo, VersionNeed } from './types';
-
-const PAGE = 4096;
-/** Longest string we accept from the dynamic string table (RPATHs are the long ones). */
-const MAX_STRING = 64 * 1024;
-/** Upper bound on table walks (program headers are bounded by e_phnum; chains are not). */
-const MAX_CHAIN = 65536;
-
-/** Random access to a file in page-sized, cached reads. */
-class PagedFile {
-  private readonly pages = new Map<number, Buffer>();
-
-  constructor(
-    private readonly fd: number,
-    readonly size: number,
-    private readonly path: string,
-  ) {}
-
-  read(offset: number, length: number, what: string): Buffer {
-    if (offset < 0 || length < 0 || offset + length > this.size) {
-      throw truncated(this.path, `${what} (bytes ${offset}..${offset + length}) lies past the end of the file (${this.size} bytes)`);
-    }
-    const out = Buffer.allocUnsafe(length);
-    let done = 0;
-    while (done < length) {
-      const at = offset + done;
-      const page = this.page(Math.floor(at / PAGE));
-      const within = at % PAGE;
-      done += page.copy(out, done, within, Math.min(page.length, within + (length - done)));
-    }
-    return out;
-  }
-
-  /** A NUL-terminated string starting at `offset`, not reaching past `limit`. */
-  cstring(offset: number, limit: number, what: string): string {
-    const end = Math.min(limit, this.size, offset + MAX_STRING);
-    if (offset < 0 || offset >= end) throw malformed(this.path, `${what} starts outside its table (offset ${offset})`);
-    const parts: Buffer[] = [];
-    for (let at = offset; at < end; ) {
-      const page = this.page(Math.floor(at / PAGE));
-      const within = at % PAGE;
-      const stop = Math.min(page.length, within + (end - at));
-      const nul = page.indexOf(0, within);
-      if (nul !== -1 && nul < stop) {
-        parts.push(page.subarray(within, nul));
-        return Buffer.concat(parts).toString('utf8');
-      }
-      parts.push(page.subarray(within, stop));
-      at += stop - within;
-    }
-    throw malformed(this.path, `${what} at offset ${offset} is not NUL-terminated within its table`);
-  }
-
-  private page(index: number): Buffer {
-    let page = this.pages.get(index);
-    if (page === undefined) {
-      const start = index * PAGE;
-      const length = Math.min(PAGE, this.size - start);
-      page = Buffer.allocUnsafe(length);
-      const bytesRead = readSync(this.fd, page, 0, length, start);
-      if (bytesRead !== length) throw truncated(this.path, `short read at offset ${start}`);
-      this.pages.set(index, page);
-    }
-    return page;
-  }
-}
+import { MAX_DYNAMIC_ENTRIES, MAX_NEEDED, MAX_PHDR_BYTES, MAX_STRING_BYTES } from './limits';
+import { PagedFile, StringTable } from './paged-file';
+import { malformed, notElf, truncated, unsupported } from './problems';
+import type { ElfInfo } from './types';
+import { readVersionDefs, readVersionNeeds, type TableExtent } from './versions';
 
 interface Segment {
   type: number;
@@ -169,6 +109,9 @@ function readSegments(file: PagedFile, header: Buffer, path: string): Segment[] 
     const sh0 = file.read(shoff, C.SHDR_SIZE, 'section header 0');
     phnum = sh0.readUInt32LE(44);
   }
+  if (phnum * C.PHDR_SIZE > MAX_PHDR_BYTES) {
+    throw malformed(path, `it declares ${phnum} program headers; the kernel loads at most ${Math.floor(MAX_PHDR_BYTES / C.PHDR_SIZE)}`);
+  }
   const table = file.read(phoff, phnum * C.PHDR_SIZE, 'the program header table');
   const segments: Segment[] = [];
   for (let i = 0; i < phnum; i++) {
@@ -203,7 +146,32 @@ interface DynamicTags {
 }
 
 function readDynamic(file: PagedFile, dynamic: Segment, segments: Segment[], info: ElfInfo, path: string): void {
+  const tags = readDynamicTags(file, dynamic, info, path);
+  const usesStrings = tags.needed.length > 0 || tags.rpath !== undefined || tags.runpath !== undefined ||
+    tags.soname !== undefined || tags.verneed !== undefined || tags.verdef !== undefined;
+  if (!usesStrings) return;
+  if (tags.strtab === undefined) throw malformed(path, 'the dynamic section names strings but has no DT_STRTAB');
+  const strtab = tableAt(tags.strtab, segments, path, 'DT_STRTAB');
+  const strEnd = Math.min(strtab.end, strtab.start + (tags.strsz ?? Infinity));
+  const strings = new StringTable(file, strtab.start, strEnd, MAX_STRING_BYTES);
+
+  for (const index of tags.needed) info.needed.push(strings.at(index, 'a DT_NEEDED name'));
+  if (tags.rpath !== undefined) info.rpath = strings.at(tags.rpath, 'DT_RPATH');
+  if (tags.runpath !== undefined) info.runpath = strings.at(tags.runpath, 'DT_RUNPATH');
+  if (tags.soname !== undefined) info.soname = strings.at(tags.soname, 'DT_SONAME');
+  if (tags.verneed !== undefined) {
+    info.versionNeeds = readVersionNeeds(file, tableAt(tags.verneed, segments, path, 'DT_VERNEED'), tags.verneednum, strings);
+  }
+  if (tags.verdef !== undefined) {
+    info.versionDefs = readVersionDefs(file, tableAt(tags.verdef, segments, path, 'DT_VERDEF'), tags.verdefnum, strings);
+  }
+}
+
+function readDynamicTags(file: PagedFile, dynamic: Segment, info: ElfInfo, path: string): DynamicTags {
   const count = Math.floor(dynamic.filesz / C.DYN_SIZE);
+  if (count > MAX_DYNAMIC_ENTRIES) {
+    throw malformed(path, `PT_DYNAMIC holds ${count} entries, more than the ${MAX_DYNAMIC_ENTRIES} sidebundle reads`);
+  }
   const raw = file.read(dynamic.offset, count * C.DYN_SIZE, 'the dynamic section');
   const tags: DynamicTags = { needed: [] };
   for (let i = 0; i < count; i++) {
@@ -211,7 +179,10 @@ function readDynamic(file: PagedFile, dynamic: Segment, segments: Segment[], inf
     if (tag === C.DT_NULL) break;
     const value = u64(raw, i * C.DYN_SIZE + 8, path, 'd_val');
     switch (tag) {
-      case C.DT_NEEDED: tags.needed.push(value); break;
+      case C.DT_NEEDED:
+        if (tags.needed.length === MAX_NEEDED) throw malformed(path, `it has more than ${MAX_NEEDED} DT_NEEDED entries`);
+        tags.needed.push(value);
+        break;
       case C.DT_RPATH: tags.rpath = value; break;
       case C.DT_RUNPATH: tags.runpath = value; break;
       case C.DT_SONAME: tags.soname = value; break;
@@ -224,77 +195,18 @@ function readDynamic(file: PagedFile, dynamic: Segment, segments: Segment[], inf
       case C.DT_VERDEFNUM: tags.verdefnum = value; break;
     }
   }
-
-  const usesStrings = tags.needed.length > 0 || tags.rpath !== undefined || tags.runpath !== undefined ||
-    tags.soname !== undefined || tags.verneed !== undefined || tags.verdef !== undefined;
-  if (!usesStrings) return;
-  if (tags.strtab === undefined) throw malformed(path, 'the dynamic section names strings but has no DT_STRTAB');
-  const strtab = addressToOffset(tags.strtab, segments, path, 'DT_STRTAB');
-  const strEnd = Math.min(file.size, strtab + (tags.strsz ?? file.size));
-  const str = (index: number, what: string) => file.cstring(strtab + index, strEnd, what);
-
-  for (const index of tags.needed) info.needed.push(str(index, 'a DT_NEEDED name'));
-  if (tags.rpath !== undefined) info.rpath = str(tags.rpath, 'DT_RPATH');
-  if (tags.runpath !== undefined) info.runpath = str(tags.runpath, 'DT_RUNPATH');
-  if (tags.soname !== undefined) info.soname = str(tags.soname, 'DT_SONAME');
-  if (tags.verneed !== undefined) {
-    info.versionNeeds = readVersionNeeds(file, addressToOffset(tags.verneed, segments, path, 'DT_VERNEED'), tags.verneednum, str);
-  }
-  if (tags.verdef !== undefined) {
-    info.versionDefs = readVersionDefs(file, addressToOffset(tags.verdef, segments, path, 'DT_VERDEF'), tags.verdefnum, str);
-  }
+  return tags;
 }
 
-type StringAt = (index: number, what: string) => string;
-
-function readVersionNeeds(file: PagedFile, offset: number, declared: number | undefined, str: StringAt): VersionNeed[] {
-  const needs: VersionNeed[] = [];
-  const limit = Math.min(declared ?? MAX_CHAIN, MAX_CHAIN);
-  let at = offset;
-  for (let n = 0; n < limit; n++) {
-    const entry = file.read(at, C.VERNEED_SIZE, 'a version-need entry');
-    const cnt = entry.readUInt16LE(2);
-    const need: VersionNeed = { file: str(entry.readUInt32LE(4), 'a version-need file name'), versions: [] };
-    let auxAt = at + entry.readUInt32LE(8);
-    for (let k = 0; k < cnt; k++) {
-      const aux = file.read(auxAt, C.VERNAUX_SIZE, 'a version-need auxiliary entry');
-      need.versions.push(str(aux.readUInt32LE(8), 'a needed version name'));
-      const next = aux.readUInt32LE(12);
-      if (next === 0) break;
-      auxAt += next;
-    }
-    needs.push(need);
-    const next = entry.readUInt32LE(12);
-    if (next === 0) break;
-    at += next;
-  }
-  return needs;
-}
-
-function readVersionDefs(file: PagedFile, offset: number, declared: number | undefined, str: StringAt): string[] {
-  const defs: string[] = [];
-  const limit = Math.min(declared ?? MAX_CHAIN, MAX_CHAIN);
-  let at = offset;
-  for (let n = 0; n < limit; n++) {
-    const entry = file.read(at, C.VERDEF_SIZE, 'a version-definition entry');
-    const flags = entry.readUInt16LE(2);
-    const cnt = entry.readUInt16LE(6);
-    if (cnt > 0 && (flags & C.VER_FLG_BASE) === 0) {
-      const aux = file.read(at + entry.readUInt32LE(12), C.VERDAUX_SIZE, 'a version-definition auxiliary entry');
-      defs.push(str(aux.readUInt32LE(0), 'a defined version name'));
-    }
-    const next = entry.readUInt32LE(16);
-    if (next === 0) break;
-    at += next;
-  }
-  return defs;
-}
-
-/** Translate a virtual address from the dynamic section to a file offset through PT_LOAD. */
-function addressToOffset(address: number, segments: Segment[], path: string, what: string): number {
+/**
+ * Where a table named by a dynamic-section address lies in the file: from its offset to the end
+ * of the PT_LOAD bytes that hold it. ld.so finds tables this way (it never reads section
+ * headers, which stripped files may lack), so that segment is all a table can honestly span.
+ */
+function tableAt(address: number, segments: Segment[], path: string, what: string): TableExtent {
   for (const s of segments) {
     if (s.type === C.PT_LOAD && address >= s.vaddr && address < s.vaddr + s.filesz) {
-      return address - s.vaddr + s.offset;
+      return { start: address - s.vaddr + s.offset, end: s.offset + s.filesz };
     }
   }
   throw malformed(path, `${what} address 0x${address.toString(16)} is not inside any loadable segment`);
@@ -304,36 +216,4 @@ function u64(buffer: Buffer, at: number, path: string, what: string): number {
   const value = buffer.readBigUInt64LE(at);
   if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw malformed(path, `${what} is out of range (0x${value.toString(16)})`);
   return Number(value);
-}
-
-function notElf(path: string, why: string): SidebundleError {
-  return new SidebundleError('ELF_NOT_ELF', `${path} is not an ELF program: ${why}`, {
-    input: path,
-    kind: 'input',
-    hint: 'give a dynamically linked x86-64 executable, or a script starting with #!',
-  });
-}
-
-function unsupported(path: string, why: string): SidebundleError {
-  return new SidebundleError('ELF_UNSUPPORTED', `${path} cannot be bundled: ${why}`, {
-    input: path,
-    kind: 'input',
-    hint: 'sidebundle bundles 64-bit x86-64 Linux programs',
-  });
-}
-
-function truncated(path: string, why: string): SidebundleError {
-  return new SidebundleError('ELF_TRUNCATED', `${path} is a truncated ELF file: ${why}`, {
-    input: path,
-    kind: 'input',
-    hint: 'the file is incomplete; copy it again from its source',
-  });
-}
-
-function malformed(path: string, why: string): SidebundleError {
-  return new SidebundleError('ELF_MALFORMED', `${path} is a malformed ELF file: ${why}`, {
-    input: path,
-    kind: 'input',
-    hint: 'the file is damaged or not produced by a linker sidebundle understands',
-  });
 }
