@@ -138,6 +138,7 @@ export interface Project {
   /** Canonical logical directory on the build machine (/root/src/tool). */
   dir: string;
   /** Its place in the payload (/opt/sidebundle/tool); every path of the closure under `dir` is
-   * there instead, read from `dir` (ClosureFile.from). */
+   * there instead, read from `dir` (ClosureFile.from). Equal to `dir` for a project that stays in
+   * place (one with a program entry). */
   at: string;
 }

@@ -42,18 +42,28 @@ export function projectDirOf(entry: Pick<ResolvedEntry, 'kind' | 'target'>, hasM
 /**
  * The projects of a set of entries, each at PROJECTS_AT/<its directory's name>. A project inside
  * another is part of it (relative paths between them keep working); two projects with the same
- * name are told apart by a suffix, in entry order.
+ * name are told apart by a suffix, in entry order. A project with a program (ELF) entry stays in
+ * place (`at` is `dir`): a program finds its libraries by paths relative to itself
+ * ($ORIGIN/../lib) or absolute ones, which may lead outside the project.
  */
 export function projectsOf(entries: Array<Pick<ResolvedEntry, 'kind' | 'target'>>, hasMarker: (dir: string) => boolean): Project[] {
-  const dirs: string[] = [];
+  const found: Array<{ dir: string; pinned: boolean }> = [];
   for (const entry of entries) {
     const dir = projectDirOf(entry, hasMarker);
-    if (dir === undefined || dirs.some((d) => isUnder(dir, d))) continue;
-    for (let i = dirs.length - 1; i >= 0; i--) if (isUnder(dirs[i]!, dir)) dirs.splice(i, 1);
-    dirs.push(dir);
+    if (dir === undefined) continue;
+    const pinned = entry.kind !== 'script';
+    const outer = found.find((p) => isUnder(dir, p.dir));
+    if (outer) {
+      outer.pinned ||= pinned;
+      continue;
+    }
+    const inner = found.filter((p) => isUnder(p.dir, dir));
+    for (const p of inner) found.splice(found.indexOf(p), 1);
+    found.push({ dir, pinned: pinned || inner.some((p) => p.pinned) });
   }
   const taken = new Set<string>();
-  return dirs.map((dir) => {
+  return found.map(({ dir, pinned }) => {
+    if (pinned) return { dir, at: dir };
     const name = path.posix.basename(dir);
     let at = `${PROJECTS_AT}/${name}`;
     for (let n = 2; taken.has(at); n++) at = `${PROJECTS_AT}/${name}-${n}`;

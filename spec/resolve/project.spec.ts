@@ -38,6 +38,11 @@ describe('projectsOf', () => {
   });
 });
 
+test('a project with a program entry stays in place (its libraries may sit outside it)', () => {
+  expect(projectsOf([script('/tmp/w/app/run.py'), elf('/tmp/w/app/bin/app')], markers('/tmp/w/app'))).toEqual([{ dir: '/tmp/w/app', at: '/tmp/w/app' }]);
+  expect(projectsOf([elf('/tmp/w/app/bin/app')], markers())).toEqual([{ dir: '/tmp/w/app/bin', at: '/tmp/w/app/bin' }]);
+});
+
 test('relocateClosure moves every path under a project, and nothing else', () => {
   const projects = [{ dir: '/root/a/proj', at: '/opt/sidebundle/proj' }];
   const closure: ResolvedClosure = {
