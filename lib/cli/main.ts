@@ -1,18 +1,43 @@
 #!/usr/bin/env node
 // The `sidebundle` command. Exit status: 0 success, 1 failure, 2 bad input, 130 interrupted.
+// Start-up is most of what a quick command costs, so this file loads only what every command
+// needs, and a command's module (with its graph: `create` alone brings the pipeline, the image
+// code, tar-stream and the native tracer) only when that command runs. spec/cli/startup.spec.ts
+// checks what `--version` and `resolve` load; bench/startup.ts times them.
 import { SidebundleError, isSidebundleError } from '../errors';
 import { version } from '../version';
-import { createCommand, CREATE_HELP } from './create';
-import { resolveCommand } from './resolve';
-import { digestCommand } from './digest';
 import { LOG_LEVELS, Reporter, type LogLevel } from './reporter';
+
+type ReporterFor = (level: string | undefined, json: boolean) => Reporter;
+
+interface Command {
+  summary: string;
+  run(args: string[], reporterFor: ReporterFor, signal: AbortSignal): Promise<Reporter>;
+}
+
+// The commands, each required inside its handler (a top-level import would load it for every
+// command). `typeof import()` is a type only: it emits nothing.
+const COMMANDS: Record<string, Command> = {
+  create: {
+    summary: 'bundle programs into a relocatable directory',
+    run: (args, reporterFor, signal) => (require('./create') as typeof import('./create')).createCommand(args, reporterFor, signal),
+  },
+  resolve: {
+    summary: 'show what programs load and from where, like ldd',
+    run: (args, reporterFor) => (require('./resolve') as typeof import('./resolve')).resolveCommand(args, reporterFor),
+  },
+  digest: {
+    summary: 'fingerprint what a bundle configuration reads, for Nx inputs',
+    run: (args, reporterFor) => (require('./digest') as typeof import('./digest')).digestCommand(args, reporterFor),
+  },
+};
 
 const HELP = `Usage: sidebundle <command> [options]
 
 Commands:
-  create     bundle programs into a relocatable directory (sidebundle create --help)
-  resolve    show what programs load and from where, like ldd (sidebundle resolve --help)
-  digest     fingerprint what a bundle configuration reads, for Nx inputs (sidebundle digest --help)
+${Object.entries(COMMANDS)
+  .map(([name, { summary }]) => `  ${name.padEnd(10)} ${summary} (sidebundle ${name} --help)`)
+  .join('\n')}
 
 Options:
   -h, --help     this help
@@ -43,16 +68,11 @@ export async function main(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   let reporter = new Reporter('warn', json);
   try {
+    if (command !== undefined && Object.hasOwn(COMMANDS, command)) {
+      reporter = await COMMANDS[command]!.run(args, (level, asJson) => (reporter = reporterFor(level, asJson)), controller.signal);
+      return 0;
+    }
     switch (command) {
-      case 'create':
-        reporter = await createCommand(args, (level, asJson) => (reporter = reporterFor(level, asJson)), controller.signal);
-        return 0;
-      case 'digest':
-        reporter = await digestCommand(args, (level, asJson) => (reporter = reporterFor(level, asJson)));
-        return 0;
-      case 'resolve':
-        reporter = await resolveCommand(args, (level, asJson) => (reporter = reporterFor(level, asJson)));
-        return 0;
       case undefined:
       case '-h':
       case '--help':
@@ -71,7 +91,10 @@ export async function main(argv: string[]): Promise<number> {
         });
     }
   } catch (error) {
-    return fail(error, reporter, controller.signal.aborted);
+    // Once interrupted, whatever a step threw on its way out (an AbortError, a closed stream) is
+    // the interruption, not a bug.
+    const interrupted = controller.signal.aborted;
+    return fail(interrupted && !isSidebundleError(error) ? controller.signal.reason : error, reporter, interrupted);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -96,8 +119,6 @@ function fail(error: unknown, reporter: Reporter, interrupted: boolean): number 
   if (interrupted) return 130;
   return known.exitCode;
 }
-
-export { CREATE_HELP };
 
 if (require.main === module) {
   main(process.argv.slice(2)).then(

@@ -6,15 +6,14 @@
 // NO_PROXY. Plain http only for loopback, or when asked (`insecure`).
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import * as http from 'node:http';
-import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import * as tls from 'node:tls';
 
 import { SidebundleError } from '../errors';
 import { ACCEPT, type Descriptor } from './manifest';
+import { exchange, interruption, type Exchange, type Response } from './registry-http';
+import { registryTimeouts, type RegistryTimeouts } from './registry-timeouts';
 
 const MAX_MANIFEST = 4 * 1024 * 1024;
 const RETRIES = 3;
@@ -26,17 +25,14 @@ export interface RegistryOptions {
   /** Milliseconds between retries (doubled each time). */
   backoffMs?: number;
   env?: NodeJS.ProcessEnv;
-}
-
-interface Response {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: Readable;
+  /** Over the defaults and SIDEBUNDLE_REGISTRY_TIMEOUTS (see registry-timeouts.ts). */
+  timeouts?: Partial<RegistryTimeouts>;
 }
 
 export class RegistryClient {
   private token: string | undefined;
   private readonly basic: string | undefined;
+  private readonly timeouts: RegistryTimeouts;
   readonly base: URL;
 
   constructor(readonly registry: string, readonly repository: string, private readonly options: RegistryOptions = {}) {
@@ -44,6 +40,7 @@ export class RegistryClient {
     const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(host);
     this.base = new URL(`${loopback || options.insecure ? 'http' : 'https'}://${registry}`);
     this.basic = basicCredentials(registry, options.env ?? process.env);
+    this.timeouts = registryTimeouts(options.timeouts, options.env ?? process.env);
   }
 
   /** The manifest (or index) for a tag or digest, with its digest. */
@@ -77,9 +74,11 @@ export class RegistryClient {
       const auth = url.host === authHost ? this.authorization() : undefined;
       let res: Response;
       try {
-        res = await request(url, { ...headers, ...(auth ? { authorization: auth } : {}) }, this.options);
+        res = await this.send(url, { headers: { ...headers, ...(auth ? { authorization: auth } : {}) }, what });
       } catch (error) {
-        if (this.options.signal?.aborted) throw error;
+        if (this.options.signal?.aborted) throw interruption(this.options.signal);
+        // A stall already cost the user the whole timeout: say so rather than wait again.
+        if (error instanceof SidebundleError) throw error;
         if (++attempt < RETRIES) {
           await this.backoff(attempt);
           continue;
@@ -156,7 +155,7 @@ export class RegistryClient {
     const tokenUrl = new URL(params.realm);
     if (params.service) tokenUrl.searchParams.set('service', params.service);
     tokenUrl.searchParams.set('scope', params.scope ?? `repository:${this.repository}:pull`);
-    const res = await request(tokenUrl, this.basic ? { authorization: `Basic ${this.basic}` } : {}, this.options);
+    const res = await this.send(tokenUrl, { headers: this.basic ? { authorization: `Basic ${this.basic}` } : {}, what: `a token for ${what}` });
     if (res.status !== 200) {
       res.body.resume();
       throw this.httpError(res.status === 404 ? 401 : res.status, `a token for ${what}`);
@@ -164,6 +163,10 @@ export class RegistryClient {
     const body = JSON.parse((await readAll(res.body, 1024 * 1024, 'the token response')).toString('utf8')) as { token?: string; access_token?: string };
     this.token = body.token ?? body.access_token;
     if (!this.token) throw this.httpError(401, what);
+  }
+
+  private send(url: URL, ask: Exchange): Promise<Response> {
+    return exchange(url, ask, { timeouts: this.timeouts, ...(this.options.signal ? { signal: this.options.signal } : {}), ...(this.options.env ? { env: this.options.env } : {}) });
   }
 
   private backoff(attempt: number): Promise<void> {
@@ -201,38 +204,4 @@ async function readAll(stream: Readable, max: number, what: string): Promise<Buf
   return Buffer.concat(chunks);
 }
 
-/** The proxy for a URL per HTTP(S)_PROXY and NO_PROXY, if any. */
-export function proxyFor(url: URL, env: NodeJS.ProcessEnv = process.env): URL | undefined {
-  const noProxy = (env.NO_PROXY ?? env.no_proxy ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  const host = url.hostname;
-  if (noProxy.some((entry) => entry === '*' || host === entry || host.endsWith(entry.startsWith('.') ? entry : `.${entry}`))) return undefined;
-  const value = url.protocol === 'https:' ? env.HTTPS_PROXY ?? env.https_proxy : env.HTTP_PROXY ?? env.http_proxy;
-  return value ? new URL(value) : undefined;
-}
-
-function request(url: URL, headers: Record<string, string>, options: RegistryOptions): Promise<Response> {
-  const proxy = proxyFor(url, options.env);
-  return new Promise((resolve, reject) => {
-    const onResponse = (res: http.IncomingMessage) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res });
-    const common = { headers: { 'user-agent': 'sidebundle', ...headers }, ...(options.signal ? { signal: options.signal } : {}) };
-    if (proxy && url.protocol === 'http:') {
-      // Plain http through a proxy: the request line carries the absolute URL.
-      http.get({ host: proxy.hostname, port: proxy.port || 80, path: url.href, ...common, headers: { ...common.headers, host: url.host } }, onResponse).on('error', reject);
-    } else if (proxy) {
-      // https through a proxy: a CONNECT tunnel, then TLS to the registry inside it.
-      http.request({ host: proxy.hostname, port: proxy.port || 80, method: 'CONNECT', path: `${url.hostname}:${url.port || 443}` })
-        .on('connect', (res, socket) => {
-          if (res.statusCode !== 200) {
-            reject(new Error(`proxy ${proxy.host} refused the tunnel (${res.statusCode})`));
-            return;
-          }
-          const secure = tls.connect({ socket, servername: url.hostname });
-          https.get(url, { ...common, createConnection: () => secure } as https.RequestOptions, onResponse).on('error', reject);
-        })
-        .on('error', reject)
-        .end();
-    } else {
-      (url.protocol === 'https:' ? https : http).get(url, common, onResponse).on('error', reject);
-    }
-  });
-}
+export { proxyFor } from './registry-http';
