@@ -6,6 +6,7 @@ pub mod inflate;
 pub mod ffi;
 pub mod json;
 pub mod launch;
+pub mod mount;
 pub mod ptrace;
 pub mod record;
 pub mod seccomp;

@@ -42,7 +42,37 @@ extern "C" {
     pub fn open(path: *const c_char, flags: c_int, ...) -> c_int;
     pub fn setgroups(size: usize, list: *const c_uint) -> c_int;
     pub fn statvfs(path: *const c_char, buf: *mut StatVfs) -> c_int;
+    pub fn fcntl(fd: c_int, cmd: c_int, ...) -> c_int;
+    pub fn sigaction(sig: c_int, action: *const SigAction, old: *mut SigAction) -> c_int;
 }
+
+/// x86-64 glibc `struct sigaction`.
+#[repr(C)]
+pub struct SigAction {
+    pub handler: usize,
+    pub mask: [u64; 16],
+    pub flags: c_int,
+    pub restorer: usize,
+}
+
+/// The start of `siginfo_t`.
+#[repr(C)]
+pub struct SigInfo {
+    pub si_signo: c_int,
+    pub si_errno: c_int,
+    pub si_code: c_int,
+}
+
+pub const SA_SIGINFO: c_int = 4;
+pub const SA_RESTART: c_int = 0x1000_0000;
+pub const SIG_BLOCK: c_int = 0;
+pub const SIG_UNBLOCK: c_int = 1;
+pub const SIG_DFL: usize = 0;
+pub const F_SETFD: c_int = 2;
+pub const FD_CLOEXEC: c_int = 1;
+pub const PR_SET_DUMPABLE: c_int = 4;
+pub const SIGQUIT: c_int = 3;
+pub const SIGUSR1: c_int = 10;
 
 #[repr(C)]
 pub struct PollFd {

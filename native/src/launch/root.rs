@@ -1,0 +1,191 @@
+//! ns and chroot modes: build the root plan.rs describes in a new mount namespace (with a user
+//! namespace for ns) and enter it. Until the final pivot nothing is visible to the program: a
+//! failure before it leaves the host view intact (auto falls back to host mode).
+
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+use std::ptr;
+
+use super::plan::{self, Inputs, Place};
+use super::{debug, Request};
+use crate::mount;
+use crate::sys;
+
+#[derive(PartialEq, Clone, Copy)]
+pub enum Isolation {
+    UserNamespace,
+    Chroot,
+}
+
+const ELOOP: i32 = 40;
+
+/// Build the bundle's root and enter it.
+pub fn enter(request: &Request, isolation: Isolation) -> Result<(), String> {
+    let payload = std::fs::canonicalize(&request.spec.payload).map_err(|e| format!("the payload {} is missing: {}", request.spec.payload.display(), e))?;
+    let cwd = std::env::current_dir().ok();
+    new_namespaces(isolation)?;
+    // The new root: a tmpfs on the bundle's runtime/root (an empty directory shipped for this),
+    // so the host's /tmp and everything else stay reachable while it is filled.
+    let base = mount_point(request)?;
+    let mounts = mount::mount_points();
+    // Overlays unless SIDEBUNDLE_OVERLAY=0; a refused one is planned again with binds: only that
+    // directory when its layers overlap (the bundle lies inside it), all of them otherwise.
+    let mut refused: Option<Vec<OsString>> = if std::env::var_os("SIDEBUNDLE_OVERLAY").is_some_and(|v| v == "0") { None } else { Some(Vec::new()) };
+    loop {
+        mount::tmpfs(&base, "0755")?;
+        let allowed = |name: &OsStr| refused.as_ref().is_some_and(|r| !r.iter().any(|n| n == name));
+        let places = plan::plan_root(&Inputs { payload: &payload, target: Path::new("/"), cwd: cwd.as_deref(), mounts: &mounts, overlay: &allowed });
+        match fill_root(&base, &places) {
+            Ok(()) => break,
+            Err(Fill::Failed(why)) => return Err(why),
+            Err(Fill::OverlayRefused { at, why, errno }) => {
+                debug(&format!("root: {}; binds instead", why));
+                let top = at.components().nth(1).map(|c| c.as_os_str().to_owned()).unwrap_or_default();
+                refused = match refused {
+                    Some(mut list) if errno == ELOOP => {
+                        list.push(top);
+                        Some(list)
+                    }
+                    _ => None,
+                };
+                // SAFETY: detaching our own tmpfs (and everything mounted in it).
+                unsafe { sys::umount2(mount::c(&base).as_ptr(), sys::MNT_DETACH) };
+            }
+        }
+    }
+    pivot(&base, isolation)?;
+    match cwd {
+        Some(dir) if std::env::set_current_dir(&dir).is_ok() => {}
+        Some(dir) => {
+            eprintln!("sidebundle: the working directory {} is not visible inside the bundle's root; running in /", dir.display());
+            let _ = std::env::set_current_dir("/");
+        }
+        None => {
+            let _ = std::env::set_current_dir("/");
+        }
+    }
+    Ok(())
+}
+
+fn new_namespaces(isolation: Isolation) -> Result<(), String> {
+    // SAFETY: getuid/getgid have no preconditions.
+    let (uid, gid) = unsafe { (sys::getuid(), sys::getgid()) };
+    // SAFETY: unshare on this single-threaded process.
+    unsafe {
+        if isolation == Isolation::UserNamespace {
+            if sys::unshare(sys::CLONE_NEWUSER | sys::CLONE_NEWNS) != 0 {
+                return Err(format!(
+                    "unshare(CLONE_NEWUSER|CLONE_NEWNS): {} (unprivileged user namespaces are disabled here: kernel.unprivileged_userns_clone, user.max_user_namespaces, an AppArmor or seccomp policy, or a chroot); use SIDEBUNDLE_RUN_MODE=host",
+                    sys::last_error()
+                ));
+            }
+            std::fs::write("/proc/self/setgroups", "deny").ok();
+            std::fs::write("/proc/self/uid_map", format!("{} {} 1\n", uid, uid)).map_err(|e| format!("cannot map uid {}: {}", uid, e))?;
+            std::fs::write("/proc/self/gid_map", format!("{} {} 1\n", gid, gid)).map_err(|e| format!("cannot map gid {}: {}", gid, e))?;
+        } else {
+            if !sys::has_capability(sys::CAP_SYS_CHROOT) {
+                return Err("chroot needs CAP_SYS_CHROOT (run as root), or use run mode ns or auto".to_owned());
+            }
+            if sys::unshare(sys::CLONE_NEWNS) != 0 {
+                return Err(format!("unshare(CLONE_NEWNS): {}: a mount namespace needs CAP_SYS_ADMIN (run as root), or use run mode ns or auto", sys::last_error()));
+            }
+        }
+        if sys::mount(ptr::null(), mount::c(Path::new("/")).as_ptr(), ptr::null(), sys::MS_REC | sys::MS_PRIVATE, ptr::null()) != 0 {
+            return Err(format!("cannot make the mounts private: {}", sys::last_error()));
+        }
+    }
+    Ok(())
+}
+
+/// Make `base` the root: pivot_root in a user namespace, chroot(2) otherwise.
+fn pivot(base: &Path, isolation: Isolation) -> Result<(), String> {
+    let c = |text: &str| mount::c(Path::new(text));
+    // SAFETY: chdir/pivot_root/umount2/chroot on the mounts prepared by fill_root.
+    unsafe {
+        if sys::chdir(mount::c(base).as_ptr()) != 0 {
+            return Err(format!("cannot enter {}: {}", base.display(), sys::last_error()));
+        }
+        if isolation == Isolation::UserNamespace {
+            std::fs::create_dir(base.join(".oldroot")).map_err(|e| format!("cannot prepare the root: {}", e))?;
+            if sys::syscall(sys::SYS_PIVOT_ROOT, c(".").as_ptr(), c(".oldroot").as_ptr()) != 0 {
+                return Err(format!("pivot_root: {}", sys::last_error()));
+            }
+            sys::chdir(c("/").as_ptr());
+            if sys::umount2(c("/.oldroot").as_ptr(), sys::MNT_DETACH) != 0 {
+                return Err(format!("cannot detach the host root: {}", sys::last_error()));
+            }
+            let _ = std::fs::remove_dir("/.oldroot");
+        } else if sys::chroot(c(".").as_ptr()) != 0 {
+            return Err(format!("chroot: {}", sys::last_error()));
+        }
+    }
+    // The tmpfs holding the mount points is read-only from here on.
+    mount::remount_readonly(Path::new("/"));
+    Ok(())
+}
+
+/// The bundle's runtime/root: an empty directory shipped as the new root's mount point.
+fn mount_point(request: &Request) -> Result<PathBuf, String> {
+    let at = request.bundle.join("runtime/root");
+    if at.is_dir() {
+        Ok(at)
+    } else {
+        Err(format!("the bundle has no {} (is it complete?)", at.display()))
+    }
+}
+
+enum Fill {
+    Failed(String),
+    OverlayRefused { at: PathBuf, why: String, errno: i32 },
+}
+
+fn fill_root(base: &Path, places: &[Place]) -> Result<(), Fill> {
+    let inside = |at: &Path| base.join(at.strip_prefix("/").unwrap_or(at));
+    for place in places {
+        match place {
+            Place::Dir { at } => std::fs::create_dir_all(inside(at)).map_err(|e| Fill::Failed(format!("cannot create {}: {}", at.display(), e)))?,
+            Place::Symlink { link, at } => {
+                if let Err(e) = std::os::unix::fs::symlink(link, inside(at)) {
+                    debug(&format!("cannot create {}: {}", at.display(), e));
+                }
+            }
+            Place::Bind { source, at, readonly, .. } => {
+                // A mount point that cannot be made (the cwd under a read-only payload
+                // directory, a path behind a link) leaves that path as it is.
+                if let Err(e) = mount_point_for(base, at, source).and_then(|target| mount::bind(source, &target, *readonly)) {
+                    debug(&e);
+                }
+            }
+            Place::Overlay { lowers, at } => {
+                let target = match mount_point_for(base, at, &lowers[0]) {
+                    Ok(target) => target,
+                    Err(e) => {
+                        debug(&e);
+                        continue;
+                    }
+                };
+                if let Err((why, errno)) = mount::overlay(lowers, &target) {
+                    return Err(Fill::OverlayRefused { at: at.clone(), why, errno });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `at` under `base`, created like `source` (directory or file) if missing. Never through a
+/// link: the link's target would be resolved outside the new root.
+fn mount_point_for(base: &Path, at: &Path, source: &Path) -> Result<PathBuf, String> {
+    let mut target = base.to_path_buf();
+    for part in at.components().skip(1) {
+        target.push(part);
+        if std::fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(format!("not mounting on {}: it is a link in the new root", at.display()));
+        }
+    }
+    if std::fs::symlink_metadata(&target).is_ok() {
+        return Ok(target);
+    }
+    let made = if std::fs::metadata(source).is_ok_and(|m| m.is_dir()) { std::fs::create_dir_all(&target) } else { std::fs::File::create(&target).map(|_| ()) };
+    made.map(|_| target).map_err(|e| format!("cannot create the mount point {}: {}", at.display(), e))
+}
