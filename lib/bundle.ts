@@ -43,6 +43,8 @@ export interface BundleOptions {
   traceInclude?: string[];
   /** Keep a trace whose command exits non-zero (by default the build fails). */
   allowTraceFailure?: boolean;
+  /** Ship these secrets (files or directories) where a trace or --copy-dir meets them. */
+  allowSecret?: string[];
   /** Base for relative paths and the traced commands' working directory. */
   cwd?: string;
   /** Images: engine for bare references, the engine command line, trace backend, agent. */
@@ -97,6 +99,7 @@ export async function resolveGroups(options: Omit<BundleOptions, 'name' | 'outDi
       cwd,
       ...(options.copyDirs && !group.image ? { copyDirs: options.copyDirs } : {}),
       ...(options.allowGpuLibs ? { allowGpuLibs: true } : {}),
+      ...(options.allowSecret ? { allowSecret: options.allowSecret.map((p) => path.resolve(cwd, p)) } : {}),
       ...(group.image ? { projects: false } : {}),
     }, context);
     if (group.image) closure.source = `${group.image.reference} (${group.image.digest})`;
@@ -120,6 +123,7 @@ export async function traceGroups(groups: ResolvedGroup[], options: Omit<BundleO
       ...(options.traceInclude ? { include: options.traceInclude.map((p) => path.resolve(cwd, p)) } : {}),
       ...(options.copyDirs && !group.image ? { ownDirs: options.copyDirs.map((c) => path.resolve(cwd, c.source)) } : {}),
       ...(options.allowTraceFailure ? { allowFailure: true } : {}),
+      ...(options.allowSecret ? { allowSecret: options.allowSecret.map((p) => path.resolve(cwd, p)) } : {}),
       ...(group.image ? { env: imageEnv(group.image) } : {}),
       exclude: [outDir],
       cwd: group.image ? group.image.config.workingDir ?? '/' : cwd,

@@ -39,6 +39,8 @@ Options:
   --trace-timeout SECS    kill a trace command (and all it started) after SECS (default 60)
   --trace-include PATH    ship PATH even where the trace policy leaves it out (repeatable)
   --allow-trace-failure   keep a trace whose command exits non-zero (by default it fails)
+  --allow-secret PATH     ship PATH (a file or directory) even though it holds a secret: keys,
+                          tokens, credentials are left out otherwise, wherever they are (repeatable)
   --image-backend B       engine for bare image references: auto|docker|podman (default: auto)
   --image-trace-backend B off|auto|ptrace|fanotify|combined (traced from the host inside the
                           unpacked image), or agent|agent-combined (the agent runs inside a
@@ -91,6 +93,7 @@ export async function createCommand(args: string[], reporterFor: (level: string 
     'no-cache': { type: 'boolean' },
     'allow-gpu-libs': { type: 'boolean' },
     'allow-trace-failure': { type: 'boolean' },
+    'allow-secret': { type: 'string', multiple: true },
     'strict-validate': { type: 'boolean' },
     'run-mode': { type: 'string' },
     'emit-single-file': { type: 'boolean' },
@@ -120,6 +123,12 @@ export async function createCommand(args: string[], reporterFor: (level: string 
       hint: 'e.g. --trace-timeout 120',
     });
   }
+  for (const option of ['out-dir', 'cache-dir', 'trace-root'] as const) {
+    // path.resolve('') is the current directory: an empty value (an unset variable) is a mistake.
+    if (values[option] === '') {
+      throw new SidebundleError('BAD_OPTION', `--${option} is empty`, { input: '', kind: 'input', hint: `give --${option} a directory (an unset shell variable?)` });
+    }
+  }
   const traceRoot = values['trace-root'] === undefined ? undefined : rootDirectory(values['trace-root']);
   const cache = values['no-cache'] ? undefined : new StepCache(values['cache-dir'] ?? defaultCacheDir());
   const entries = [...hostSpecs.map(parseHostSpec), ...imageSpecs.map(parseImageSpec)];
@@ -143,6 +152,7 @@ export async function createCommand(args: string[], reporterFor: (level: string 
     ...(timeout ? { traceTimeoutMs: timeout * 1000 } : {}),
     ...(values['trace-include'] ? { traceInclude: values['trace-include'] } : {}),
     ...(values['allow-trace-failure'] ? { allowTraceFailure: true } : {}),
+    ...(values['allow-secret'] ? { allowSecret: values['allow-secret'] } : {}),
   }, {
     ...(cache ? { cache } : {}),
     signal,

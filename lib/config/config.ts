@@ -31,6 +31,8 @@ export interface BundleConfig {
   allowGpuLibs?: boolean;
   /** Keep a trace whose command exits non-zero. */
   allowTraceFailure?: boolean;
+  /** Secrets shipped anyway (files or directories, relative to the config file). */
+  allowSecret?: string[];
   strictValidate?: boolean;
   /** auto|host|ns|bwrap|chroot (default auto). */
   runMode?: RunMode;

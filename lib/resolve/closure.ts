@@ -10,6 +10,8 @@ import { SidebundleError, isSidebundleError } from '../errors';
 import type { TracedFile } from '../model/trace';
 import { entryNameProblem, validateEntryName } from '../model/names';
 import { redactedCommand } from '../util/redact';
+import { within } from '../trace/policy';
+import { secretByName, secretChecker } from '../trace/secrets';
 import type {
   ClosureSymlink, Diagnostic, EntryKind, ExcludedFile, MissingLibrary, Reason, ResolvedEntry, SearchSource,
 } from '../model/closure';
@@ -58,6 +60,8 @@ export interface ClosureOptions {
   rootFs?: RootFs;
   /** Copy these trees into the bundle: `source` inside the root, `dest` its logical path there. */
   copyDirs?: Array<{ source: string; dest?: string }>;
+  /** Secrets a copied tree may ship anyway (--allow-secret): logical files or directories. */
+  allowSecret?: string[];
 }
 
 /** One traced run of an entry: what it touched, and the loader that resolves its libraries. */
@@ -256,10 +260,19 @@ class ClosureBuilder {
         hint: 'write SRC:DEST with DEST an absolute path, e.g. --copy-dir ./share:/opt/app/share',
       });
     }
+    // A copied tree is data the user chose, but a key or token in it still needs --allow-secret.
+    const secretIn = secretChecker((p) => this.fs.hostPath(p));
+    const allowed = (p: string) => (this.options.allowSecret ?? []).some((a) => within(p, a));
     const visit = (from: string, to: string) => {
       for (const item of readdirSync(this.fs.hostPath(from), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
         const itemFrom = `${from === '/' ? '' : from}/${item.name}`;
         const itemTo = `${to === '/' ? '' : to}/${item.name}`;
+        const secret = allowed(itemFrom) ? undefined : item.name === '.git' ? 'version control data (its config may hold credentials): never shipped' : (item.isFile() || item.isDirectory()) ? secretByName(itemFrom) ?? (item.isFile() ? secretIn(itemFrom) : undefined) : undefined;
+        if (secret) {
+          this.excluded.set(itemFrom, { path: itemFrom, reason: secret, impact: 'secret' });
+          this.note('warning', 'COPY_DIR_SECRET', `--copy-dir leaves out ${itemFrom}: ${secret} (to ship it: --allow-secret ${itemFrom})`, itemFrom);
+          continue;
+        }
         if (item.isDirectory()) visit(itemFrom, itemTo);
         else if (item.isSymbolicLink()) this.symlinks.set(itemTo, readlinkSync(this.fs.hostPath(itemFrom)));
         else if (item.isFile()) {

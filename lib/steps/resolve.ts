@@ -16,6 +16,8 @@ export interface ResolveStepOptions {
   entries: EntrySpec[];
   copyDirs?: Array<{ source: string; dest?: string }>;
   allowGpuLibs?: boolean;
+  /** Secrets a --copy-dir may ship anyway (--allow-secret), logical paths. */
+  allowSecret?: string[];
   /** Base for relative entry paths (default: process.cwd()). */
   cwd?: string;
   /** Find the entries' projects (lib/resolve/project.ts) and ship them at location-independent
@@ -33,6 +35,7 @@ export async function resolve(options: ResolveStepOptions, context: StepContext 
     entries: options.entries.map((e) => ({ path: e.path, name: e.name })),
     copyDirs: options.copyDirs ?? [],
     allowGpuLibs: options.allowGpuLibs === true,
+    allowSecret: (options.allowSecret ?? []).map((p) => path.resolve(cwd, p)),
     projects: options.projects !== false,
   };
   const cache = context.cache;
@@ -51,6 +54,7 @@ export async function resolve(options: ResolveStepOptions, context: StepContext 
     entries: options.entries.map((e) => ({ path: e.path, ...(e.name ? { name: e.name } : {}) })),
     ...(options.copyDirs ? { copyDirs: options.copyDirs } : {}),
     allowGpuLibs: normalized.allowGpuLibs,
+    allowSecret: normalized.allowSecret,
     digests: digestsOf(context),
   });
   const closure = normalized.projects ? withProjects(found, fs) : found;

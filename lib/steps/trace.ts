@@ -13,7 +13,8 @@ import type { TraceBackendRequest, TraceReport, TracedFile } from '../model/trac
 import { DEFAULT_PATH } from '../resolve/closure';
 import { resolveClosure } from '../resolve/resolve';
 import { relocateClosure } from '../resolve/relocate';
-import { exclusionOf, exclusionReason, type TracePolicy } from '../trace/policy';
+import { exclusionOf, exclusionReason, within, type TracePolicy } from '../trace/policy';
+import { secretChecker } from '../trace/secrets';
 import { trace as runTrace } from '../trace/tracer';
 import { digestsOf, emit, STEP_VERSIONS, type StepContext } from './context';
 import { stringEnv } from '../util/env';
@@ -39,6 +40,8 @@ export interface TraceStepOptions {
   /** Paths included even where the policy would exclude them (--trace-include; relative ones
    * against `cwd`). */
   include?: string[];
+  /** Secrets shipped anyway (--allow-secret): without it no rule, include or project ships one. */
+  allowSecret?: string[];
   /** The user's own directories besides the entries' projects (the --copy-dir sources): the
    * policy's home and temporary rules do not apply there. */
   ownDirs?: string[];
@@ -166,6 +169,7 @@ function policyOf(closure: ResolvedClosure, options: TraceStepOptions, cwd: stri
   const home = process.env.HOME ?? os.homedir();
   return {
     include: (options.include ?? []).map((p) => path.resolve(cwd, p)),
+    allowSecret: (options.allowSecret ?? []).map((p) => path.resolve(cwd, p)),
     extraExcluded: [
       ...(options.exclude ?? []).map((dir) => ({ dir: path.resolve(cwd, dir), reason: 'the bundle output directory' })),
       ...(home && home !== '/' ? [{ dir: home, reason: "the user's home directory: personal files are not shipped", personal: true, impact: 'lost' as const }] : []),
@@ -180,9 +184,16 @@ function policyOf(closure: ResolvedClosure, options: TraceStepOptions, cwd: stri
 function sortOut(files: TracedFile[], policy: TracePolicy, root: string): { kept: TracedFile[]; excluded: ExcludedFile[] } {
   const kept: TracedFile[] = [];
   const excluded: ExcludedFile[] = [];
+  // Names and places are not enough: a private key under any name, a hard link to /etc/shadow.
+  const secretIn = secretChecker((p) => path.join(root, p));
+  const allowedSecret = (p: string) => (policy.allowSecret ?? []).some((a) => within(p, a));
   for (const file of files) {
     if (!file.found) continue;
-    const exclusion = exclusionOf(file.path, policy) ?? (file.resolved ? exclusionOf(file.resolved, policy) : undefined);
+    let exclusion = exclusionOf(file.path, policy) ?? (file.resolved ? exclusionOf(file.resolved, policy) : undefined);
+    if (!exclusion && !allowedSecret(file.path)) {
+      const secret = secretIn(file.resolved ?? file.path);
+      if (secret) exclusion = { reason: secret, impact: 'secret' };
+    }
     if (!exclusion) {
       kept.push(file);
       continue;
@@ -201,7 +212,7 @@ const NAMED_LEFT_OUT = 10;
 /** One warning per run naming what it read and will not find in the bundle, and the way back. */
 function warnLeftOut(context: StepContext, entry: string, leftOut: ExcludedFile[]): void {
   if (leftOut.length === 0) return;
-  const lines = leftOut.slice(0, NAMED_LEFT_OUT).map((e) => `  ${e.path}: ${e.reason} (to ship it: --trace-include ${e.path})`);
+  const lines = leftOut.slice(0, NAMED_LEFT_OUT).map((e) => `  ${e.path}: ${e.reason} (to ship it: --${e.impact === 'secret' ? 'allow-secret' : 'trace-include'} ${e.path})`);
   if (leftOut.length > NAMED_LEFT_OUT) lines.push(`  and ${leftOut.length - NAMED_LEFT_OUT} more (manifest.lock lists them under "excluded")`);
   const count = leftOut.length === 1 ? 'a file' : `${leftOut.length} files`;
   emit(context, { type: 'log', level: 'warn', message: `trace ${entry}: the run read ${count} the bundle leaves out:\n${lines.join('\n')}` });

@@ -7,13 +7,16 @@
 import * as path from 'node:path';
 
 import type { ExcludedFile } from '../model/closure';
+import { secretByName } from './secrets';
 
 export interface TracePolicy {
   /** Absolute directories whose contents are never shipped (the output dir, the user's home);
    * `personal` ones do not apply inside the user's own directories. */
   extraExcluded: Array<{ dir: string; reason: string; personal?: boolean; impact?: ExcludedFile['impact'] }>;
-  /** Paths (files or directory prefixes) included even when a rule excludes them. */
+  /** Paths (files or directory prefixes) included even when a rule excludes them, secrets aside. */
   include: string[];
+  /** Secrets shipped anyway (--allow-secret): files or directory prefixes. */
+  allowSecret?: string[];
   /** The user's own directories: the entries' projects and the --copy-dir sources. */
   own?: string[];
 }
@@ -32,16 +35,7 @@ interface Rule extends Exclusion {
   ownOnly?: boolean;
 }
 
-const SECRET = 'secret: never shipped';
-const SECRET_NAMES = /^(\.netrc|\.pgpass|\.pypirc|\.npmrc|\.git-credentials|id_(rsa|dsa|ecdsa|ed25519)(_sk)?|\.env(\.(?!(example|sample|template|dist)$)[^/]+)?)$/;
-
 const RULES: Rule[] = [
-  {
-    test: (p) => /^\/etc\/(shadow|gshadow|shadow-|gshadow-|sudoers)$/.test(p) || under('/etc/sudoers.d', '/etc/ssl/private', '/etc/ssh')(p)
-      || /\/\.(ssh|gnupg|aws|kube|docker)(\/|$)/.test(p) || SECRET_NAMES.test(path.posix.basename(p)),
-    reason: SECRET,
-    impact: 'secret',
-  },
   { test: (p) => /\/\.git(\/|$)/.test(p), reason: 'version control data (its config may hold credentials): never shipped', impact: 'secret' },
   { test: under('/proc', '/sys', '/dev'), reason: 'kernel virtual filesystem: provided by the target at run time' },
   { test: under('/run', '/var/run'), reason: 'runtime file: belongs to the machine it was made on' },
@@ -59,11 +53,13 @@ const RULES: Rule[] = [
 /** Why `logical` must not be shipped, or undefined when it may be. */
 export function exclusionOf(logical: string, policy: TracePolicy): Exclusion | undefined {
   const normalized = path.posix.normalize(logical);
-  if (policy.include.some((p) => within(normalized, p))) return undefined;
   const own = (policy.own ?? []).some((d) => within(normalized, d));
   const applies = (rule: { personal?: boolean; ownOnly?: boolean }) => (own ? !rule.personal : !rule.ownOnly);
-  const secret = RULES.find((rule) => rule.impact === 'secret' && rule.test(normalized));
-  if (secret) return { reason: secret.reason, impact: 'secret' };
+  if (!(policy.allowSecret ?? []).some((p) => within(normalized, p))) {
+    const secret = secretByName(normalized) ?? RULES.find((rule) => rule.impact === 'secret' && rule.test(normalized))?.reason;
+    if (secret) return { reason: secret, impact: 'secret' };
+  }
+  if (policy.include.some((p) => within(normalized, p))) return undefined;
   for (const { dir, reason, impact, personal } of policy.extraExcluded) {
     if (within(normalized, dir) && applies({ personal })) return { reason, ...(impact ? { impact } : {}) };
   }
@@ -77,7 +73,7 @@ export function exclusionReason(logical: string, policy: TracePolicy): string | 
 }
 
 /** `logical` is `prefix` or below it (a prefix ending in / names a directory). */
-function within(logical: string, prefix: string): boolean {
+export function within(logical: string, prefix: string): boolean {
   return logical === prefix || logical.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`);
 }
 
