@@ -10,9 +10,9 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
 
-import { SidebundleError } from '../errors';
+import { errnoCode, SidebundleError } from '../errors';
 import { openRegularFile, openVerifiedFile, readRegularFile, verifyBuffer, type VerifiedBlob } from './blob';
-import { checkDescriptor, resolveManifest, type Descriptor, type ResolvedImage } from './manifest';
+import { badDocument, checkDescriptor, parseDocument, resolveManifest, type Descriptor, type ResolvedImage } from './manifest';
 import type { ImageStore } from './store';
 
 const SMALL = 8 * 1024 * 1024;
@@ -32,8 +32,9 @@ function notFound(what: string, where: string, hint: string): SidebundleError {
 }
 
 /** Pick the top descriptor of an index.json by ref (org.opencontainers.image.ref.name). */
-function pickFromIndex(index: { manifests?: Descriptor[] }, ref: string | undefined, where: string): Descriptor {
-  const manifests = index.manifests ?? [];
+function pickFromIndex(index: { manifests?: unknown }, ref: string | undefined, where: string): Descriptor {
+  if (index.manifests !== undefined && !Array.isArray(index.manifests)) throw badDocument(`${where}: "manifests" in index.json is not an array`, where);
+  const manifests = ((index.manifests ?? []) as Descriptor[]).filter((d) => typeof d === 'object' && d !== null);
   const refOf = (d: Descriptor) => d.annotations?.['org.opencontainers.image.ref.name'];
   const chosen = ref === undefined ? (manifests.length === 1 ? manifests[0] : undefined) : manifests.find((d) => refOf(d) === ref);
   if (!chosen) {
@@ -58,7 +59,7 @@ export async function openOciLayout(dir: string, ref: string | undefined): Promi
     if (!existsSync(blob(d))) throw notFound(what, label, 'the layout is incomplete');
     return verifyBuffer(readRegularFile(blob(d), `${what} (${d.digest})`), d.digest, d.size, `${what} (${d.digest})`);
   };
-  const index = JSON.parse(readRegularFile(path.join(dir, 'index.json'), label).toString('utf8')) as { manifests?: Descriptor[] };
+  const index = parseDocument(readRegularFile(path.join(dir, 'index.json'), label), 'index.json', label);
   const image = await resolveManifest(pickFromIndex(index, ref, label), readVerified, label);
   return {
     image,
@@ -101,8 +102,27 @@ async function scan(file: string, keepLarge: (name: string) => boolean, large: (
   });
   if (!existsSync(file)) throw new SidebundleError('IMAGE_NOT_FOUND', `${file} does not exist`, { input: file, kind: 'input', hint: 'check the archive path' });
   const { fd } = openRegularFile(file, 'the image archive');
-  await pipeline(createReadStream('', { fd }), extract);
+  try {
+    await pipeline(createReadStream('', { fd }), extract);
+  } catch (error) {
+    if (error instanceof SidebundleError || /^E[A-Z]+$/.test(errnoCode(error) ?? '')) throw error;
+    // tar-stream's own complaints ("Invalid tar header", "Unexpected end of data"): not a tar.
+    throw new SidebundleError('IMAGE_BAD_ARCHIVE', `${file} is not a readable tar archive: ${(error as Error).message}`, {
+      input: file,
+      kind: 'input',
+      hint: 'give an uncompressed tar written by skopeo copy (oci-archive:, docker-archive:) or docker save; gunzip it first if it is compressed',
+    });
+  }
   return small;
+}
+
+/** One image of docker-archive's manifest.json, its fields checked. */
+function dockerEntry(e: { Config?: unknown; RepoTags?: unknown; Layers?: unknown }, label: string): { Config: string; RepoTags: string[]; Layers: string[] } {
+  const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
+  if (typeof e !== 'object' || e === null || typeof e.Config !== 'string' || !strings(e.Layers) || (e.RepoTags !== undefined && e.RepoTags !== null && !strings(e.RepoTags))) {
+    throw badDocument(`${label}: manifest.json has an entry without a Config string and a Layers list`, label);
+  }
+  return { Config: e.Config, RepoTags: (e.RepoTags as string[] | null) ?? [], Layers: e.Layers as string[] };
 }
 
 /**
@@ -146,7 +166,7 @@ export async function openOciArchive(file: string, ref: string | undefined, stor
     if (!bytes) throw notFound(what, label, 'the archive is incomplete');
     return verifyBuffer(bytes, d.digest, d.size, `${what} (${d.digest})`);
   };
-  const image = await resolveManifest(pickFromIndex(JSON.parse(indexText.toString('utf8')), ref, label), readVerified, label);
+  const image = await resolveManifest(pickFromIndex(parseDocument(indexText, 'index.json', label), ref, label), readVerified, label);
   const layerMembers = image.layers.map((l) => `blobs/${l.digest.replace(':', '/')}`);
   return { image, label, layerIds: image.layers.map((l) => l.digest), openLayer: archiveLayers(file, label, store, members, layerMembers, image.layers) };
 }
@@ -167,7 +187,7 @@ export async function openDockerArchive(file: string, ref: string | undefined, s
       hint: 'give the output of docker save (or skopeo copy ... docker-archive:FILE)',
     });
   }
-  const entries = JSON.parse(manifestText.toString('utf8')) as Array<{ Config: string; RepoTags?: string[]; Layers: string[] }>;
+  const entries = (parseDocument(manifestText, 'manifest.json', label, 'array') as unknown as Array<{ Config?: unknown; RepoTags?: unknown; Layers?: unknown }>).map((e) => dockerEntry(e, label));
   const entry = ref === undefined ? (entries.length === 1 ? entries[0] : undefined) : entries.find((e) => (e.RepoTags ?? []).some((t) => t === ref || t.endsWith(`/${ref}`)));
   if (!entry) {
     throw notFound(ref === undefined ? 'a single image' : `the image "${ref}"`, label, `it holds: ${entries.flatMap((e) => e.RepoTags ?? []).join(', ') || 'untagged images'}`);
@@ -179,7 +199,7 @@ export async function openDockerArchive(file: string, ref: string | undefined, s
   if (named && `sha256:${named}` !== configDigest) {
     throw new SidebundleError('IMAGE_DIGEST_MISMATCH', `${label}: the config ${entry.Config} hashes to ${configDigest}`, { input: label, hint: 'the archive is damaged or tampered with' });
   }
-  const config = JSON.parse(configBytes.toString('utf8')) as { architecture?: string; os?: string; config?: Record<string, unknown>; rootfs?: { diff_ids?: string[] } };
+  const config = parseDocument(configBytes, `the config ${entry.Config}`, label) as { architecture?: string; os?: string; config?: Record<string, unknown>; rootfs?: { diff_ids?: string[] } };
   const diffIds = config.rootfs?.diff_ids ?? [];
   if (diffIds.length !== entry.Layers.length) {
     throw new SidebundleError('IMAGE_BAD_MANIFEST', `${label}: ${entry.Layers.length} layers but ${diffIds.length} diff_ids in its config`, { input: label, hint: 'the archive is damaged' });

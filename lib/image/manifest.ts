@@ -89,11 +89,31 @@ function isIndex(mediaType: string, document: Record<string, unknown>): boolean 
 }
 
 function parse(bytes: Buffer, label: string): Record<string, unknown> {
+  return parseDocument(bytes, 'a document', label);
+}
+
+/**
+ * A JSON object out of an image's metadata (index.json, a manifest, a config, docker-archive's
+ * manifest.json), or IMAGE_BAD_MANIFEST naming which document of which image is not one.
+ */
+export function parseDocument(bytes: Buffer, what: string, label: string, shape: 'object' | 'array' = 'object'): Record<string, unknown> {
+  let value: unknown;
   try {
-    return JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
-  } catch {
-    throw new SidebundleError('IMAGE_BAD_MANIFEST', `${label} has a document that is not JSON`, { input: label, hint: 'the image is damaged' });
+    value = JSON.parse(bytes.toString('utf8'));
+  } catch (error) {
+    throw badDocument(`${label}: ${what} is not JSON (${(error as Error).message})`, label);
   }
+  const ok = shape === 'array' ? Array.isArray(value) : typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (!ok) throw badDocument(`${label}: ${what} is not a JSON ${shape}`, label);
+  return value as Record<string, unknown>;
+}
+
+export function badDocument(message: string, label: string): SidebundleError {
+  return new SidebundleError('IMAGE_BAD_MANIFEST', message, {
+    input: label,
+    kind: 'input',
+    hint: 'the image metadata is damaged or was not written by an image tool; export the image again (skopeo copy, docker save)',
+  });
 }
 
 export function checkDescriptor(d: Descriptor | undefined, label: string): Descriptor {

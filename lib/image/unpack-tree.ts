@@ -7,6 +7,8 @@ import * as path from 'node:path';
 import type { SidebundleError } from '../errors';
 
 const MAX_SYMLINK_HOPS = 40;
+/** Linux's NAME_MAX: a longer name fails with ENAMETOOLONG halfway through a layer. */
+const MAX_NAME_BYTES = 255;
 
 /** Builds the error for a refused entry: (entry name, why) → IMAGE_LAYER_UNSAFE. */
 export type Refuse = (entry: string, why: string) => SidebundleError;
@@ -81,6 +83,8 @@ export function layerTree(target: string, refuse: Refuse): LayerTree {
       if (name.startsWith('/') && name.replace(/\/+$/, '') !== '') throw refuse(name, 'it is an absolute path');
       const parts = name.split('/').filter((p) => p !== '' && p !== '.');
       if (parts.includes('..')) throw refuse(name, 'it contains ".."');
+      const long = parts.find((p) => Buffer.byteLength(p) > MAX_NAME_BYTES);
+      if (long) throw refuse(name, `a name in it is ${Buffer.byteLength(long)} bytes long, over the ${MAX_NAME_BYTES} a Linux file system allows`);
       return parts;
     },
     place(parts, entry, create) {

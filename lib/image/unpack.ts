@@ -9,7 +9,7 @@ import { utimesSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
 
-import { SidebundleError } from '../errors';
+import { errnoCode, SidebundleError } from '../errors';
 import { DEFAULT_IMAGE_LIMITS, layerAllowance, overLimit, type ImageLimits } from './limits';
 import { applyEntry, type LayerContext, type LayerStats } from './unpack-entries';
 import { layerTree } from './unpack-tree';
@@ -38,6 +38,7 @@ export async function applyLayer(source: Readable, target: string, options: Appl
   const refuse = (entry: string, why: string) =>
     new SidebundleError('IMAGE_LAYER_UNSAFE', `${options.label}: refused the entry ${JSON.stringify(entry)}: ${why}`, {
       input: options.label,
+      kind: 'input',
       hint: 'the image is malformed or malicious; nothing was written outside the unpack directory',
     });
   const limits = { ...DEFAULT_IMAGE_LIMITS, ...options.limits };
@@ -66,10 +67,22 @@ export async function applyLayer(source: Readable, target: string, options: Appl
       if (++layer.stats.entries > limits.maxEntries) {
         throw overLimit('maxEntries', limits, `${options.label} has more than ${limits.maxEntries} entries, over the entries limit`, options.label);
       }
-      await applyEntry(layer, header, stream as unknown as Readable);
+      await applyEntry(layer, header, stream as unknown as Readable).catch((error: unknown) => {
+        // A path longer than PATH_MAX as a whole (each name is checked by partsOf).
+        if (errnoCode(error) === 'ENAMETOOLONG') throw refuse(header.name, 'its path is longer than the file system allows');
+        throw error;
+      });
     })().then(() => done(), done);
   });
-  await feed(source, extract, layer);
+  await feed(source, extract, layer).catch((error: unknown) => {
+    if (error instanceof SidebundleError || /^E[A-Z]+$/.test(errnoCode(error) ?? '') || options.signal?.aborted) throw error;
+    // tar-stream's or zlib's complaints ("Invalid tar header", Z_DATA_ERROR): not a layer.
+    throw new SidebundleError('IMAGE_BAD_LAYER', `${options.label} is not a readable layer: ${(error as Error).message}`, {
+      input: options.label,
+      kind: 'input',
+      hint: 'the image is damaged, or its layer is compressed in a way sidebundle does not read (gzip, zstd and plain tar are)',
+    });
+  });
   // Directory times last: creating entries in them changed them.
   for (const [dir, time] of layer.dirTimes.reverse()) {
     try {
