@@ -36,7 +36,10 @@ pub fn enter(request: &Request, isolation: Isolation) -> Result<(), String> {
         let allowed = |name: &OsStr| refused.as_ref().is_some_and(|r| !r.iter().any(|n| n == name));
         let places = plan::plan_root(&Inputs { payload: &payload, target: Path::new("/"), cwd: cwd.as_deref(), mounts: &mounts, overlay: &allowed });
         match fill_root(&base, &places) {
-            Ok(()) => break,
+            Ok(()) => {
+                debug(&describe(&places));
+                break;
+            }
             Err(Fill::Failed(why)) => return Err(why),
             Err(Fill::OverlayRefused { at, why, errno }) => {
                 debug(&format!("root: {}; binds instead", why));
@@ -131,6 +134,20 @@ fn mount_point(request: &Request) -> Result<PathBuf, String> {
         Ok(at)
     } else {
         Err(format!("the bundle has no {} (is it complete?)", at.display()))
+    }
+}
+
+/// SIDEBUNDLE_DEBUG's line on how the root was merged.
+fn describe(places: &[Place]) -> String {
+    let overlays: Vec<String> = places.iter().filter_map(|p| match p {
+        Place::Overlay { at, .. } if at.components().count() == 2 => Some(at.display().to_string()),
+        _ => None,
+    }).collect();
+    let binds = places.iter().filter(|p| matches!(p, Place::Bind { .. })).count();
+    if overlays.is_empty() {
+        format!("root: binds only ({} binds)", binds)
+    } else {
+        format!("root: overlays on {} ({} binds)", overlays.join(" "), binds)
     }
 }
 
