@@ -13,7 +13,9 @@ import { version } from '../version';
 import { writeContent, type ContentProgress } from './content';
 import { ENTRIES_DIR, launcherSpec, renderLauncher, ROOT_MOUNT_POINT, RUNNER_PATH, type RunMode } from './launcher';
 import { buildManifest, serializeManifest } from './manifest';
+import { outputError } from './output-errors';
 import { MANIFEST_NAME, discard, openStaging, publish } from './publish';
+import { writeSingleFile, type SingleFileResult } from './single-file';
 
 export interface PackOptions {
   outDir: string;
@@ -32,6 +34,9 @@ export interface PackOptions {
   runMode?: RunMode;
   /** The static sidebundle-run binary and its sha256 (needed by every run mode but host). */
   runner?: { path: string; sha256: string };
+  /** Also write OUTDIR/NAME.run (the single file, made with this runner), published with the
+   * bundle: both or neither. */
+  singleFile?: { runner: string };
 }
 
 export interface PackResult {
@@ -44,10 +49,11 @@ export interface PackResult {
   validation: ValidationReport;
   /** Launchers that run in host mode although the bundle's mode is auto, and why. */
   hostOnly: Array<{ launcher: string; reason: string }>;
+  singleFile?: SingleFileResult;
 }
 
 export async function packBundle(plan: MergedPlan, options: PackOptions): Promise<PackResult> {
-  const staging = openStaging(options.outDir, plan.name);
+  const staging = openStaging(options.outDir, plan.name, { singleFile: options.singleFile !== undefined });
   try {
     const epoch = options.epoch ?? Number(process.env.SOURCE_DATE_EPOCH ?? 0);
     const storedBytes = await writeContent(staging.dir, plan.files, {
@@ -124,6 +130,9 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
     fixDirectoryTimes(staging.dir, epoch);
 
     options.signal?.throwIfAborted();
+    // The single file is made from the staged bundle (its records are relative paths).
+    const singleFile = staging.run && options.singleFile ? await stageSingleFile(staging.dir, options.singleFile.runner, staging.run) : undefined;
+    options.signal?.throwIfAborted();
     publish(staging);
     return {
       dir: staging.finalDir,
@@ -133,6 +142,7 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
       storedBytes,
       validation,
       hostOnly,
+      ...(singleFile && staging.run ? { singleFile: { ...singleFile, path: staging.run.final } } : {}),
     };
   } catch (error) {
     discard(staging);
@@ -143,7 +153,15 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
         cause: error,
       });
     }
-    throw error;
+    throw outputError(error, path.dirname(staging.finalDir));
+  }
+}
+
+async function stageSingleFile(bundleDir: string, runner: string, run: { staged: string; final: string }): Promise<SingleFileResult> {
+  try {
+    return await writeSingleFile(bundleDir, runner, run.staged);
+  } catch (error) {
+    throw outputError(error, path.dirname(run.final), `cannot write the single file ${run.final}`);
   }
 }
 

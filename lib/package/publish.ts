@@ -1,13 +1,18 @@
-// Atomic publishing of a bundle directory. A bundle is built in a hidden sibling of its final
-// place and swapped in with two renames done back to back (no JavaScript can run between them,
-// so Ctrl+C cannot split them). Only a SIGKILL or power loss between the two leaves the old
-// bundle under its hidden aside name, and the next run puts it back. Stale staging directories
-// of dead runs are removed by the next run. A directory that is not a bundle is never replaced.
+// Atomic publishing of a bundle directory (and its single file, NAME.run, when there is one). A
+// bundle is built in a hidden sibling of its final place and swapped in with renames done back
+// to back (no JavaScript can run between them, so Ctrl+C cannot split them); a rename that fails
+// puts back what the earlier ones moved, so the bundle and its .run are published together or
+// not at all. Only a SIGKILL or power loss between the renames leaves the old bundle under its
+// hidden aside name, and the next run puts it back. Stale staging of dead runs is removed by the
+// next run. A directory that is not a bundle is never replaced.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { SidebundleError, errnoCode } from '../errors';
+import { SidebundleError } from '../errors';
+import { makeDir } from '../util/make-dir';
+import { processRunning, withPublishLock } from './publish-lock';
+import { outputError } from './output-errors';
 
 export const MANIFEST_NAME = 'manifest.lock';
 
@@ -16,23 +21,21 @@ export interface Staging {
   dir: string;
   /** Where it will be published. */
   finalDir: string;
+  /** With a single file: where it is written first, and where it is published. */
+  run?: { staged: string; final: string };
 }
 
 /** Create the staging directory for `name` under `outDir`, after cleaning up after dead runs. */
-export function openStaging(outDir: string, name: string): Staging {
+export function openStaging(outDir: string, name: string, options: { singleFile?: boolean } = {}): Staging {
   const out = path.resolve(outDir);
   try {
-    mkdirSync(out, { recursive: true });
+    makeDir(out);
   } catch (error) {
-    throw new SidebundleError('OUTPUT_UNWRITABLE', `cannot create the output directory ${out}: ${(error as Error).message}`, {
-      input: out,
-      kind: 'input',
-      hint: 'choose an --out-dir you can write to',
-      cause: error,
-    });
+    throw outputError(error, out, `cannot create the output directory ${out}`);
   }
   const finalDir = path.join(out, name);
-  withLock(out, name, () => recover(out, name));
+  const finalRun = `${finalDir}.run`;
+  withOutputErrors(out, () => withPublishLock(out, name, () => recover(out, name)));
   if (existsSync(finalDir) && !existsSync(path.join(finalDir, MANIFEST_NAME))) {
     throw new SidebundleError('OUTPUT_NOT_A_BUNDLE', `${finalDir} exists and is not a sidebundle bundle (no ${MANIFEST_NAME})`, {
       input: finalDir,
@@ -40,101 +43,100 @@ export function openStaging(outDir: string, name: string): Staging {
       hint: 'sidebundle only replaces bundles it made; choose another --name or --out-dir, or remove that directory',
     });
   }
-  const dir = path.join(out, `.${name}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-  mkdirSync(dir);
-  return { dir, finalDir };
+  if (options.singleFile) assertReplaceableRun(finalRun);
+  const stem = `.${name}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const dir = path.join(out, stem);
+  withOutputErrors(out, () => mkdirSync(dir));
+  return { dir, finalDir, ...(options.singleFile ? { run: { staged: path.join(out, `${stem}.run`), final: finalRun } } : {}) };
 }
 
 /** Undo what dead runs left around `name` in `outDir` (nothing else). */
 export function cleanupAfterDeadRuns(outDir: string, name: string): void {
   const out = path.resolve(outDir);
-  if (existsSync(out)) withLock(out, name, () => recover(out, name));
+  if (existsSync(out)) withOutputErrors(out, () => withPublishLock(out, name, () => recover(out, name)));
 }
 
-/** Swap the staged bundle into place; the previous bundle (if any) is removed afterwards. */
+/** Swap the staged bundle (and single file) into place; the previous ones are removed afterwards. */
 export function publish(staging: Staging): void {
   const out = path.dirname(staging.finalDir);
   const name = path.basename(staging.finalDir);
-  withLock(out, name, () => {
+  withOutputErrors(out, () => withPublishLock(out, name, () => {
+    if (staging.run) assertReplaceableRun(staging.run.final);
     const aside = path.join(out, `.${name}.old-${process.pid}-${randomBytes(4).toString('hex')}`);
-    const hadPrevious = existsSync(staging.finalDir);
-    if (hadPrevious) renameSync(staging.finalDir, aside);
-    renameSync(staging.dir, staging.finalDir);
-    if (hadPrevious) rmSync(aside, { recursive: true, force: true });
-  });
+    // Each move and its undo; on a failure the moves done so far are undone, newest first.
+    const moves: Array<[from: string, to: string]> = [];
+    if (existsSync(staging.finalDir)) moves.push([staging.finalDir, aside]);
+    if (staging.run && lexists(staging.run.final)) moves.push([staging.run.final, `${aside}.run`]);
+    moves.push([staging.dir, staging.finalDir]);
+    if (staging.run) moves.push([staging.run.staged, staging.run.final]);
+    const done: typeof moves = [];
+    try {
+      for (const [from, to] of moves) {
+        renameSync(from, to);
+        done.push([from, to]);
+      }
+    } catch (error) {
+      for (const [from, to] of done.reverse()) renameSync(to, from);
+      throw error;
+    }
+    rmSync(aside, { recursive: true, force: true });
+    rmSync(`${aside}.run`, { force: true });
+  }));
 }
 
-/** Remove a staging directory (after a failure or an interruption). */
+/** Remove a staging directory and staged single file (after a failure or an interruption). */
 export function discard(staging: Staging): void {
   rmSync(staging.dir, { recursive: true, force: true });
+  if (staging.run) rmSync(staging.run.staged, { force: true });
+}
+
+/** NAME.run may be replaced when it is absent or a file (a directory there is not ours). */
+function assertReplaceableRun(finalRun: string): void {
+  if (lexists(finalRun) && lstatSync(finalRun).isDirectory()) {
+    throw new SidebundleError('OUTPUT_NOT_A_BUNDLE', `${finalRun} exists and is a directory, not a single-file bundle`, {
+      input: finalRun,
+      kind: 'input',
+      hint: 'remove or rename that directory, or choose another --name or --out-dir; the previous bundle was kept',
+    });
+  }
 }
 
 /** Undo what dead runs left: restore an aside bundle whose swap was cut, drop stale staging. */
 function recover(out: string, name: string): void {
   const finalDir = path.join(out, name);
+  // .NAME.tmp-PID-HEX (staging), .NAME.old-PID-HEX (aside), either with .run (the single file),
+  // and ..NAME.tmp-PID-HEX.run.tmp-PID (the single file's writer's own temporary).
+  const pattern = new RegExp(`^\\.\\.?${escapeRegExp(name)}\\.(tmp|old)-(\\d+)-[0-9a-f]+(\\.run)?(\\.tmp-\\d+)?$`);
   for (const entry of readdirSync(out)) {
-    const match = new RegExp(`^\\.${escapeRegExp(name)}\\.(tmp|old)-(\\d+)-[0-9a-f]+$`).exec(entry);
+    const match = pattern.exec(entry);
     if (!match) continue;
     const full = path.join(out, entry);
-    if (match[1] === 'tmp') {
-      if (!isAlive(Number(match[2]))) rmSync(full, { recursive: true, force: true });
-    } else if (!existsSync(finalDir)) {
-      renameSync(full, finalDir);
-    } else if (!isAlive(Number(match[2]))) {
+    const final = match[3] ? `${finalDir}.run` : finalDir;
+    if (match[1] === 'tmp' || match[4] !== undefined) {
+      if (!processRunning(Number(match[2]))) rmSync(full, { recursive: true, force: true });
+    } else if (!lexists(final)) {
+      renameSync(full, final);
+    } else if (!processRunning(Number(match[2]))) {
       rmSync(full, { recursive: true, force: true });
     }
   }
 }
 
-/** A short critical section shared by concurrent runs on the same bundle (mkdir is atomic). */
-function withLock(out: string, name: string, action: () => void): void {
-  const lock = path.join(out, `.${name}.lock`);
-  const owner = path.join(lock, 'pid');
-  for (let attempt = 0; ; attempt++) {
-    try {
-      mkdirSync(lock);
-      writeFileSync(owner, String(process.pid));
-      break;
-    } catch (error) {
-      if (errnoCode(error) !== 'EEXIST') throw error;
-      let holder = NaN;
-      try {
-        holder = Number(readFileSync(owner, 'utf8'));
-      } catch {
-        // the holder has not written its pid yet
-      }
-      if (!Number.isNaN(holder) && !isAlive(holder)) {
-        rmSync(lock, { recursive: true, force: true });
-        continue;
-      }
-      if (attempt > 200) {
-        throw new SidebundleError('OUTPUT_LOCKED', `another sidebundle run is publishing ${path.join(out, name)}`, {
-          input: path.join(out, name),
-          hint: `wait for it, or remove ${lock} if no sidebundle is running`,
-        });
-      }
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25);
-    }
-  }
+/** Run `action`, reporting a failing file operation in `out` as the output's problem. */
+function withOutputErrors<T>(out: string, action: () => T): T {
   try {
-    action();
-  } finally {
-    rmSync(owner, { force: true });
-    try {
-      rmdirSync(lock);
-    } catch {
-      // already gone
-    }
+    return action();
+  } catch (error) {
+    throw outputError(error, out);
   }
 }
 
-function isAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
+function lexists(file: string): boolean {
   try {
-    process.kill(pid, 0);
+    lstatSync(file);
     return true;
-  } catch (error) {
-    return errnoCode(error) === 'EPERM';
+  } catch {
+    return false;
   }
 }
 

@@ -8,7 +8,7 @@ import { sha256Text } from '../cache/step-cache';
 import type { MergedPlan } from '../model/plan';
 import { ENTRIES_DIR, RUNNER_PATH, type RunMode } from '../package/launcher';
 import { packBundle, type PackResult } from '../package/pack';
-import { writeSingleFile, type SingleFileResult } from '../package/single-file';
+import type { SingleFileResult } from '../package/single-file';
 import { SidebundleError } from '../errors';
 import { runnerBinaryPath } from '../trace/native';
 import { cleanupAfterDeadRuns, MANIFEST_NAME } from '../package/publish';
@@ -68,13 +68,11 @@ export async function pack(plan: MergedPlan, options: PackageStepOptions, contex
     ...(context.signal ? { signal: context.signal } : {}),
     onProgress: (p) => emit(context, { type: 'progress', step: 'package', ...p }),
     ...(cache ? { reuse: (sha: string) => cache.casPath(sha), digests: cache.digests } : {}),
+    // Written before the bundle is published, and published with it (both or neither).
+    ...(options.singleFile ? { singleFile: { runner: runner! } } : {}),
   });
   const result: PackStepResult = { ...packed, runMode };
   for (const { launcher, reason } of packed.hostOnly) emit(context, { type: 'log', level: 'warn', message: `run mode auto: ${launcher} runs in host mode: ${reason}` });
-  if (options.singleFile) {
-    emit(context, { type: 'step', step: 'package', status: 'run', detail: 'single file' });
-    result.singleFile = await writeSingleFile(result.dir, runner!, path.join(outDir, `${plan.name}.run`));
-  }
   if (cache && key) {
     cache.adopt(path.join(result.dir, 'data'));
     // The bundle's own files are its inputs: deleting or editing one makes this a miss.
