@@ -2,19 +2,27 @@
 // Run, it extracts the bundle once into a cache keyed by the digest of its contents and starts
 // the entry from there in the same process (native/src/single.rs reads what this writes).
 //
-// Layout: runner ELF | raw DEFLATE of the records | trailer (64 bytes): "SIDEBUNDLE-SFX-1",
-// offset (u64 LE), length (u64 LE), sha256 of the uncompressed records. Records, in sorted
-// path order (data/ before payload/, so payload files become hard links to their content):
-// kind d|f|l|h, mode u32, path (u32 length + bytes), then f: size u64 + bytes; l: target;
-// h: the path of the earlier record it is a link to. Deterministic: same bundle, same bytes.
+// Layout (format 2): runner ELF | members | index | trailer (64 bytes). The record stream
+// (single-file-records.ts) is cut into slices of SLICE_BYTES; each member is one slice as an
+// independent raw DEFLATE stream, so slices compress in parallel here and inflate one at a time
+// in the runner, both in bounded memory. Index: per member, compressed and uncompressed length
+// (u32 LE each). Trailer: "SIDEBUNDLE-SFX-2", members offset (u64 LE), index offset (u64 LE),
+// sha256 of the uncompressed record stream. Deterministic: same bundle, same bytes.
 import { createHash } from 'node:crypto';
-import { chmodSync, lstatSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, fstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { deflateRaw } from 'node:zlib';
 
-const MAGIC = Buffer.from('SIDEBUNDLE-SFX-1', 'latin1');
+import { recordSlices, SLICE_BYTES } from './single-file-records';
+
+export const MAGIC = Buffer.from('SIDEBUNDLE-SFX-2', 'latin1');
 const deflate = promisify(deflateRaw);
+
+/** gzip's default level: measured against `tar -czf` (bench/single-file.ts), 9 costs about
+ * twice the time for a few percent of size. */
+export const DEFAULT_LEVEL = 6;
 
 export interface SingleFileResult {
   path: string;
@@ -25,70 +33,80 @@ export interface SingleFileResult {
   bundleBytes: number;
 }
 
-/** The records of a bundle directory (see the header), and how many content bytes they hold. */
-export function bundleRecords(bundleDir: string): { records: Buffer; bytes: number } {
-  const parts: Buffer[] = [];
-  const seen = new Map<string, string>();
-  let bytes = 0;
-  const u32 = (n: number) => {
-    const b = Buffer.alloc(4);
-    b.writeUInt32LE(n);
-    return b;
+export interface SingleFileOptions {
+  /** zlib level, 1–9. */
+  level?: number;
+  /** Slices being compressed at once (each holds about two slices of memory). */
+  concurrency?: number;
+  sliceBytes?: number;
+}
+
+function writeAll(fd: number, bytes: Buffer, position: number): void {
+  for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at, position + at);
+}
+
+/** Compresses `slices` on libuv's thread pool, at most `concurrency` at a time, and appends
+ * the members to `fd` in order from `position`. Returns the index and where it ends. */
+async function writeMembers(fd: number, position: number, slices: Iterable<Buffer>, options: Required<SingleFileOptions>, hash: ReturnType<typeof createHash>) {
+  const index: number[] = [];
+  const inFlight: Array<{ member: Promise<Buffer>; length: number }> = [];
+  // Output buffer big enough for a stored slice: one pass, no chunked collection.
+  const zopts = { level: options.level, chunkSize: options.sliceBytes + (options.sliceBytes >> 8) + 1024 };
+  const settle = async () => {
+    const { member, length } = inFlight.shift()!;
+    const bytes = await member;
+    writeAll(fd, bytes, position);
+    position += bytes.length;
+    index.push(bytes.length, length);
   };
-  const str = (s: string) => {
-    const b = Buffer.from(s);
-    return Buffer.concat([u32(b.length), b]);
-  };
-  const walk = (rel: string) => {
-    for (const name of readdirSync(path.join(bundleDir, rel)).sort()) {
-      const relPath = rel ? `${rel}/${name}` : name;
-      const full = path.join(bundleDir, relPath);
-      const st = lstatSync(full);
-      const mode = st.mode & 0o7777;
-      if (st.isDirectory()) {
-        parts.push(Buffer.from('d'), u32(mode), str(relPath));
-        walk(relPath);
-      } else if (st.isSymbolicLink()) {
-        parts.push(Buffer.from('l'), u32(0o777), str(relPath), str(readlinkSync(full)));
-      } else if (st.isFile()) {
-        const inode = `${st.dev}:${st.ino}`;
-        const first = seen.get(inode);
-        if (first !== undefined) {
-          parts.push(Buffer.from('h'), u32(mode), str(relPath), str(first));
-        } else {
-          seen.set(inode, relPath);
-          const content = readFileSync(full);
-          const size = Buffer.alloc(8);
-          size.writeBigUInt64LE(BigInt(content.length));
-          parts.push(Buffer.from('f'), u32(mode), str(relPath), size, content);
-          bytes += content.length;
-        }
-      }
+  try {
+    for (const slice of slices) {
+      hash.update(slice);
+      inFlight.push({ member: deflate(slice, zopts), length: slice.length });
+      if (inFlight.length >= options.concurrency) await settle();
     }
-  };
-  walk('');
-  return { records: Buffer.concat(parts), bytes };
+    while (inFlight.length > 0) await settle();
+  } finally {
+    // On an error, let the remaining jobs finish unobserved rather than reject unhandled.
+    for (const job of inFlight) job.member.catch(() => undefined);
+  }
+  return { index, end: position };
 }
 
 /** Write `target` (atomically: a temporary sibling renamed into place). */
-export async function writeSingleFile(bundleDir: string, runner: string, target: string): Promise<SingleFileResult> {
-  const { records, bytes } = bundleRecords(bundleDir);
-  const digest = createHash('sha256').update(records).digest();
-  const compressed = await deflate(records, { level: 9, memLevel: 9 });
-  const stub = readFileSync(runner);
-  const trailer = Buffer.alloc(64);
-  MAGIC.copy(trailer, 0);
-  trailer.writeBigUInt64LE(BigInt(stub.length), 16);
-  trailer.writeBigUInt64LE(BigInt(compressed.length), 24);
-  digest.copy(trailer, 32);
+export async function writeSingleFile(bundleDir: string, runner: string, target: string, opts: SingleFileOptions = {}): Promise<SingleFileResult> {
+  const options: Required<SingleFileOptions> = {
+    level: opts.level ?? DEFAULT_LEVEL,
+    concurrency: opts.concurrency ?? Math.max(2, os.availableParallelism()) * 2,
+    sliceBytes: opts.sliceBytes ?? SLICE_BYTES,
+  };
   const tmp = `${path.join(path.dirname(target), `.${path.basename(target)}`)}.tmp-${process.pid}`;
+  const hash = createHash('sha256');
+  const stats = { bytes: 0 };
+  let fd: number | undefined;
   try {
-    writeFileSync(tmp, Buffer.concat([stub, compressed, trailer]));
+    copyFileSync(runner, tmp);
+    fd = openSync(tmp, 'r+');
+    const stub = fstatSync(fd).size;
+    const { index, end } = await writeMembers(fd, stub, recordSlices(bundleDir, stats, options.sliceBytes), options, hash);
+    const table = Buffer.alloc(index.length * 4);
+    index.forEach((n, i) => table.writeUInt32LE(n, i * 4));
+    writeAll(fd, table, end);
+    const digest = hash.digest();
+    const trailer = Buffer.alloc(64);
+    MAGIC.copy(trailer, 0);
+    trailer.writeBigUInt64LE(BigInt(stub), 16);
+    trailer.writeBigUInt64LE(BigInt(end), 24);
+    digest.copy(trailer, 32);
+    writeAll(fd, trailer, end + table.length);
+    closeSync(fd);
+    fd = undefined;
     chmodSync(tmp, 0o755);
     renameSync(tmp, target);
+    return { path: target, digest: digest.toString('hex'), size: end + table.length + 64, bundleBytes: stats.bytes };
   } catch (error) {
+    if (fd !== undefined) closeSync(fd);
     rmSync(tmp, { force: true });
     throw error;
   }
-  return { path: target, digest: digest.toString('hex'), size: stub.length + compressed.length + 64, bundleBytes: bytes };
 }

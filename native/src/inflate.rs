@@ -1,8 +1,19 @@
-//! DEFLATE decoder (RFC 1951, raw stream), for single-file bundles without crates: the whole
-//! stream into memory, with every length and distance checked so a damaged file is an error.
+//! DEFLATE decoder (RFC 1951, raw stream), for single-file bundles without crates. One member
+//! at a time into a caller's buffer (single/stream.rs feeds it member by member), with every
+//! length and distance checked and the output capped so a damaged file is an error, not a
+//! memory blow-up. Huffman codes up to FAST_BITS long decode with one table look-up.
 
+/// The whole stream into memory (no cap beyond the address space).
 pub fn inflate(input: &[u8], size_hint: usize) -> Result<Vec<u8>, String> {
     let mut out = Vec::with_capacity(size_hint);
+    inflate_into(input, &mut out, usize::MAX)?;
+    Ok(out)
+}
+
+/// Inflates one complete raw DEFLATE stream that fills `input` exactly into `out` (cleared
+/// first), refusing to produce more than `limit` bytes.
+pub fn inflate_into(input: &[u8], out: &mut Vec<u8>, limit: usize) -> Result<(), String> {
+    out.clear();
     let mut bits = Bits { data: input, pos: 0, bit: 0, value: 0 };
     loop {
         let last = bits.take(1)?;
@@ -14,23 +25,31 @@ pub fn inflate(input: &[u8], size_hint: usize) -> Result<Vec<u8>, String> {
                 if len != !nlen & 0xffff {
                     return Err("stored block length check failed".into());
                 }
+                bits.align();
                 let start = bits.pos;
                 let end = start.checked_add(len).filter(|&e| e <= input.len()).ok_or("stored block past the end")?;
+                if out.len() + len > limit {
+                    return Err("more data than the index declares".into());
+                }
                 out.extend_from_slice(&input[start..end]);
                 bits.pos = end;
             }
             1 => {
                 let (lit, dist) = fixed_tables();
-                block(&mut bits, &mut out, &lit, &dist)?;
+                block(&mut bits, out, &lit, &dist, limit)?;
             }
             2 => {
                 let (lit, dist) = dynamic_tables(&mut bits)?;
-                block(&mut bits, &mut out, &lit, &dist)?;
+                block(&mut bits, out, &lit, &dist, limit)?;
             }
             _ => return Err("invalid block type".into()),
         }
         if last == 1 {
-            return Ok(out);
+            bits.align();
+            if bits.pos != input.len() {
+                return Err("data after the end of the compressed stream".into());
+            }
+            return Ok(());
         }
     }
 }
@@ -55,16 +74,30 @@ impl Bits<'_> {
         self.bit -= n;
         Ok(v)
     }
+    /// Buffers whole bytes ahead (up to 64 bits) for table look-ups.
+    fn refill(&mut self) {
+        while self.bit <= 56 && self.pos < self.data.len() {
+            self.value |= (self.data[self.pos] as u64) << self.bit;
+            self.pos += 1;
+            self.bit += 8;
+        }
+    }
+    /// Drops the rest of the current byte and gives back the whole bytes buffered ahead.
     fn align(&mut self) {
+        self.pos -= (self.bit / 8) as usize;
         self.value = 0;
         self.bit = 0;
     }
 }
 
+const FAST_BITS: u32 = 10;
+
 /// Canonical Huffman code: counts per length and symbols sorted by code.
 struct Huffman {
     counts: [u16; 16],
     symbols: Vec<u16>,
+    /// Indexed by the next FAST_BITS input bits: code length << 9 | symbol, 0 if longer.
+    fast: Vec<u16>,
 }
 
 impl Huffman {
@@ -85,10 +118,40 @@ impl Huffman {
                 offsets[l as usize] += 1;
             }
         }
-        Ok(Huffman { counts, symbols })
+        let mut fast = vec![0u16; 1 << FAST_BITS];
+        let mut next = [0u32; 16];
+        let mut code = 0u32;
+        for len in 1..16 {
+            code = (code + counts[len - 1] as u32) << 1;
+            next[len] = code;
+        }
+        for (s, &l) in lengths.iter().enumerate() {
+            let l = l as u32;
+            if l == 0 {
+                continue;
+            }
+            let c = next[l as usize];
+            next[l as usize] += 1;
+            if l <= FAST_BITS && c < (1 << l) {
+                // DEFLATE sends codes most significant bit first: the table is bit-reversed.
+                let rev = (c.reverse_bits() >> (32 - l)) as usize;
+                for k in (rev..1 << FAST_BITS).step_by(1 << l) {
+                    fast[k] = (l << 9) as u16 | s as u16;
+                }
+            }
+        }
+        Ok(Huffman { counts, symbols, fast })
     }
 
     fn decode(&self, bits: &mut Bits) -> Result<u16, String> {
+        bits.refill();
+        let entry = self.fast[(bits.value & ((1 << FAST_BITS) - 1)) as usize];
+        let len = (entry >> 9) as u32;
+        if entry != 0 && len <= bits.bit {
+            bits.value >>= len;
+            bits.bit -= len;
+            return Ok(entry & 0x1ff);
+        }
         let (mut code, mut first, mut index) = (0i32, 0i32, 0i32);
         for len in 1..16 {
             code |= bits.take(1)? as i32;
@@ -153,10 +216,13 @@ const LEN_EXTRA: [u8; 29] = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 
 const DIST_BASE: [u32; 30] = [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577];
 const DIST_EXTRA: [u8; 30] = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
 
-fn block(bits: &mut Bits, out: &mut Vec<u8>, lit: &Huffman, dist: &Huffman) -> Result<(), String> {
+fn block(bits: &mut Bits, out: &mut Vec<u8>, lit: &Huffman, dist: &Huffman, limit: usize) -> Result<(), String> {
     loop {
         let sym = lit.decode(bits)? as usize;
         if sym < 256 {
+            if out.len() >= limit {
+                return Err("more data than the index declares".into());
+            }
             out.push(sym as u8);
         } else if sym == 256 {
             return Ok(());
@@ -173,6 +239,9 @@ fn block(bits: &mut Bits, out: &mut Vec<u8>, lit: &Huffman, dist: &Huffman) -> R
             let distance = DIST_BASE[d] as usize + bits.take(DIST_EXTRA[d] as u32)? as usize;
             if distance > out.len() {
                 return Err("distance before the start of the output".into());
+            }
+            if out.len() + len > limit {
+                return Err("more data than the index declares".into());
             }
             let start = out.len() - distance;
             if distance >= len {

@@ -1,13 +1,19 @@
 //! Single-file bundles: sidebundle-run with a whole bundle appended.
 //!
-//! Layout: the ELF launcher, then a raw DEFLATE stream of the bundle's records, then a 64-byte
-//! trailer: magic "SIDEBUNDLE-SFX-1" (16), stream offset (u64 LE), stream length (u64 LE),
-//! SHA-256 of the uncompressed records (32). The records: kind (d f l h), mode (u32), path
-//! (u32 length + bytes, relative), then for f: size (u64) + bytes; for l and h: target (u32 +
-//! bytes; h names an earlier file). The bundle is extracted once into
+//! Layout (format 2, written by lib/package/single-file.ts): the ELF launcher, then members
+//! (each an independent raw DEFLATE stream of the next slice of the bundle's record stream),
+//! then an index (per member: compressed and uncompressed length, u32 LE each), then a 64-byte
+//! trailer: magic "SIDEBUNDLE-SFX-2" (16), members offset (u64 LE), index offset (u64 LE),
+//! SHA-256 of the uncompressed records (32). Records (single/records.rs): kind (d f l h), mode
+//! (u32), mtime seconds (i64) and nanoseconds (u32), path (u32 length + bytes, relative), then
+//! for f: size (u64) + bytes; for l and h: target (u32 + bytes; h names an earlier file).
+//! Extraction streams (single/stream.rs): one member in memory at a time, files written as
+//! their records arrive, modification times kept (Python's __pycache__ stays valid). The
+//! bundle is extracted once into
 //! `$SIDEBUNDLE_CACHE_DIR` (default `$XDG_CACHE_HOME/sidebundle/single`, `~/.cache/...`, or
 //! `${TMPDIR:-/tmp}/sidebundle-UID/single`) under the digest: into a private temporary
-//! directory, checked against the digest, stamped, renamed into place; a concurrent first run
+//! directory, checked against the digest once the stream ends (nothing in it is used before),
+//! stamped, renamed into place; a concurrent first run
 //! that loses the rename uses the winner's copy. A copy without its stamp is extracted again;
 //! with SIDEBUNDLE_VERIFY=1 every file is also checked against the bundle's manifest.lock.
 //!
@@ -21,21 +27,27 @@
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{symlink, DirBuilderExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Component, Path, PathBuf};
 
-use crate::inflate::inflate;
 use crate::sha256::{hex, Sha256};
 
-pub const MAGIC: &[u8; 16] = b"SIDEBUNDLE-SFX-1";
+mod records;
+mod stream;
+
+pub const MAGIC: &[u8; 16] = b"SIDEBUNDLE-SFX-2";
+/// Every format's magic starts so: an older or newer file is named as such, not run as a plain
+/// launcher.
+const MAGIC_FAMILY: &[u8; 15] = b"SIDEBUNDLE-SFX-";
 const TRAILER: u64 = 64;
 const STAMP: &str = ".sidebundle-extracted";
 
 pub struct Embedded {
     exe: PathBuf,
+    /// Where the members start, where the index starts, where the trailer starts.
     offset: u64,
-    length: u64,
+    index: u64,
+    end: u64,
     digest: [u8; 32],
 }
 
@@ -55,14 +67,23 @@ pub fn embedded() -> Result<Option<Embedded>, String> {
         return Ok(None);
     }
     if &trailer[..16] != MAGIC {
+        if &trailer[..15] == MAGIC_FAMILY {
+            return Err(format!(
+                "{} is a single-file bundle of another format ({}) than this runner reads ({}); rebuild it with this sidebundle",
+                exe.display(),
+                String::from_utf8_lossy(&trailer[..16]),
+                String::from_utf8_lossy(MAGIC)
+            ));
+        }
         return Ok(None);
     }
     let offset = u64::from_le_bytes(trailer[16..24].try_into().unwrap());
-    let length = u64::from_le_bytes(trailer[24..32].try_into().unwrap());
-    if offset.checked_add(length).map_or(true, |end| end > size - TRAILER) {
+    let index = u64::from_le_bytes(trailer[24..32].try_into().unwrap());
+    let end = size - TRAILER;
+    if offset > index || index > end {
         return Err(format!("{} is a damaged single-file bundle (its trailer points past the end); rebuild it", exe.display()));
     }
-    Ok(Some(Embedded { exe, offset, length, digest: trailer[32..64].try_into().unwrap() }))
+    Ok(Some(Embedded { exe, offset, index, end, digest: trailer[32..64].try_into().unwrap() }))
 }
 
 fn nonempty_var(key: &str) -> Option<OsString> {
@@ -276,25 +297,25 @@ fn pick_entry(dir: &Path, args: &[OsString]) -> Result<(OsString, Vec<OsString>)
 /// `replace`: the installed copy failed verification and must go even though it is stamped.
 /// `cache` is private_dir's: it exists and is this user's.
 fn extract(embedded: &Embedded, cache: &Path, dir: &Path, digest: &str, replace: bool, uid: u32) -> Result<(), String> {
-    let mut file = File::open(&embedded.exe).map_err(|e| format!("cannot read {}: {}", embedded.exe.display(), e))?;
-    let mut compressed = vec![0u8; embedded.length as usize];
-    file.seek(SeekFrom::Start(embedded.offset)).and_then(|_| file.read_exact(&mut compressed)).map_err(|e| format!("cannot read {}: {}", embedded.exe.display(), e))?;
     let damaged = |why: String| format!("{} is damaged ({}); rebuild or download it again", embedded.exe.display(), why);
-    let records = inflate(&compressed, compressed.len() * 3).map_err(damaged)?;
-    drop(compressed);
-    let mut hash = Sha256::default();
-    hash.update(&records);
-    if hex(&hash.finish()) != digest {
-        return Err(damaged("its contents do not match the digest it carries".into()));
-    }
+    let mut members = stream::Members::open(&embedded.exe, embedded.offset, embedded.index, embedded.end).map_err(damaged)?;
     // SAFETY: getpid has no preconditions.
     let pid = unsafe { crate::sys::getpid() };
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     let tmp = cache.join(format!(".{}.tmp-{}-{}", &digest[..16], pid, nanos));
-    let result = write_records(&records, &tmp).and_then(|()| {
-        let mut stamp = File::create(tmp.join(STAMP)).map_err(|e| format!("cannot write {}: {}", tmp.display(), e))?;
-        stamp.write_all(format!("{}\n", digest).as_bytes()).map_err(|e| e.to_string())
-    });
+    // Files land in the private temporary directory as they stream in; the digest is known
+    // only at the end, and until it matches nothing there is used.
+    let result = records::write_records(&mut members, &tmp)
+        .map_err(|failure| match failure {
+            records::Failure::Damaged(why) => damaged(why),
+            records::Failure::Write(why) => why,
+        })
+        .and_then(|()| members.finish().map_err(damaged))
+        .and_then(|sum| if hex(&sum) == digest { Ok(()) } else { Err(damaged("its contents do not match the digest it carries".into())) })
+        .and_then(|()| {
+            let mut stamp = File::create(tmp.join(STAMP)).map_err(|e| format!("cannot write {}: {}", tmp.display(), e))?;
+            stamp.write_all(format!("{}\n", digest).as_bytes()).map_err(|e| e.to_string())
+        });
     if let Err(e) = result {
         let _ = std::fs::remove_dir_all(&tmp);
         return Err(e);
@@ -318,64 +339,6 @@ fn extract(embedded: &Embedded, cache: &Path, dir: &Path, digest: &str, replace:
         if !installed(dir, digest, uid) {
             return Err(format!("cannot install the extracted bundle at {}", dir.display()));
         }
-    }
-    Ok(())
-}
-
-fn safe_relative(path: &[u8]) -> Result<PathBuf, String> {
-    let p = Path::new(OsStr::from_bytes(path));
-    if path.is_empty() || p.components().any(|c| !matches!(c, Component::Normal(_))) {
-        return Err(format!("unsafe path {:?} in the bundle", String::from_utf8_lossy(path)));
-    }
-    Ok(p.to_path_buf())
-}
-
-fn write_records(data: &[u8], into: &Path) -> Result<(), String> {
-    std::fs::DirBuilder::new().mode(0o700).create(into).map_err(|e| format!("cannot create {}: {}", into.display(), e))?;
-    let mut at = 0usize;
-    let take = |at: &mut usize, n: usize| -> Result<&[u8], String> {
-        let end = at.checked_add(n).filter(|&e| e <= data.len()).ok_or("the bundle's records end early")?;
-        let slice = &data[*at..end];
-        *at = end;
-        Ok(slice)
-    };
-    let mut deferred_modes: Vec<(PathBuf, u32)> = Vec::new();
-    while at < data.len() {
-        let kind = take(&mut at, 1)?[0];
-        let mode = u32::from_le_bytes(take(&mut at, 4)?.try_into().unwrap());
-        let len = u32::from_le_bytes(take(&mut at, 4)?.try_into().unwrap()) as usize;
-        let rel = safe_relative(take(&mut at, len)?)?;
-        let path = into.join(&rel);
-        let io = |e: std::io::Error| format!("cannot write {}: {}", path.display(), e);
-        // Modes lose group and other write (0o7755): no one else may change what this user runs.
-        match kind {
-            b'd' => {
-                std::fs::create_dir_all(&path).map_err(io)?;
-                deferred_modes.push((path.clone(), mode & 0o7755));
-            }
-            b'f' => {
-                let size = u64::from_le_bytes(take(&mut at, 8)?.try_into().unwrap()) as usize;
-                let bytes = take(&mut at, size)?;
-                let mut f = File::create(&path).map_err(io)?;
-                f.write_all(bytes).map_err(io)?;
-                f.set_permissions(std::fs::Permissions::from_mode(mode & 0o7755)).map_err(io)?;
-            }
-            b'l' => {
-                let n = u32::from_le_bytes(take(&mut at, 4)?.try_into().unwrap()) as usize;
-                let target = OsStr::from_bytes(take(&mut at, n)?).to_os_string();
-                symlink(&target, &path).map_err(io)?;
-            }
-            b'h' => {
-                let n = u32::from_le_bytes(take(&mut at, 4)?.try_into().unwrap()) as usize;
-                let target = into.join(safe_relative(take(&mut at, n)?)?);
-                std::fs::hard_link(&target, &path).map_err(io)?;
-            }
-            other => return Err(format!("unknown record kind {} in the bundle", other)),
-        }
-    }
-    // Directory modes last: a read-only directory would refuse the files written into it.
-    for (path, mode) in deferred_modes.into_iter().rev() {
-        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode));
     }
     Ok(())
 }
