@@ -13,10 +13,11 @@
 //                              preceded by its HMAC under <dir>/memo.key (0600): a memo written
 //                              by anyone who cannot read the key (or by hand) is not believed
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, lstatSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { errnoCode, SidebundleError } from '../errors';
+import { makeDir } from '../util/make-dir';
 import { DigestMemo, type FileDigest } from './file-digest';
 
 /** One thing a step read: a file's digest, a symlink's target, or the fact that nothing was there. */
@@ -56,8 +57,16 @@ export class StepCache {
 
   constructor(dir: string) {
     this.dir = path.resolve(dir);
-    for (const sub of ['records', 'outputs', 'cas', 'tmp']) mkdirSync(path.join(this.dir, sub), { recursive: true });
-    this.memoKey = memoKey(path.join(this.dir, 'memo.key'));
+    try {
+      for (const sub of ['records', 'outputs', 'cas', 'tmp']) makeDir(path.join(this.dir, sub));
+      this.memoKey = memoKey(path.join(this.dir, 'memo.key'));
+      // Fail now, not after the bundle is published, when the cache cannot be written.
+      const probe = path.join(this.dir, 'tmp', `probe.${process.pid}.${randomBytes(4).toString('hex')}`);
+      writeFileSync(probe, '');
+      rmSync(probe);
+    } catch (error) {
+      throw cacheError(error, this.dir);
+    }
     this.digests = new DigestMemo(loadMemo(path.join(this.dir, 'digests.json'), this.memoKey));
     this.savedMemoChanges = this.digests.changes;
   }
@@ -196,8 +205,13 @@ export class StepCache {
 
   private writeAtomic(file: string, text: string): void {
     const tmp = path.join(this.dir, 'tmp', `${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}`);
-    writeFileSync(tmp, text);
-    renameSync(tmp, file);
+    try {
+      writeFileSync(tmp, text);
+      renameSync(tmp, file);
+    } catch (error) {
+      rmSync(tmp, { force: true });
+      throw cacheError(error, this.dir);
+    }
   }
 }
 
@@ -209,6 +223,27 @@ function listing(dir: string): StepInput {
     return { path: dir, kind: 'absent' };
   }
   return { path: dir, kind: 'listing', sha256: sha256Text(names.join('\0')) };
+}
+
+/** A failed file operation in the cache directory, said as what it is, with the directory. */
+export function cacheError(error: unknown, dir: string): unknown {
+  if (error instanceof SidebundleError) return error;
+  const make = (code: string, hint: string) => new SidebundleError(code, `cannot use the cache directory ${dir}: ${(error as Error).message}`, { input: dir, kind: 'input', hint: `${hint}, or run with --no-cache`, cause: error });
+  switch (errnoCode(error)) {
+    case 'ENOTDIR':
+    case 'EEXIST':
+      return make('CACHE_NOT_A_DIRECTORY', `${dir} (or a directory above it) is not a directory; choose another --cache-dir`);
+    case 'EROFS':
+      return make('CACHE_READ_ONLY', `${dir} is on a read-only file system; choose a --cache-dir on a writable one`);
+    case 'EACCES':
+    case 'EPERM':
+      return make('CACHE_UNWRITABLE', `you may not write in ${dir}; choose a --cache-dir you own`);
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new SidebundleError('CACHE_NO_SPACE', `no space left for the cache in ${dir}: ${(error as Error).message}`, { input: dir, hint: 'free space there, prune the cache, or choose another --cache-dir (or --no-cache)', cause: error });
+    default:
+      return error;
+  }
 }
 
 /** The memo's secret (created once, readable by the cache's owner only). */

@@ -1,4 +1,4 @@
-// File modes: a bundled file keeps its source's permission bits and is never widened (a 0600 key
+// File modes: a bundled file keeps its source's permission bits and is never widened (a 0600 file
 // stays private in the payload, data/, manifest.lock and the cache's content store); setuid and
 // setgid bits are dropped, and so are write bits (shared content is read-only, see
 // shared-content.spec.ts).
@@ -14,13 +14,13 @@ const modeOf = (file: string) => statSync(file).mode & 0o7777;
 
 /** Source files with their modes, and the mode each must have in the bundle. */
 const FILES: Array<{ name: string; content: string; mode: number; bundled: number }> = [
-  { name: 'key.pem', content: 'PRIVATE KEY\n', mode: 0o600, bundled: 0o400 },
+  { name: 'owner-only.dat', content: 'owner only\n', mode: 0o600, bundled: 0o400 },
   { name: 'group.conf', content: 'group readable\n', mode: 0o640, bundled: 0o440 },
   { name: 'tool.sh', content: '#!/bin/sh\necho tool\n', mode: 0o750, bundled: 0o550 },
   { name: 'suid', content: 'pretend setuid program\n', mode: 0o6755, bundled: 0o555 },
   { name: 'plain.txt', content: 'plain\n', mode: 0o644, bundled: 0o444 },
-  // The same bytes as key.pem with a wider mode: each keeps its own.
-  { name: 'public-copy.pem', content: 'PRIVATE KEY\n', mode: 0o644, bundled: 0o444 },
+  // The same bytes as owner-only.dat with a wider mode: each keeps its own.
+  { name: 'public-copy.dat', content: 'owner only\n', mode: 0o644, bundled: 0o444 },
 ];
 
 function sourceTree(name: string): string {
@@ -44,7 +44,7 @@ test('--copy-dir files keep their permission bits in the payload, data/, manifes
     const entry = manifest.get(rel)!;
     expect([f.name, modeOf(path.join(bundle.dir, rel))]).toEqual([f.name, f.bundled]);
     expect([f.name, entry.mode]).toEqual([f.name, f.bundled.toString(8).padStart(4, '0')]);
-    if (f.name !== 'public-copy.pem') {
+    if (f.name !== 'public-copy.dat') {
       expect([f.name, modeOf(path.join(bundle.dir, 'data', entry.sha256))]).toEqual([f.name, f.bundled]);
       expect([f.name, modeOf(path.join(cacheDir, 'cas', entry.sha256))]).toEqual([f.name, f.bundled]);
     }
