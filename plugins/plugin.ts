@@ -1,24 +1,32 @@
-// Inferred targets: every project with a sidebundle.json gets resolve → trace → merge → package
-// targets (and bundle, which depends on them all), with inputs that make Nx's cache correct for
-// files outside the workspace, and outputs Nx can restore. Kept light: no engine import here
-// (Nx loads plugins in workers for every project-graph computation).
+// Inferred targets: every project with a sidebundle.json (beside its project.json or
+// package.json) gets resolve → trace → merge → package targets (and bundle, which depends on them
+// all), with inputs that make Nx's cache correct, and outputs Nx can restore. Kept light: no
+// engine import here (Nx loads plugins in workers for every project-graph computation).
 //
-// Inputs, per target:
-//   resolve  `sidebundle digest --config <file>`: a fresh fingerprint of every system file the
-//            resolver reads (libraries, ld.so.cache, absent paths it probed), and only the
-//            resolve-relevant configuration, so editing a trace command does not touch it;
-//   trace    the config file and the resolve target's closure.json (which holds the digest of
-//            every bundled library and program);
-//   merge    the config file and the closure/traced outputs;
-//   package  the config file and plan.json.
-import { readFileSync } from 'node:fs';
+// What enters each hash, by where it lives:
+//   workspace files      Nx's own file inputs: for resolve the entries and copied directories
+//                        it names, for trace all the project's files (what a traced run may
+//                        import), and for resolve the sources (`^default`) and build outputs
+//                        (`dependentTasksOutputFiles`) of projects whose outputs are entries.
+//                        Such a task is hashed after those builds ran, so it sees fresh outputs.
+//   files outside it     `sidebundle digest` (a runtime input): for resolve, what resolving reads
+//                        (libraries, ld.so.cache, absent paths probed); for trace (`--traced`),
+//                        what the committed sidebundle.lock lists (files traced runs read).
+//   step results         trace, merge and package hash their upstream JSON outputs.
+// resolve hashes no sidebundle.json (the digest prints the resolve-relevant part), so editing a
+// trace command or a module only the trace imports reruns trace, merge and package only. The lock is in no file
+// input: the trace target rewrites it, and what it lists is hashed through the digest.
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import type { CreateNodes, CreateNodesResult, TargetConfiguration } from '@nx/devkit';
+import type { CreateDependencies, CreateNodes, CreateNodesResult, DependencyType, ProjectConfiguration, RawProjectGraphDependency, TargetConfiguration } from '@nx/devkit';
 
 export interface SidebundlePluginOptions {
   /** Prefix for the inferred target names (default none: resolve, trace, merge, package, bundle). */
   targetPrefix?: string;
+  /** The target that builds a project whose output is an entry (default build): resolve depends
+   * on it in every project this one depends on (`^build`). */
+  buildTargetName?: string;
 }
 
 export const CONFIG_GLOB = '**/sidebundle.json';
@@ -32,35 +40,58 @@ export const createNodes: CreateNodes<SidebundlePluginOptions> = [
 /** @deprecated Nx 21–23 name of the same hook. */
 export const createNodesV2 = createNodes;
 
+const LOCK_FILE = 'sidebundle.lock';
+/** Python writes byte code beside the modules a trace imports: not a source change. */
+const NOT_INPUTS = ['!{projectRoot}/sidebundle.lock', '!{projectRoot}/**/__pycache__/**'];
+
+interface ConfigFields {
+  name?: unknown;
+  outDir?: unknown;
+  emitSingleFile?: unknown;
+  entries?: unknown;
+  copyDirs?: unknown;
+}
+
 function nodesFor(configFile: string, options: SidebundlePluginOptions, workspaceRoot: string): CreateNodesResult {
   const projectRoot = path.dirname(configFile);
-  let config: { name?: unknown; outDir?: unknown; emitSingleFile?: unknown };
-  try {
-    config = JSON.parse(readFileSync(path.join(workspaceRoot, configFile), 'utf8')) as typeof config;
-  } catch {
-    return {}; // an unreadable config gets no targets; the executors report its errors
-  }
+  // Like @nx/vite: a project is a directory with a project.json or package.json; a stray
+  // sidebundle.json elsewhere (a fixture, a copy) makes no project.
+  if (!['project.json', 'package.json'].some((f) => existsSync(path.join(workspaceRoot, projectRoot, f)))) return {};
+  const config = readConfig(path.join(workspaceRoot, configFile), configFile);
   const name = typeof config.name === 'string' ? config.name : path.basename(projectRoot);
   const outDir = typeof config.outDir === 'string' ? config.outDir : 'dist/bundles';
   const t = (target: string) => `${options.targetPrefix ?? ''}${target}`;
   const stepDir = `{workspaceRoot}/dist/sidebundle/${projectRoot}/${name}`;
   const common = { config: configFile };
   const sidebundleVersion = { externalDependencies: ['sidebundle'] };
+  const digest = `node node_modules/sidebundle/dist/lib/cli/main.js digest --config ${configFile}`;
+  // What resolve reads in the workspace: the entries and copied directories it names (not the
+  // rest of the project: a module only the traced run imports is the trace target's input).
+  const named = workspacePathsOf(config, projectRoot, workspaceRoot).flatMap((p) => [`{workspaceRoot}/${p}`, `{workspaceRoot}/${p}/**/*`]);
   const targets: Record<string, TargetConfiguration> = {
     [t('resolve')]: {
       executor: 'sidebundle:resolve',
       options: common,
       cache: true,
-      inputs: [{ runtime: `node node_modules/sidebundle/dist/lib/cli/main.js digest --config ${configFile}` }, sidebundleVersion],
+      dependsOn: [`^${options.buildTargetName ?? 'build'}`],
+      inputs: [
+        ...named,
+        '^default',
+        { dependentTasksOutputFiles: '**/*', transitive: true },
+        { runtime: digest },
+        sidebundleVersion,
+      ],
       outputs: [`${stepDir}/closure.json`],
+      metadata: { description: 'Find the entries, their loader and libraries, as ld.so would', technologies: ['sidebundle'] },
     },
     [t('trace')]: {
       executor: 'sidebundle:trace',
       options: common,
       cache: true,
       dependsOn: [t('resolve')],
-      inputs: [`{projectRoot}/sidebundle.json`, { dependentTasksOutputFiles: '**/closure.json' }, sidebundleVersion],
+      inputs: ['{projectRoot}/**/*', ...NOT_INPUTS, { dependentTasksOutputFiles: '**/closure.json' }, { runtime: `${digest} --traced` }, sidebundleVersion],
       outputs: [`${stepDir}/traced.json`],
+      metadata: { description: `Run the trace commands under the tracer; record files outside the workspace in ${LOCK_FILE}`, technologies: ['sidebundle'] },
     },
     [t('merge')]: {
       executor: 'sidebundle:merge',
@@ -69,6 +100,7 @@ function nodesFor(configFile: string, options: SidebundlePluginOptions, workspac
       dependsOn: [t('trace')],
       inputs: [`{projectRoot}/sidebundle.json`, { dependentTasksOutputFiles: '**/*.json', transitive: true }, sidebundleVersion],
       outputs: [`${stepDir}/plan.json`],
+      metadata: { description: 'Merge the closures into one payload plan', technologies: ['sidebundle'] },
     },
     [t('package')]: {
       executor: 'sidebundle:package',
@@ -77,12 +109,110 @@ function nodesFor(configFile: string, options: SidebundlePluginOptions, workspac
       dependsOn: [t('merge')],
       inputs: [`{projectRoot}/sidebundle.json`, { dependentTasksOutputFiles: '**/plan.json' }, sidebundleVersion],
       outputs: [`{workspaceRoot}/${outDir}/${name}`, ...(config.emitSingleFile === true ? [`{workspaceRoot}/${outDir}/${name}.run`] : [])],
+      metadata: { description: `Write the bundle to ${outDir}/${name}`, technologies: ['sidebundle'] },
     },
     [t('bundle')]: {
       executor: 'nx:noop',
       cache: true,
       dependsOn: [t('package')],
+      // Nothing of its own to hash (the steps are cached targets); not the project's files, which
+      // include the lock the trace target rewrites.
+      inputs: [`{projectRoot}/sidebundle.json`, sidebundleVersion],
+      metadata: { description: 'Build the relocatable bundle (resolve → trace → merge → package)', technologies: ['sidebundle'] },
     },
   };
   return { projects: { [projectRoot]: { targets } } };
+}
+
+/** The configuration's fields the plugin needs; a file that is not JSON is an error naming it
+ * (the targets vanishing would hide the mistake). */
+function readConfig(file: string, shown: string): ConfigFields {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`sidebundle: ${shown} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`sidebundle: ${shown} must hold a JSON object`);
+  return value as ConfigFields;
+}
+
+/**
+ * Entries and copied directories that lie inside the workspace, relative to its root. Entries
+ * are "PATH[::trace=...]" strings or { host } objects; a bare name is looked up on PATH (outside).
+ */
+function workspacePathsOf(config: ConfigFields, projectRoot: string, workspaceRoot: string): string[] {
+  const named: string[] = [];
+  for (const entry of Array.isArray(config.entries) ? config.entries : []) {
+    // An image archive or OCI layout named by path (oci:DIR, oci-archive:FILE, docker-archive:FILE).
+    const image = typeof entry === 'object' && entry !== null ? (entry as { image?: unknown }).image : undefined;
+    const local = typeof image === 'string' ? /^(?:oci|oci-archive|docker-archive):([^:]+)/.exec(image)?.[1] : undefined;
+    if (local !== undefined) named.push(local);
+    const p = typeof entry === 'string' ? entry.split('::')[0]! : typeof entry === 'object' && entry !== null && typeof (entry as { host?: unknown }).host === 'string' ? (entry as { host: string }).host : undefined;
+    if (p !== undefined && p.includes('/')) named.push(p);
+  }
+  for (const dir of Array.isArray(config.copyDirs) ? config.copyDirs : []) {
+    const source = typeof dir === 'string' ? dir.replace(/:\/.*$/, '') : typeof dir === 'object' && dir !== null ? (dir as { source?: unknown }).source : undefined;
+    if (typeof source === 'string') named.push(source);
+  }
+  const out = new Set<string>();
+  for (const p of named) {
+    const relative = path.relative(workspaceRoot, path.resolve(workspaceRoot, projectRoot, p));
+    if (relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative)) out.add(relative);
+  }
+  return [...out].sort();
+}
+
+/**
+ * A project whose entry is another project's build output (or lies in its root) depends on it:
+ * `^build` then builds it first and `^default` / `dependentTasksOutputFiles` hash it. Outputs are
+ * only known once every plugin's targets are merged, which createDependencies sees and
+ * createNodes does not.
+ */
+export const createDependencies: CreateDependencies<SidebundlePluginOptions> = (_options, context) => {
+  const out: RawProjectGraphDependency[] = [];
+  for (const [source, project] of Object.entries(context.projects)) {
+    const configFile = path.join(project.root, 'sidebundle.json');
+    if (!Object.values(project.targets ?? {}).some((t) => t.executor === 'sidebundle:resolve')) continue;
+    let config: ConfigFields;
+    try {
+      config = readConfig(path.join(context.workspaceRoot, configFile), configFile);
+    } catch {
+      continue; // createNodes reports it
+    }
+    const paths = workspacePathsOf(config, project.root, context.workspaceRoot);
+    for (const [target, other] of Object.entries(context.projects)) {
+      if (target === source) continue;
+      const places = [...(other.root && other.root !== '.' ? [other.root] : []), ...outputDirsOf(other)];
+      if (paths.some((p) => places.some((place) => isInside(p, place)))) {
+        out.push({ source, target, type: 'implicit' as DependencyType.implicit });
+      }
+    }
+  }
+  return out;
+};
+
+/** A project's declared outputs as workspace-relative paths, up to the first glob segment. */
+function outputDirsOf(project: ProjectConfiguration): string[] {
+  const out: string[] = [];
+  for (const target of Object.values(project.targets ?? {})) {
+    for (const output of target.outputs ?? []) {
+      const expanded = output
+        .replace(/^\{workspaceRoot\}\/?/, '')
+        .replace(/\{projectRoot\}/g, project.root)
+        .replace(/\{projectName\}/g, project.name ?? '')
+        .replace(/\{options\.([\w.-]+)\}/g, (_, key: string) => {
+          const value = (target.options as Record<string, unknown> | undefined)?.[key];
+          return typeof value === 'string' ? value : '\0';
+        });
+      const segments = path.posix.normalize(expanded).split('/');
+      const fixed = segments.slice(0, segments.findIndex((s) => /[*?[{!\0]/.test(s)) >>> 0);
+      if (fixed.length > 0 && fixed[0] !== '..' && fixed[0] !== '.') out.push(fixed.join('/'));
+    }
+  }
+  return out;
+}
+
+function isInside(p: string, dir: string): boolean {
+  return p === dir || p.startsWith(`${dir}/`);
 }

@@ -29,6 +29,8 @@ export interface NormalizedOptions {
   strictValidate: boolean;
   runMode: RunMode;
   emitSingleFile: boolean;
+  /** Keep a trace whose command exits non-zero (default: the step fails, TRACE_COMMAND_FAILED). */
+  allowTraceFailure: boolean;
   imageBackend: 'auto' | 'docker' | 'podman';
   imageTraceBackend?: BundleConfig['imageTraceBackend'];
   imageAgentCli?: string;
@@ -37,6 +39,8 @@ export interface NormalizedOptions {
   closureFile: string;
   tracedFile: string;
   planFile: string;
+  /** The sidebundle.json read, if any (its sidebundle.lock sits beside it). */
+  configFile?: string;
   /** Where entry paths are relative to. */
   baseDir: string;
 }
@@ -68,6 +72,7 @@ export function normalizeOptions(options: SidebundleExecutorOptions, context: Ex
     strictValidate: merged.strictValidate === true,
     runMode: merged.runMode ?? 'auto',
     emitSingleFile: merged.emitSingleFile === true,
+    allowTraceFailure: merged.allowTraceFailure === true,
     imageBackend: merged.imageBackend ?? 'auto',
     ...(merged.imageTraceBackend ? { imageTraceBackend: merged.imageTraceBackend } : {}),
     ...(merged.imageAgentCli ? { imageAgentCli: merged.imageAgentCli } : {}),
@@ -76,6 +81,7 @@ export function normalizeOptions(options: SidebundleExecutorOptions, context: Ex
     closureFile: path.resolve(workspaceRoot, closureFile ?? path.join(stepDir, 'closure.json')),
     tracedFile: path.resolve(workspaceRoot, tracedFile ?? path.join(stepDir, 'traced.json')),
     planFile: path.resolve(workspaceRoot, planFile ?? path.join(stepDir, 'plan.json')),
+    ...(configFile ? { configFile } : {}),
     baseDir,
   };
 }
@@ -95,6 +101,7 @@ export function bundleOptionsOf(o: NormalizedOptions) {
     traceBackend: o.traceBackend,
     traceTimeoutMs: o.traceTimeoutMs,
     traceInclude: o.traceInclude,
+    allowTraceFailure: o.allowTraceFailure,
     cwd: o.baseDir,
     imageBackend: o.imageBackend,
     ...(o.imageTraceBackend ? { imageTraceBackend: o.imageTraceBackend } : {}),

@@ -17,6 +17,7 @@ export interface SidebundleExecutorOptions {
   strictValidate?: boolean;
   runMode?: 'auto' | 'host' | 'ns' | 'bwrap' | 'chroot';
   emitSingleFile?: boolean;
+  allowTraceFailure?: boolean;
   cacheDir?: string;
   imageBackend?: 'auto' | 'docker' | 'podman';
   imageTraceBackend?: TraceBackendRequest | 'agent' | 'agent-combined';

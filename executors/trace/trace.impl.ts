@@ -1,10 +1,16 @@
-// sidebundle:trace — closureFile + trace commands → each root's traced additions (tracedFile).
+// sidebundle:trace — closureFile + trace commands → each root's traced additions (tracedFile),
+// and sidebundle.lock beside the configuration: the files outside the workspace the runs added,
+// which `sidebundle digest --traced` fingerprints for Nx on every run.
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+
 import type { ExecutorContext } from '@nx/devkit';
 
-import { traceGroups, type ResolvedGroup } from '../../lib/bundle';
+import { traceGroups, type ResolvedGroup, type TracedGroup } from '../../lib/bundle';
+import { lockedPaths, lockFileOf, lockOf, writeLock } from '../../lib/config/lockfile';
 import type { EntrySpec } from '../../lib/entries/spec';
 import type { TraceRunner } from '../../lib/steps/trace';
-import { bundleOptionsOf, normalizeOptions } from '../shared/options';
+import { bundleOptionsOf, normalizeOptions, type NormalizedOptions } from '../shared/options';
 import { readStepOutput, runStep, stepContext, writeStepOutput } from '../shared/run';
 import type { TraceExecutorSchema } from './schema';
 
@@ -16,10 +22,20 @@ export default async function traceExecutor(options: TraceExecutorSchema, contex
     // trace command must not require resolving again.
     const current = groups.map((g) => ({ ...g, entries: o.entries.filter((e) => g.entries.some((x) => sameEntry(x, e))) }));
     const traced = await traceGroups(current, bundleOptionsOf(o), stepContext(o), tracer);
-    writeStepOutput(o.tracedFile, { schema: 'sidebundle/traced-groups@1', traced }, o.workspaceRoot);
     const reports = traced.flatMap((t) => t.reports);
+    await updateLock(o, groups, traced);
+    writeStepOutput(o.tracedFile, { schema: 'sidebundle/traced-groups@1', traced }, o.workspaceRoot);
     console.log(`traced ${reports.length} command(s): ${traced.reduce((n, t) => n + t.closure.files.length, 0)} files added`);
   });
+}
+
+async function updateLock(o: NormalizedOptions, groups: ResolvedGroup[], traced: TracedGroup[]): Promise<void> {
+  const paths = lockedPaths(groups.map((g, i) => ({ root: g.closure.root, static: g.closure, traced: traced[i]!.closure, image: g.image })), o.workspaceRoot);
+  const file = lockFileOf(o.configFile ?? path.join(o.workspaceRoot, o.projectRoot));
+  // No lock for a bundle whose traces added nothing outside the workspace, unless one exists.
+  if (paths.length === 0 && !existsSync(file)) return;
+  if (writeLock(file, lockOf(await o.cache.describe(paths)))) console.log(`wrote ${path.relative(o.workspaceRoot, file)} (${paths.length} files outside the workspace)`);
+  o.cache.saveMemo();
 }
 
 function sameEntry(a: EntrySpec, b: EntrySpec): boolean {

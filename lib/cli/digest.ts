@@ -2,12 +2,17 @@
 // that configuration reads outside the workspace, for Nx `runtime` inputs. It resolves afresh
 // (a few milliseconds) and prints each probed path with what is there now: files by sha256
 // (through the persistent digest memo, so an unchanged file costs a stat), symlinks by target,
-// and absent paths as absent. Paths inside the workspace are printed relative to it, so two
-// clones of a workspace print the same. Nx ignores the exit status; errors are printed instead.
+// and absent paths as absent. `--traced` prints the same for the files sidebundle.lock lists
+// (what traced runs read outside the workspace). Nothing inside the workspace, nor the
+// directories above it, is printed: Nx hashes workspace files through its file inputs (which
+// run after a producing build, where a runtime command runs before it), and two clones at
+// different paths must print the same. Nx ignores the exit status; errors are printed instead.
 import * as path from 'node:path';
 
 import { StepCache } from '../cache/step-cache';
 import { copyDirsOf, DEFAULT_CACHE_DIR, entriesOf, readConfigFile } from '../config/config';
+import { describeInput, isInside, lockFileOf, readLock } from '../config/lockfile';
+import type { StepInput } from '../cache/step-cache';
 import { isSidebundleError } from '../errors';
 import { imageIdentity } from '../image/materialize';
 import { parseImageReference } from '../image/reference';
@@ -16,15 +21,17 @@ import { version } from '../version';
 import { parseOptions } from './options';
 import type { Reporter } from './reporter';
 
-export const DIGEST_HELP = `Usage: sidebundle digest --config PROJECT/sidebundle.json [--workspace-root DIR]
+export const DIGEST_HELP = `Usage: sidebundle digest --config PROJECT/sidebundle.json [--traced] [--workspace-root DIR]
 
-Print a fingerprint of the files the resolve step of a bundle configuration reads (for Nx
-"runtime" inputs). Paths inside the workspace are printed relative to it.`;
+Print a fingerprint of the files outside the workspace that the resolve step of a bundle
+configuration reads (for Nx "runtime" inputs); with --traced, of the files its sidebundle.lock
+lists (what the traced runs read). Files inside the workspace are left to Nx's file inputs.`;
 
 export async function digestCommand(args: string[], reporterFor: (level: string | undefined, json: boolean) => Reporter): Promise<Reporter> {
   const { values } = parseOptions('digest', args, {
     config: { type: 'string' },
     'workspace-root': { type: 'string' },
+    traced: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   const reporter = reporterFor(undefined, false);
@@ -33,7 +40,9 @@ export async function digestCommand(args: string[], reporterFor: (level: string 
     return reporter;
   }
   const workspaceRoot = path.resolve(values['workspace-root'] ?? process.cwd());
-  reporter.result((await fingerprint(path.resolve(workspaceRoot, values.config), workspaceRoot)).join('\n'), {});
+  const configFile = path.resolve(workspaceRoot, values.config);
+  const lines = values.traced ? await tracedFingerprint(configFile, workspaceRoot) : await fingerprint(configFile, workspaceRoot);
+  reporter.result(lines.join('\n'), {});
   return reporter;
 }
 
@@ -75,14 +84,39 @@ export async function fingerprint(configFile: string, workspaceRoot: string): Pr
     });
     // Paths the resolver read are inside the root; archive files are host paths already.
     const read = [...archives, ...[...draft.fs.probes().keys(), ...draft.files.map((f) => f.from ?? f.path)].map((p) => draft.fs.hostPath(p))];
-    for (const input of await cache.describe(read)) {
-      const what = input.kind === 'file' || input.kind === 'listing' ? input.sha256 : input.kind === 'link' ? input.target : '';
-      lines.push(`${input.kind} ${portable(input.path)} ${what}`.trimEnd());
-    }
+    for (const input of await cache.describe(read.filter((p) => !inWorkspaceOrAbove(p, workspaceRoot)))) lines.push(lineOf(input));
     cache.saveMemo();
   } catch (error) {
     if (!isSidebundleError(error)) throw error;
     lines.push(`error ${error.code} ${error.message}`);
   }
   return lines;
+}
+
+/** What the files sidebundle.lock lists hold now (not what it recorded: a re-trace that only
+ * updates the recorded digests must leave the hash as it was). */
+export async function tracedFingerprint(configFile: string, workspaceRoot: string): Promise<string[]> {
+  const lines = [`sidebundle ${version()}`];
+  try {
+    const lock = readLock(lockFileOf(configFile));
+    if (lock === undefined) return [...lines, 'lock absent'];
+    const config = readConfigFile(configFile);
+    const cache = new StepCache(path.resolve(workspaceRoot, config.cacheDir ?? DEFAULT_CACHE_DIR));
+    const listed = Object.keys(lock.files).filter((p) => !inWorkspaceOrAbove(p, workspaceRoot));
+    for (const input of await cache.describe(listed)) lines.push(lineOf(input));
+    cache.saveMemo();
+  } catch (error) {
+    if (!isSidebundleError(error)) throw error;
+    lines.push(`error ${error.code} ${error.message}`);
+  }
+  return lines;
+}
+
+function lineOf(input: StepInput): string {
+  return `${input.kind} ${input.path} ${input.kind === 'absent' || input.kind === 'dir' || input.kind === 'other' ? '' : describeInput(input)}`.trimEnd();
+}
+
+/** Inside the workspace (Nx hashes it) or one of the directories above it (where it is checked out). */
+function inWorkspaceOrAbove(p: string, workspaceRoot: string): boolean {
+  return isInside(p, workspaceRoot) || isInside(workspaceRoot, p);
 }

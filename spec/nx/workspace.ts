@@ -34,6 +34,7 @@ export function createWorkspace(dir: string, options: WorkspaceOptions): void {
     devDependencies: { nx: NX_VERSION, sidebundle: `file:${options.tarball}` },
   }, null, 2));
   writeFileSync(path.join(dir, 'nx.json'), JSON.stringify({ plugins: ['sidebundle/plugin'], ...options.nxJson }, null, 2));
+  writeFileSync(path.join(dir, '.gitignore'), 'node_modules\ndist\n.nx\n__pycache__\n');
   writeProjects(dir, options.projects);
   execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'], { cwd: dir, stdio: 'ignore' });
 }
@@ -73,7 +74,8 @@ export async function nx(dir: string, args: string[], env: Record<string, string
   const status = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const result = { status };
   const tasks: Record<string, 'run' | 'cache'> = {};
-  for (const m of output.matchAll(/^> nx run (\S+)(.*)$/gm)) {
+  // `> nx run` heads a task whose output is shown; `✔ nx run` one whose output is folded away.
+  for (const m of output.matchAll(/^\s*(?:>|✔|✖)\s+nx run (\S+)(.*)$/gm)) {
     tasks[m[1]!] = /\[(local cache|remote cache|existing outputs match the cache, left as is)\]/.test(m[2]!) ? 'cache' : 'run';
   }
   return { status: result.status, output, tasks };
