@@ -10,9 +10,15 @@ import { LOG_LEVELS, Reporter, type LogLevel } from './reporter';
 
 type ReporterFor = (level: string | undefined, json: boolean) => Reporter;
 
+/** A command that answers with an exit status of its own (verify: 1 when the bundle changed). */
+export interface CommandOutcome {
+  reporter: Reporter;
+  status: number;
+}
+
 interface Command {
   summary: string;
-  run(args: string[], reporterFor: ReporterFor, signal: AbortSignal): Promise<Reporter>;
+  run(args: string[], reporterFor: ReporterFor, signal: AbortSignal): Promise<Reporter | CommandOutcome>;
 }
 
 // The commands, each required inside its handler (a top-level import would load it for every
@@ -29,6 +35,14 @@ const COMMANDS: Record<string, Command> = {
   digest: {
     summary: 'fingerprint what a bundle configuration reads, for Nx inputs',
     run: (args, reporterFor) => (require('./digest') as typeof import('./digest')).digestCommand(args, reporterFor),
+  },
+  verify: {
+    summary: 'check a bundle (or its .run) against its manifest.lock',
+    run: (args, reporterFor) => (require('./verify') as typeof import('./verify')).verifyCommand(args, reporterFor),
+  },
+  diff: {
+    summary: 'what changed between two bundles',
+    run: (args, reporterFor) => (require('./diff') as typeof import('./diff')).diffCommand(args, reporterFor),
   },
 };
 
@@ -69,8 +83,10 @@ export async function main(argv: string[]): Promise<number> {
   let reporter = new Reporter('warn', json);
   try {
     if (command !== undefined && Object.hasOwn(COMMANDS, command)) {
-      reporter = await COMMANDS[command]!.run(args, (level, asJson) => (reporter = reporterFor(level, asJson)), controller.signal);
-      return 0;
+      const outcome = await COMMANDS[command]!.run(args, (level, asJson) => (reporter = reporterFor(level, asJson)), controller.signal);
+      if (outcome instanceof Reporter) return 0;
+      reporter = outcome.reporter;
+      return outcome.status;
     }
     switch (command) {
       case undefined:
@@ -120,7 +136,31 @@ function fail(error: unknown, reporter: Reporter, interrupted: boolean): number 
   return known.exitCode;
 }
 
+/** Where compiled code is kept between runs: per user, beside the step cache. */
+export function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const path = require('node:path') as typeof import('node:path');
+  const xdg = env.XDG_CACHE_HOME;
+  const base = xdg && path.isAbsolute(xdg) ? xdg : path.join((require('node:os') as typeof import('node:os')).homedir(), '.cache');
+  return path.join(base, 'sidebundle', 'node-compile-cache');
+}
+
+// V8's code cache for the modules a command loads, kept between runs (Node 22.1+ has
+// module.enableCompileCache; Node 20 has no such API and this is a no-op there: a hand-made cache
+// through vm.Script's cachedData measured no gain on the resolve path, see
+// bench/results/startup.md). Runs after this file's own imports, before any command's module.
+// A cache that cannot be made (read-only home, no home) only costs the speed-up: never an error.
+function enableCompileCache(): void {
+  const { enableCompileCache: enable } = require('node:module') as { enableCompileCache?: (dir?: string) => unknown };
+  if (typeof enable !== 'function') return;
+  try {
+    enable(compileCacheDir());
+  } catch {
+    // a start without the cache
+  }
+}
+
 if (require.main === module) {
+  enableCompileCache();
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

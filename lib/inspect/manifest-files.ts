@@ -1,0 +1,69 @@
+// What a bundle's manifest.lock says is in the bundle, path by path: regular files (payload,
+// traced resources, launchers and runtime files, data/<sha256>) with digest, size and mode, and
+// symlinks with their target. One table read by both verify and diff.
+import { readFileSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+
+import { errnoCode, SidebundleError } from '../errors';
+import { MANIFEST_FORMAT, type Manifest } from '../package/manifest';
+import { MANIFEST_NAME } from '../package/publish';
+
+export type Expected =
+  | { kind: 'file'; sha256: string; size: number; mode: string; reasons: string[] }
+  | { kind: 'symlink'; target: string; reasons: string[] };
+
+/** A bundle directory or a manifest.lock → the manifest, and the bundle directory when given one. */
+export function readManifest(given: string): { manifest: Manifest; file: string; dir: string | undefined } {
+  let isDir = false;
+  try {
+    isDir = statSync(given).isDirectory();
+  } catch (error) {
+    throw new SidebundleError('INSPECT_NOT_FOUND', `${given} ${errnoCode(error) === 'ENOENT' ? 'does not exist' : `cannot be read (${(error as Error).message})`}`, {
+      input: given,
+      kind: 'input',
+      hint: 'give a bundle directory (with manifest.lock) or a manifest.lock file',
+    });
+  }
+  const file = isDir ? path.join(given, MANIFEST_NAME) : given;
+  let manifest: unknown;
+  try {
+    manifest = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    const missing = errnoCode(error) === 'ENOENT';
+    throw new SidebundleError(missing ? 'INSPECT_NOT_A_BUNDLE' : 'INSPECT_BAD_MANIFEST', missing ? `${given} is not a bundle (no ${MANIFEST_NAME})` : `${file} is not a readable manifest.lock: ${(error as Error).message}`, {
+      input: file,
+      kind: 'input',
+      hint: 'give a directory sidebundle create wrote, or its manifest.lock',
+    });
+  }
+  const m = manifest as Partial<Manifest>;
+  if (m.format !== MANIFEST_FORMAT || !Array.isArray(m.files) || !Array.isArray(m.launchers) || !Array.isArray(m.symlinks)) {
+    throw new SidebundleError('INSPECT_BAD_MANIFEST', `${file} is not a ${MANIFEST_FORMAT} manifest.lock`, {
+      input: file,
+      kind: 'input',
+      hint: 'it was written by another version of sidebundle, or is not a manifest.lock; rebuild the bundle',
+    });
+  }
+  return { manifest: m as Manifest, file, dir: isDir ? given : undefined };
+}
+
+/** One reason as a reviewer reads it: "entry jq", "needed by payload/usr/bin/jq", "traced". */
+export function describeReason(reason: Record<string, unknown>): string {
+  const details = Object.entries(reason).filter(([k]) => k !== 'kind').map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(' -> ') : typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+  return details.length ? `${String(reason.kind)} (${details.join(', ')})` : String(reason.kind);
+}
+
+/** Every path the manifest accounts for (manifest.lock itself aside). */
+export function expectedFiles(manifest: Manifest): Map<string, Expected> {
+  const expected = new Map<string, Expected>();
+  for (const f of [...manifest.files, ...(manifest.traced_files ?? [])]) {
+    const reasons = (f.reasons ?? []).map((r) => describeReason(r as unknown as Record<string, unknown>));
+    expected.set(f.path, { kind: 'file', sha256: f.sha256, size: f.size, mode: f.mode, reasons });
+    // The content store: payload files are links to data/<sha256> (one per distinct content).
+    // The first file of a content gives data/ its mode (content.ts), so the first one wins here.
+    if (!expected.has(`data/${f.sha256}`)) expected.set(`data/${f.sha256}`, { kind: 'file', sha256: f.sha256, size: f.size, mode: f.mode, reasons: ['content store'] });
+  }
+  for (const l of manifest.launchers) expected.set(l.path, { kind: 'file', sha256: l.sha256, size: l.size, mode: l.mode, reasons: ['launcher or runtime'] });
+  for (const s of manifest.symlinks) expected.set(s.path, { kind: 'symlink', target: s.target, reasons: ['symlink'] });
+  return expected;
+}

@@ -1,0 +1,100 @@
+// verify: a bundle re-hashed against its manifest.lock names each changed, missing and extra
+// file (exit 1) and is quiet when intact (exit 0); a .run is checked against its trailer digest.
+import { execFileSync } from 'node:child_process';
+import { closeSync, openSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import * as path from 'node:path';
+
+import { createBundle, runCli } from '../helpers/cli';
+import { tempDir } from '../helpers/tmp';
+
+const dir = tempDir('sb-verify-');
+let bundleDir: string;
+let runFile: string;
+
+beforeAll(() => {
+  const bundle = createBundle(['--name', 'jq', '--from-host', '/usr/bin/jq', '--out-dir', path.join(dir, 'out'), '--emit-single-file']);
+  bundleDir = bundle.dir;
+  runFile = path.join(dir, 'out', 'jq.run');
+});
+
+let n = 0;
+/** A copy of the bundle to damage (hard links and modes kept, as the bundle has them). */
+function copy(): string {
+  const to = path.join(dir, `copy-${n++}`);
+  execFileSync('cp', ['-a', bundleDir, to]);
+  return to;
+}
+
+function flipByte(file: string, at: number): void {
+  const fd = openSync(file, 'r+');
+  const b = Buffer.alloc(1);
+  readSync(fd, b, 0, 1, at);
+  b[0] = b[0]! ^ 0xff;
+  writeSync(fd, b, 0, 1, at);
+  closeSync(fd);
+}
+
+test('an intact bundle: exit 0, every file counted', () => {
+  const r = runCli(['verify', bundleDir]);
+  expect(r.stdout).toMatch(/^ok: \d+ files of .* match manifest.lock/);
+  expect(r.status).toBe(0);
+});
+
+test('a flipped byte, a removed file and an added one are each named; exit 1', () => {
+  const at = copy();
+  const program = path.join(at, 'payload/usr/bin/jq');
+  expect(statSync(program).nlink).toBe(2); // it shares its inode with data/<sha256>
+  flipByte(program, 1000);
+  rmSync(path.join(at, 'payload/etc/ld.so.cache'));
+  writeFileSync(path.join(at, 'payload/usr/bin/planted'), 'not from the build\n');
+  const r = runCli(['verify', at]);
+  expect(r.stdout).toMatch(/^changed {2}payload\/usr\/bin\/jq: content changed \(sha256 [0-9a-f]{64}, manifest says [0-9a-f]{64}\)$/m);
+  expect(r.stdout).toMatch(/^missing {2}payload\/etc\/ld\.so\.cache: file missing \(loader-cache\)$/m);
+  expect(r.stdout).toMatch(/^extra {4}payload\/usr\/bin\/planted: file, 19 bytes not in manifest.lock$/m);
+  expect(r.stdout).toMatch(/2 changed, 1 missing, 1 extra/); // payload/usr/bin/jq and its data/ twin
+  expect(r.status).toBe(1);
+});
+
+test('--json: one document with changed, missing and extra lists', () => {
+  const at = copy();
+  execFileSync('chmod', ['0777', path.join(at, 'bin')]);
+  rmSync(path.join(at, 'bin/jq'));
+  writeFileSync(path.join(at, 'bin/jq'), '#!/bin/sh\necho pwned\n');
+  const r = runCli(['verify', at, '--json']);
+  const doc = JSON.parse(r.stdout);
+  expect(doc.ok).toBe(false);
+  expect(doc.verify.changed).toEqual([{ path: 'bin/jq', why: 'a file where manifest.lock has a symlink -> ../runtime/sidebundle-run' }]);
+  expect(doc.verify.missing).toEqual([]);
+  expect(r.status).toBe(1);
+});
+
+test('a mode widened on a payload file is a change', () => {
+  const at = copy();
+  execFileSync('chmod', ['0777', path.join(at, 'payload/etc/ld.so.cache')]);
+  const r = runCli(['verify', at]);
+  expect(r.stdout).toMatch(/payload\/etc\/ld\.so\.cache: mode 0777, manifest says 0444/);
+  expect(r.status).toBe(1);
+});
+
+test('a .run: intact against its trailer, and a flipped byte in a member is caught', () => {
+  const ok = runCli(['verify', runFile]);
+  expect(ok.stdout).toMatch(/matches its trailer \(sha256 [0-9a-f]{64}, \d+ members\)/);
+  expect(ok.status).toBe(0);
+  const damaged = path.join(dir, 'damaged.run');
+  execFileSync('cp', [runFile, damaged]);
+  const size = statSync(damaged).size;
+  flipByte(damaged, size - 64 - 2000); // inside the last member (the index is 8 bytes a member)
+  const r = runCli(['verify', damaged]);
+  expect(r.stdout).toMatch(/is damaged:\n {2}(member \d+ of \d+ .*(does not inflate|inflates to)|its contents hash to sha256 [0-9a-f]{64}, the trailer says)/);
+  expect(r.status).toBe(1);
+});
+
+test('not a bundle: exit 2 with a hint', () => {
+  const r = runCli(['verify', '/etc']);
+  expect(r.stderr).toMatch(/error\[INSPECT_NOT_A_BUNDLE\]: \/etc is not a bundle \(no manifest.lock\)/);
+  expect(r.status).toBe(2);
+  const f = runCli(['verify', '/etc/passwd']);
+  expect(f.stderr).toMatch(/error\[INSPECT_NOT_A_BUNDLE\]/);
+  expect(f.status).toBe(2);
+  expect(runCli(['verify']).status).toBe(2);
+});
