@@ -69,7 +69,18 @@ test('nx run tool:bundle builds a bundle that runs in the bare rootfs', async ()
   expect(runInRoot(bareRootfs(), ['/tmp/b/bin/jq', '-n', '1+1'], { binds: { [bundle]: '/tmp/b' } }).stdout).toBe('2\n');
 });
 
-test('the second run is a cache hit and does no bundling work', async () => {
+test('once sidebundle.lock is written, a no-op run is a cache hit and does no bundling work', async () => {
+  // The first trace listed what it read outside the workspace in sidebundle.lock (committed
+  // beside sidebundle.json); the run after it hashes that list once: trace reruns from the step
+  // cache and leaves the lock as it was.
+  const lock = path.join(ws, 'apps/tool/sidebundle.lock');
+  const written = readFileSync(lock, 'utf8');
+  const settle = await nx(ws, ['run', 'tool:bundle']);
+  expect(settle.status).toBe(0);
+  expect(settle.tasks['tool:resolve']).toBe('cache');
+  expect(settle.output).toContain('sidebundle trace: reused from the step cache');
+  expect(readFileSync(lock, 'utf8')).toBe(written);
+
   const run = await nx(ws, ['run', 'tool:bundle']);
   expect(run.status).toBe(0);
   for (const step of [...STEPS, 'bundle']) expect(run.tasks[`tool:${step}`]).toBe('cache');
