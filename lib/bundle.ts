@@ -5,6 +5,7 @@
 // Build scripts that need more control compose the same steps (lib/index.ts exports them).
 import * as path from 'node:path';
 
+import { collect, type CollectPolicy, type FamilySummary } from './collect';
 import type { EntrySpec } from './entries/spec';
 import { SidebundleError } from './errors';
 import { containerAgentRunner } from './image/agent';
@@ -16,11 +17,11 @@ import type { Diagnostic, ResolvedClosure } from './model/closure';
 import type { MergedPlan } from './model/plan';
 import type { TraceBackendRequest, TraceReport } from './model/trace';
 import type { RunMode } from './package/launcher';
-import { emit, type StepContext } from './steps/context';
+import { digestsOf, emit, type StepContext } from './steps/context';
 import { merge } from './steps/merge';
 import { pack, type PackStepResult } from './steps/package';
 import { resolve } from './steps/resolve';
-import { trace, type TraceRunner } from './steps/trace';
+import { trace, unionOf, type TraceRunner } from './steps/trace';
 
 export type ImageTraceBackend = TraceBackendRequest | 'agent' | 'agent-combined';
 
@@ -45,6 +46,10 @@ export interface BundleOptions {
   allowTraceFailure?: boolean;
   /** Ship these secrets (files or directories) where a trace or --copy-dir meets them. */
   allowSecret?: string[];
+  /** What goes in besides what the trace touched (lib/collect): traced|smart|full (default smart). */
+  collect?: CollectPolicy;
+  /** Size budget per plugin directory in MiB under `smart` (default 64). */
+  collectBudget?: number;
   /** Base for relative paths and the traced commands' working directory. */
   cwd?: string;
   /** Images: engine for bare references, the engine command line, trace backend, agent. */
@@ -62,6 +67,8 @@ export interface BundleResult extends PackStepResult {
   traces: TraceReport[];
   images: MaterializedImage[];
   diagnostics: Diagnostic[];
+  /** What each collection family added, over all roots. */
+  collected: FamilySummary[];
 }
 
 /** Trace commands per entry name, from entry specs. */
@@ -83,10 +90,12 @@ export interface ResolvedGroup {
   closure: ResolvedClosure;
 }
 
-/** The trace phase: each group's traced additions (and raw reports). */
+/** The trace phase: each group's traced additions (and raw reports), with what collection added
+ * for the paths the trace did not take (`collected`, per family). */
 export interface TracedGroup {
   closure: ResolvedClosure;
   reports: TraceReport[];
+  collected?: FamilySummary[];
 }
 
 export async function resolveGroups(options: Omit<BundleOptions, 'name' | 'outDir'>, context: StepContext = {}): Promise<ResolvedGroup[]> {
@@ -128,8 +137,17 @@ export async function traceGroups(groups: ResolvedGroup[], options: Omit<BundleO
       exclude: [outDir],
       cwd: group.image ? group.image.config.workingDir ?? '/' : cwd,
     }, context, runner);
-    if (group.closure.source) traced.closure.source = group.closure.source;
-    out.push({ closure: traced.closure, reports: traced.reports });
+    // Collection runs here, after tracing, so the trace executor and bundle() both get it: the
+    // traced closure says which interpreter ran and which plugin it loaded.
+    const collected = await collect([group.closure, traced.closure], {
+      ...(options.collect ? { policy: options.collect } : {}),
+      ...(options.collectBudget ? { budgetMiB: options.collectBudget } : {}),
+      digests: digestsOf(context),
+    });
+    for (const s of collected.summary) emit(context, { type: 'log', level: 'info', message: `collect ${s.family}: ${s.files} files, ${(s.bytes / 1048576).toFixed(1)} MiB` });
+    const closure = collected.closure.files.length > 0 || collected.closure.diagnostics.length > 0 ? unionOf(traced.closure.root, [traced.closure, collected.closure]) : traced.closure;
+    if (group.closure.source) closure.source = group.closure.source;
+    out.push({ closure, reports: traced.reports, ...(collected.summary.length ? { collected: collected.summary } : {}) });
     context.signal?.throwIfAborted();
   }
   return out;
@@ -139,7 +157,7 @@ export async function traceGroups(groups: ResolvedGroup[], options: Omit<BundleO
 export function closuresOf(resolved: ResolvedGroup[], traced: TracedGroup[]): ResolvedClosure[] {
   return resolved.flatMap((group, i) => {
     const additions = traced[i]?.closure;
-    return additions && (additions.files.length > 0 || additions.excluded.length > 0) ? [group.closure, additions] : [group.closure];
+    return additions && (additions.files.length > 0 || additions.excluded.length > 0 || additions.diagnostics.length > 0) ? [group.closure, additions] : [group.closure];
   });
 }
 
@@ -163,7 +181,18 @@ export async function bundle(options: BundleOptions, context: StepContext = {}, 
     traces: traced.flatMap((t) => t.reports),
     images: resolved.flatMap((g) => (g.image ? [g.image] : [])),
     diagnostics: plan.diagnostics,
+    collected: sumCollected(traced.flatMap((t) => t.collected ?? [])),
   };
+}
+
+/** Per family, over all roots (in the families' order). */
+function sumCollected(list: FamilySummary[]): FamilySummary[] {
+  const by = new Map<string, FamilySummary>();
+  for (const s of list) {
+    const known = by.get(s.family) ?? { family: s.family, files: 0, bytes: 0 };
+    by.set(s.family, { family: s.family, files: known.files + s.files, bytes: known.bytes + s.bytes });
+  }
+  return [...by.values()];
 }
 
 /** Host entries in one group; each distinct image in a group of its own (materialised). */

@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { bundle, type BundleResult } from '../bundle';
+import { COLLECT_POLICIES, DEFAULT_COLLECT } from '../collect/family';
 import { parseHostSpec, parseImageSpec } from '../entries/spec';
 import { SidebundleError } from '../errors';
 import { RUN_MODES } from '../package/launcher';
@@ -41,6 +42,11 @@ Options:
   --allow-trace-failure   keep a trace whose command exits non-zero (by default it fails)
   --allow-secret PATH     ship PATH (a file or directory) even though it holds a secret: keys,
                           tokens, credentials are left out otherwise, wherever they are (repeatable)
+  --collect P             traced|smart|full: what goes in besides what the trace touched
+                          (default: smart = an interpreter's whole standard library, the
+                          distributions its traced imports belong to, whole plugin
+                          directories up to the budget; full = no budget)
+  --collect-budget MIB    size budget per plugin directory under smart (default: 64)
   --image-backend B       engine for bare image references: auto|docker|podman (default: auto)
   --image-trace-backend B off|auto|ptrace|fanotify|combined (traced from the host inside the
                           unpacked image), or agent|agent-combined (the agent runs inside a
@@ -94,6 +100,8 @@ export async function createCommand(args: string[], reporterFor: (level: string 
     'allow-gpu-libs': { type: 'boolean' },
     'allow-trace-failure': { type: 'boolean' },
     'allow-secret': { type: 'string', multiple: true },
+    collect: { type: 'string' },
+    'collect-budget': { type: 'string' },
     'strict-validate': { type: 'boolean' },
     'run-mode': { type: 'string' },
     'emit-single-file': { type: 'boolean' },
@@ -121,6 +129,14 @@ export async function createCommand(args: string[], reporterFor: (level: string 
       input: values['trace-timeout'],
       kind: 'input',
       hint: 'e.g. --trace-timeout 120',
+    });
+  }
+  const collectBudget = values['collect-budget'] === undefined ? undefined : Number(values['collect-budget']);
+  if (collectBudget !== undefined && !(collectBudget > 0)) {
+    throw new SidebundleError('BAD_OPTION', `--collect-budget ${values['collect-budget']} is not a positive number of MiB`, {
+      input: values['collect-budget'],
+      kind: 'input',
+      hint: 'e.g. --collect-budget 256, or --collect full for no budget',
     });
   }
   for (const option of ['out-dir', 'cache-dir', 'trace-root'] as const) {
@@ -153,6 +169,8 @@ export async function createCommand(args: string[], reporterFor: (level: string 
     ...(values['trace-include'] ? { traceInclude: values['trace-include'] } : {}),
     ...(values['allow-trace-failure'] ? { allowTraceFailure: true } : {}),
     ...(values['allow-secret'] ? { allowSecret: values['allow-secret'] } : {}),
+    collect: oneOf(values.collect, COLLECT_POLICIES, '--collect', DEFAULT_COLLECT),
+    ...(collectBudget ? { collectBudget } : {}),
   }, {
     ...(cache ? { cache } : {}),
     signal,
@@ -196,6 +214,7 @@ function report(result: BundleResult, reporter: Reporter, first: string | undefi
     `bundled ${result.name} → ${result.dir}`,
     `  entries: ${entries.join(', ')}`,
     `  files: ${result.files} (${formatBytes(result.storedBytes)} stored), validation: ${result.validation.ok ? 'ok' : `${result.validation.issues.length} issue(s)`}`,
+    ...(result.collected.length ? [`  collected: ${result.collected.map((c) => `${c.family} ${c.files} files, ${formatBytes(c.bytes)}`).join('; ')}`] : []),
     ...(result.singleFile ? [`  single file: ${result.singleFile.path} (${formatBytes(result.singleFile.size)})`] : []),
     `run: ${path.join(result.dir, 'bin', first !== undefined && entries.includes(first) ? first : entries[0] ?? '')} (run mode ${result.runMode})`,
   ].join('\n');
@@ -211,6 +230,7 @@ function report(result: BundleResult, reporter: Reporter, first: string | undefi
       files: result.files,
       storedBytes: result.storedBytes,
       validation: result.validation,
+      collected: result.collected,
       missing: result.plan.missing,
       excluded: result.plan.excluded,
       diagnostics: result.diagnostics,

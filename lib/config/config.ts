@@ -6,6 +6,7 @@ import * as path from 'node:path';
 
 import { parseHostSpec, parseImageSpec, traceCommand, type EntrySpec } from '../entries/spec';
 import { parseImageReference } from '../image/reference';
+import { COLLECT_POLICIES, type CollectPolicy } from '../collect/family';
 import { SidebundleError } from '../errors';
 import { RUN_MODES, type RunMode } from '../package/launcher';
 import type { TraceBackendRequest } from '../model/trace';
@@ -34,6 +35,10 @@ export interface BundleConfig {
   /** Secrets shipped anyway (files or directories, relative to the config file). */
   allowSecret?: string[];
   strictValidate?: boolean;
+  /** traced|smart|full: what goes in besides what the trace touched (default smart). */
+  collect?: CollectPolicy;
+  /** Size budget per plugin directory under smart, MiB (default 64). */
+  collectBudget?: number;
   /** auto|host|ns|bwrap|chroot (default auto). */
   runMode?: RunMode;
   /** Also write OUTDIR/NAME.run (single-file bundle). */
@@ -124,6 +129,16 @@ export function validateConfig(config: BundleConfig, where: string): BundleConfi
       kind: 'input',
       hint: 'choose off|auto|ptrace|fanotify|combined|agent|agent-combined',
     });
+  }
+  if (config.collect !== undefined && !(COLLECT_POLICIES as readonly string[]).includes(config.collect)) {
+    throw new SidebundleError('CONFIG_INVALID', `${where}: collect "${config.collect}" is not one of ${COLLECT_POLICIES.join(', ')}`, {
+      input: String(config.collect),
+      kind: 'input',
+      hint: `choose ${COLLECT_POLICIES.join('|')}`,
+    });
+  }
+  if (config.collectBudget !== undefined && !(typeof config.collectBudget === 'number' && config.collectBudget > 0)) {
+    throw new SidebundleError('CONFIG_INVALID', `${where}: collectBudget must be a positive number of MiB`, { input: String(config.collectBudget), kind: 'input', hint: 'e.g. "collectBudget": 256' });
   }
   if (config.traceTimeout !== undefined && !(typeof config.traceTimeout === 'number' && config.traceTimeout > 0)) {
     throw new SidebundleError('CONFIG_INVALID', `${where}: traceTimeout must be a positive number of seconds`, { input: String(config.traceTimeout), kind: 'input', hint: 'e.g. "traceTimeout": 120' });

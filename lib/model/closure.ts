@@ -14,7 +14,11 @@ export type Reason =
   | { kind: 'traced'; entry: string; command: string; op: string }
   | { kind: 'copy-dir'; source: string }
   /** /etc/ld.so.cache: the bundled loader reads it when the payload is the root (run modes). */
-  | { kind: 'loader-cache' };
+  | { kind: 'loader-cache' }
+  /** Added by collection (lib/collect) for the paths a trace never took: `family` is the
+   * collector (python, perl, plugin-dirs), `what` the reason a reader sees ("python stdlib",
+   * "python distribution PyYAML", "plugin dir of /usr/lib/x86_64-linux-gnu/gconv/ISO8859-1.so"). */
+  | { kind: 'collected'; family: string; what: string };
 
 /** How the dynamic loader found a library (glibc's search order, in order). */
 export type SearchSource = 'path' | 'rpath' | 'library-path' | 'runpath' | 'ld.so.cache' | 'default-dirs';

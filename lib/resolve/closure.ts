@@ -70,6 +70,8 @@ export interface TracedRun {
   command: string[];
   loader?: string;
   files: TracedFile[];
+  /** The reason its files get instead of `traced` (files added by lib/collect). */
+  reason?: Reason;
 }
 
 export interface ClosureFileDraft {
@@ -176,7 +178,7 @@ class ClosureBuilder {
    * on the way are kept, so the bundle answers at the path the program used.
    */
   addTraced(file: TracedFile, trace: TracedRun): void {
-    const reason: Reason = { kind: 'traced', entry: trace.entry, command: redactedCommand(trace.command), op: file.ops.join(',') };
+    const reason: Reason = trace.reason ?? { kind: 'traced', entry: trace.entry, command: redactedCommand(trace.command), op: file.ops.join(',') };
     let walk: Walk | null;
     try {
       walk = this.fs.resolve(file.path);

@@ -225,7 +225,7 @@ function originalPath(logical: string, closure: ResolvedClosure): string {
 }
 
 /** The closures of several runs as one (files and links by path, reasons united). */
-function unionOf(root: string, closures: ResolvedClosure[]): ResolvedClosure {
+export function unionOf(root: string, closures: ResolvedClosure[]): ResolvedClosure {
   if (closures.length === 1) return closures[0]!;
   const out = emptyClosure(root);
   const files = new Map<string, ResolvedClosure['files'][number]>();

@@ -42,7 +42,8 @@ const bundles: Record<string, string> = {};
 beforeAll(() => {
   bundles.python = createBundle(['--name', 'python', '--out-dir', out, '--from-host',
     "/usr/bin/python3::trace=/usr/bin/python3 -c 'import ssl, sqlite3, ctypes, lzma, bz2, decimal, json'"]).dir;
-  bundles.pythonUntraced = createBundle(['--name', 'python-untraced', '--out-dir', out, '--trace-backend', 'off', '--from-host',
+  // --collect traced: only what resolve and trace found (collection would add the stdlib).
+  bundles.pythonUntraced = createBundle(['--name', 'python-untraced', '--out-dir', out, '--trace-backend', 'off', '--collect', 'traced', '--from-host',
     "/usr/bin/python3::trace=/usr/bin/python3 -c 'import ssl, sqlite3, ctypes, lzma, bz2, decimal, json'"]).dir;
   bundles.perl = createBundle(['--name', 'perl', '--out-dir', out, '--from-host', `/usr/bin/perl::trace=/usr/bin/perl ${PERL.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')}`]).dir;
   // The plugin lives under /tmp, which the trace policy never ships unless told to.

@@ -1,0 +1,56 @@
+// The contract between collection (index.ts) and its families: a family looks at what the
+// static and traced closures hold and names the files a program will need on the paths the
+// trace never took, each with the reason a reader of manifest.lock sees. Families only name
+// files; index.ts resolves them like traced files (libraries with their closures, links kept).
+// A new language (Node.js, the JVM) is one more module exporting a CollectFamily.
+import type { ClosureFile, Diagnostic, ExcludedFile, Reason, ResolvedEntry } from '../model/closure';
+import type { RootFs } from '../resolve/rootfs';
+import type { PackageIndex } from './dpkg';
+
+/** `traced`: only what the trace touched; `smart`: the families below, plugin directories under a
+ * size budget; `full`: the same without a budget, and whole sibling plugin trees. */
+export const COLLECT_POLICIES = ['traced', 'smart', 'full'] as const;
+export type CollectPolicy = (typeof COLLECT_POLICIES)[number];
+export const DEFAULT_COLLECT: CollectPolicy = 'smart';
+/** Per plugin directory, in MiB (--collect-budget / collectBudget). */
+export const DEFAULT_COLLECT_BUDGET_MIB = 64;
+
+export interface CollectInput {
+  /** A root-confined view of the root the closures come from. */
+  fs: RootFs;
+  /** Every file of the static and traced closures, at its path in the root. */
+  files: ReadonlyArray<Pick<ClosureFile, 'path' | 'kind' | 'reasons'>>;
+  /** What traced runs read and the policy left out (a read /etc/nsswitch.conf means NSS). */
+  excluded: ReadonlyArray<Pick<ExcludedFile, 'path'>>;
+  entries: ReadonlyArray<ResolvedEntry>;
+  policy: Exclude<CollectPolicy, 'traced'>;
+  /** Bytes a plugin directory may add in `smart` (no limit in `full`). */
+  budgetBytes: number;
+  /** The root's package database (files of a distribution that lists none itself). */
+  packages: PackageIndex;
+}
+
+export interface Addition {
+  /** Logical path in the root (may go through symlinks: they are kept). */
+  path: string;
+  reason: Reason & { kind: 'collected' };
+  /** Set for a module that is left out, with a diagnostic, when a library it needs is absent
+   * (an extension module of a library the machine lacks): the text names it there. */
+  droppable?: string;
+}
+
+export interface FamilyResult {
+  additions: Addition[];
+  diagnostics: Diagnostic[];
+}
+
+export interface CollectFamily {
+  /** Name in summaries and reasons (`python`). */
+  name: string;
+  detect(input: CollectInput): FamilyResult;
+}
+
+/** A `collected` reason of `family`. */
+export function collected(family: string, what: string): Addition['reason'] {
+  return { kind: 'collected', family, what };
+}

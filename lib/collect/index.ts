@@ -1,0 +1,174 @@
+// collect(): what a bundle needs on the paths the trace never took, by what the program is
+// (a Python or Perl interpreter, a library in a plugin directory), not by what one run touched.
+// Runs after tracing, on the static and traced closures of one root: the traced closure is what
+// tells which interpreter ran and which plugin was loaded. Each family names files; they are
+// resolved here like traced files (libraries with their closures, links kept) into one more
+// closure of the root, merged like the others. Families run in order; each is credited with the
+// files it added first (the summary the CLI prints).
+import type { DigestMemo } from '../cache/file-digest';
+import type { ClosureFile, Diagnostic, ResolvedClosure } from '../model/closure';
+import { isUnder } from '../resolve/project';
+import { relocateClosure } from '../resolve/relocate';
+import { resolveClosure } from '../resolve/resolve';
+import { RootFs } from '../resolve/rootfs';
+import { dpkgIndex } from './dpkg';
+import { DEFAULT_COLLECT, DEFAULT_COLLECT_BUDGET_MIB, type Addition, type CollectFamily, type CollectInput, type CollectPolicy } from './family';
+import { perlFamily } from './perl';
+import { pluginDirsFamily } from './plugin-dirs';
+import { pythonFamily } from './python';
+
+export * from './family';
+
+/** The families, in the order they are credited. */
+export const FAMILIES: readonly CollectFamily[] = [pythonFamily, perlFamily, pluginDirsFamily];
+
+export interface CollectOptions {
+  policy?: CollectPolicy;
+  /** Per plugin directory, MiB (smart only). */
+  budgetMiB?: number;
+  digests?: DigestMemo;
+  families?: readonly CollectFamily[];
+}
+
+/** What one family added: files new to the bundle and their bytes. */
+export interface FamilySummary {
+  family: string;
+  files: number;
+  bytes: number;
+}
+
+export interface CollectResult {
+  /** The additions as a closure of the same root (empty for `traced`). */
+  closure: ResolvedClosure;
+  summary: FamilySummary[];
+}
+
+/** Collect for one root, given its closures (static first, then traced). */
+export async function collect(closures: ResolvedClosure[], options: CollectOptions = {}): Promise<CollectResult> {
+  const root = closures[0]!.root;
+  const policy = options.policy ?? DEFAULT_COLLECT;
+  const out = emptyClosure(root);
+  if (policy === 'traced' || closures.length === 0) return { closure: out, summary: [] };
+  const projects = closures.flatMap((c) => c.projects ?? []);
+  // Closures name a project's files at their place in the payload; the families read the root.
+  const original = (logical: string) => {
+    const p = projects.find((x) => isUnder(logical, x.at));
+    return p ? `${p.dir}${logical.slice(p.at.length)}` : logical;
+  };
+  const fs = new RootFs(root);
+  const input: CollectInput = {
+    fs,
+    files: closures.flatMap((c) => c.files.map((f) => ({ ...f, path: f.from ?? original(f.path) }))),
+    excluded: closures.flatMap((c) => c.excluded.map((e) => ({ path: original(e.path) }))),
+    entries: closures.flatMap((c) => c.entries),
+    policy,
+    budgetBytes: (options.budgetMiB ?? DEFAULT_COLLECT_BUDGET_MIB) * 1024 * 1024,
+    packages: dpkgIndex(fs),
+  };
+  const seen = new Set(input.files.map((f) => f.path));
+  const loaderEntry = input.entries.find((e) => e.loader !== undefined);
+  const summary: FamilySummary[] = [];
+  const parts: ResolvedClosure[] = [];
+  for (const family of options.families ?? FAMILIES) {
+    const found = family.detect(input);
+    const additions = found.additions.filter((a) => !seen.has(a.path));
+    if (additions.length === 0) {
+      out.diagnostics.push(...(found.additions.length > 0 ? found.diagnostics : found.diagnostics.filter((d) => d.level === 'warning')));
+      continue;
+    }
+    const { closure, dropped } = await resolveAdditions(root, additions, loaderEntry, options.digests);
+    const added = closure.files.filter((f) => !seen.has(f.path));
+    added.forEach((f) => seen.add(f.path));
+    summary.push({ family: family.name, files: added.length, bytes: added.reduce((n, f) => n + f.size, 0) });
+    out.diagnostics.push(...found.diagnostics, ...dropped);
+    parts.push({ ...closure, files: added });
+  }
+  return { closure: relocateClosure(unite(out, parts, input.entries.filter((e) => e.loader !== undefined).map((e) => e.name)), projects), summary };
+}
+
+/**
+ * Resolve a family's additions like traced files of the entry with a loader. A module whose
+ * library the root lacks is left out (with a diagnostic) and the rest resolved again, so the
+ * bundle carries no half-usable module and no "missing library" for an optional one.
+ */
+async function resolveAdditions(root: string, additions: Addition[], entry: { name: string; loader?: string } | undefined, digests?: DigestMemo): Promise<{ closure: ResolvedClosure; dropped: Diagnostic[] }> {
+  const dropped: Diagnostic[] = [];
+  let remaining = additions;
+  for (let pass = 0; ; pass++) {
+    const byReason = new Map<string, { reason: Addition['reason']; paths: string[] }>();
+    for (const a of remaining) {
+      const key = a.reason.what;
+      const group = byReason.get(key) ?? { reason: a.reason, paths: [] };
+      group.paths.push(a.path);
+      byReason.set(key, group);
+    }
+    const traced = [...byReason.values()].map(({ reason, paths }) => ({
+      entry: entry?.name ?? 'collect',
+      command: [],
+      ...(entry?.loader ? { loader: entry.loader } : {}),
+      reason,
+      files: paths.map((p) => ({ path: p, ops: ['open' as const], found: true, seenBy: [] })),
+    }));
+    const { closure } = await resolveClosure({ root, entries: [], traced, ...(digests ? { digests } : {}) });
+    const broken = new Map<string, string[]>();
+    for (const m of closure.missing) {
+      const module = remaining.find((a) => a.droppable !== undefined && sameFile(a.path, m.chain[0]!, closure));
+      if (module) broken.set(module.path, [...(broken.get(module.path) ?? []), m.name]);
+    }
+    // Dropping a module cannot break another: two passes suffice; the bound is a guard.
+    if (broken.size === 0 || pass === 3) return { closure, dropped };
+    for (const [modulePath, libs] of [...broken].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const label = remaining.find((a) => a.path === modulePath)!.droppable!;
+      dropped.push({ level: 'info', code: 'COLLECT_MODULE_LEFT_OUT', message: `left out ${label}: it needs ${[...new Set(libs)].sort().join(', ')}, which this machine does not have`, input: modulePath });
+    }
+    remaining = remaining.filter((a) => !broken.has(a.path));
+  }
+}
+
+/** Whether the addition `requested` is the closure file `canonical` (through links). */
+function sameFile(requested: string, canonical: string, closure: ResolvedClosure): boolean {
+  if (requested === canonical) return true;
+  let p = requested;
+  for (let i = 0; i < 40; i++) {
+    const link = closure.symlinks.find((l) => p === l.path || p.startsWith(`${l.path}/`));
+    if (!link) return false;
+    const target = link.target.startsWith('/') ? link.target : `${link.path.slice(0, link.path.lastIndexOf('/'))}/${link.target}`;
+    p = normalize(`${target}${p.slice(link.path.length)}`);
+    if (p === canonical) return true;
+  }
+  return false;
+}
+
+function normalize(p: string): string {
+  const out: string[] = [];
+  for (const part of p.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') out.pop();
+    else out.push(part);
+  }
+  return `/${out.join('/')}`;
+}
+
+/** The families' closures as one; library directories found for dlopen go to every entry. */
+function unite(out: ResolvedClosure, parts: ResolvedClosure[], entries: string[]): ResolvedClosure {
+  const files = new Map<string, ClosureFile>();
+  const links = new Map<string, ResolvedClosure['symlinks'][number]>();
+  const dirs = new Set<string>();
+  for (const part of parts) {
+    for (const f of part.files) if (!files.has(f.path)) files.set(f.path, f);
+    for (const l of part.symlinks) links.set(l.path, l);
+    for (const e of part.libraryPathExtras ?? []) e.dirs.forEach((d) => dirs.add(d));
+    out.missing.push(...part.missing);
+    out.excluded.push(...part.excluded);
+    for (const d of part.diagnostics) if (!out.diagnostics.some((x) => x.message === d.message)) out.diagnostics.push(d);
+  }
+  const byPath = <T extends { path: string }>(a: T, b: T) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+  out.files = [...files.values()].sort(byPath);
+  out.symlinks = [...links.values()].sort(byPath);
+  if (dirs.size > 0 && entries.length > 0) out.libraryPathExtras = entries.sort().map((entry) => ({ entry, dirs: [...dirs].sort() }));
+  return out;
+}
+
+function emptyClosure(root: string): ResolvedClosure {
+  return { schema: 'sidebundle/closure@1', root, entries: [], files: [], symlinks: [], missing: [], excluded: [], diagnostics: [] };
+}

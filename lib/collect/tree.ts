@@ -1,0 +1,72 @@
+// Listing directories inside a root for the families: sorted, root-confined (the directory is
+// resolved through RootFs; entries below are read with lstat, never followed), with sizes for
+// budgets. Paths keep the spelling of the directory asked for, so the links on the way (perl/5.36
+// -> 5.36.0) are kept when the resolver walks them.
+import { readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+import type { RootFs } from '../resolve/rootfs';
+
+export interface TreeEntry {
+  /** Logical path under the directory as named. */
+  path: string;
+  /** Path relative to that directory. */
+  relative: string;
+  size: number;
+  link: boolean;
+}
+
+/** Skip a subtree or a file: given its path relative to the listed directory. */
+export type Skip = (relative: string, isDir: boolean) => boolean;
+
+/** Files and symlinks below `dir` (recursively), sorted; [] when it is not a directory. */
+export function listTree(fs: RootFs, dir: string, skip: Skip = () => false): TreeEntry[] {
+  const walk = fs.resolve(dir);
+  if (walk === null || !walk.stats.isDirectory()) return [];
+  const out: TreeEntry[] = [];
+  const visit = (hostDir: string, relative: string) => {
+    let items;
+    try {
+      items = readdirSync(hostDir, { withFileTypes: true });
+    } catch {
+      return; // unreadable: nothing to ship from it
+    }
+    for (const item of items.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      const rel = relative === '' ? item.name : `${relative}/${item.name}`;
+      const host = path.join(hostDir, item.name);
+      if (item.isDirectory()) {
+        if (!skip(rel, true)) visit(host, rel);
+      } else if ((item.isFile() || item.isSymbolicLink()) && !skip(rel, false)) {
+        const size = item.isFile() ? sizeOf(fs, `${walk.path}/${rel}`) : 0;
+        out.push({ path: `${dir === '/' ? '' : dir}/${rel}`, relative: rel, size, link: item.isSymbolicLink() });
+      }
+    }
+  };
+  visit(fs.hostPath(walk.path), '');
+  return out;
+}
+
+/** Whether `logical` is a directory in the root (after links). */
+export function isDir(fs: RootFs, logical: string): boolean {
+  return fs.resolve(logical)?.stats.isDirectory() ?? false;
+}
+
+/** Whether `logical` is a regular file in the root (after links). */
+export function isFile(fs: RootFs, logical: string): boolean {
+  return fs.resolve(logical)?.stats.isFile() ?? false;
+}
+
+/** The text of a regular file in the root, or undefined (absent, not a file, too big). */
+export function readText(fs: RootFs, logical: string, limit = 16 * 1024 * 1024): string | undefined {
+  const walk = fs.resolve(logical);
+  if (walk === null || !walk.stats.isFile() || walk.stats.size > limit) return undefined;
+  try {
+    return readFileSync(fs.hostPath(walk.path), 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function sizeOf(fs: RootFs, canonical: string): number {
+  return fs.lstat(canonical)?.size ?? 0;
+}
