@@ -23,7 +23,9 @@ const SECRET_NAMES = [
 /** Templates that name a secret file without holding one. */
 const NOT_SECRET_NAMES = /\.(example|sample|template|dist|defaults?)$/;
 const CONTENT_BYTES = 64 * 1024;
-const PEM_PRIVATE = /-----BEGIN ((RSA|DSA|EC|OPENSSH|ENCRYPTED|ED25519) )?PRIVATE KEY-----|-----BEGIN PGP PRIVATE KEY BLOCK-----/;
+// A header followed by a key's body (base64, or PEM's Proc-Type headers): file(1)'s magic
+// database holds the bare header strings as patterns, and is no secret.
+const PEM_PRIVATE = /-----BEGIN ((RSA|DSA|EC|OPENSSH|ENCRYPTED|ED25519) )?PRIVATE KEY-----\r?\n(Proc-Type:|[A-Za-z0-9+/=]{16,})|-----BEGIN PGP PRIVATE KEY BLOCK-----\r?\n/;
 const TEXT_SECRETS = [/aws_secret_access_key\s*=/i, /_authToken\s*=/, /"private_key"\s*:\s*"-----BEGIN/];
 
 /** Why `logical` is a secret by where it is or what it is called (no I/O), or undefined. */
@@ -43,11 +45,14 @@ export function secretByName(logical: string): string | undefined {
 
 /** Why these bytes (the start of a file) are a secret, or undefined. Programs and libraries
  * are not judged by content (libcrypto holds the PEM header strings it parses). */
-export function secretByContent(head: Buffer): string | undefined {
+export function secretByContent(head: Buffer, tokens = true): string | undefined {
   if (head.subarray(0, 4).equals(Buffer.from('\x7fELF', 'latin1'))) return undefined;
   if (looksLikeKeytab(head)) return 'secret: a Kerberos keytab';
+  // Keys and tokens are text: binary data (magic databases, compiled tables) matches by chance.
+  if (head.subarray(0, 8192).includes(0)) return undefined;
   const text = head.toString('latin1');
   if (PEM_PRIVATE.test(text)) return 'secret: a PEM private key';
+  if (!tokens) return undefined;
   if (TEXT_SECRETS.some((re) => re.test(text))) return 'secret: holds a credential';
   for (const format of TOKEN_FORMATS) {
     format.lastIndex = 0;
@@ -61,6 +66,14 @@ function looksLikeKeytab(head: Buffer): boolean {
   if (head.length < 8 || head[0] !== 0x05 || head[1] !== 0x02) return false;
   const size = head.readInt32BE(2);
   return size > 0 && size < 65536;
+}
+
+/** Source code and documentation quote key headers, token formats and credential keys (SDKs,
+ * examples, tests) and are not judged by content; token formats and credential keys are
+ * searched for only outside the system's directories. */
+const CODE_OR_DOCS = /\.(py|pyi|pyc|js|mjs|cjs|ts|rb|pl|pm|go|rs|c|h|cc|cpp|java|kt|php|lua|sh|vim|el|rst|md|html?|[1-9]|txt\.gz)$/;
+function tokensMatter(logical: string): boolean {
+  return !/^\/(usr|lib|lib32|lib64|libx32|bin|sbin)\//.test(logical) && !CODE_OR_DOCS.test(logical);
 }
 
 /**
@@ -87,10 +100,11 @@ export function secretChecker(hostPath: (logical: string) => string): (logical: 
       if (!st.isFile()) return undefined;
       const linked = secretInodes.get(`${st.dev}:${st.ino}`);
       if (linked) return `secret: a hard link to ${linked}`;
+      if (CODE_OR_DOCS.test(logical)) return undefined; // code is not a key file, whatever it quotes
       fd = openSync(host, 'r');
       const head = Buffer.alloc(Math.min(CONTENT_BYTES, st.size));
       const n = readSync(fd, head, 0, head.length, 0);
-      return secretByContent(head.subarray(0, n));
+      return secretByContent(head.subarray(0, n), tokensMatter(logical));
     } catch {
       return undefined; // unreadable or gone: the caller reports it as such
     } finally {

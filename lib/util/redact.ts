@@ -9,7 +9,7 @@ export const TOKEN_FORMATS = [
   /\bglpat-[A-Za-z0-9_-]{20,}\b/g, // GitLab
   /\b(AKIA|ASIA)[A-Z0-9]{16}\b/g, // AWS access key ids
   /\bxox[abposr]-[A-Za-z0-9-]{10,}\b/g, // Slack
-  /\bsk-[A-Za-z0-9_-]{20,}\b/g, // OpenAI-style secret keys
+  /\bsk-(proj-)?[A-Za-z0-9]{32,}\b/g, // OpenAI-style secret keys (not ssh's sk-ecdsa-... key types)
   /\bnpm_[A-Za-z0-9]{30,}\b/g,
   /\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b/g, // JWT
 ];

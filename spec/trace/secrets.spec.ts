@@ -1,6 +1,6 @@
 // Secrets by location, name, content and inode; ordinary files (CA certificates, libraries,
 // templates) are not.
-import { linkSync, mkdirSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { secretByContent, secretByName, secretChecker } from '../../lib/trace/secrets';
@@ -26,8 +26,8 @@ describe('by location and name', () => {
 
 describe('by content', () => {
   test('PEM private keys, keytabs and tokens', () => {
-    expect(secretByContent(Buffer.from('junk\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn...'))).toBe('secret: a PEM private key');
-    expect(secretByContent(Buffer.from('-----BEGIN EC PRIVATE KEY-----'))).toBe('secret: a PEM private key');
+    expect(secretByContent(Buffer.from('junk\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n'))).toBe('secret: a PEM private key');
+    expect(secretByContent(Buffer.from('-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIIaj5OG3Tq0ZGDgJ\n'))).toBe('secret: a PEM private key');
     expect(secretByContent(Buffer.from([0x05, 0x02, 0, 0, 0, 0x40, 0, 1, 0, 11]))).toBe('secret: a Kerberos keytab');
     expect(secretByContent(Buffer.from('TOKEN = "ghp_abcdefghijklmnopqrstuvwxyz0123"'))).toBe('secret: holds an access token');
     expect(secretByContent(Buffer.from('[default]\naws_secret_access_key = abc'))).toBe('secret: holds a credential');
@@ -37,6 +37,9 @@ describe('by content', () => {
     expect(secretByContent(Buffer.from('-----BEGIN CERTIFICATE-----\nMIIB...'))).toBeUndefined();
     expect(secretByContent(Buffer.concat([Buffer.from('\x7fELF', 'latin1'), Buffer.from('-----BEGIN RSA PRIVATE KEY-----')]))).toBeUndefined();
     expect(secretByContent(Buffer.from('print("hello")\n'))).toBeUndefined();
+    // file(1)'s magic database holds the headers as patterns.
+    expect(secretByContent(Buffer.from('\0\0-----BEGIN RSA PRIVATE KEY-----\0\0\0PEM RSA private key\0'))).toBeUndefined();
+    expect(secretByContent(readFileSync('/usr/lib/file/magic.mgc').subarray(0, 65536))).toBeUndefined();
   });
 });
 
@@ -46,7 +49,7 @@ test('a checker over a root: content, and hard links to a known secret under ano
   mkdirSync(path.join(root, 'srv/app'), { recursive: true });
   writeFileSync(path.join(root, 'etc/shadow'), 'root:$6$salt$hash:19000:0:99999:7:::\n');
   linkSync(path.join(root, 'etc/shadow'), path.join(root, 'srv/app/users.txt'));
-  writeFileSync(path.join(root, 'srv/app/site.pem'), '-----BEGIN RSA PRIVATE KEY-----\nMIIE...\n');
+  writeFileSync(path.join(root, 'srv/app/site.pem'), '-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA1x2y3z4\n');
   writeFileSync(path.join(root, 'srv/app/ca.pem'), '-----BEGIN CERTIFICATE-----\nMIIB...\n');
   const check = secretChecker((p) => path.join(root, p));
   expect(check('/srv/app/users.txt')).toBe('secret: a hard link to /etc/shadow');
