@@ -200,3 +200,28 @@ describe('a failing trace command', () => {
     expect(runOnHost([bin(ws, 'failing', 'fail.sh')]).status).toBe(3);
   });
 });
+
+describe('sidebundle.json files the plugin must not trip over', () => {
+  test('a stray sidebundle.json (no project.json or package.json beside it) makes no project and breaks nothing', async () => {
+    writeProjects(ws, { 'fixtures/copy': { 'sidebundle.json': '{ "name": "copy", "entries": [' } });
+    try {
+      const run = await nx(ws, ['show', 'projects', '--json'], env);
+      expect(run.status).toBe(0);
+      expect(run.output).toContain('"capp"');
+      expect(run.output).not.toContain('copy');
+    } finally {
+      rmSync(path.join(ws, 'fixtures'), { recursive: true, force: true });
+    }
+  });
+
+  test('a malformed sidebundle.json is an error naming the file and the parse error', async () => {
+    writeProjects(ws, { 'apps/broken': { 'project.json': JSON.stringify({ name: 'broken' }), 'sidebundle.json': '{ "name": "broken", }' } });
+    try {
+      const run = await nx(ws, ['show', 'projects'], env);
+      expect(run.status).not.toBe(0);
+      expect(run.output).toMatch(/apps\/broken\/sidebundle\.json is not valid JSON: .*(Unexpected|Expected)/);
+    } finally {
+      rmSync(path.join(ws, 'apps/broken'), { recursive: true, force: true });
+    }
+  });
+});
