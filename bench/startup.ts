@@ -1,0 +1,150 @@
+// CLI start-up against its floor and its peers (issue 13, part 2): `node -e 0`, `sidebundle
+// --version`, and `sidebundle resolve` beside `ldd` and pax-utils' `lddtree` on the same program.
+// Whole processes timed by hyperfine, every contender in each invocation; several rounds, pooled,
+// so load that comes and goes during the run lands on all of them alike.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { fmt, median, writeResults } from './harness';
+
+const CLI = path.resolve(__dirname, '../lib/cli/main.js');
+const PROGRAM = '/usr/bin/jq';
+const ROUNDS = Number(process.env.SB_BENCH_ROUNDS ?? 3);
+const RUNS_PER_ROUND = Number(process.env.SB_BENCH_RUNS ?? 12);
+const WARMUP = 5;
+/** Another build's CLI (e.g. a checkout of an older commit) to time beside this one, labelled "before". */
+const BEFORE_CLI = process.env.SB_STARTUP_BEFORE_CLI;
+
+interface Contender {
+  name: string;
+  argv: string[];
+}
+
+interface Measured {
+  name: string;
+  command: string;
+  times: number[];
+  /** Mean user+system CPU per run, ms (less sensitive to other processes than wall time). */
+  cpu: number;
+}
+
+/** A program on PATH, or undefined. */
+function which(program: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    const candidate = path.join(dir, program);
+    if (dir && existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+// lddtree is a Python script for Debian's python3 (it needs python3-pyelftools); `env python3`
+// may find a pyenv or virtualenv python without it, so name the system interpreter.
+function lddtreeArgv(): string[] | undefined {
+  const script = which('lddtree');
+  if (!script) return undefined;
+  const firstLine = readFileSync(script, 'utf8').split('\n', 1)[0] ?? '';
+  return /python3/.test(firstLine) && existsSync('/usr/bin/python3') ? ['/usr/bin/python3', script] : [script];
+}
+
+function quote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+function contenders(): { list: Contender[]; skipped: string[] } {
+  const node = process.execPath;
+  const list: Contender[] = [
+    { name: 'node -e 0', argv: [node, '-e', '0'] },
+    { name: 'sidebundle --version', argv: [node, CLI, '--version'] },
+    { name: `sidebundle resolve --from-host ${PROGRAM}`, argv: [node, CLI, 'resolve', '--from-host', PROGRAM] },
+  ];
+  if (BEFORE_CLI) {
+    list.push(
+      { name: 'before: sidebundle --version', argv: [node, BEFORE_CLI, '--version'] },
+      { name: `before: sidebundle resolve --from-host ${PROGRAM}`, argv: [node, BEFORE_CLI, 'resolve', '--from-host', PROGRAM] },
+    );
+  }
+  const skipped: string[] = [];
+  const ldd = which('ldd');
+  if (ldd) list.push({ name: `ldd ${PROGRAM}`, argv: [ldd, PROGRAM] });
+  else skipped.push('ldd (not on PATH)');
+  const lddtree = lddtreeArgv();
+  if (lddtree) list.push({ name: `lddtree ${PROGRAM}`, argv: [...lddtree, PROGRAM] });
+  else skipped.push('lddtree (apt-get install pax-utils)');
+  return { list, skipped };
+}
+
+/** One hyperfine invocation over every contender (-N: no shell in between). */
+function hyperfineRound(list: Contender[], work: string, round: number): Array<{ times: number[]; cpu: number }> {
+  const out = path.join(work, `round-${round}.json`);
+  const commands = list.map((c) => c.argv.map(quote).join(' '));
+  const result = spawnSync('hyperfine', ['-N', '--warmup', String(WARMUP), '--runs', String(RUNS_PER_ROUND), '--style', 'none', '--export-json', out, ...commands], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (result.status !== 0) throw new Error(`hyperfine failed (${result.status ?? result.signal}): is every contender working? ${commands.join(' | ')}`);
+  const parsed = JSON.parse(readFileSync(out, 'utf8')) as { results: Array<{ times: number[]; user: number; system: number }> };
+  return parsed.results.map((r) => ({ times: r.times.map((t) => t * 1000), cpu: (r.user + r.system) * 1000 }));
+}
+
+function loadAverage(): number[] {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
+}
+
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+
+function main(): void {
+  if (!which('hyperfine')) {
+    process.stderr.write('bench/startup: hyperfine is not installed (apt-get install hyperfine); skipped\n');
+    return;
+  }
+  const { list, skipped } = contenders();
+  const work = mkdtempSync(path.join(os.tmpdir(), 'sb-startup-'));
+  const loadBefore = loadAverage();
+  const measured: Measured[] = list.map((c) => ({ name: c.name, command: c.argv.join(' '), times: [], cpu: 0 }));
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      hyperfineRound(list, work, round).forEach((r, i) => {
+        measured[i]!.times.push(...r.times);
+        measured[i]!.cpu += r.cpu / ROUNDS;
+      });
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  const loadAfter = loadAverage();
+  const byName = (prefix: string) => measured.find((m) => m.name.startsWith(prefix));
+  const floor = byName('node -e 0')!;
+  const lddtree = byName('lddtree');
+  const floorMedian = median(floor.times);
+  const targets: Record<string, string> = {
+    'sidebundle --version': '≤ 1.1× node -e 0',
+    'sidebundle resolve': '≤ 1.3× node -e 0, ≤ 1× lddtree',
+  };
+  const rows = measured.map((m) => {
+    const med = median(m.times);
+    const vsLddtree = lddtree && /^(before: )?sidebundle resolve/.test(m.name) ? ` (${ratio(med, median(lddtree.times))} lddtree)` : '';
+    const target = Object.entries(targets).find(([prefix]) => m.name.startsWith(prefix))?.[1] ?? '—';
+    return `| \`${m.name}\` | ${fmt(med)} | ${fmt(Math.min(...m.times))} – ${fmt(Math.max(...m.times))} | ${ratio(med, floorMedian)}${vsLddtree} | ${fmt(m.cpu)} (${ratio(m.cpu, floor.cpu)}) | ${target} |`;
+  });
+  const compileCache = typeof (require('node:module') as { enableCompileCache?: unknown }).enableCompileCache === 'function';
+  const cores = os.cpus().length;
+  const loaded = Math.max(...loadBefore, ...loadAfter) > cores / 2;
+  const markdown = `# CLI start-up
+
+Whole processes, timed by hyperfine (\`-N\`, ${WARMUP} warm-up runs) with every contender in each of
+${ROUNDS} invocations of ${RUNS_PER_ROUND} runs, pooled (${ROUNDS * RUNS_PER_ROUND} runs each); page cache warm.
+Ratios are against \`node -e 0\` measured in the same invocations. CPU is hyperfine's mean
+user+system time per run: other processes on the machine stretch wall time far more than CPU
+time, so on a busy machine the CPU ratio is the steadier of the two. \`npm run bench:startup\`
+regenerates this file.
+
+| command | median | min – max | ratio to \`node -e 0\` (wall, medians) | CPU per run (ratio) | target |
+| --- | --- | --- | --- | --- | --- |
+${rows.join('\n')}
+
+Compile cache: Node ${process.version} ${compileCache ? 'has' : 'lacks'} \`module.enableCompileCache\`${compileCache ? ', so the CLI kept V8 code under $XDG_CACHE_HOME/sidebundle/node-compile-cache (warm after the warm-up runs)' : ' (Node 22.1+ has it), so these runs compile every module afresh'}.
+${BEFORE_CLI ? `\n"before:" rows run another build's CLI (\`SB_STARTUP_BEFORE_CLI=${BEFORE_CLI}\`) in the same invocations.\n` : ''}${skipped.length ? `\nNot measured: ${skipped.join(', ')}.\n` : ''}
+Machine load (1/5/15-minute load average, ${cores} cores): ${loadBefore.join(' / ')} before, ${loadAfter.join(' / ')} after${loaded ? ' — **the machine was loaded** (other work was running): absolute times are inflated and noisy; the side-by-side ratios are the figures to read' : ''}.`;
+  writeResults('startup', markdown, { rounds: ROUNDS, runsPerRound: RUNS_PER_ROUND, loadBefore, loadAfter, cores, results: measured });
+}
+
+main();

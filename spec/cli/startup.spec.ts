@@ -1,0 +1,97 @@
+// Start-up: a command loads only its own code. `--version` and `resolve` must not load the
+// create pipeline (images, packaging, the native tracer) nor any third-party package (tar-stream,
+// execa, ffi-rs, @nx/devkit). Checked on the built CLI through what require() loaded, not by time
+// (bench/startup.ts times it).
+import { readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+import { repoRoot, runCli } from '../helpers/cli';
+import { tempDir } from '../helpers/tmp';
+
+const dir = tempDir('sb-startup-');
+
+// Preloaded with --require: on exit, writes every file require() loaded (require.cache) to a file.
+const recorder = path.join(dir, 'record-loaded.js');
+writeFileSync(recorder, `process.on('exit', () => require('node:fs').writeFileSync(process.env.SB_LOADED_OUT, JSON.stringify(Object.keys(require.cache))));\n`);
+
+let run = 0;
+/** Run the CLI; the files it loaded, relative to the repository (dist/...) or to node_modules. */
+function loadedBy(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string; loaded: string[] } {
+  const out = path.join(dir, `loaded-${run++}.json`);
+  const result = runCli(args, { env: { ...env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${recorder}`, SB_LOADED_OUT: out } });
+  const files = JSON.parse(readFileSync(out, 'utf8')) as string[];
+  const loaded = files.filter((f) => f !== recorder).map((f) => (f.includes('/node_modules/') ? `node_modules/${f.split('/node_modules/').pop()}` : path.relative(repoRoot, f)));
+  return { ...result, loaded };
+}
+
+const thirdParty = (loaded: string[]) => loaded.filter((f) => f.startsWith('node_modules/'));
+/** The create pipeline's own code: image sources (the reference parser is a pure string function
+ * entry specs share), packaging, the steps, the tracer. */
+const pipeline = (loaded: string[]) =>
+  loaded.filter((f) => /^dist\/lib\/(image\/(?!reference\.js$)|package\/|steps\/|merge\/|validate\/|bundle\.js$|trace\/(native|tracer)\.js$)/.test(f));
+
+describe('each command loads only its own code', () => {
+  test('the recorder sees the create graph (so the checks below can fail)', () => {
+    const r = loadedBy(['create', '--help']);
+    expect(r.status).toBe(0);
+    expect(r.loaded).toContain('dist/lib/cli/create.js');
+    expect(pipeline(r.loaded)).toEqual(expect.arrayContaining(['dist/lib/image/materialize.js', 'dist/lib/package/pack.js']));
+    expect(thirdParty(r.loaded)).toEqual(expect.arrayContaining([expect.stringMatching(/^node_modules\/tar-stream\//)]));
+  });
+
+  test('--version loads the entry, the version and the error and reporter modules, nothing else', () => {
+    const r = loadedBy(['--version']);
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    expect([...r.loaded].sort()).toEqual(['dist/lib/cli/main.js', 'dist/lib/cli/reporter.js', 'dist/lib/errors.js', 'dist/lib/version.js']);
+  });
+
+  test('--help loads no command module', () => {
+    const r = loadedBy(['--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/resolve +show what programs load/);
+    expect(r.loaded.filter((f) => f.startsWith('dist/lib/cli/'))).toEqual(['dist/lib/cli/main.js', 'dist/lib/cli/reporter.js']);
+  });
+
+  test('resolve loads no third-party package and none of the pipeline, nor the digest code in text mode', () => {
+    const r = loadedBy(['resolve', '--from-host', '/usr/bin/jq']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/libc\.so\.6 => \S+libc\.so\.6/);
+    expect(r.loaded).toContain('dist/lib/resolve/closure.js');
+    expect(thirdParty(r.loaded)).toEqual([]);
+    expect(pipeline(r.loaded)).toEqual([]);
+    expect(r.loaded).not.toContain('dist/lib/cache/file-digest.js');
+    expect(r.loaded).not.toContain('dist/lib/cli/create.js');
+  });
+
+  test('resolve --json (with digests) still loads no third-party package and none of the pipeline', () => {
+    const r = loadedBy(['resolve', '--from-host', '/usr/bin/jq', '--json']);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).files.every((f: { sha256?: string }) => /^[0-9a-f]{64}$/.test(f.sha256 ?? ''))).toBe(true);
+    expect(r.loaded).toContain('dist/lib/cache/file-digest.js');
+    expect(thirdParty(r.loaded)).toEqual([]);
+    expect(pipeline(r.loaded)).toEqual([]);
+  });
+});
+
+describe('the compile cache', () => {
+  const supported = typeof (require('node:module') as { enableCompileCache?: unknown }).enableCompileCache === 'function';
+
+  test('a cache directory that cannot be made is silent', () => {
+    const notADir = path.join(dir, 'a-file');
+    writeFileSync(notADir, '');
+    const r = runCli(['--version'], { env: { XDG_CACHE_HOME: notADir } });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+    const resolved = runCli(['resolve', '--from-host', '/usr/bin/jq'], { env: { XDG_CACHE_HOME: notADir } });
+    expect(resolved.status).toBe(0);
+    expect(resolved.stderr).toBe('');
+  });
+
+  // Node 20 has no module.enableCompileCache (22.1+ does): there the CLI runs without one.
+  (supported ? test : test.skip)(`is kept per user under XDG_CACHE_HOME/sidebundle (Node ${process.version}: ${supported ? 'has' : 'lacks'} module.enableCompileCache)`, () => {
+    const home = path.join(dir, 'xdg');
+    expect(runCli(['resolve', '--from-host', '/usr/bin/jq'], { env: { XDG_CACHE_HOME: home } }).status).toBe(0);
+    expect(require('node:fs').readdirSync(path.join(home, 'sidebundle', 'node-compile-cache')).length).toBeGreaterThan(0);
+  });
+});
