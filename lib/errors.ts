@@ -60,3 +60,35 @@ export function errnoCode(error: unknown): string | undefined {
   }
   return undefined;
 }
+
+/** What an operating-system error means to a user, for those that reach the CLI without a
+ * step naming them: a code of its own, the path, and what to do. Undefined for other errors. */
+const SYSTEM_ERRORS: Record<string, { code: string; what: string; hint: (path: string) => string; kind: ErrorKind }> = {
+  EACCES: { code: 'PERMISSION_DENIED', what: 'permission denied', hint: (p) => `check the permissions of ${p} (or run as a user who may read and write it)`, kind: 'input' },
+  EPERM: { code: 'PERMISSION_DENIED', what: 'operation not permitted', hint: (p) => `check the permissions of ${p} (or run as a user who may read and write it)`, kind: 'input' },
+  ENOSPC: { code: 'NO_SPACE', what: 'no space left on the device', hint: (p) => `free space on the file system that holds ${p}`, kind: 'failure' },
+  EDQUOT: { code: 'NO_SPACE', what: 'disk quota exceeded', hint: (p) => `free space within your quota on the file system that holds ${p}`, kind: 'failure' },
+  EROFS: { code: 'READ_ONLY_FILE_SYSTEM', what: 'read-only file system', hint: (p) => `choose a writable place instead of ${p}`, kind: 'input' },
+  ENOENT: { code: 'PATH_VANISHED', what: 'no such file or directory (it disappeared while sidebundle was working)', hint: (p) => `${p} changed during the run; if it is a virtual or temporary file system, leave it out`, kind: 'input' },
+  ENAMETOOLONG: { code: 'PATH_TOO_LONG', what: 'file name too long', hint: (p) => `shorten ${p}`, kind: 'input' },
+  ELOOP: { code: 'PATH_SYMLINK_LOOP', what: 'too many levels of symbolic links', hint: (p) => `the symlinks at ${p} form a loop; fix or remove them`, kind: 'input' },
+  ENOTDIR: { code: 'PATH_NOT_A_DIRECTORY', what: 'a component of the path is not a directory', hint: (p) => `check ${p}`, kind: 'input' },
+  EISDIR: { code: 'PATH_IS_A_DIRECTORY', what: 'is a directory', hint: (p) => `${p} must be a file`, kind: 'input' },
+  EMFILE: { code: 'TOO_MANY_OPEN_FILES', what: 'too many open files', hint: () => 'raise the open-file limit (ulimit -n)', kind: 'failure' },
+  ENFILE: { code: 'TOO_MANY_OPEN_FILES', what: 'too many open files in the system', hint: () => 'raise the system open-file limit', kind: 'failure' },
+  EIO: { code: 'IO_ERROR', what: 'input/output error', hint: (p) => `the device holding ${p} reported an error; check it`, kind: 'failure' },
+};
+
+export function fromSystemError(error: unknown): SidebundleError | undefined {
+  const errno = errnoCode(error);
+  const known = errno === undefined ? undefined : SYSTEM_ERRORS[errno];
+  if (!known) return undefined;
+  const { path, syscall } = error as { path?: string; syscall?: string };
+  const where = path ?? 'a file';
+  return new SidebundleError(known.code, `cannot ${syscall ?? 'use'} ${where}: ${known.what}`, {
+    ...(path ? { input: path } : {}),
+    hint: known.hint(where),
+    kind: known.kind,
+    cause: error,
+  });
+}

@@ -255,6 +255,13 @@ class ClosureBuilder {
         hint: 'give an existing directory, optionally followed by :DEST (its absolute path in the bundle)',
       });
     }
+    if (/^\/(proc|sys|dev)(\/|$)/.test(walk.path)) {
+      throw new SidebundleError('COPY_DIR_VIRTUAL', `--copy-dir ${source} is ${walk.path}, part of a kernel virtual file system`, {
+        input: source,
+        kind: 'input',
+        hint: 'its files describe this machine and change while they are read; copy real data instead',
+      });
+    }
     if (!dest.startsWith('/')) {
       throw new SidebundleError('COPY_DIR_BAD_DEST', `--copy-dir destination ${dest} is not absolute`, {
         input: dest,

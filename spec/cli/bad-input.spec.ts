@@ -173,3 +173,24 @@ describe('errors say what is wrong, not only that something is missing', () => {
     expect(r.stderr).toContain(`library libloop.so.1 unusable (${libs}/libloop.so.1 is a symlink loop), needed by `);
   });
 });
+
+describe('system errors are named, never INTERNAL', () => {
+  test('--copy-dir of a kernel virtual file system', () => {
+    const r = create('--name', 'x', '--from-host', '/bin/true', '--copy-dir', '/proc/self/fd:/opt/fd');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('error[COPY_DIR_VIRTUAL]: --copy-dir /proc/self/fd is /proc/');
+  });
+
+  test('an entry the user may not read', () => {
+    // A directory everyone may enter and write, holding a program no one but root may read.
+    const open = tempDir('sb-unreadable-');
+    chmodSync(open, 0o1777);
+    const program = path.join(open, 'unreadable');
+    copyFileSync('/bin/true', program);
+    chmodSync(program, 0o000);
+    const r = runCli(['create', '--name', 'x', '--out-dir', path.join(open, 'out'), '--no-cache', '--from-host', program], { uid: 65534, gid: 65534, env: { HOME: open } });
+    expect(r.stderr).not.toContain('INTERNAL');
+    expect(r.stderr).toMatch(new RegExp(`error\\[PERMISSION_DENIED\\]: cannot open ${program}: permission denied`));
+    expect(r.status).toBe(2);
+  });
+});

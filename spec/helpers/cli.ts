@@ -16,8 +16,10 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
+export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; uid?: number; gid?: number } = {}): CliResult {
   const result = spawnSync(process.execPath, [cliPath, ...args], {
+    ...(options.uid === undefined ? {} : { uid: options.uid }),
+    ...(options.gid === undefined ? {} : { gid: options.gid }),
     encoding: 'utf8',
     cwd: options.cwd ?? repoRoot,
     env: { ...process.env, XDG_CACHE_HOME: cacheHome, ...options.env },
