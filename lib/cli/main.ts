@@ -136,7 +136,32 @@ function fail(error: unknown, reporter: Reporter, interrupted: boolean): number 
   return known.exitCode;
 }
 
+/** Where compiled code is kept between runs: per user, beside the step cache. */
+function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const path = require('node:path') as typeof import('node:path');
+  const xdg = env.XDG_CACHE_HOME;
+  const base = xdg && path.isAbsolute(xdg) ? xdg : path.join((require('node:os') as typeof import('node:os')).homedir(), '.cache');
+  return path.join(base, 'sidebundle', 'node-compile-cache');
+}
+
+// V8's code cache for the modules a command loads, kept between runs (Node 22.1+ has
+// module.enableCompileCache; Node 20, even 20.19+, has no such API and this is a no-op there. A
+// hand-made cache there, vm.Script's cachedData behind Module.prototype._compile, measured no gain
+// for the ~30 small modules of `resolve`: 137 against 134 ms CPU per run, 40 runs each.)
+// Runs after this file's own imports, before any command's module.
+// A cache that cannot be made (read-only home, no home) only costs the speed-up: never an error.
+function enableCompileCache(): void {
+  const { enableCompileCache: enable } = require('node:module') as { enableCompileCache?: (dir?: string) => unknown };
+  if (typeof enable !== 'function') return;
+  try {
+    enable(compileCacheDir());
+  } catch {
+    // a start without the cache
+  }
+}
+
 if (require.main === module) {
+  enableCompileCache();
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
