@@ -29,6 +29,11 @@ test('both example projects bundle with nx and run in the bare rootfs', async ()
   expect(py.stdout).toBe('{"words": 3, "top": [["a", 2], ["b", 1]]}\n');
   const sh = runInRoot(bareRootfs(), ['/tmp/b/bin/report.sh'], { binds: { [path.join(ws, 'dist/bundles/sh-tool')]: '/tmp/b' } });
   expect(sh.stdout).toBe('3 packages, 4550 KiB\n');
+  // As the example's README says: py-tool's first trace wrote its sidebundle.lock, hashed once by
+  // the next run (trace reruns from the step cache); then every task is a hit.
+  expect(readFileSync(path.join(ws, 'apps/py-tool/sidebundle.lock'), 'utf8')).toMatch(/"\/usr\/lib\/python3[.\d]*\/\S+\.py": "[0-9a-f]{64}"/);
+  const settle = await nx(ws, ['run-many', '-t', 'bundle']);
+  expect(settle.tasks['py-tool:trace']).toBe('run');
   const again = await nx(ws, ['run-many', '-t', 'bundle']);
   expect(again.output).toMatch(/Cache:\s+10\/10 hit/);
 });
