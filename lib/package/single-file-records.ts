@@ -53,8 +53,8 @@ class Slicer {
   private slice: Buffer;
   private used = 0;
   readonly full: Buffer[] = [];
-  constructor(private readonly size: number) {
-    this.slice = Buffer.allocUnsafe(size);
+  constructor(private readonly size: number, private readonly alloc: (size: number) => Buffer) {
+    this.slice = alloc(size);
   }
   put(bytes: Buffer): void {
     for (let at = 0; at < bytes.length; ) {
@@ -81,16 +81,17 @@ class Slicer {
     this.used += n;
     if (this.used === this.size) {
       this.full.push(this.slice);
-      this.slice = Buffer.allocUnsafe(this.size);
+      this.slice = this.alloc(this.size);
       this.used = 0;
     }
   }
 }
 
 /** The bundle's record stream in slices of `sliceBytes` (the last one shorter); `stats` is
- * complete once the generator is done. A file that changes size while read is an error. */
-export function* recordSlices(bundleDir: string, stats: RecordStats, sliceBytes = SLICE_BYTES): Generator<Buffer> {
-  const out = new Slicer(sliceBytes);
+ * complete once the generator is done. A file that changes size while read is an error.
+ * `alloc` lets the consumer hand back slices it is done with (memory stays flat). */
+export function* recordSlices(bundleDir: string, stats: RecordStats, sliceBytes = SLICE_BYTES, alloc: (size: number) => Buffer = (size) => Buffer.allocUnsafe(size)): Generator<Buffer> {
+  const out = new Slicer(sliceBytes, alloc);
   const seen = new Map<string, string>();
   // Depth first in sorted order: a directory's entries follow its record.
   const walk = function* (rel: string): Generator<Buffer> {
