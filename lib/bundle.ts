@@ -17,6 +17,7 @@ import type { Diagnostic, ResolvedClosure } from './model/closure';
 import type { MergedPlan } from './model/plan';
 import type { TraceBackendRequest, TraceReport } from './model/trace';
 import type { RunMode } from './package/launcher';
+import { emitImage, wantsImage, type EmitImageOptions, type EmittedImage } from './ship/emit';
 import { digestsOf, emit, type StepContext } from './steps/context';
 import { merge } from './steps/merge';
 import { pack, type PackStepResult } from './steps/package';
@@ -59,6 +60,8 @@ export interface BundleOptions {
   imageAgentBin?: string;
   imageAgentKeepOutput?: boolean;
   imageStore?: ImageStore;
+  /** Images out of the bundle (--emit-oci, --emit-oci-archive, --push, --oci-entry): lib/ship. */
+  image?: Omit<EmitImageOptions, 'images'>;
 }
 
 export interface BundleResult extends PackStepResult {
@@ -66,6 +69,8 @@ export interface BundleResult extends PackStepResult {
   closures: ResolvedClosure[];
   traces: TraceReport[];
   images: MaterializedImage[];
+  /** The OCI image made of the bundle, when asked for. */
+  image?: EmittedImage;
   diagnostics: Diagnostic[];
   /** What each collection family added, over all roots. */
   collected: FamilySummary[];
@@ -174,12 +179,17 @@ export async function bundle(options: BundleOptions, context: StepContext = {}, 
     ...(options.runMode ? { runMode: options.runMode } : {}),
     ...(options.emitSingleFile ? { singleFile: true } : {}),
   }, context);
+  const images = resolved.flatMap((g) => (g.image ? [g.image] : []));
+  const image = options.image && wantsImage(options.image)
+    ? await emitImage(packed.dir, { ...options.image, images, registry: { ...(context.signal ? { signal: context.signal } : {}) } })
+    : undefined;
   return {
     ...packed,
     plan,
     closures,
     traces: traced.flatMap((t) => t.reports),
-    images: resolved.flatMap((g) => (g.image ? [g.image] : [])),
+    images,
+    ...(image ? { image } : {}),
     diagnostics: plan.diagnostics,
     collected: sumCollected(traced.flatMap((t) => t.collected ?? [])),
   };

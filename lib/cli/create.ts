@@ -65,6 +65,10 @@ Options:
                           machine allows it, else host). SIDEBUNDLE_RUN_MODE overrides it at
                           run time
   --emit-single-file      also write OUT-DIR/NAME.run: one executable carrying the bundle
+  --emit-oci DIR          also write an OCI image layout of the bundle (FROM scratch, one layer)
+  --emit-oci-archive FILE also write that image as an oci-archive tar
+  --push REF              also push that image to registry://HOST[:PORT]/REPO[:TAG]
+  --oci-entry NAME        the entry the image runs (default: the first)
   --log-level L           error|warn|info|debug|trace (default: warn)
   --json                  print one JSON result on stdout and nothing else there
   -h, --help              this help
@@ -105,6 +109,10 @@ export async function createCommand(args: string[], reporterFor: (level: string 
     'strict-validate': { type: 'boolean' },
     'run-mode': { type: 'string' },
     'emit-single-file': { type: 'boolean' },
+    'emit-oci': { type: 'string' },
+    'emit-oci-archive': { type: 'string' },
+    push: { type: 'string' },
+    'oci-entry': { type: 'string' },
     'log-level': { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -164,6 +172,12 @@ export async function createCommand(args: string[], reporterFor: (level: string 
     strictValidate: values['strict-validate'] === true,
     runMode: oneOf(values['run-mode'], RUN_MODES, '--run-mode', 'auto'),
     ...(values['emit-single-file'] ? { emitSingleFile: true } : {}),
+    image: {
+      ...(values['emit-oci'] ? { ociDir: path.resolve(values['emit-oci']) } : {}),
+      ...(values['emit-oci-archive'] ? { ociArchive: path.resolve(values['emit-oci-archive']) } : {}),
+      ...(values.push ? { push: values.push } : {}),
+      ...(values['oci-entry'] ? { entry: values['oci-entry'] } : {}),
+    },
     traceBackend,
     ...(timeout ? { traceTimeoutMs: timeout * 1000 } : {}),
     ...(values['trace-include'] ? { traceInclude: values['trace-include'] } : {}),
@@ -216,6 +230,7 @@ function report(result: BundleResult, reporter: Reporter, first: string | undefi
     `  files: ${result.files} (${formatBytes(result.storedBytes)} stored), validation: ${result.validation.ok ? 'ok' : `${result.validation.issues.length} issue(s)`}`,
     ...(result.collected.length ? [`  collected: ${result.collected.map((c) => `${c.family} ${c.files} files, ${formatBytes(c.bytes)}`).join('; ')}`] : []),
     ...(result.singleFile ? [`  single file: ${result.singleFile.path} (${formatBytes(result.singleFile.size)})`] : []),
+    ...(result.image ? [imageLine(result.image)] : []),
     `run: ${path.join(result.dir, 'bin', first !== undefined && entries.includes(first) ? first : entries[0] ?? '')} (run mode ${result.runMode})`,
   ].join('\n');
   reporter.result(human, {
@@ -226,6 +241,7 @@ function report(result: BundleResult, reporter: Reporter, first: string | undefi
       manifestSha256: result.manifestSha256,
       runMode: result.runMode,
       ...(result.singleFile ? { singleFile: result.singleFile } : {}),
+      ...(result.image ? { image: result.image } : {}),
       entries: result.plan.launchers.map((l) => ({ name: l.name, kind: l.kind, launcher: path.join(result.dir, 'bin', l.name) })),
       files: result.files,
       storedBytes: result.storedBytes,
@@ -238,6 +254,13 @@ function report(result: BundleResult, reporter: Reporter, first: string | undefi
       traces: result.traces.map((t) => ({ command: t.command, backend: t.backend, exit: t.exit, timedOut: t.timedOut, durationMs: t.durationMs, files: t.files.length, warnings: t.warnings })),
     },
   });
+}
+
+/** The image out: digest, where it went, and its size against the source image. */
+function imageLine(image: NonNullable<BundleResult['image']>): string {
+  const where = [image.outputs.ociDir, image.outputs.ociArchive, image.outputs.pushed].filter(Boolean).join(', ');
+  const ratio = image.source && image.ratio ? `; source image ${formatBytes(image.source.bytes)}, ${image.ratio.toFixed(1)}x smaller` : '';
+  return `  image: ${image.digest} (entry ${image.entry}, ${formatBytes(image.layerBytes)} compressed${ratio}) → ${where}`;
 }
 
 /** --trace-root must name a directory (a root file system), checked before anything runs. */

@@ -3,7 +3,8 @@
 // Authorization header when a redirect leaves the registry's host), anonymous, Basic (from
 // ~/.docker/config.json or $REGISTRY_AUTH_FILE) and Bearer-token auth (the WWW-Authenticate
 // challenge), retries with backoff on 5xx and connection errors, size caps, and HTTP(S)_PROXY /
-// NO_PROXY. Plain http only for loopback, or when asked (`insecure`).
+// NO_PROXY. Plain http only for loopback, or when asked (`insecure`). Pushes: blobs (POST, then
+// one monolithic PUT) and manifests, with the same auth (a push scope for tokens).
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -67,14 +68,60 @@ export class RegistryClient {
     return `registry://${this.registry}/${this.repository}${reference.startsWith('sha256:') ? '@' : ':'}${reference}`;
   }
 
-  private async get(pathname: string, headers: Record<string, string>, what: string): Promise<Response> {
-    let url = new URL(pathname, this.base);
+  /** Is this blob in the repository already (HEAD)? */
+  async hasBlob(digest: string): Promise<boolean> {
+    const res = await this.call({ method: 'HEAD', pathname: `/v2/${this.repository}/blobs/${digest}`, what: `blob ${digest}`, ok: [200, 404] });
+    res.body.resume();
+    return res.status === 200;
+  }
+
+  /**
+   * Upload a blob unless the registry has it: POST for an upload URL, then one monolithic PUT
+   * with the digest. `open` is called for each attempt (an auth challenge or a 5xx means the body
+   * is sent again), so a big blob streams from disk each time rather than sitting in memory.
+   */
+  async pushBlob(descriptor: Descriptor, open: () => Readable | Buffer): Promise<'exists' | 'pushed'> {
+    if (await this.hasBlob(descriptor.digest)) return 'exists';
+    const what = `the upload of blob ${descriptor.digest}`;
+    const started = await this.call({ method: 'POST', pathname: `/v2/${this.repository}/blobs/uploads/`, what, ok: [202], push: true });
+    started.body.resume();
+    const location = started.headers.location;
+    if (!location) throw new SidebundleError('IMAGE_REGISTRY_ERROR', `${this.base.host} started ${what} without a Location`, { input: this.base.host, hint: 'the registry does not speak the OCI distribution API' });
+    const url = new URL(location, this.base);
+    url.searchParams.set('digest', descriptor.digest);
+    const done = await this.call({
+      method: 'PUT',
+      pathname: url.pathname + url.search,
+      base: url,
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(descriptor.size) },
+      body: open,
+      what,
+      ok: [201, 204],
+      push: true,
+    });
+    done.body.resume();
+    return 'pushed';
+  }
+
+  /** Put a manifest under a tag (or its digest). */
+  async putManifest(reference: string, mediaType: string, bytes: Buffer): Promise<void> {
+    const res = await this.call({ method: 'PUT', pathname: `/v2/${this.repository}/manifests/${reference}`, headers: { 'content-type': mediaType }, body: () => bytes, what: `the manifest ${reference}`, ok: [201, 204], push: true });
+    res.body.resume();
+  }
+
+  private get(pathname: string, headers: Record<string, string>, what: string): Promise<Response> {
+    return this.call({ pathname, headers, what, ok: [200] });
+  }
+
+  private async call(ask: { method?: string; pathname: string; base?: URL; headers?: Record<string, string>; body?: () => Readable | Buffer; what: string; ok: number[]; push?: boolean }): Promise<Response> {
+    const { what, headers = {} } = ask;
+    let url = ask.base ?? new URL(ask.pathname, this.base);
     let authHost = url.host;
     for (let attempt = 0, redirects = 0, authenticated = false; ; ) {
       const auth = url.host === authHost ? this.authorization() : undefined;
       let res: Response;
       try {
-        res = await this.send(url, { headers: { ...headers, ...(auth ? { authorization: auth } : {}) }, what });
+        res = await this.send(url, { ...(ask.method ? { method: ask.method } : {}), headers: { ...headers, ...(auth ? { authorization: auth } : {}) }, ...(ask.body ? { body: ask.body() } : {}), what });
       } catch (error) {
         if (this.options.signal?.aborted) throw interruption(this.options.signal);
         // A stall already cost the user the whole timeout: say so rather than wait again.
@@ -88,7 +135,7 @@ export class RegistryClient {
           hint: 'check the registry address, your network and HTTPS_PROXY/NO_PROXY',
         });
       }
-      if (res.status >= 300 && res.status < 400 && res.headers.location) {
+      if (res.status >= 300 && res.status < 400 && res.headers.location && !ask.ok.includes(res.status)) {
         res.body.resume();
         if (++redirects > 5) throw new SidebundleError('IMAGE_REGISTRY_ERROR', `too many redirects fetching ${what}`, { input: url.href });
         url = new URL(res.headers.location, url);
@@ -97,7 +144,7 @@ export class RegistryClient {
       if (res.status === 401 && !authenticated) {
         res.body.resume();
         authenticated = true;
-        await this.authenticate(String(res.headers['www-authenticate'] ?? ''), what);
+        await this.authenticate(String(res.headers['www-authenticate'] ?? ''), what, ask.push === true);
         authHost = url.host;
         continue;
       }
@@ -108,7 +155,7 @@ export class RegistryClient {
           continue;
         }
       }
-      if (res.status === 200) return res;
+      if (ask.ok.includes(res.status)) return res;
       res.body.resume();
       throw this.httpError(res.status, what);
     }
@@ -143,7 +190,7 @@ export class RegistryClient {
   }
 
   /** Answer a WWW-Authenticate challenge: Bearer (fetch a token) or Basic (use credentials). */
-  private async authenticate(challenge: string, what: string): Promise<void> {
+  private async authenticate(challenge: string, what: string, push: boolean): Promise<void> {
     const scheme = challenge.split(' ')[0]?.toLowerCase();
     if (scheme === 'basic') {
       if (!this.basic) throw this.httpError(401, what);
@@ -154,7 +201,7 @@ export class RegistryClient {
     if (!params.realm) throw this.httpError(401, what);
     const tokenUrl = new URL(params.realm);
     if (params.service) tokenUrl.searchParams.set('service', params.service);
-    tokenUrl.searchParams.set('scope', params.scope ?? `repository:${this.repository}:pull`);
+    tokenUrl.searchParams.set('scope', params.scope ?? `repository:${this.repository}:${push ? 'pull,push' : 'pull'}`);
     const res = await this.send(tokenUrl, { headers: this.basic ? { authorization: `Basic ${this.basic}` } : {}, what: `a token for ${what}` });
     if (res.status !== 200) {
       res.body.resume();

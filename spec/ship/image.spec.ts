@@ -1,0 +1,105 @@
+// Images out: a bundle as a FROM-scratch OCI image. Two builds give the same digest; the image
+// of jq out of the bullseye test image is pushed to a loopback registry, pulled back with skopeo
+// into an OCI layout and run with podman, printing what the source image prints; so is an image
+// of the host's jq. The size against the source image is printed and recorded.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { runCli } from '../helpers/cli';
+import { tempDir } from '../helpers/tmp';
+import { IMAGE_TAG, imageFixtures } from '../fixtures/images';
+import { runInRoot } from '../fixtures/run-in-root';
+import { ImageStore, materializeImage } from '../../lib/image';
+import { startRegistry, type Registry } from '../image/registry-fixture';
+
+jest.setTimeout(600_000);
+
+const dir = tempDir('sb-ship-');
+const conf = path.join(dir, 'containers.conf');
+writeFileSync(conf, '[containers]\ndefault_ulimits = []\n');
+const podman = ['podman', '--root', path.join(dir, 'storage'), '--runroot', path.join(dir, 'run'), '--runtime', 'runc', '--storage-driver', 'vfs', '--cgroup-manager', 'cgroupfs'];
+const podmanEnv = { ...process.env, CONTAINERS_CONF: conf };
+let registry: Registry;
+const pulled = path.join(os.tmpdir(), `sb-ship-pulled-${process.pid}`);
+afterAll(() => rmSync(pulled, { recursive: true, force: true }));
+
+beforeAll(async () => {
+  registry = await startRegistry(path.join(dir, 'registry'));
+});
+afterAll(async () => {
+  await registry?.stop();
+});
+
+interface Emitted { digest: string; entry: string; layerBytes: number; outputs: { ociDir?: string; ociArchive?: string; pushed?: string }; source?: { bytes: number; digest: string }; ratio?: number }
+
+function create(args: string[]): { dir: string; image: Emitted } {
+  const r = runCli(['create', '--json', ...args]);
+  if (r.status !== 0) throw new Error(`create failed (${r.status}): ${r.stdout}${r.stderr}`);
+  return JSON.parse(r.stdout).bundle;
+}
+
+/** Pull `ref` from the registry with skopeo into an OCI layout, and run it with podman. */
+function pullAndRun(ref: string, args: string[]): string {
+  // podman reads an oci: path as an image name too: it must be lowercase.
+  const layout = path.join(pulled, ref.replace(/\W/g, '-').toLowerCase());
+  mkdirSync(pulled, { recursive: true });
+  if (!existsSync(layout)) execFileSync('skopeo', ['copy', '--src-tls-verify=false', `docker://${registry.host}/${ref}`, `oci:${layout}:pulled`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return execFileSync(podman[0]!, [...podman.slice(1), 'run', '--rm', '--network', 'none', `oci:${layout}:pulled`, ...args], { env: podmanEnv, encoding: 'utf8' });
+}
+
+const record: Record<string, unknown> = {};
+afterAll(() => {
+  process.stdout.write(`image sizes: ${JSON.stringify(record)}\n`);
+  writeFileSync(path.join(os.tmpdir(), 'sidebundle-ship-sizes.json'), `${JSON.stringify(record, null, 2)}\n`);
+});
+
+test('jq out of the bullseye image: pushed, pulled with skopeo, run by podman like the source; same digest twice', () => {
+  const source = imageFixtures().layout;
+  const from = `oci:${source}:${IMAGE_TAG}::/usr/bin/jq`;
+  const first = create(['--name', 'jq', '--from-image', from, '--out-dir', path.join(dir, 'a'), '--emit-oci', path.join(dir, 'oci-a'), '--push', `registry://${registry.host}/ship/jq:1`]);
+  const second = create(['--name', 'jq', '--from-image', from, '--out-dir', path.join(dir, 'b'), '--emit-oci-archive', path.join(dir, 'jq.oci.tar')]);
+  expect(second.image.digest).toBe(first.image.digest);
+  expect(first.image.outputs.pushed).toBe(`registry://${registry.host}/ship/jq:1@${first.image.digest}`);
+
+  // The annotations name the source image, the sidebundle version and manifest.lock's digest.
+  const index = JSON.parse(readFileSync(path.join(dir, 'oci-a', 'index.json'), 'utf8'));
+  const manifest = JSON.parse(readFileSync(path.join(dir, 'oci-a', 'blobs', index.manifests[0].digest.replace(':', '/')), 'utf8'));
+  expect(manifest.layers).toHaveLength(1);
+  expect(manifest.annotations['dev.sidebundle.source.digest']).toBe(first.image.source!.digest);
+  expect(manifest.annotations['dev.sidebundle.manifest-lock.sha256']).toMatch(/^sha256:[0-9a-f]{64}$/);
+  expect(manifest.annotations['dev.sidebundle.version']).toMatch(/^\d+\.\d+\.\d+/);
+  const config = JSON.parse(readFileSync(path.join(dir, 'oci-a', 'blobs', manifest.config.digest.replace(':', '/')), 'utf8'));
+  expect(config.config.Entrypoint).toEqual(['/usr/bin/jq']);
+
+  // What the source image prints, run in its own unpacked root.
+  const sourceRoot = rootOf();
+  expect(pullAndRun('ship/jq:1', ['-n', '[1,2,3] | add'])).toBe(runInRoot(sourceRoot, ['/usr/bin/jq', '-n', '[1,2,3] | add']).stdout);
+  expect(pullAndRun('ship/jq:1', ['--version'])).toBe(runInRoot(sourceRoot, ['/usr/bin/jq', '--version']).stdout);
+  expect(runInRoot(sourceRoot, ['/usr/bin/jq', '--version']).stdout).toBe('jq-1.6\n'); // the comparison is not vacuous
+
+  const ratio = first.image.ratio!;
+  record.bullseyeJq = { sourceBytes: first.image.source!.bytes, imageBytes: first.image.layerBytes, ratio: Number(ratio.toFixed(1)) };
+  expect(ratio).toBeGreaterThan(10);
+});
+
+let sourceRootfs: string | undefined;
+const rootOf = () => sourceRootfs!;
+beforeAll(async () => {
+  sourceRootfs = (await materializeImage(`oci:${imageFixtures().layout}:${IMAGE_TAG}`, { store: new ImageStore(path.join(dir, 'store')) })).rootfs;
+});
+
+test('jq from this machine: an image that runs under podman as jq does here', () => {
+  const host = create(['--name', 'hostjq', '--from-host', '/usr/bin/jq', '--out-dir', path.join(dir, 'h'), '--push', `registry://${registry.host}/ship/hostjq:1`]);
+  expect(host.image.source).toBeUndefined();
+  const here = execFileSync('/usr/bin/jq', ['-n', '[1,2,3] | add'], { encoding: 'utf8' });
+  expect(pullAndRun('ship/hostjq:1', ['-n', '[1,2,3] | add'])).toBe(here);
+  record.hostJq = { imageBytes: host.image.layerBytes };
+});
+
+test('--oci-entry naming no entry is BAD_OPTION, exit 2', () => {
+  const r = runCli(['create', '--name', 'x', '--from-host', '/usr/bin/jq', '--out-dir', path.join(dir, 'x'), '--emit-oci', path.join(dir, 'oci-x'), '--oci-entry', 'nope']);
+  expect(r.stderr).toMatch(/error\[BAD_OPTION\]: --oci-entry nope is not an entry of .*\n {2}hint: entries: jq/);
+  expect(r.status).toBe(2);
+});
