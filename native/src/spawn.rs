@@ -175,6 +175,11 @@ unsafe fn child_after_fork(
             sys::dup2(2, 1);
         }
     }
+    // Node opens its own stdio with O_CLOEXEC: an inherited descriptor would close at exec and
+    // the traced command's stderr (its error messages) would vanish.
+    for fd in 0..3 {
+        sys::fcntl(fd, sys::F_SETFD, 0);
+    }
     if null > 2 {
         sys::close(null);
     }

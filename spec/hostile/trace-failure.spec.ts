@@ -19,10 +19,11 @@ test('a non-zero exit fails the build and keeps the previous bundle', () => {
   expect(create("/bin/sh -c 'exit 0'").status).toBe(0);
   const manifest = readFileSync(path.join(out, 't', 'manifest.lock'), 'utf8');
 
-  const failed = create("/bin/sh -c 'echo about to fail >&2; exit 3'");
+  const failed = create("/bin/sh -c 'echo about-to-fail | tr a-z A-Z >&2; exit 3'");
   expect(failed.status).toBe(2);
   expect(failed.stderr).toMatch(/error\[TRACE_COMMAND_FAILED\]: the trace command of sh exited with status 3: \/bin\/sh -c/);
-  expect(failed.stderr).toContain('about to fail');
+  // What the command wrote to its stderr reaches ours (the command line only has it in lower case).
+  expect(failed.stderr).toContain('ABOUT-TO-FAIL');
   expect(failed.stderr).toMatch(/hint: .*--allow-trace-failure/);
   expect(readFileSync(path.join(out, 't', 'manifest.lock'), 'utf8')).toBe(manifest);
 });
