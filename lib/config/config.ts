@@ -93,7 +93,11 @@ export function entriesOf(config: Pick<BundleConfig, 'entries'>, baseDir: string
         spec.name = entry.name;
       }
       if (entry.trace !== undefined) {
-        spec.trace = Array.isArray(entry.trace) ? entry.trace : traceCommand(entry.trace, spec.path, `${where} entries[${i}].trace`);
+        const trace: unknown = entry.trace;
+        if (Array.isArray(trace) ? trace.length === 0 || !trace.every((w) => typeof w === 'string') : typeof trace !== 'string') {
+          throw new SidebundleError('CONFIG_BAD_ENTRY', `${where}: entries[${i}].trace must be a command line or a non-empty array of words`, { input: JSON.stringify(trace)?.slice(0, 200), kind: 'input', hint: '"trace": "tool --selftest" or ["tool", "--selftest"]' });
+        }
+        spec.trace = Array.isArray(trace) ? (trace as string[]) : traceCommand(trace as string, spec.path, `${where} entries[${i}].trace`);
       }
     }
     if (spec.source === 'host' && !spec.path.startsWith('/') && spec.path.includes('/')) spec.path = path.resolve(baseDir, spec.path);
@@ -143,6 +147,10 @@ export function validateConfig(config: BundleConfig, where: string): BundleConfi
   if (config.traceTimeout !== undefined && !(typeof config.traceTimeout === 'number' && config.traceTimeout > 0)) {
     throw new SidebundleError('CONFIG_INVALID', `${where}: traceTimeout must be a positive number of seconds`, { input: String(config.traceTimeout), kind: 'input', hint: 'e.g. "traceTimeout": 120' });
   }
+  checkFieldTypes(config as unknown as Record<string, unknown>, where);
+  if (config.imageBackend !== undefined && !['auto', 'docker', 'podman'].includes(config.imageBackend)) {
+    throw new SidebundleError('CONFIG_INVALID', `${where}: imageBackend "${String(config.imageBackend)}" is not one of auto, docker, podman`, { input: String(config.imageBackend), kind: 'input', hint: 'choose auto|docker|podman' });
+  }
   if (config.setEnv !== undefined) {
     if (typeof config.setEnv !== 'object' || config.setEnv === null || Array.isArray(config.setEnv)) {
       throw new SidebundleError('CONFIG_INVALID', `${where}: setEnv must be an object of NAME: value`, { input: JSON.stringify(config.setEnv), kind: 'input', hint: 'e.g. "setEnv": { "LANG": "C.UTF-8" }' });
@@ -156,6 +164,33 @@ export function validateConfig(config: BundleConfig, where: string): BundleConfi
   }
   entriesOf(config, '/', where);
   return config;
+}
+
+/** The JSON type of each plain field (enumerations and entries are checked on their own). */
+const FIELD_TYPES: Record<string, 'string' | 'number' | 'boolean' | 'string[]'> = {
+  outDir: 'string', traceRoot: 'string', cacheDir: 'string', imageAgentCli: 'string', imageAgentBin: 'string',
+  traceTimeout: 'number', collectBudget: 'number',
+  allowGpuLibs: 'boolean', allowTraceFailure: 'boolean', strictValidate: 'boolean', emitSingleFile: 'boolean',
+  traceInclude: 'string[]', allowSecret: 'string[]',
+};
+
+function checkFieldTypes(config: Record<string, unknown>, where: string): void {
+  for (const [key, type] of Object.entries(FIELD_TYPES)) {
+    const value = config[key];
+    if (value === undefined) continue;
+    const ok = type === 'string[]' ? Array.isArray(value) && value.every((v) => typeof v === 'string') : type === 'number' ? typeof value === 'number' && Number.isFinite(value) : typeof value === type;
+    if (!ok) {
+      throw new SidebundleError('CONFIG_INVALID', `${where}: "${key}" must be ${type === 'string[]' ? 'an array of strings' : `a ${type}`}, not ${JSON.stringify(value)?.slice(0, 80)}`, {
+        input: where,
+        kind: 'input',
+        hint: `fix "${key}" in ${where}`,
+      });
+    }
+  }
+  const copyDirs = config.copyDirs;
+  if (copyDirs !== undefined && !(Array.isArray(copyDirs) && copyDirs.every((c) => typeof c === 'string' || (c !== null && typeof c === 'object' && typeof (c as { source?: unknown }).source === 'string' && ['string', 'undefined'].includes(typeof (c as { dest?: unknown }).dest))))) {
+    throw new SidebundleError('CONFIG_INVALID', `${where}: "copyDirs" must list "SRC[:DEST]" strings or { "source": SRC, "dest": DEST } objects`, { input: where, kind: 'input', hint: 'e.g. "copyDirs": ["./share:/opt/app/share"]' });
+  }
 }
 
 export function readConfigFile(file: string): BundleConfig {

@@ -44,7 +44,8 @@ export async function resolveManifest(top: Descriptor, read: ReadDocument, label
   let descriptor = top;
   let document = parse(await read(descriptor, `the manifest of ${label}`), label);
   if (isIndex(descriptor.mediaType, document)) {
-    const manifests = (document.manifests ?? []) as Descriptor[];
+    if (!Array.isArray(document.manifests)) throw badDocument(`${label}: the index's "manifests" is not an array`, label);
+    const manifests = (document.manifests as unknown[]).filter((m): m is Descriptor => typeof m === 'object' && m !== null);
     const chosen = manifests.find((m) => m.platform?.os === 'linux' && m.platform?.architecture === 'amd64');
     if (!chosen) {
       const platforms = manifests.map((m) => `${m.platform?.os ?? '?'}/${m.platform?.architecture ?? '?'}`).join(', ');
@@ -58,9 +59,11 @@ export async function resolveManifest(top: Descriptor, read: ReadDocument, label
     document = parse(await read(descriptor, `the linux/amd64 manifest of ${label}`), label);
   }
   const config = checkDescriptor(document.config as Descriptor, label);
+  if (document.layers !== undefined && !Array.isArray(document.layers)) throw badDocument(`${label}: the manifest's "layers" is not an array`, label);
   const layers = ((document.layers ?? []) as Descriptor[]).map((l) => checkDescriptor(l, label));
   const configDocument = parse(await read(config, `the config of ${label}`), label);
-  const c = (configDocument.config ?? {}) as Record<string, unknown>;
+  const c = (typeof configDocument.config === 'object' && configDocument.config !== null ? configDocument.config : {}) as Record<string, unknown>;
+  const words = (value: unknown): string[] | undefined => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : undefined);
   const arch = String(configDocument.architecture ?? 'amd64');
   if (arch !== 'amd64') {
     throw new SidebundleError('IMAGE_NO_PLATFORM', `${label} is built for ${arch}, not amd64`, {
@@ -73,9 +76,9 @@ export async function resolveManifest(top: Descriptor, read: ReadDocument, label
     manifestDigest: descriptor.digest,
     configDigest: config.digest,
     config: {
-      env: Array.isArray(c.Env) ? (c.Env as string[]) : [],
-      ...(Array.isArray(c.Entrypoint) ? { entrypoint: c.Entrypoint as string[] } : {}),
-      ...(Array.isArray(c.Cmd) ? { cmd: c.Cmd as string[] } : {}),
+      env: words(c.Env) ?? [],
+      ...(words(c.Entrypoint) ? { entrypoint: words(c.Entrypoint)! } : {}),
+      ...(words(c.Cmd) ? { cmd: words(c.Cmd)! } : {}),
       ...(typeof c.WorkingDir === 'string' && c.WorkingDir ? { workingDir: c.WorkingDir } : {}),
       ...(typeof c.User === 'string' && c.User ? { user: c.User } : {}),
     },
@@ -117,10 +120,11 @@ export function badDocument(message: string, label: string): SidebundleError {
 }
 
 export function checkDescriptor(d: Descriptor | undefined, label: string): Descriptor {
-  if (!d || typeof d.digest !== 'string' || !isDigest(d.digest) || typeof d.size !== 'number' || d.size < 0) {
+  if (!d || typeof d !== 'object' || typeof d.digest !== 'string' || !isDigest(d.digest) || typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0 || (d.mediaType !== undefined && typeof d.mediaType !== 'string')) {
     throw new SidebundleError('IMAGE_BAD_DIGEST', `${label} has a descriptor with a malformed digest or size: ${JSON.stringify(d)?.slice(0, 200)}`, {
       input: label,
       hint: 'the image metadata is malformed or malicious (digests are sha256: and 64 hex digits)',
+      kind: 'input',
     });
   }
   return d;
