@@ -83,7 +83,7 @@ test('the entry keeps the root run modes (not pushed to host mode)', () => {
 test('the secret the run read is left out, with a warning that names it', () => {
   for (const [label, dir] of Object.entries(checkouts)) {
     expect(built[label]!.stderr).toContain(`${dir}/.env: secret`);
-    expect(built[label]!.stderr).toContain(`--trace-include ${dir}/.env`);
+    expect(built[label]!.stderr).toContain(`--allow-secret ${dir}/.env`);
   }
   expect(readFileSync(path.join(built.root!.dir, 'manifest.lock'), 'utf8')).toContain('"path": "/opt/sidebundle/proj/.env"');
   expect(() => readFileSync(path.join(built.root!.dir, 'payload/opt/sidebundle/proj/.env'))).toThrow();
