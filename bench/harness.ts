@@ -1,7 +1,7 @@
 // Benchmark helpers: repeated timings with medians, commands timed side by side (interleaved, so
 // machine noise hits every contender alike), and result files written into bench/results/.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -61,3 +61,25 @@ export function writeResults(name: string, markdown: string, data: unknown): voi
 }
 
 export const fmt = (ms: number) => (ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : ms < 100 ? `${ms.toFixed(2)} ms` : `${ms.toFixed(0)} ms`);
+
+export interface Timing {
+  command: string;
+  mean: number;
+  median: number;
+  stddev: number;
+}
+
+/** hyperfine (no shell) over `commands` in one run, after 30 warm-up runs each; ms. */
+export function hyperfine(commands: Record<string, string>, runs: number): Record<string, Timing> {
+  const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'sb-bench-run-')), 'hf.json');
+  const names = Object.keys(commands);
+  const args = ['-N', '--warmup', '30', '--runs', String(runs), '--export-json', out, '--time-unit', 'millisecond'];
+  for (const name of names) args.push('-n', name, commands[name]!);
+  const r = spawnSync('hyperfine', args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.error || r.status !== 0) throw new Error(`hyperfine failed (install it: apt-get install hyperfine): ${r.error?.message ?? r.status}`);
+  const json = JSON.parse(readFileSync(out, 'utf8')) as { results: Array<{ command: string; mean: number; median: number; stddev: number }> };
+  rmSync(path.dirname(out), { recursive: true, force: true });
+  // hyperfine reports seconds unless --time-unit applies to the export (it does not in 1.15).
+  const scale = json.results[0]!.mean < 0.5 ? 1000 : 1;
+  return Object.fromEntries(json.results.map((x) => [x.command, { command: commands[x.command]!, mean: x.mean * scale, median: x.median * scale, stddev: x.stddev * scale }]));
+}

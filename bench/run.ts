@@ -2,12 +2,12 @@
 // bundles in each run mode, plus the single-file bundle on a warm cache; and the single file's
 // size against the bundle directory and a tar.gz of it. hyperfine times every command of a
 // program in one run (no shell, warm-up first); the bundles are built once by the CLI.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { fmt, writeResults } from './harness';
+import { fmt, hyperfine, type Timing, writeResults } from './harness';
 
 const cli = path.resolve(__dirname, '../lib/cli/main.js');
 const MODES = ['host', 'auto', 'ns', 'bwrap'] as const;
@@ -17,27 +17,6 @@ const PY_TRACE = '/usr/bin/python3::trace=/usr/bin/python3 -c pass';
 function create(dir: string, name: string, args: string[]): string {
   execFileSync(process.execPath, [cli, 'create', '--name', name, '--out-dir', dir, '--from-host', '/usr/bin/jq', '--from-host', PY_TRACE, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
   return path.join(dir, name);
-}
-
-interface Timing {
-  command: string;
-  mean: number;
-  median: number;
-  stddev: number;
-}
-
-function hyperfine(commands: Record<string, string>, runs: number): Record<string, Timing> {
-  const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'sb-bench-run-')), 'hf.json');
-  const names = Object.keys(commands);
-  const args = ['-N', '--warmup', '30', '--runs', String(runs), '--export-json', out, '--time-unit', 'millisecond'];
-  for (const name of names) args.push('-n', name, commands[name]!);
-  const r = spawnSync('hyperfine', args, { stdio: ['ignore', 'ignore', 'inherit'] });
-  if (r.error || r.status !== 0) throw new Error(`hyperfine failed (install it: apt-get install hyperfine): ${r.error?.message ?? r.status}`);
-  const json = JSON.parse(readFileSync(out, 'utf8')) as { results: Array<{ command: string; mean: number; median: number; stddev: number }> };
-  rmSync(path.dirname(out), { recursive: true, force: true });
-  // hyperfine reports seconds unless --time-unit applies to the export (it does not in 1.15).
-  const scale = json.results[0]!.mean < 0.5 ? 1000 : 1;
-  return Object.fromEntries(json.results.map((x) => [x.command, { command: commands[x.command]!, mean: x.mean * scale, median: x.median * scale, stddev: x.stddev * scale }]));
 }
 
 function main(): void {
