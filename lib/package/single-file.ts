@@ -43,15 +43,16 @@ export interface SingleFileOptions {
   sliceBytes?: number;
 }
 
-/** A garbage collection, if this V8 lets us ask for one. Every member leaves about a slice of
- * dead output buffers, which V8 counts as external memory and collects only after tens of MiB
- * of it (measured: +40 MiB for 1 GiB of random data); collecting every few slices keeps the
- * writer's peak flat (a collection of this small heap takes about a millisecond). */
-function collector(): (type: 'minor' | 'major') => void {
+/** A full garbage collection, if this V8 lets us ask for one. Every member leaves about a slice
+ * of dead zlib output buffers, which V8 counts as external memory and frees only after tens of
+ * MiB of it (measured: +60 MiB for 1 GiB of random data); collecting every few slices keeps the
+ * writer's peak flat (a collection of this small heap takes a millisecond or two). Plain gc():
+ * on Node 20, gc({ type: 'major' }) left the dead buffers in place. */
+function collector(): () => void {
   try {
     setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as (options: { type: 'minor' | 'major' }) => void;
-    return (type) => gc({ type });
+    const gc = runInNewContext('gc') as () => void;
+    return () => gc();
   } catch {
     return () => undefined;
   }
@@ -79,8 +80,7 @@ async function writeMembers(fd: number, position: number, bundleDir: string, sta
     index.push(bytes.length, slice.length);
     if (slice.length === options.sliceBytes) free.push(slice);
     const members = index.length / 2;
-    if (members % 16 === 0) collect('major');
-    else if (members % 4 === 0) collect('minor');
+    if (members % 4 === 0) collect();
   };
   try {
     for (const slice of recordSlices(bundleDir, stats, options.sliceBytes, alloc)) {
@@ -100,7 +100,7 @@ async function writeMembers(fd: number, position: number, bundleDir: string, sta
 export async function writeSingleFile(bundleDir: string, runner: string, target: string, opts: SingleFileOptions = {}): Promise<SingleFileResult> {
   const options: Required<SingleFileOptions> = {
     level: opts.level ?? DEFAULT_LEVEL,
-    concurrency: opts.concurrency ?? Math.max(2, os.availableParallelism()) * 2,
+    concurrency: opts.concurrency ?? Math.max(2, os.availableParallelism()),
     sliceBytes: opts.sliceBytes ?? SLICE_BYTES,
   };
   const tmp = `${path.join(path.dirname(target), `.${path.basename(target)}`)}.tmp-${process.pid}`;
