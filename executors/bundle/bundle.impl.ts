@@ -9,7 +9,7 @@ import type { BundleExecutorSchema } from './schema';
 
 export default async function bundleExecutor(options: BundleExecutorSchema, context: ExecutorContext, tracer?: TraceRunner) {
   return runStep(context, async () => {
-    const o = normalizeOptions(options, context);
+    const o = normalizeOptions('bundle', options, context);
     const result = await bundle({ name: o.name, ...bundleOptionsOf(o) }, stepContext(o), tracer);
     for (const issue of result.validation.issues) console.warn(`validation: ${issue.message}`);
     console.log(`bundle ${result.name} → ${result.dir} (${result.files} files, manifest ${result.manifestSha256.slice(0, 12)})`);

@@ -9,9 +9,9 @@ import type { PackageExecutorSchema } from './schema';
 
 export default async function packageExecutor(options: PackageExecutorSchema, context: ExecutorContext) {
   return runStep(context, async () => {
-    const o = normalizeOptions(options, context);
+    const o = normalizeOptions('package', options, context);
     const plan = readStepOutput<MergedPlan>(o.planFile, o.workspaceRoot, 'merge');
-    const result = await pack(plan, { outDir: o.outDir, strictValidate: o.strictValidate, runMode: o.runMode, singleFile: o.emitSingleFile }, stepContext(o));
+    const result = await pack(plan, { outDir: o.engine.outDir!, strictValidate: o.engine.strictValidate === true, ...(o.engine.runMode ? { runMode: o.engine.runMode } : {}), singleFile: o.engine.emitSingleFile === true }, stepContext(o));
     for (const issue of result.validation.issues) console.warn(`validation: ${issue.message}`);
     console.log(`bundle ${result.name} → ${result.dir} (${result.files} files, manifest ${result.manifestSha256.slice(0, 12)})`);
   });

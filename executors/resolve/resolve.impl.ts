@@ -8,7 +8,7 @@ import type { ResolveExecutorSchema } from './schema';
 
 export default async function resolveExecutor(options: ResolveExecutorSchema, context: ExecutorContext) {
   return runStep(context, async () => {
-    const o = normalizeOptions(options, context);
+    const o = normalizeOptions('resolve', options, context);
     const groups = await resolveGroups(bundleOptionsOf(o), stepContext(o));
     writeStepOutput(o.closureFile, { schema: 'sidebundle/groups@1', groups }, o.workspaceRoot);
     const files = groups.reduce((n, g) => n + g.closure.files.length, 0);

@@ -1,2 +1,5 @@
-// Options of the sidebundle:resolve executor: the shared sidebundle options (schema.json).
-export type { SidebundleExecutorOptions as ResolveExecutorSchema } from '../shared/schema';
+// Options of the sidebundle:resolve executor, as a type: those the option table (lib/config/options.ts)
+// gives it; schema.json is generated from the same table.
+import type { ExecutorOptions } from '../../lib/config/options';
+
+export type ResolveExecutorSchema = ExecutorOptions<'resolve'>;

@@ -1,40 +1,30 @@
-// What every sidebundle executor accepts: a `config` file (sidebundle.json, as the inferred
-// targets pass it) and/or the same fields inline (as a hand-written project.json passes them);
-// inline fields win. Paths resolve against the workspace root, entry paths against the
-// config file's directory (or the project root for inline entries).
+// What a sidebundle executor takes: a `config` file (sidebundle.json, as the inferred targets pass
+// it) and/or the options the table (lib/config/options.ts) gives that executor, inline (as a
+// hand-written project.json passes them); inline options win. Every option the executor takes
+// reaches the engine under its own name, with its default, relative paths resolved against the
+// base the table names: the workspace root, or the config file's directory (the project root for
+// inline options).
 import * as path from 'node:path';
 
 import type { ExecutorContext } from '@nx/devkit';
 
-import { copyDirsOf, DEFAULT_CACHE_DIR, DEFAULT_OUT_DIR, entriesOf, readConfigFile, validateConfig, type BundleConfig } from '../../lib/config/config';
+import type { BundleOptions } from '../../lib/bundle';
 import { StepCache } from '../../lib/cache/step-cache';
+import { SidebundleError } from '../../lib/errors';
+import { checkOptions, configDefault, copyDirsOf, entriesOf, readConfigFile, type BundleConfig } from '../../lib/config/config';
+import { executorOptions, type ExecutorName, type ExecutorOptions, type OptionSpec } from '../../lib/config/options';
 import type { EntrySpec } from '../../lib/entries/spec';
-import type { TraceBackendRequest } from '../../lib/model/trace';
-import type { RunMode } from '../../lib/package/launcher';
-import type { SidebundleExecutorOptions } from './schema';
+
+/** The engine's options (lib/bundle.ts) an executor passes on: only those the table gives it. */
+export type EngineOptions = Omit<BundleOptions, 'name' | 'entries' | 'outDir'> & { outDir?: string };
 
 export interface NormalizedOptions {
   workspaceRoot: string;
   projectRoot: string;
   name: string;
+  /** The entries (for the executors that take them; empty for the others). */
   entries: EntrySpec[];
-  outDir: string;
-  traceRoot: string;
-  traceBackend: TraceBackendRequest;
-  traceTimeoutMs: number;
-  traceInclude: string[];
-  copyDirs: Array<{ source: string; dest?: string }>;
-  setEnv: Record<string, string>;
-  allowGpuLibs: boolean;
-  strictValidate: boolean;
-  runMode: RunMode;
-  emitSingleFile: boolean;
-  /** Keep a trace whose command exits non-zero (default: the step fails, TRACE_COMMAND_FAILED). */
-  allowTraceFailure: boolean;
-  imageBackend: 'auto' | 'docker' | 'podman';
-  imageTraceBackend?: BundleConfig['imageTraceBackend'];
-  imageAgentCli?: string;
-  imageAgentBin?: string;
+  engine: EngineOptions;
   cache: StepCache;
   closureFile: string;
   tracedFile: string;
@@ -45,71 +35,66 @@ export interface NormalizedOptions {
   baseDir: string;
 }
 
-export function normalizeOptions(options: SidebundleExecutorOptions, context: ExecutorContext): NormalizedOptions {
+/** Options handled here rather than passed to the engine as they are. */
+const NOT_ENGINE = new Set(['config', 'name', 'entries', 'cacheDir', 'closureFile', 'tracedFile', 'planFile']);
+
+export function normalizeOptions<E extends ExecutorName>(executor: E, options: ExecutorOptions<E>, context: ExecutorContext): NormalizedOptions {
   const workspaceRoot = context.root;
   const projectRoot = context.projectName ? context.projectsConfigurations?.projects[context.projectName]?.root ?? '' : '';
-  const configFile = options.config === undefined ? undefined : path.resolve(workspaceRoot, options.config);
+  const taken = executorOptions(executor);
+  const inline = stripUndefined(options as Record<string, unknown>);
+  checkOptions(inline, taken.map((o) => o.name), `options of ${context.projectName ?? 'the project'}:${context.targetName ?? executor}`);
+  const configFile = typeof inline.config === 'string' ? path.resolve(workspaceRoot, inline.config) : undefined;
   const fromFile: Partial<BundleConfig> = configFile ? readConfigFile(configFile) : {};
-  const { config: _config, closureFile, tracedFile, planFile, ...inline } = options;
-  const merged = { ...fromFile, ...stripUndefined(inline) } as BundleConfig;
-  const where = configFile ?? `options of ${context.projectName ?? 'the project'}:${context.targetName ?? ''}`;
-  validateConfig(merged, where);
+  const merged = { ...fromFile, ...inline } as Record<string, unknown>;
+  const where = configFile ?? `options of ${context.projectName ?? 'the project'}:${context.targetName ?? executor}`;
+  const name = merged.name;
+  if (typeof name !== 'string' || name === '') {
+    throw new SidebundleError('CONFIG_INVALID', `${where}: "name" (the bundle name) is required`, { input: where, kind: 'input', hint: 'add "name": "my-tool", or a "config" file that has it' });
+  }
   const baseDir = configFile ? path.dirname(configFile) : path.resolve(workspaceRoot, projectRoot);
-  const stepDir = path.join(workspaceRoot, 'dist', 'sidebundle', projectRoot, merged.name);
+  const takes = (option: string) => taken.some((o) => o.name === option);
+  const stepDir = path.join(workspaceRoot, 'dist', 'sidebundle', projectRoot, name);
+  const stepFile = (option: 'closureFile' | 'tracedFile' | 'planFile', file: string) => path.resolve(workspaceRoot, (merged[option] as string | undefined) ?? path.join(stepDir, file));
   return {
     workspaceRoot,
     projectRoot,
-    name: merged.name,
-    entries: entriesOf(merged, baseDir, where),
-    outDir: path.resolve(workspaceRoot, merged.outDir ?? DEFAULT_OUT_DIR),
-    traceRoot: merged.traceRoot === undefined ? '/' : path.resolve(baseDir, merged.traceRoot),
-    traceBackend: merged.traceBackend ?? 'auto',
-    traceTimeoutMs: (merged.traceTimeout ?? 60) * 1000,
-    traceInclude: (merged.traceInclude ?? []).map((p) => path.resolve(baseDir, p)),
-    copyDirs: copyDirsOf(merged, baseDir),
-    setEnv: merged.setEnv ?? {},
-    allowGpuLibs: merged.allowGpuLibs === true,
-    strictValidate: merged.strictValidate === true,
-    runMode: merged.runMode ?? 'auto',
-    emitSingleFile: merged.emitSingleFile === true,
-    allowTraceFailure: merged.allowTraceFailure === true,
-    imageBackend: merged.imageBackend ?? 'auto',
-    ...(merged.imageTraceBackend ? { imageTraceBackend: merged.imageTraceBackend } : {}),
-    ...(merged.imageAgentCli ? { imageAgentCli: merged.imageAgentCli } : {}),
-    ...(merged.imageAgentBin ? { imageAgentBin: path.resolve(baseDir, merged.imageAgentBin) } : {}),
-    cache: new StepCache(path.resolve(workspaceRoot, merged.cacheDir ?? DEFAULT_CACHE_DIR)),
-    closureFile: path.resolve(workspaceRoot, closureFile ?? path.join(stepDir, 'closure.json')),
-    tracedFile: path.resolve(workspaceRoot, tracedFile ?? path.join(stepDir, 'traced.json')),
-    planFile: path.resolve(workspaceRoot, planFile ?? path.join(stepDir, 'plan.json')),
+    name,
+    entries: takes('entries') ? entriesOf(merged as Pick<BundleConfig, 'entries'>, baseDir, where) : [],
+    engine: engineOptionsOf(taken, merged, { workspace: workspaceRoot, config: baseDir }),
+    cache: new StepCache(path.resolve(workspaceRoot, (merged.cacheDir as string | undefined) ?? configDefault<string>('cacheDir')!)),
+    closureFile: stepFile('closureFile', 'closure.json'),
+    tracedFile: stepFile('tracedFile', 'traced.json'),
+    planFile: stepFile('planFile', 'plan.json'),
     ...(configFile ? { configFile } : {}),
     baseDir,
   };
 }
 
-/** The engine's options for the group-aware phases (lib/bundle.ts). */
-export function bundleOptionsOf(o: NormalizedOptions) {
-  return {
-    entries: o.entries,
-    outDir: o.outDir,
-    traceRoot: o.traceRoot,
-    copyDirs: o.copyDirs,
-    setEnv: o.setEnv,
-    allowGpuLibs: o.allowGpuLibs,
-    strictValidate: o.strictValidate,
-    runMode: o.runMode,
-    emitSingleFile: o.emitSingleFile,
-    traceBackend: o.traceBackend,
-    traceTimeoutMs: o.traceTimeoutMs,
-    traceInclude: o.traceInclude,
-    allowTraceFailure: o.allowTraceFailure,
-    cwd: o.baseDir,
-    imageBackend: o.imageBackend,
-    ...(o.imageTraceBackend ? { imageTraceBackend: o.imageTraceBackend } : {}),
-    ...(o.imageAgentCli ? { imageAgentCli: o.imageAgentCli } : {}),
-    ...(o.imageAgentBin ? { imageAgentBin: o.imageAgentBin } : {}),
-  };
+/** Each option taken, its value or default, paths resolved; the two whose engine form differs
+ * converted (traceTimeout in seconds → traceTimeoutMs; copyDirs specs → { source, dest }). */
+function engineOptionsOf(taken: OptionSpec[], merged: Record<string, unknown>, bases: { workspace: string; config: string }): EngineOptions {
+  const out: Record<string, unknown> = { cwd: bases.config };
+  for (const option of taken) {
+    if (NOT_ENGINE.has(option.name)) continue;
+    const value = merged[option.name] ?? option.default;
+    if (value === undefined) continue;
+    if (option.name === 'traceTimeout') out.traceTimeoutMs = (value as number) * 1000;
+    else if (option.name === 'copyDirs') out.copyDirs = copyDirsOf(merged as Pick<BundleConfig, 'copyDirs'>, bases.config);
+    else if (option.path) {
+      const base = bases[option.path];
+      out[option.name] = Array.isArray(value) ? value.map((p: string) => path.resolve(base, p)) : path.resolve(base, value as string);
+    } else out[option.name] = value;
+  }
+  return out as EngineOptions;
 }
 
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+/** What lib/bundle.ts's phases take: the entries and the engine options. outDir is there for the
+ * executors that take it (trace, package, bundle: it has a default); resolve needs none. */
+export function bundleOptionsOf(o: NormalizedOptions): Omit<BundleOptions, 'name'> {
+  return { entries: o.entries, ...o.engine } as Omit<BundleOptions, 'name'>;
+}
+
+function stripUndefined(value: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
 }

@@ -1,2 +1,5 @@
-// Options of the sidebundle:trace executor: the shared sidebundle options (schema.json).
-export type { SidebundleExecutorOptions as TraceExecutorSchema } from '../shared/schema';
+// Options of the sidebundle:trace executor, as a type: those the option table (lib/config/options.ts)
+// gives it; schema.json is generated from the same table.
+import type { ExecutorOptions } from '../../lib/config/options';
+
+export type TraceExecutorSchema = ExecutorOptions<'trace'>;

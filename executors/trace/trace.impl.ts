@@ -16,7 +16,7 @@ import type { TraceExecutorSchema } from './schema';
 
 export default async function traceExecutor(options: TraceExecutorSchema, context: ExecutorContext, tracer?: TraceRunner) {
   return runStep(context, async () => {
-    const o = normalizeOptions(options, context);
+    const o = normalizeOptions('trace', options, context);
     const { groups } = readStepOutput<{ groups: ResolvedGroup[] }>(o.closureFile, o.workspaceRoot, 'resolve');
     // The commands come from this target's configuration, not from the resolve output: editing a
     // trace command must not require resolving again.

@@ -10,7 +10,7 @@
 import * as path from 'node:path';
 
 import { StepCache } from '../cache/step-cache';
-import { copyDirsOf, DEFAULT_CACHE_DIR, entriesOf, readConfigFile } from '../config/config';
+import { configDefault, copyDirsOf, entriesOf, readConfigFile } from '../config/config';
 import { describeInput, isInside, lockFileOf, readLock } from '../config/lockfile';
 import type { StepInput } from '../cache/step-cache';
 import { isSidebundleError } from '../errors';
@@ -61,7 +61,7 @@ export async function fingerprint(configFile: string, workspaceRoot: string): Pr
       copyDirs: copyDirs.map((c) => ({ source: portable(c.source), dest: c.dest })),
       allowGpuLibs: config.allowGpuLibs === true,
     })}`);
-    const cache = new StepCache(path.resolve(workspaceRoot, config.cacheDir ?? DEFAULT_CACHE_DIR));
+    const cache = new StepCache(path.resolve(workspaceRoot, config.cacheDir ?? configDefault<string>('cacheDir')!));
     // An image's files are named by its identity (manifest digest, engine image id, archive
     // file digest): what it resolves to inside is fixed by that.
     const archives: string[] = [];
@@ -101,7 +101,7 @@ export async function tracedFingerprint(configFile: string, workspaceRoot: strin
     const lock = readLock(lockFileOf(configFile));
     if (lock === undefined) return [...lines, 'lock absent'];
     const config = readConfigFile(configFile);
-    const cache = new StepCache(path.resolve(workspaceRoot, config.cacheDir ?? DEFAULT_CACHE_DIR));
+    const cache = new StepCache(path.resolve(workspaceRoot, config.cacheDir ?? configDefault<string>('cacheDir')!));
     const listed = Object.keys(lock.files).filter((p) => !inWorkspaceOrAbove(p, workspaceRoot));
     for (const input of await cache.describe(listed)) lines.push(lineOf(input));
     cache.saveMemo();

@@ -2,6 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 import { SidebundleError } from '../errors';
+import type { CliValues, OptionSpec as TableOption } from '../config/options';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 type Parsed<T extends OptionSpec> = ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: false }>>;
@@ -39,5 +40,35 @@ export function oneOf<T extends string>(value: string | undefined, allowed: read
     input: value,
     kind: 'input',
     hint: `choose ${option} ${allowed.join('|')}`,
+  });
+}
+
+/** Parse a command's flags as the option table declares them (lib/config/options.ts): values by
+ * option name, numbers checked positive, enumerations checked against their values. */
+export function parseTableOptions(command: string, args: string[], options: readonly TableOption[]): CliValues {
+  const spec: OptionSpec = {};
+  for (const o of options) {
+    if (o.flag === undefined) continue;
+    spec[o.flag.slice(2)] = { type: o.kind.type === 'boolean' ? 'boolean' : 'string', ...(o.repeatable ? { multiple: true } : {}), ...(o.short ? { short: o.short } : {}) };
+  }
+  const { values } = parseOptions(command, args, spec);
+  const out: Record<string, unknown> = {};
+  for (const o of options) {
+    const value = o.flag === undefined ? undefined : (values as Record<string, unknown>)[o.flag.slice(2)];
+    if (value === undefined) continue;
+    if (o.kind.type === 'number') out[o.name] = positiveNumber(value as string, o.flag!, o.kind.unit, o.default);
+    else if (o.kind.type === 'enum') out[o.name] = oneOf(value as string, o.kind.values, o.flag!, value as string);
+    else out[o.name] = value;
+  }
+  return out as CliValues;
+}
+
+function positiveNumber(text: string, flag: string, unit: string, example: unknown): number {
+  const value = Number(text);
+  if (text.trim() !== '' && value > 0 && Number.isFinite(value)) return value;
+  throw new SidebundleError('BAD_OPTION', `${flag} ${text} is not a positive number of ${unit}`, {
+    input: text,
+    kind: 'input',
+    hint: `e.g. ${flag} ${typeof example === 'number' ? example * 2 : 10}`,
   });
 }

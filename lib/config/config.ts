@@ -6,55 +6,16 @@ import * as path from 'node:path';
 
 import { parseHostSpec, parseImageSpec, traceCommand, type EntrySpec } from '../entries/spec';
 import { parseImageReference } from '../image/reference';
-import { COLLECT_POLICIES, type CollectPolicy } from '../collect/family';
 import { SidebundleError } from '../errors';
-import { RUN_MODES, type RunMode } from '../package/launcher';
-import type { TraceBackendRequest } from '../model/trace';
 import { validateEntryName, validateEnvName } from '../model/names';
+import { CONFIG_OPTIONS, optionNamed, type BundleConfig, type OptionName, type OptionSpec } from './options';
 
-export type EntryConfig =
-  | string
-  | { host: string; name?: string; trace?: string | string[] }
-  | { image: string; path: string; name?: string; trace?: string | string[] };
+export type { BundleConfig, EntryConfig } from './options';
 
-export interface BundleConfig {
-  name: string;
-  entries: EntryConfig[];
-  /** Where bundles go, relative to the workspace root (default dist/bundles). */
-  outDir?: string;
-  traceRoot?: string;
-  traceBackend?: TraceBackendRequest;
-  /** Seconds before a trace command is killed (default 60). */
-  traceTimeout?: number;
-  traceInclude?: string[];
-  copyDirs?: Array<string | { source: string; dest?: string }>;
-  setEnv?: Record<string, string>;
-  allowGpuLibs?: boolean;
-  /** Keep a trace whose command exits non-zero. */
-  allowTraceFailure?: boolean;
-  /** Secrets shipped anyway (files or directories, relative to the config file). */
-  allowSecret?: string[];
-  strictValidate?: boolean;
-  /** traced|smart|full: what goes in besides what the trace touched (default smart). */
-  collect?: CollectPolicy;
-  /** Size budget per plugin directory under smart, MiB (default 64). */
-  collectBudget?: number;
-  /** auto|host|ns|bwrap|chroot (default auto). */
-  runMode?: RunMode;
-  /** Also write OUTDIR/NAME.run (single-file bundle). */
-  emitSingleFile?: boolean;
-  /** Step cache directory, relative to the workspace root (default .nx/cache/sidebundle). */
-  cacheDir?: string;
-  /** Image entries: engine for bare references, trace backend, engine command line, agent binary. */
-  imageBackend?: 'auto' | 'docker' | 'podman';
-  imageTraceBackend?: TraceBackendRequest | 'agent' | 'agent-combined';
-  imageAgentCli?: string;
-  imageAgentBin?: string;
+/** A sidebundle.json's default for an option (the table's). */
+export function configDefault<T extends string | number | boolean>(name: OptionName): T | undefined {
+  return optionNamed(name)?.default as T | undefined;
 }
-
-export const TRACE_BACKENDS: readonly TraceBackendRequest[] = ['off', 'auto', 'ptrace', 'fanotify', 'combined'];
-export const DEFAULT_OUT_DIR = 'dist/bundles';
-export const DEFAULT_CACHE_DIR = '.nx/cache/sidebundle';
 
 /** Entries in the engine's form; relative host paths are relative to `baseDir`. */
 export function entriesOf(config: Pick<BundleConfig, 'entries'>, baseDir: string, where: string): EntrySpec[] {
@@ -85,6 +46,12 @@ export function entriesOf(config: Pick<BundleConfig, 'entries'>, baseDir: string
       });
     }
     if (typeof entry === 'object') {
+      const allowed = 'host' in entry ? ['host', 'name', 'trace'] : ['image', 'path', 'name', 'trace'];
+      const unknown = Object.keys(entry).find((k) => !allowed.includes(k));
+      if (unknown !== undefined) {
+        const near = closest(unknown, allowed);
+        throw new SidebundleError('CONFIG_BAD_ENTRY', `${where}: entries[${i}] has an unknown key "${unknown}"${near ? ` (did you mean ${near}?)` : ''}`, { input: JSON.stringify(entry).slice(0, 200), kind: 'input', hint: `an entry takes ${allowed.join(', ')}` });
+      }
       if (entry.name !== undefined) {
         if (typeof entry.name !== 'string') {
           throw new SidebundleError('CONFIG_BAD_ENTRY', `${where}: entries[${i}].name is not a string`, { input: JSON.stringify(entry.name), kind: 'input', hint: '"name": "my-tool"' });
@@ -105,92 +72,111 @@ export function entriesOf(config: Pick<BundleConfig, 'entries'>, baseDir: string
   });
 }
 
-/** Check the fields every step reads; errors name the file and the field. */
+/** Check a whole sidebundle.json (or the same fields inline): no unknown key, every field of its
+ * type in the option table, a name and entries. Errors name the file and the field. */
 export function validateConfig(config: BundleConfig, where: string): BundleConfig {
-  if (typeof config !== 'object' || config === null) {
-    throw new SidebundleError('CONFIG_INVALID', `${where} is not a JSON object`, { input: where, kind: 'input', hint: 'see the README for the format' });
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw new SidebundleError('CONFIG_INVALID', `${where} is not a JSON object`, { input: where, kind: 'input', hint: 'see docs/options.md for the format' });
   }
+  checkOptions(config as unknown as Record<string, unknown>, CONFIG_KEYS, where);
   if (typeof config.name !== 'string' || config.name === '') {
     throw new SidebundleError('CONFIG_INVALID', `${where}: "name" (the bundle name) is required`, { input: where, kind: 'input', hint: 'add "name": "my-tool"' });
-  }
-  if (config.traceBackend !== undefined && !TRACE_BACKENDS.includes(config.traceBackend)) {
-    throw new SidebundleError('CONFIG_INVALID', `${where}: traceBackend "${config.traceBackend}" is not one of ${TRACE_BACKENDS.join(', ')}`, {
-      input: String(config.traceBackend),
-      kind: 'input',
-      hint: `choose ${TRACE_BACKENDS.join('|')}`,
-    });
-  }
-  if (config.runMode !== undefined && !(RUN_MODES as readonly string[]).includes(config.runMode)) {
-    throw new SidebundleError('CONFIG_INVALID', `${where}: runMode "${config.runMode}" is not one of ${RUN_MODES.join(', ')}`, {
-      input: String(config.runMode),
-      kind: 'input',
-      hint: `choose ${RUN_MODES.join('|')}`,
-    });
-  }
-  if (config.imageTraceBackend !== undefined && ![...TRACE_BACKENDS, 'agent', 'agent-combined'].includes(config.imageTraceBackend)) {
-    throw new SidebundleError('CONFIG_INVALID', `${where}: imageTraceBackend "${config.imageTraceBackend}" is not one of ${[...TRACE_BACKENDS, 'agent', 'agent-combined'].join(', ')}`, {
-      input: String(config.imageTraceBackend),
-      kind: 'input',
-      hint: 'choose off|auto|ptrace|fanotify|combined|agent|agent-combined',
-    });
-  }
-  if (config.collect !== undefined && !(COLLECT_POLICIES as readonly string[]).includes(config.collect)) {
-    throw new SidebundleError('CONFIG_INVALID', `${where}: collect "${config.collect}" is not one of ${COLLECT_POLICIES.join(', ')}`, {
-      input: String(config.collect),
-      kind: 'input',
-      hint: `choose ${COLLECT_POLICIES.join('|')}`,
-    });
-  }
-  if (config.collectBudget !== undefined && !(typeof config.collectBudget === 'number' && config.collectBudget > 0)) {
-    throw new SidebundleError('CONFIG_INVALID', `${where}: collectBudget must be a positive number of MiB`, { input: String(config.collectBudget), kind: 'input', hint: 'e.g. "collectBudget": 256' });
-  }
-  if (config.traceTimeout !== undefined && !(typeof config.traceTimeout === 'number' && config.traceTimeout > 0)) {
-    throw new SidebundleError('CONFIG_INVALID', `${where}: traceTimeout must be a positive number of seconds`, { input: String(config.traceTimeout), kind: 'input', hint: 'e.g. "traceTimeout": 120' });
-  }
-  checkFieldTypes(config as unknown as Record<string, unknown>, where);
-  if (config.imageBackend !== undefined && !['auto', 'docker', 'podman'].includes(config.imageBackend)) {
-    throw new SidebundleError('CONFIG_INVALID', `${where}: imageBackend "${String(config.imageBackend)}" is not one of auto, docker, podman`, { input: String(config.imageBackend), kind: 'input', hint: 'choose auto|docker|podman' });
-  }
-  if (config.setEnv !== undefined) {
-    if (typeof config.setEnv !== 'object' || config.setEnv === null || Array.isArray(config.setEnv)) {
-      throw new SidebundleError('CONFIG_INVALID', `${where}: setEnv must be an object of NAME: value`, { input: JSON.stringify(config.setEnv), kind: 'input', hint: 'e.g. "setEnv": { "LANG": "C.UTF-8" }' });
-    }
-    for (const [key, value] of Object.entries(config.setEnv)) {
-      validateEnvName(key, `${where} setEnv`);
-      if (typeof value !== 'string') {
-        throw new SidebundleError('CONFIG_INVALID', `${where}: setEnv.${key} is not a string`, { input: JSON.stringify(value), kind: 'input', hint: `e.g. "${key}": "value"` });
-      }
-    }
   }
   entriesOf(config, '/', where);
   return config;
 }
 
-/** The JSON type of each plain field (enumerations and entries are checked on their own). */
-const FIELD_TYPES: Record<string, 'string' | 'number' | 'boolean' | 'string[]'> = {
-  outDir: 'string', traceRoot: 'string', cacheDir: 'string', imageAgentCli: 'string', imageAgentBin: 'string',
-  traceTimeout: 'number', collectBudget: 'number',
-  allowGpuLibs: 'boolean', allowTraceFailure: 'boolean', strictValidate: 'boolean', emitSingleFile: 'boolean',
-  traceInclude: 'string[]', allowSecret: 'string[]',
+/** sidebundle.json's keys: the options it holds, and "$schema" for editors. */
+const CONFIG_KEYS = ['$schema', ...CONFIG_OPTIONS.map((o) => o.name)];
+
+/** Check `values` against the option table: each key one of `allowed` (an unknown one names the
+ * closest known one), each value of its option's type. Required fields are the caller's. */
+export function checkOptions(values: Record<string, unknown>, allowed: readonly string[], where: string): void {
+  for (const key of Object.keys(values)) {
+    if (allowed.includes(key)) continue;
+    const near = closest(key, allowed);
+    throw new SidebundleError('CONFIG_INVALID', `${where}: unknown option "${key}"${near ? ` (did you mean ${near}?)` : ''}`, {
+      input: key,
+      kind: 'input',
+      hint: near ? `rename "${key}" to "${near}"` : `remove "${key}"; the options are listed in docs/options.md`,
+    });
+  }
+  for (const [key, value] of Object.entries(values)) {
+    const option = optionNamed(key);
+    if (option === undefined || value === undefined) continue;
+    checkValue(option, value, where);
+  }
+}
+
+function checkValue(option: OptionSpec, value: unknown, where: string): void {
+  const { name, kind } = option;
+  const fail = (expected: string, hint: string): never => {
+    throw new SidebundleError('CONFIG_INVALID', `${where}: "${name}" must be ${expected}, not ${JSON.stringify(value)?.slice(0, 80)}`, { input: JSON.stringify(value)?.slice(0, 200) ?? String(value), kind: 'input', hint });
+  };
+  switch (kind.type) {
+    case 'string':
+      if (typeof value !== 'string') fail('a string', `e.g. "${name}": "..."`);
+      return;
+    case 'boolean':
+      if (typeof value !== 'boolean') fail('true or false', `e.g. "${name}": true`);
+      return;
+    case 'number':
+      if (!(typeof value === 'number' && Number.isFinite(value) && value > 0)) fail(`a positive number of ${kind.unit}`, `e.g. "${name}": ${option.default ?? 1}`);
+      return;
+    case 'string[]':
+      if (!(Array.isArray(value) && value.every((v) => typeof v === 'string'))) fail('an array of strings', `e.g. "${name}": ["..."]`);
+      return;
+    case 'enum':
+      if (!kind.values.includes(value as string)) {
+        throw new SidebundleError('CONFIG_INVALID', `${where}: ${name} "${String(value)}" is not one of ${kind.values.join(', ')}`, { input: String(value), kind: 'input', hint: `choose ${kind.values.join('|')}` });
+      }
+      return;
+    case 'object':
+      OBJECT_CHECKS[name]?.(value, where);
+  }
+}
+
+/** The structured options' shapes (entries are checked by entriesOf, which reads them). */
+const OBJECT_CHECKS: Record<string, (value: unknown, where: string) => void> = {
+  setEnv(value, where) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new SidebundleError('CONFIG_INVALID', `${where}: setEnv must be an object of NAME: value`, { input: JSON.stringify(value), kind: 'input', hint: 'e.g. "setEnv": { "LANG": "C.UTF-8" }' });
+    }
+    for (const [key, v] of Object.entries(value)) {
+      validateEnvName(key, `${where} setEnv`);
+      if (typeof v !== 'string') {
+        throw new SidebundleError('CONFIG_INVALID', `${where}: setEnv.${key} is not a string`, { input: JSON.stringify(v), kind: 'input', hint: `e.g. "${key}": "value"` });
+      }
+    }
+  },
+  copyDirs(value, where) {
+    const isDir = (c: unknown) => typeof c === 'string' || (c !== null && typeof c === 'object' && !Array.isArray(c) && typeof (c as { source?: unknown }).source === 'string'
+      && ['string', 'undefined'].includes(typeof (c as { dest?: unknown }).dest) && Object.keys(c).every((k) => k === 'source' || k === 'dest'));
+    if (!(Array.isArray(value) && value.every(isDir))) {
+      throw new SidebundleError('CONFIG_INVALID', `${where}: "copyDirs" must list "SRC[:DEST]" strings or { "source": SRC, "dest": DEST } objects`, { input: where, kind: 'input', hint: 'e.g. "copyDirs": ["./share:/opt/app/share"]' });
+    }
+  },
 };
 
-function checkFieldTypes(config: Record<string, unknown>, where: string): void {
-  for (const [key, type] of Object.entries(FIELD_TYPES)) {
-    const value = config[key];
-    if (value === undefined) continue;
-    const ok = type === 'string[]' ? Array.isArray(value) && value.every((v) => typeof v === 'string') : type === 'number' ? typeof value === 'number' && Number.isFinite(value) : typeof value === type;
-    if (!ok) {
-      throw new SidebundleError('CONFIG_INVALID', `${where}: "${key}" must be ${type === 'string[]' ? 'an array of strings' : `a ${type}`}, not ${JSON.stringify(value)?.slice(0, 80)}`, {
-        input: where,
-        kind: 'input',
-        hint: `fix "${key}" in ${where}`,
-      });
-    }
+/** The known name nearest to a mistyped one (edit distance at most a third of its length). */
+export function closest(word: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
+  for (const candidate of known) {
+    const d = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
   }
-  const copyDirs = config.copyDirs;
-  if (copyDirs !== undefined && !(Array.isArray(copyDirs) && copyDirs.every((c) => typeof c === 'string' || (c !== null && typeof c === 'object' && typeof (c as { source?: unknown }).source === 'string' && ['string', 'undefined'].includes(typeof (c as { dest?: unknown }).dest))))) {
-    throw new SidebundleError('CONFIG_INVALID', `${where}: "copyDirs" must list "SRC[:DEST]" strings or { "source": SRC, "dest": DEST } objects`, { input: where, kind: 'input', hint: 'e.g. "copyDirs": ["./share:/opt/app/share"]' });
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = row;
   }
+  return previous[b.length]!;
 }
 
 export function readConfigFile(file: string): BundleConfig {

@@ -3,6 +3,9 @@
 
 export type TraceBackend = 'off' | 'ptrace' | 'fanotify' | 'combined';
 export type TraceBackendRequest = TraceBackend | 'auto';
+export const TRACE_BACKEND_REQUESTS: readonly TraceBackendRequest[] = ['off', 'auto', 'ptrace', 'fanotify', 'combined'];
+/** A trace command (and all it started) is killed after this long. */
+export const DEFAULT_TRACE_TIMEOUT_SECONDS = 60;
 
 /** What a process did with a path. `exec`: execve/execveat; `open`: open/openat/openat2 of a file;
  * `opendir`: an open with O_DIRECTORY (a program listing a directory); `stat`: stat family,

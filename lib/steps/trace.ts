@@ -9,7 +9,7 @@ import * as path from 'node:path';
 
 import { SidebundleError } from '../errors';
 import type { ExcludedFile, ResolvedClosure } from '../model/closure';
-import type { TraceBackendRequest, TraceReport, TracedFile } from '../model/trace';
+import { DEFAULT_TRACE_TIMEOUT_SECONDS, type TraceBackendRequest, type TraceReport, type TracedFile } from '../model/trace';
 import { DEFAULT_PATH } from '../resolve/closure';
 import { resolveClosure } from '../resolve/resolve';
 import { relocateClosure } from '../resolve/relocate';
@@ -62,7 +62,7 @@ export interface TracedClosure {
   closure: ResolvedClosure;
 }
 
-export const DEFAULT_TRACE_TIMEOUT_MS = 60_000;
+export const DEFAULT_TRACE_TIMEOUT_MS = DEFAULT_TRACE_TIMEOUT_SECONDS * 1000;
 
 export async function trace(closure: ResolvedClosure, options: TraceStepOptions, context: StepContext = {}, runner?: TraceRunner): Promise<TracedClosure> {
   const backend = options.backend ?? 'auto';
