@@ -44,6 +44,10 @@ const COMMANDS: Record<string, Command> = {
     summary: 'what changed between two bundles',
     run: (args, reporterFor) => (require('./diff') as typeof import('./diff')).diffCommand(args, reporterFor),
   },
+  report: {
+    summary: 'write an HTML page on what a bundle holds and why',
+    run: (args, reporterFor) => (require('./report') as typeof import('./report')).reportCommand(args, reporterFor),
+  },
 };
 
 const HELP = `Usage: sidebundle <command> [options]

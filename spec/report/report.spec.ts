@@ -1,0 +1,92 @@
+// The report of a real bundle, opened in headless Chromium: the DOM after the page's script ran
+// (a known file's reason, the treemap's rectangles), a screenshot that is not blank, and no
+// console error from the page. Skips, saying so, where chromium is not installed.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+import { createBundle, runCli } from '../helpers/cli';
+import { decodePng, distinctColours } from '../helpers/png';
+import { tempDir } from '../helpers/tmp';
+
+const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+const describeWithChromium = chromium ? describe : describe.skip;
+if (!chromium) console.warn('spec/report/report.spec.ts: SKIPPED, chromium is not installed (apt-get install chromium)');
+
+function openInChromium(url: string, extra: string[], work: string): { stdout: string; stderr: string } {
+  const result = spawnSync(chromium!, [
+    '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run',
+    `--user-data-dir=${path.join(work, `profile-${extra[0]!.replace(/\W/g, '')}`)}`, '--enable-logging=stderr', '--v=0', ...extra, url,
+  ], { encoding: 'utf8', timeout: 60000, maxBuffer: 256 * 1024 * 1024 });
+  if (result.error) throw result.error;
+  return { stdout: result.stdout, stderr: result.stderr };
+}
+
+/** The page's console messages, as Chromium logs them with --enable-logging=stderr. */
+const consoleLines = (stderr: string, url: string) => stderr.split('\n').filter((l) => l.includes(':CONSOLE') && l.includes(url));
+
+describeWithChromium('the report in headless Chromium', () => {
+  const work = tempDir('sb-report-');
+  const bundle = createBundle(['--name', 'jq', '--from-host', '/usr/bin/jq', '--out-dir', work, '--run-mode', 'host']);
+  const written = runCli(['report', bundle.dir, '--json']);
+  const reportPath = path.join(work, 'jq.report.html');
+  const url = `file://${reportPath}`;
+
+  it('is written beside the bundle, not inside it', () => {
+    expect(written.status).toBe(0);
+    expect(JSON.parse(written.stdout).report.path).toBe(reportPath);
+    expect(existsSync(path.join(bundle.dir, 'report.html'))).toBe(false);
+    expect(runCli(['verify', bundle.dir]).status).toBe(0);
+  });
+
+  it('needs nothing from the network: no external script, style or image', () => {
+    const html = readFileSync(reportPath, 'utf8');
+    expect(html).not.toMatch(/(src|href)=["']?(https?:)?\/\//);
+    expect(html).toContain("default-src 'none'");
+  });
+
+  describe('its DOM after the script ran', () => {
+    const dom = openInChromium(url, ['--dump-dom'], work);
+    const row = (file: string) => new RegExp(`<tr data-path="[^"]*/${file.replace(/\./g, '\\.')}">(.*?)</tr>`).exec(dom.stdout)?.[1] ?? '';
+
+    it('says libc.so.6 is needed by the entry program jq', () => {
+      expect(dom.stdout).toContain('data-ready="true"');
+      expect(row('libc.so.6')).toContain('needed by /usr/bin/jq (entry jq)');
+    });
+
+    it('draws the treemap: an SVG with a rectangle per file and directory', () => {
+      const rects = (dom.stdout.match(/<rect /g) ?? []).length;
+      expect(rects).toBeGreaterThan(bundle.files as number);
+    });
+
+    it('names the oldest glibc jq runs on natively, at least what readelf says jq itself needs', () => {
+      const readelf = spawnSync('readelf', ['-V', '--wide', '/usr/bin/jq'], { encoding: 'utf8' }).stdout;
+      const jqMax = [...readelf.matchAll(/Name: GLIBC_(\d+)\.(\d+)/g)].map((m) => [Number(m[1]), Number(m[2])]).sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!).pop()!;
+      const floor = /id="glibc-floor">glibc (\d+)\.(\d+)</.exec(dom.stdout);
+      expect(floor).not.toBeNull();
+      expect(Number(floor![1]) * 1000 + Number(floor![2])).toBeGreaterThanOrEqual(jqMax[0]! * 1000 + jqMax[1]!);
+    });
+
+    it('logs no console message from the page', () => {
+      expect(consoleLines(dom.stderr, url)).toEqual([]);
+    });
+  });
+
+  it('renders a screenshot that is not blank', () => {
+    const shot = path.join(work, 'report.png');
+    const run = openInChromium(url, [`--screenshot=${shot}`, '--window-size=1280,900'], work);
+    expect(consoleLines(run.stderr, url)).toEqual([]);
+    const pixels = decodePng(readFileSync(shot));
+    expect([pixels.width, pixels.height]).toEqual([1280, 900]);
+    // A blank page is 1 colour, text alone a few dozen grey shades; the treemap adds its hues.
+    expect(distinctColours(pixels)).toBeGreaterThan(100);
+  });
+
+  it('catches a page error the way the assertions above rely on', () => {
+    // The oracle itself: a report whose script throws must show up in the console lines.
+    const broken = path.join(work, 'broken.html');
+    require('node:fs').writeFileSync(broken, readFileSync(reportPath, 'utf8').replace("document.body.setAttribute('data-ready', 'true');", 'notDefined();'));
+    const run = openInChromium(`file://${broken}`, ['--dump-dom'], work);
+    expect(consoleLines(run.stderr, `file://${broken}`).join('\n')).toContain('notDefined');
+  });
+});
