@@ -48,6 +48,10 @@ const COMMANDS: Record<string, Command> = {
     summary: 'write an HTML page on what a bundle holds and why',
     run: (args, reporterFor) => (require('./report') as typeof import('./report')).reportCommand(args, reporterFor),
   },
+  doctor: {
+    summary: 'say why a bundle (or a program) would not run on this machine',
+    run: (args, reporterFor) => (require('./doctor') as typeof import('./doctor')).doctorCommand(args, reporterFor),
+  },
 };
 
 const HELP = `Usage: sidebundle <command> [options]

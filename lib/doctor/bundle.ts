@@ -1,0 +1,57 @@
+// Would this bundle run here? Its files the launcher needs (the runner, each entry's launcher and
+// bundled loader), then what its run mode asks of the kernel.
+import { accessSync, constants, realpathSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+
+import { readManifest } from '../inspect/manifest-files';
+import { RUN_MODES, RUNNER_PATH, type RunMode } from '../package/launcher';
+import { check, type Check } from './checks';
+import { noexecCheck, procCheck, seccompCheck, usernsChecks, type KernelProbe } from './kernel';
+
+function executable(file: string): string | undefined {
+  try {
+    if (!statSync(file).isFile()) return 'is not a file';
+    accessSync(file, constants.X_OK);
+    return undefined;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'is missing' : `cannot be executed (${(error as NodeJS.ErrnoException).code})`;
+  }
+}
+
+/** The run mode in force: SIDEBUNDLE_RUN_MODE overrides the bundle's, as in the runner. */
+export function effectiveRunMode(bundleModes: readonly string[], override: string | undefined): RunMode {
+  const chosen = override || bundleModes[0] || 'auto';
+  return (RUN_MODES as readonly string[]).includes(chosen) ? (chosen as RunMode) : 'auto';
+}
+
+export function bundleChecks(dir: string, probe: KernelProbe, runModeOverride?: string): { checks: Check[]; runMode: RunMode } {
+  const { manifest } = readManifest(dir);
+  const runMode = effectiveRunMode(manifest.entries.map((e) => e.runMode), runModeOverride);
+  const checks: Check[] = [];
+  const runner = manifest.launchers.some((l) => l.path === RUNNER_PATH);
+  if (runner) {
+    const problem = executable(path.join(dir, RUNNER_PATH));
+    checks.push(problem ? check('runner', 'fail', `${RUNNER_PATH} ${problem}`, 'the bundle is incomplete: copy it again (sidebundle verify says what else changed)') : check('runner', 'ok', `${RUNNER_PATH} is present`));
+  }
+  for (const entry of manifest.entries) {
+    const launcher = path.join(dir, entry.launcher);
+    const missing = executable(launcher);
+    if (missing) checks.push(check(`launcher:${entry.name}`, 'fail', `${entry.launcher} ${missing}`, 'the bundle is incomplete: copy it again'));
+    if (entry.loader) {
+      const problem = executable(path.join(dir, entry.loader));
+      checks.push(problem ? check(`loader:${entry.name}`, 'fail', `the bundled loader ${entry.loader} ${problem}`, 'the bundle is incomplete: copy it again (sidebundle verify says what else changed)') : check(`loader:${entry.name}`, 'ok', `the bundled loader ${entry.loader} is present`));
+    }
+  }
+  checks.push(procCheck(probe));
+  checks.push(...usernsChecks(probe, runMode));
+  const seccomp = seccompCheck(probe);
+  if (seccomp) checks.push(seccomp);
+  let real = path.resolve(dir);
+  try {
+    real = realpathSync(dir);
+  } catch {
+    // judged on the path as given
+  }
+  checks.push(noexecCheck(probe, real));
+  return { checks, runMode };
+}
