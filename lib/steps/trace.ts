@@ -13,8 +13,8 @@ import { DEFAULT_TRACE_TIMEOUT_SECONDS, type TraceBackendRequest, type TraceRepo
 import { DEFAULT_PATH } from '../resolve/closure';
 import { resolveClosure } from '../resolve/resolve';
 import { relocateClosure } from '../resolve/relocate';
-import { exclusionOf, exclusionReason, within, type TracePolicy } from '../trace/policy';
-import { secretChecker } from '../trace/secrets';
+import { exclusionReason, tracePolicy, type TracePolicy } from '../trace/policy';
+import { screener } from '../trace/screen';
 import { trace as runTrace } from '../trace/tracer';
 import { digestsOf, emit, STEP_VERSIONS, type StepContext } from './context';
 import { stringEnv } from '../util/env';
@@ -166,16 +166,13 @@ interface TracedRunResult {
 
 /** The policy for one closure's runs: the defaults, the options, and the user's own directories. */
 function policyOf(closure: ResolvedClosure, options: TraceStepOptions, cwd: string): TracePolicy {
-  const home = process.env.HOME ?? os.homedir();
-  return {
+  return tracePolicy({
     include: (options.include ?? []).map((p) => path.resolve(cwd, p)),
     allowSecret: (options.allowSecret ?? []).map((p) => path.resolve(cwd, p)),
-    extraExcluded: [
-      ...(options.exclude ?? []).map((dir) => ({ dir: path.resolve(cwd, dir), reason: 'the bundle output directory' })),
-      ...(home && home !== '/' ? [{ dir: home, reason: "the user's home directory: personal files are not shipped", personal: true, impact: 'lost' as const }] : []),
-    ],
+    exclude: (options.exclude ?? []).map((dir) => path.resolve(cwd, dir)),
     own: [...(closure.projects ?? []).map((p) => p.dir), ...(options.ownDirs ?? []).map((d) => path.resolve(cwd, d))],
-  };
+    home: process.env.HOME ?? os.homedir(),
+  });
 }
 
 /** The files a run found, split into those the policy keeps and those it leaves out (with why).
@@ -184,16 +181,10 @@ function policyOf(closure: ResolvedClosure, options: TraceStepOptions, cwd: stri
 function sortOut(files: TracedFile[], policy: TracePolicy, root: string): { kept: TracedFile[]; excluded: ExcludedFile[] } {
   const kept: TracedFile[] = [];
   const excluded: ExcludedFile[] = [];
-  // Names and places are not enough: a private key under any name, a hard link to /etc/shadow.
-  const secretIn = secretChecker((p) => path.join(root, p));
-  const allowedSecret = (p: string) => (policy.allowSecret ?? []).some((a) => within(p, a));
+  const screen = screener(policy, (p) => path.join(root, p));
   for (const file of files) {
     if (!file.found) continue;
-    let exclusion = exclusionOf(file.path, policy) ?? (file.resolved ? exclusionOf(file.resolved, policy) : undefined);
-    if (!exclusion && !allowedSecret(file.path)) {
-      const secret = secretIn(file.resolved ?? file.path);
-      if (secret) exclusion = { reason: secret, impact: 'secret' };
-    }
+    const exclusion = screen(file.path) ?? (file.resolved ? screen(file.resolved) : undefined);
     if (!exclusion) {
       kept.push(file);
       continue;

@@ -50,6 +50,20 @@ const RULES: Rule[] = [
   { test: (p) => /\/__pycache__\//.test(p), reason: "bytecode cache of the project's sources: rebuilt from them at run time", ownOnly: true },
 ];
 
+/** The policy of one root's runs and collection: absolute paths (callers resolve them). */
+export function tracePolicy(options: { include?: string[]; allowSecret?: string[]; exclude?: string[]; own?: string[]; home?: string }): TracePolicy {
+  const home = options.home;
+  return {
+    include: options.include ?? [],
+    allowSecret: options.allowSecret ?? [],
+    extraExcluded: [
+      ...(options.exclude ?? []).map((dir) => ({ dir, reason: 'the bundle output directory' })),
+      ...(home && home !== '/' ? [{ dir: home, reason: "the user's home directory: personal files are not shipped", personal: true, impact: 'lost' as const }] : []),
+    ],
+    own: options.own ?? [],
+  };
+}
+
 /** Why `logical` must not be shipped, or undefined when it may be. */
 export function exclusionOf(logical: string, policy: TracePolicy): Exclusion | undefined {
   const normalized = path.posix.normalize(logical);
