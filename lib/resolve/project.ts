@@ -33,10 +33,17 @@ export function projectDirOf(entry: Pick<ResolvedEntry, 'kind' | 'target'>, hasM
   if (SYSTEM_DIRS.some((d) => isUnder(entry.target, d))) return undefined;
   if (entry.kind !== 'script' && !USER_DIRS.some((d) => isUnder(entry.target, d))) return undefined;
   for (let dir = own; dir !== '/'; dir = path.posix.dirname(dir)) {
-    if (USER_DIRS.includes(dir)) break; // a marker in /root or /home is a home, not a project
+    if (isHomeOrShared(dir)) break; // a marker in /root or /home/u is a home, not a project
     if (hasMarker(dir)) return dir;
   }
-  return own === '/' ? undefined : own;
+  // A script kept directly in /tmp, /root or a home directory has no project: that directory is
+  // everyone's scratch space or the user's whole home, and must not lose the policy's rules.
+  return own === '/' || isHomeOrShared(own) ? undefined : own;
+}
+
+/** /home, /root, /tmp, /var/tmp, and each user's home (/home/NAME). */
+function isHomeOrShared(dir: string): boolean {
+  return USER_DIRS.includes(dir) || path.posix.dirname(dir) === '/home';
 }
 
 /**

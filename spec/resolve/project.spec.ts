@@ -1,4 +1,6 @@
 // Projects: which directory an entry belongs to, and the closure moved to its place.
+import * as path from 'node:path';
+
 import type { ResolvedClosure } from '../../lib/model/closure';
 import { PROJECTS_AT, projectDirOf, projectsOf, relocatedCommand } from '../../lib/resolve/project';
 import { relocateClosure } from '../../lib/resolve/relocate';
@@ -16,6 +18,15 @@ describe('projectDirOf', () => {
   test("without a marker, the script's own directory; a marker in a home itself does not count", () => {
     expect(projectDirOf(script('/srv/tools/tool.py'), markers())).toBe('/srv/tools');
     expect(projectDirOf(script('/root/scripts/tool.py'), markers('/root'))).toBe('/root/scripts');
+    expect(projectDirOf(script('/home/u/scripts/tool.py'), markers('/home/u'))).toBe('/home/u/scripts');
+  });
+
+  test('a script kept directly in /tmp, /root or a home directory has no project (the whole directory would lose the rules)', () => {
+    for (const p of ['/tmp/t.py', '/var/tmp/t.py', '/root/t.py', '/home/u/t.py']) {
+      expect(projectDirOf(script(p), markers())).toBeUndefined();
+      expect(projectDirOf(script(p), markers(path.posix.dirname(p)))).toBeUndefined();
+    }
+    expect(projectDirOf(elf('/home/u/app'), markers())).toBeUndefined();
   });
 
   test("the system's programs have no project; programs only in a user's directory", () => {
