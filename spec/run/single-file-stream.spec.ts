@@ -9,6 +9,7 @@ import { closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFi
 import * as path from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 
+import { writeSingleFile } from '../../lib/package/single-file';
 import { runOnHost } from '../fixtures/run-in-root';
 import { createBundle, repoRoot } from '../helpers/cli';
 import { argvPrinter } from '../helpers/programs';
@@ -134,7 +135,6 @@ describe('damaged and foreign single files', () => {
   }
 
   test('a change inside stored (incompressible) content inflates fine and is refused by the digest; nothing is kept', async () => {
-    const { writeSingleFile } = await import('../../lib/package/single-file');
     const tree = path.join(dir, 'random-tree');
     cpSync(printer, tree, { recursive: true });
     const blob = randomFillSync(Buffer.alloc(3 << 20));
