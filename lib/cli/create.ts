@@ -96,11 +96,20 @@ export async function createCommand(args: string[], reporterFor: (level: string 
   if (values.imageAgentKeepRootfs) for (const image of result.images) reporter.warn(`the rootfs of ${image.reference} is ${image.rootfs}`);
   // The first entry the user named (bundled helpers of scripts are entries too, sorted first).
   const first = entries.map((e) => e.name ?? path.posix.basename(e.path))[0];
-  report(result, reporter, first);
+  // The report goes beside the bundle (the bundle is immutable and hashed); lib/report loads only here.
+  const reportPath = values.report ? writeCreateReport(result) : undefined;
+  report(result, reporter, first, reportPath);
   return reporter;
 }
 
-function report(result: BundleResult, reporter: Reporter, first: string | undefined): void {
+function writeCreateReport(result: BundleResult): string {
+  const { defaultReportPath, writeReport } = require('../report') as typeof import('../report');
+  // What the pipeline knows of each source image (its layer sizes) is not in manifest.lock.
+  const images = result.images.map((i) => ({ root: i.rootfs, reference: i.reference, digest: i.digest, layerBytes: i.layers.reduce((n, l) => n + l.size, 0) }));
+  return writeReport(result.dir, defaultReportPath(result.dir), images).path;
+}
+
+function report(result: BundleResult, reporter: Reporter, first: string | undefined, reportPath?: string): void {
   for (const d of result.diagnostics) {
     if (d.level === 'warning') reporter.warn(`${d.message}${d.chain ? ` (chain: ${d.chain.join(' -> ')})` : ''}`);
     else reporter.debug(d.message);
@@ -120,6 +129,7 @@ function report(result: BundleResult, reporter: Reporter, first: string | undefi
     ...(result.collected.length ? [`  collected: ${result.collected.map((c) => `${c.family} ${c.files} files, ${formatBytes(c.bytes)}`).join('; ')}`] : []),
     ...(result.singleFile ? [`  single file: ${result.singleFile.path} (${formatBytes(result.singleFile.size)})`] : []),
     ...(result.image ? [imageLine(result.image)] : []),
+    ...(reportPath ? [`  report: ${reportPath}`] : []),
     `run: ${path.join(result.dir, 'bin', first !== undefined && entries.includes(first) ? first : entries[0] ?? '')} (run mode ${result.runMode})`,
   ].join('\n');
   reporter.result(human, {
@@ -131,6 +141,7 @@ function report(result: BundleResult, reporter: Reporter, first: string | undefi
       runMode: result.runMode,
       ...(result.singleFile ? { singleFile: result.singleFile } : {}),
       ...(result.image ? { image: result.image } : {}),
+      ...(reportPath ? { report: reportPath } : {}),
       entries: result.plan.launchers.map((l) => ({ name: l.name, kind: l.kind, launcher: path.join(result.dir, 'bin', l.name) })),
       files: result.files,
       storedBytes: result.storedBytes,

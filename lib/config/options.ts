@@ -211,6 +211,10 @@ export const OPTIONS = [
     name: 'emitSingleFile', flag: '--emit-single-file', kind: { type: 'boolean' }, config: true, executors: ['package', 'bundle'], default: false,
     description: 'Also write OUT-DIR/NAME.run: one executable carrying the whole bundle.',
   },
+  {
+    name: 'report', flag: '--report', kind: { type: 'boolean' }, config: false, executors: [], default: false,
+    description: 'Also write OUT-DIR/NAME.report.html: one self-contained HTML page on what the bundle holds and why (sidebundle report DIR writes it for an existing bundle).',
+  },
   // Images out (the CLI's: the inferred Nx chain has no step that makes images yet)
   {
     name: 'emitOci', flag: '--emit-oci', arg: 'DIR', kind: { type: 'string' }, config: false, executors: [],

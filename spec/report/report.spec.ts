@@ -90,3 +90,14 @@ describeWithChromium('the report in headless Chromium', () => {
     expect(consoleLines(run.stderr, `file://${broken}`).join('\n')).toContain('notDefined');
   });
 });
+
+describe('create --report', () => {
+  it('writes NAME.report.html beside the bundle and names it in the result', () => {
+    const out = tempDir('sb-create-report-');
+    const bundle = createBundle(['--name', 'jq', '--from-host', '/usr/bin/jq', '--out-dir', out, '--report']);
+    expect(bundle.report).toBe(path.join(out, 'jq.report.html'));
+    const html = readFileSync(path.join(out, 'jq.report.html'), 'utf8');
+    expect(html).toContain('<script type="application/json" id="report-data">');
+    expect(runCli(['verify', bundle.dir]).status).toBe(0);
+  });
+});
