@@ -129,11 +129,12 @@ pub fn write_records(input: &mut impl BufRead, into: &Path) -> Result<(), Failur
         let times = FileTimes::new().set_modified(time).set_accessed(time);
         let path = into.join(&rel);
         let io = |e: io::Error| Failure::Write(format!("cannot write {}: {}", path.display(), e));
-        // Modes lose group and other write (0o7755): no one else may change what this user runs.
+        // Modes lose group and other write and the setuid/setgid bits (0o1755): no one else may
+        // change what this user runs, and a crafted stream cannot hand out a setuid program.
         match kind {
             b'd' => {
                 std::fs::DirBuilder::new().mode(0o700).create(&path).map_err(io)?;
-                deferred.push((path.clone(), mode & 0o7755, times));
+                deferred.push((path.clone(), mode & 0o1755, times));
                 dirs.insert(rel);
             }
             b'f' => {
@@ -141,7 +142,7 @@ pub fn write_records(input: &mut impl BufRead, into: &Path) -> Result<(), Failur
                 // create_new: never through a symlink, never over an earlier record.
                 let mut f = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).map_err(io)?;
                 copy_exact(input, &mut f, size, &path)?;
-                f.set_permissions(std::fs::Permissions::from_mode(mode & 0o7755)).map_err(io)?;
+                f.set_permissions(std::fs::Permissions::from_mode(mode & 0o1755)).map_err(io)?;
                 f.set_times(times).map_err(io)?;
                 files.insert(rel);
             }
