@@ -5,7 +5,7 @@
 // whose owner is gone (no such pid, or a pid reused by a process started later) is stale and
 // broken by the next run.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { SidebundleError } from '../errors';
@@ -26,24 +26,28 @@ export function withPublishLock<T>(out: string, name: string, action: () => T): 
     }
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, WAIT_MS);
   }
+  const mine = ownerOf(lock)?.text;
   try {
     removeLeftovers(out, name);
     return action();
   } finally {
-    const free = sibling(lock, 'free');
-    try {
-      renameSync(lock, free);
-    } catch {
-      // broken by someone who judged us dead: nothing of ours is left
+    // Only our own lock is released: if someone judged us dead and took it over, it is theirs.
+    if (ownerOf(lock)?.text === mine) {
+      const free = sibling(lock, 'free');
+      try {
+        renameSync(lock, free);
+      } catch {
+        // gone meanwhile
+      }
+      rmSync(free, { recursive: true, force: true });
     }
-    rmSync(free, { recursive: true, force: true });
   }
 }
 
 function tryAcquire(lock: string): boolean {
   const fresh = sibling(lock, 'new');
   mkdirSync(fresh);
-  writeFileSync(path.join(fresh, 'pid'), `${process.pid} ${startTime(process.pid) ?? ''}`.trim());
+  writeFileSync(path.join(fresh, 'pid'), `${process.pid} ${startTime(process.pid) ?? '-'} ${pidNamespace() ?? '-'}`);
   try {
     renameSync(fresh, lock);
     return true;
@@ -69,10 +73,11 @@ function breakIfStale(lock: string): boolean {
   if (ownerOf(stale)?.text !== owner.text) {
     try {
       renameSync(stale, lock);
-      return false;
     } catch {
-      // a third run holds the lock now: the moved one is dropped below
+      // A third run holds the lock now; the moved one is live and is not ours to delete (it
+      // stays aside and goes once its owner has ended: removeLeftovers).
     }
+    return false;
   }
   rmSync(stale, { recursive: true, force: true });
   return true;
@@ -81,6 +86,8 @@ function breakIfStale(lock: string): boolean {
 interface Owner {
   pid: number;
   start: string | undefined;
+  /** The owner's pid namespace: a pid means nothing in another one (containers sharing a dir). */
+  namespace: string | undefined;
   text: string;
 }
 
@@ -91,12 +98,22 @@ function ownerOf(lock: string): Owner | undefined {
   } catch {
     return undefined;
   }
-  const [pid, start] = text.trim().split(' ');
-  return /^\d+$/.test(pid ?? '') ? { pid: Number(pid), start, text } : undefined;
+  const [pid, start, namespace] = text.trim().split(' ').map((f) => (f === '-' ? undefined : f));
+  return /^\d+$/.test(pid ?? '') ? { pid: Number(pid), start, namespace, text } : undefined;
 }
 
 function isRunning(owner: Owner): boolean {
+  // An owner in another pid namespace cannot be checked from here: never judge it dead.
+  if (owner.namespace !== undefined && owner.namespace !== pidNamespace()) return true;
   return processRunning(owner.pid, owner.start);
+}
+
+function pidNamespace(): string | undefined {
+  try {
+    return readlinkSync('/proc/self/ns/pid').replace(/\D/g, '') || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether process `pid` is alive (and, given its start time, is still that process). */
@@ -132,6 +149,9 @@ function removeLeftovers(out: string, name: string): void {
   for (const entry of readdirSync(out)) {
     if (!entry.startsWith(prefix)) continue;
     const pid = /^(?:new|free|stale)-(\d+)-[0-9a-f]+$/.exec(entry.slice(prefix.length))?.[1];
-    if (pid !== undefined && !processRunning(Number(pid))) rmSync(path.join(out, entry), { recursive: true, force: true });
+    if (pid === undefined || processRunning(Number(pid))) continue;
+    // A live lock a racing run moved aside (breakIfStale) goes only once its owner has ended.
+    const owner = ownerOf(path.join(out, entry));
+    if (owner === undefined || !isRunning(owner)) rmSync(path.join(out, entry), { recursive: true, force: true });
   }
 }
