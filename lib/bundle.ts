@@ -147,9 +147,10 @@ export async function traceGroups(groups: ResolvedGroup[], options: Omit<BundleO
     const collected = await collect([group.closure, traced.closure], {
       ...(options.collect ? { policy: options.collect } : {}),
       ...(options.collectBudget ? { budgetMiB: options.collectBudget } : {}),
+      exclude: [outDir],
       digests: digestsOf(context),
     });
-    for (const s of collected.summary) emit(context, { type: 'log', level: 'info', message: `collect ${s.family}: ${s.files} files, ${(s.bytes / 1048576).toFixed(1)} MiB` });
+    for (const s of collected.summary) emit(context, { type: 'log', level: 'info', message: `collect ${s.family}: ${s.files} files, ${(s.bytes / 1048576).toFixed(1)} MiB${s.parts ? ` (${s.parts.map((p) => `${p.part} ${p.files} files, ${(p.bytes / 1048576).toFixed(1)} MiB`).join('; ')})` : ''}` });
     const closure = collected.closure.files.length > 0 || collected.closure.diagnostics.length > 0 ? unionOf(traced.closure.root, [traced.closure, collected.closure]) : traced.closure;
     if (group.closure.source) closure.source = group.closure.source;
     out.push({ closure, reports: traced.reports, ...(collected.summary.length ? { collected: collected.summary } : {}) });
@@ -200,7 +201,12 @@ function sumCollected(list: FamilySummary[]): FamilySummary[] {
   const by = new Map<string, FamilySummary>();
   for (const s of list) {
     const known = by.get(s.family) ?? { family: s.family, files: 0, bytes: 0 };
-    by.set(s.family, { family: s.family, files: known.files + s.files, bytes: known.bytes + s.bytes });
+    const parts = new Map((known.parts ?? []).map((p) => [p.part, p]));
+    for (const p of s.parts ?? []) {
+      const sum = parts.get(p.part) ?? { part: p.part, files: 0, bytes: 0 };
+      parts.set(p.part, { part: p.part, files: sum.files + p.files, bytes: sum.bytes + p.bytes });
+    }
+    by.set(s.family, { family: s.family, files: known.files + s.files, bytes: known.bytes + s.bytes, ...(parts.size ? { parts: [...parts.values()] } : {}) });
   }
   return [...by.values()];
 }

@@ -19,7 +19,7 @@ export interface CollectInput {
   /** A root-confined view of the root the closures come from. */
   fs: RootFs;
   /** Every file of the static and traced closures, at its path in the root. */
-  files: ReadonlyArray<Pick<ClosureFile, 'path' | 'kind' | 'reasons'>>;
+  files: ReadonlyArray<Pick<ClosureFile, 'path' | 'kind' | 'reasons'> & { size?: number }>;
   /** What traced runs read and the policy left out (a read /etc/nsswitch.conf means NSS). */
   excluded: ReadonlyArray<Pick<ExcludedFile, 'path'>>;
   entries: ReadonlyArray<ResolvedEntry>;
@@ -28,6 +28,8 @@ export interface CollectInput {
   budgetBytes: number;
   /** The root's package database (files of a distribution that lists none itself). */
   packages: PackageIndex;
+  /** Directories nothing is collected from (the output directory, inside a project maybe). */
+  exclude?: readonly string[];
 }
 
 export interface Addition {
@@ -37,11 +39,23 @@ export interface Addition {
   /** Set for a module that is left out, with a diagnostic, when a library it needs is absent
    * (an extension module of a library the machine lacks): the text names it there. */
   droppable?: string;
+  /** The part of the family it belongs to in the size report (node: app, dependencies, addons);
+   * libraries it brings in are credited to the same part. */
+  part?: string;
+}
+
+/** What one part of a family weighs: files and bytes. */
+export interface PartSummary {
+  part: string;
+  files: number;
+  bytes: number;
 }
 
 export interface FamilyResult {
   additions: Addition[];
   diagnostics: Diagnostic[];
+  /** Parts the family reports that were in the bundle already (node: the node binary). */
+  present?: PartSummary[];
 }
 
 export interface CollectFamily {

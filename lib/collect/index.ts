@@ -12,7 +12,8 @@ import { relocateClosure } from '../resolve/relocate';
 import { resolveClosure } from '../resolve/resolve';
 import { RootFs } from '../resolve/rootfs';
 import { dpkgIndex } from './dpkg';
-import { DEFAULT_COLLECT, DEFAULT_COLLECT_BUDGET_MIB, type Addition, type CollectFamily, type CollectInput, type CollectPolicy } from './family';
+import { DEFAULT_COLLECT, DEFAULT_COLLECT_BUDGET_MIB, type Addition, type CollectFamily, type CollectInput, type CollectPolicy, type PartSummary } from './family';
+import { nodeFamily } from './node';
 import { perlFamily } from './perl';
 import { pluginDirsFamily } from './plugin-dirs';
 import { pythonFamily } from './python';
@@ -20,7 +21,7 @@ import { pythonFamily } from './python';
 export * from './family';
 
 /** The families, in the order they are credited. */
-export const FAMILIES: readonly CollectFamily[] = [pythonFamily, perlFamily, pluginDirsFamily];
+export const FAMILIES: readonly CollectFamily[] = [pythonFamily, perlFamily, nodeFamily, pluginDirsFamily];
 
 export interface CollectOptions {
   policy?: CollectPolicy;
@@ -28,6 +29,8 @@ export interface CollectOptions {
   budgetMiB?: number;
   digests?: DigestMemo;
   families?: readonly CollectFamily[];
+  /** Directories nothing is collected from (the output directory). */
+  exclude?: string[];
 }
 
 /** What one family added: files new to the bundle and their bytes. */
@@ -35,6 +38,9 @@ export interface FamilySummary {
   family: string;
   files: number;
   bytes: number;
+  /** Its parts, where the family names them (node: node binary, app, dependencies, addons); a
+   * part the bundle had already (the node binary) is not in `files`/`bytes`. */
+  parts?: PartSummary[];
 }
 
 export interface CollectResult {
@@ -60,10 +66,12 @@ export async function collect(closures: ResolvedClosure[], options: CollectOptio
     fs,
     files: closures.flatMap((c) => c.files.map((f) => ({ ...f, path: f.from ?? original(f.path) }))),
     excluded: closures.flatMap((c) => c.excluded.map((e) => ({ path: original(e.path) }))),
-    entries: closures.flatMap((c) => c.entries),
+    // Entries too: a family reads the files around a script (its package.json) in the root.
+    entries: closures.flatMap((c) => c.entries.map((e) => ({ ...e, target: original(e.target) }))),
     policy,
     budgetBytes: (options.budgetMiB ?? DEFAULT_COLLECT_BUDGET_MIB) * 1024 * 1024,
     packages: dpkgIndex(fs),
+    ...(options.exclude ? { exclude: options.exclude } : {}),
   };
   const seen = new Set(input.files.map((f) => f.path));
   const loaderEntry = input.entries.find((e) => e.loader !== undefined);
@@ -74,12 +82,14 @@ export async function collect(closures: ResolvedClosure[], options: CollectOptio
     const additions = found.additions.filter((a) => !seen.has(a.path));
     if (additions.length === 0) {
       out.diagnostics.push(...(found.additions.length > 0 ? found.diagnostics : found.diagnostics.filter((d) => d.level === 'warning')));
+      if (found.present?.length) summary.push({ family: family.name, files: 0, bytes: 0, parts: found.present });
       continue;
     }
     const { closure, dropped } = await resolveAdditions(root, additions, loaderEntry, options.digests);
     const added = closure.files.filter((f) => !seen.has(f.path));
     added.forEach((f) => seen.add(f.path));
-    summary.push({ family: family.name, files: added.length, bytes: added.reduce((n, f) => n + f.size, 0) });
+    const weighed = [...(found.present ?? []), ...partsOf(added, additions, closure)];
+    summary.push({ family: family.name, files: added.length, bytes: added.reduce((n, f) => n + f.size, 0), ...(weighed.length ? { parts: weighed } : {}) });
     out.diagnostics.push(...found.diagnostics, ...dropped);
     parts.push({ ...closure, files: added });
   }
@@ -123,6 +133,35 @@ async function resolveAdditions(root: string, additions: Addition[], entry: { na
     }
     remaining = remaining.filter((a) => !broken.has(a.path));
   }
+}
+
+/** The added files by the part of their addition; a library by the part of what needed it. */
+function partsOf(added: ClosureFile[], additions: Addition[], closure: ResolvedClosure): PartSummary[] {
+  if (!additions.some((a) => a.part !== undefined)) return [];
+  const byPath = new Map(closure.files.map((f) => [f.path, f]));
+  const partOf = new Map<string, string>();
+  for (const a of additions) {
+    if (a.part === undefined) continue;
+    // A path through a link (a workspace package) names the file at its canonical path.
+    const file = byPath.get(a.path) ?? closure.files.find((f) => sameFile(a.path, f.path, closure));
+    partOf.set(file?.path ?? a.path, a.part);
+  }
+  const part = (f: ClosureFile, depth = 0): string => {
+    const known = partOf.get(f.path);
+    if (known !== undefined || depth > 16) return known ?? 'libraries';
+    const by = f.reasons.find((r) => r.kind === 'needed');
+    const parent = by?.kind === 'needed' ? byPath.get(by.by) : undefined;
+    return parent ? part(parent, depth + 1) : 'libraries';
+  };
+  const sums = new Map<string, PartSummary>();
+  for (const f of added) {
+    const name = part(f);
+    const sum = sums.get(name) ?? { part: name, files: 0, bytes: 0 };
+    sum.files++;
+    sum.bytes += f.size;
+    sums.set(name, sum);
+  }
+  return [...sums.values()];
 }
 
 /** Whether the addition `requested` is the closure file `canonical` (through links). */
