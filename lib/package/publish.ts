@@ -60,9 +60,9 @@ export function cleanupAfterDeadRuns(outDir: string, name: string): void {
 export function publish(staging: Staging): void {
   const out = path.dirname(staging.finalDir);
   const name = path.basename(staging.finalDir);
+  const aside = path.join(out, `.${name}.old-${process.pid}-${randomBytes(4).toString('hex')}`);
   withOutputErrors(out, () => withPublishLock(out, name, () => {
     if (staging.run) assertReplaceableRun(staging.run.final);
-    const aside = path.join(out, `.${name}.old-${process.pid}-${randomBytes(4).toString('hex')}`);
     // Each move and its undo; on a failure the moves done so far are undone, newest first.
     const moves: Array<[from: string, to: string]> = [];
     if (existsSync(staging.finalDir)) moves.push([staging.finalDir, aside]);
@@ -79,9 +79,11 @@ export function publish(staging: Staging): void {
       for (const [from, to] of done.reverse()) renameSync(to, from);
       throw error;
     }
-    rmSync(aside, { recursive: true, force: true });
-    rmSync(`${aside}.run`, { force: true });
   }));
+  // Outside the lock: removing a large old bundle must not hold up a concurrent run (which
+  // leaves an aside of a live run alone, see recover).
+  rmSync(aside, { recursive: true, force: true });
+  rmSync(`${aside}.run`, { force: true });
 }
 
 /** Remove a staging directory and staged single file (after a failure or an interruption). */
