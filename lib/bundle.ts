@@ -148,6 +148,9 @@ export async function traceGroups(groups: ResolvedGroup[], options: Omit<BundleO
       ...(options.collect ? { policy: options.collect } : {}),
       ...(options.collectBudget ? { budgetMiB: options.collectBudget } : {}),
       exclude: [outDir],
+      ...(options.traceInclude ? { include: options.traceInclude.map((p) => path.resolve(cwd, p)) } : {}),
+      ...(options.allowSecret ? { allowSecret: options.allowSecret.map((p) => path.resolve(cwd, p)) } : {}),
+      ...(options.copyDirs && !group.image ? { own: options.copyDirs.map((c) => path.resolve(cwd, c.source)) } : {}),
       digests: digestsOf(context),
     });
     for (const s of collected.summary) emit(context, { type: 'log', level: 'info', message: `collect ${s.family}: ${s.files} files, ${(s.bytes / 1048576).toFixed(1)} MiB${s.parts ? ` (${s.parts.map((p) => `${p.part} ${p.files} files, ${(p.bytes / 1048576).toFixed(1)} MiB`).join('; ')})` : ''}` });

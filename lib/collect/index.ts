@@ -5,12 +5,16 @@
 // resolved here like traced files (libraries with their closures, links kept) into one more
 // closure of the root, merged like the others. Families run in order; each is credited with the
 // files it added first (the summary the CLI prints).
+import * as os from 'node:os';
+
 import type { DigestMemo } from '../cache/file-digest';
 import type { ClosureFile, Diagnostic, ResolvedClosure } from '../model/closure';
 import { isUnder } from '../resolve/project';
 import { relocateClosure } from '../resolve/relocate';
 import { resolveClosure } from '../resolve/resolve';
 import { RootFs } from '../resolve/rootfs';
+import { tracePolicy, type Exclusion } from '../trace/policy';
+import { screener } from '../trace/screen';
 import { dpkgIndex } from './dpkg';
 import { DEFAULT_COLLECT, DEFAULT_COLLECT_BUDGET_MIB, type Addition, type CollectFamily, type CollectInput, type CollectPolicy, type PartSummary } from './family';
 import { nodeFamily } from './node';
@@ -31,6 +35,11 @@ export interface CollectOptions {
   families?: readonly CollectFamily[];
   /** Directories nothing is collected from (the output directory). */
   exclude?: string[];
+  /** As for the trace policy: paths brought back (--trace-include), secrets allowed
+   * (--allow-secret), the user's own directories besides the projects (--copy-dir sources). */
+  include?: string[];
+  allowSecret?: string[];
+  own?: string[];
 }
 
 /** What one family added: files new to the bundle and their bytes. */
@@ -74,6 +83,15 @@ export async function collect(closures: ResolvedClosure[], options: CollectOptio
     ...(options.exclude ? { exclude: options.exclude } : {}),
   };
   const seen = new Set(input.files.map((f) => f.path));
+  // What a family names passes the same screen as what a trace read: a distribution's RECORD or
+  // a .packlist may name any path, and a symlink in a collected tree may point at a secret.
+  const screen = screener(tracePolicy({
+    ...(options.include ? { include: options.include } : {}),
+    ...(options.allowSecret ? { allowSecret: options.allowSecret } : {}),
+    ...(options.exclude ? { exclude: options.exclude } : {}),
+    own: [...projects.map((p) => p.dir), ...(options.own ?? [])],
+    home: process.env.HOME ?? os.homedir(),
+  }), (p) => fs.hostPath(p));
   const loaderEntry = input.entries.find((e) => e.loader !== undefined);
   const summary: FamilySummary[] = [];
   const parts: ResolvedClosure[] = [];
@@ -86,7 +104,7 @@ export async function collect(closures: ResolvedClosure[], options: CollectOptio
       continue;
     }
     const { closure, dropped } = await resolveAdditions(root, additions, loaderEntry, options.digests);
-    const added = closure.files.filter((f) => !seen.has(f.path));
+    const added = closure.files.filter((f) => !seen.has(f.path) && admitted(f.path, screen, out));
     added.forEach((f) => seen.add(f.path));
     const weighed = [...(found.present ?? []), ...partsOf(added, additions, closure)];
     summary.push({ family: family.name, files: added.length, bytes: added.reduce((n, f) => n + f.size, 0), ...(weighed.length ? { parts: weighed } : {}) });
@@ -94,6 +112,18 @@ export async function collect(closures: ResolvedClosure[], options: CollectOptio
     parts.push({ ...closure, files: added });
   }
   return { closure: relocateClosure(unite(out, parts, input.entries.filter((e) => e.loader !== undefined).map((e) => e.name)), projects), summary };
+}
+
+/** A collected file may go in; one the policy refuses is listed with its reason, and a secret
+ * is also a warning (as when a trace reads one). */
+function admitted(logical: string, screen: (p: string) => Exclusion | undefined, out: ResolvedClosure): boolean {
+  const exclusion = screen(logical);
+  if (!exclusion) return true;
+  if (!out.excluded.some((e) => e.path === logical)) {
+    out.excluded.push({ path: logical, reason: exclusion.reason, ...(exclusion.impact === 'secret' ? { impact: 'secret' as const } : {}) });
+    if (exclusion.impact === 'secret') out.diagnostics.push({ level: 'warning', code: 'COLLECT_SECRET', message: `collection leaves out ${logical}: ${exclusion.reason} (to ship it: --allow-secret ${logical})`, input: logical });
+  }
+  return false;
 }
 
 /**
