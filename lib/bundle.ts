@@ -15,14 +15,14 @@ import { parseImageReference } from './image/reference';
 import type { ImageStore } from './image/store';
 import type { Diagnostic, ResolvedClosure } from './model/closure';
 import type { MergedPlan } from './model/plan';
-import type { TraceBackendRequest, TraceReport } from './model/trace';
+import type { TraceBackendRequest, TraceReport, TraceRunner } from './model/trace';
 import type { RunMode } from './package/launcher';
 import { emitImage, wantsImage, type EmitImageOptions, type EmittedImage } from './ship/emit';
 import { digestsOf, emit, type StepContext } from './steps/context';
 import { merge } from './steps/merge';
 import { pack, type PackStepResult } from './steps/package';
 import { resolve } from './steps/resolve';
-import { trace, unionOf, type TraceRunner } from './steps/trace';
+import { trace, unionOf } from './steps/trace';
 
 export type ImageTraceBackend = TraceBackendRequest | 'agent' | 'agent-combined';
 

@@ -11,7 +11,7 @@ export type { EntrySpec, HostEntrySpec } from './entries/spec';
 export { resolve } from './steps/resolve';
 export type { ResolveStepOptions } from './steps/resolve';
 export { trace } from './steps/trace';
-export type { TraceStepOptions, TracedClosure, TraceRunner, TraceRequest } from './steps/trace';
+export type { TraceStepOptions, TracedClosure } from './steps/trace';
 export { merge } from './steps/merge';
 export type { MergeStepOptions } from './steps/merge';
 export { pack, package } from './steps/package';

@@ -2,7 +2,7 @@
 import type { ExecutorContext } from '@nx/devkit';
 
 import { bundle } from '../../lib/bundle';
-import type { TraceRunner } from '../../lib/steps/trace';
+import type { TraceRunner } from '../../lib/model/trace';
 import { bundleOptionsOf, normalizeOptions } from '../shared/options';
 import { runStep, stepContext } from '../shared/run';
 import type { BundleExecutorSchema } from './schema';

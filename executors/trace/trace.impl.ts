@@ -9,7 +9,7 @@ import type { ExecutorContext } from '@nx/devkit';
 import { traceGroups, type ResolvedGroup, type TracedGroup } from '../../lib/bundle';
 import { lockedPaths, lockFileOf, lockOf, writeLock } from '../../lib/config/lockfile';
 import type { EntrySpec } from '../../lib/entries/spec';
-import type { TraceRunner } from '../../lib/steps/trace';
+import type { TraceRunner } from '../../lib/model/trace';
 import { bundleOptionsOf, normalizeOptions, type NormalizedOptions } from '../shared/options';
 import { readStepOutput, runStep, stepContext, writeStepOutput } from '../shared/run';
 import type { TraceExecutorSchema } from './schema';

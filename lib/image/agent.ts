@@ -8,8 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { SidebundleError } from '../errors';
-import type { TraceReport, TracedFile } from '../model/trace';
-import type { TraceRequest, TraceRunner } from '../steps/trace';
+import type { TraceReport, TracedFile, TraceRequest, TraceRunner } from '../model/trace';
 import { agentBinaryPath } from '../trace/native';
 import { runEngine, type Engine } from './engine';
 

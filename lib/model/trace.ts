@@ -7,6 +7,21 @@ export const TRACE_BACKEND_REQUESTS: readonly TraceBackendRequest[] = ['off', 'a
 /** A trace command (and all it started) is killed after this long. */
 export const DEFAULT_TRACE_TIMEOUT_SECONDS = 60;
 
+/** One command to trace, in a root, with a backend: what every tracer takes (lib/trace). */
+export interface TraceRequest {
+  command: string[];
+  cwd?: string;
+  env?: Record<string, string>;
+  root?: string;
+  backend: TraceBackendRequest;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** Runs one trace; the default is the native tracer (lib/trace/tracer.ts), the container agent
+ * is another (lib/trace/container.ts), a test passes its own. */
+export type TraceRunner = (request: TraceRequest) => Promise<TraceReport>;
+
 /** What a process did with a path. `exec`: execve/execveat; `open`: open/openat/openat2 of a file;
  * `opendir`: an open with O_DIRECTORY (a program listing a directory); `stat`: stat family,
  * access, readlink. */

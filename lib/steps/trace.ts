@@ -9,7 +9,7 @@ import * as path from 'node:path';
 
 import { SidebundleError } from '../errors';
 import type { ExcludedFile, ResolvedClosure } from '../model/closure';
-import { DEFAULT_TRACE_TIMEOUT_SECONDS, type TraceBackendRequest, type TraceReport, type TracedFile } from '../model/trace';
+import { DEFAULT_TRACE_TIMEOUT_SECONDS, type TraceBackendRequest, type TraceReport, type TracedFile, type TraceRunner } from '../model/trace';
 import { DEFAULT_PATH } from '../resolve/closure';
 import { resolveClosure } from '../resolve/resolve';
 import { relocateClosure } from '../resolve/relocate';
@@ -18,19 +18,6 @@ import { screener } from '../trace/screen';
 import { trace as runTrace } from '../trace/tracer';
 import { digestsOf, emit, STEP_VERSIONS, type StepContext } from './context';
 import { stringEnv } from '../util/env';
-
-export interface TraceRequest {
-  command: string[];
-  cwd?: string;
-  env?: Record<string, string>;
-  root?: string;
-  backend: TraceBackendRequest;
-  timeoutMs?: number;
-  signal?: AbortSignal;
-}
-
-/** Runs one trace; the default is the native tracer (lib/trace/tracer.ts). */
-export type TraceRunner = (request: TraceRequest) => Promise<TraceReport>;
 
 export interface TraceStepOptions {
   /** What to run, per entry (by launcher name). Entries without a command are not traced. */

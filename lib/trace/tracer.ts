@@ -9,8 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { SidebundleError } from '../errors';
-import type { TraceBackend, TraceBackendRequest, TraceReport, TracedFile } from '../model/trace';
-import type { TraceRequest } from '../steps/trace';
+import type { TraceBackend, TraceBackendRequest, TraceReport, TracedFile, TraceRequest } from '../model/trace';
 import { agentBinaryPath, nativeBinding, type NativeBinding } from './native';
 import { stringEnv } from '../util/env';
 
