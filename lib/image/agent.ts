@@ -9,7 +9,7 @@ import * as path from 'node:path';
 
 import { SidebundleError } from '../errors';
 import type { TraceReport, TracedFile, TraceRequest, TraceRunner } from '../model/trace';
-import { agentBinaryPath } from '../trace/native';
+import { agentBinaryPath } from '../native/binding';
 import { runEngine, type Engine } from './engine';
 
 export interface ContainerAgentOptions {

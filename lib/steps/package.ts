@@ -10,7 +10,7 @@ import { ENTRIES_DIR, RUNNER_PATH, type RunMode } from '../package/launcher';
 import { packBundle, type PackResult } from '../package/pack';
 import type { SingleFileResult } from '../package/single-file';
 import { SidebundleError } from '../errors';
-import { runnerBinaryPath } from '../trace/native';
+import { runnerBinaryPath } from '../native/binding';
 import { cleanupAfterDeadRuns, MANIFEST_NAME } from '../package/publish';
 import { digestsOf, emit, STEP_VERSIONS, type StepContext } from './context';
 

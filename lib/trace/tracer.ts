@@ -10,7 +10,7 @@ import * as path from 'node:path';
 
 import { SidebundleError } from '../errors';
 import type { TraceBackend, TraceBackendRequest, TraceReport, TracedFile, TraceRequest } from '../model/trace';
-import { agentBinaryPath, nativeBinding, type NativeBinding } from './native';
+import { agentBinaryPath, nativeBinding, type NativeBinding } from '../native/binding';
 import { stringEnv } from '../util/env';
 
 let sessions = 1;

@@ -1,4 +1,5 @@
-// The native shim, found and loaded on first use only (everything but tracing works without
+// The native shim and the static binaries (sidebundle-agent, sidebundle-run): the one place that
+// knows where they are. Found and loaded on first use only (everything but tracing works without
 // it): native/prebuilt/ as shipped in the npm package, else native/target/ of a checkout, else
 // built once with `cargo build --offline` if cargo exists. Calls go through ffi-rs with
 // runInNewThread, so a whole trace session (fork, exec, the tracer loop) runs in one libuv
