@@ -8,7 +8,6 @@ import * as path from 'node:path';
 import { collect, type CollectPolicy, type FamilySummary } from './collect';
 import type { EntrySpec } from './entries/spec';
 import { SidebundleError } from './errors';
-import { containerAgentRunner } from './image/agent';
 import { pickEngine } from './image/engine';
 import { materializeImage, type MaterializedImage } from './image/materialize';
 import { parseImageReference } from './image/reference';
@@ -23,6 +22,7 @@ import { merge } from './steps/merge';
 import { pack, type PackStepResult } from './steps/package';
 import { resolve } from './steps/resolve';
 import { trace, unionOf } from './steps/trace';
+import { containerAgentRunner } from './trace/container';
 
 export type ImageTraceBackend = TraceBackendRequest | 'agent' | 'agent-combined';
 

@@ -4,13 +4,14 @@
 // AbortSignal (the CLI wires Ctrl+C to it) cancels the session: the native side kills the
 // traced tree and returns what it saw.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { SidebundleError } from '../errors';
-import type { TraceBackend, TraceBackendRequest, TraceReport, TracedFile, TraceRequest } from '../model/trace';
+import { DEFAULT_TRACE_TIMEOUT_SECONDS, type TraceBackend, type TraceReport, type TraceRequest } from '../model/trace';
 import { agentBinaryPath, nativeBinding, type NativeBinding } from '../native/binding';
+import { agentArgs, agentFailure, readAgentReport, throwIfRunFailed, toTraceReport, writeAgentSpec, type RawRun } from './agent';
 import { stringEnv } from '../util/env';
 
 let sessions = 1;
@@ -23,7 +24,7 @@ export async function trace(request: TraceRequest, binding?: NativeBinding): Pro
   for (const backend of order) {
     try {
       const raw = root === '/' ? await runNative(request, backend, binding ?? nativeBinding()) : await runAgent(request, backend, root);
-      return toReport(raw, request, root, backend, warnings);
+      return toTraceReport(raw, { command: request.command, cwd: request.cwd ?? process.cwd(), root, requestedBackend: request.backend, backend, warnings });
     } catch (error) {
       if (request.backend !== 'auto' || !(error instanceof SidebundleError)) throw error;
       if (error.code === 'TRACE_NATIVE_UNAVAILABLE') {
@@ -51,7 +52,7 @@ export async function trace(request: TraceRequest, binding?: NativeBinding): Pro
   };
 }
 
-async function runNative(request: TraceRequest, backend: TraceBackend, binding: NativeBinding): Promise<Record<string, unknown>> {
+async function runNative(request: TraceRequest, backend: TraceBackend, binding: NativeBinding): Promise<RawRun> {
   const session = sessions++;
   const onAbort = () => binding.cancel(session);
   request.signal?.addEventListener('abort', onAbort, { once: true });
@@ -61,11 +62,11 @@ async function runNative(request: TraceRequest, backend: TraceBackend, binding: 
       cwd: request.cwd ?? process.cwd(),
       env: request.env ?? stringEnv(process.env),
       backend,
-      timeoutMs: request.timeoutMs ?? 60_000,
+      timeoutMs: request.timeoutMs ?? DEFAULT_TRACE_TIMEOUT_SECONDS * 1000,
       session,
       stdout: 'stderr',
     });
-    throwIfError(raw, request.command);
+    throwIfRunFailed(raw, request.command);
     return raw;
   } finally {
     request.signal?.removeEventListener('abort', onAbort);
@@ -73,27 +74,20 @@ async function runNative(request: TraceRequest, backend: TraceBackend, binding: 
 }
 
 /** Trace inside another root with the static agent (it needs root privileges to enter it). */
-async function runAgent(request: TraceRequest, backend: TraceBackend, root: string): Promise<Record<string, unknown>> {
+async function runAgent(request: TraceRequest, backend: TraceBackend, root: string): Promise<RawRun> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'sidebundle-agent-'));
   try {
-    const spec = path.join(work, 'spec.json');
-    await writeFile(spec, JSON.stringify({
-      commands: [{
-        command: request.command,
-        cwd: request.cwd && request.cwd.startsWith(root) ? request.cwd.slice(root.length) || '/' : '/',
-        ...(request.env ? { env: request.env } : {}),
-        timeoutMs: request.timeoutMs ?? 60_000,
-      }],
-    }));
+    const spec = writeAgentSpec(work, request, request.cwd && request.cwd.startsWith(root) ? request.cwd.slice(root.length) || '/' : '/');
     const output = path.join(work, 'out');
     const agent = agentBinaryPath();
     await new Promise<void>((resolve, reject) => {
-      const child = execFile(agent, ['trace', '--rootfs', root, '--spec', spec, '--output', output, '--trace-backend', backend], { maxBuffer: 64 * 1024 * 1024 }, (error, _stdout, stderr) => {
+      const child = execFile(agent, agentArgs(root, spec, output, backend), { maxBuffer: 64 * 1024 * 1024 }, (error, _stdout, stderr) => {
         if (error) {
-          const code = /error\[([A-Z_]+)\]/.exec(stderr)?.[1] ?? 'TRACE_AGENT_FAILED';
+          const said = agentFailure(stderr);
+          const code = said.code ?? 'TRACE_AGENT_FAILED';
           reject(new SidebundleError(code === 'AGENT_NAMESPACE_DENIED' ? 'TRACE_AGENT_DENIED' : code, `tracing inside ${root} failed: ${stderr.trim().split('\n')[0] ?? error.message}`, {
             input: root,
-            hint: stderr.match(/hint: (.*)/)?.[1] ?? 'tracing inside a root needs root privileges (CAP_SYS_ADMIN)',
+            hint: said.hint ?? 'tracing inside a root needs root privileges (CAP_SYS_ADMIN)',
           }));
         } else {
           resolve();
@@ -101,37 +95,8 @@ async function runAgent(request: TraceRequest, backend: TraceBackend, root: stri
       });
       request.signal?.addEventListener('abort', () => child.kill('SIGKILL'), { once: true });
     });
-    const [raw] = JSON.parse(await readFile(path.join(output, 'report.json'), 'utf8')) as Array<Record<string, unknown>>;
-    throwIfError(raw!, request.command);
-    return raw!;
+    return readAgentReport(output, request.command);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
-}
-
-function throwIfError(raw: Record<string, unknown>, command: string[]): void {
-  const error = raw.error as { code?: string; message?: string; hint?: string } | undefined;
-  if (!error) return;
-  throw new SidebundleError(error.code ?? 'TRACE_FAILED', error.message ?? `tracing ${command.join(' ')} failed`, {
-    input: command.join(' '),
-    ...(error.hint ? { hint: error.hint } : {}),
-    kind: error.code === 'TRACE_COMMAND_FAILED' ? 'input' : 'failure',
-  });
-}
-
-function toReport(raw: Record<string, unknown>, request: TraceRequest, root: string, backend: TraceBackend, warnings: string[]): TraceReport {
-  return {
-    schema: 'sidebundle/trace@1',
-    command: request.command,
-    cwd: request.cwd ?? process.cwd(),
-    root,
-    requestedBackend: request.backend as TraceBackendRequest,
-    backend,
-    exit: (raw.exit as TraceReport['exit']) ?? null,
-    timedOut: raw.timedOut === true,
-    cancelled: raw.cancelled === true,
-    durationMs: Number(raw.durationMs ?? 0),
-    files: raw.files as TracedFile[],
-    warnings: [...warnings, ...((raw.warnings as string[]) ?? [])],
-  };
 }

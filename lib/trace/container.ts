@@ -3,14 +3,15 @@
 // (SYS_PTRACE; SYS_ADMIN for fanotify) and seccomp unconfined, as the permission table says. It
 // traces in place (--rootfs /) and writes its report into a directory bound from the host; the
 // paths it reports are paths inside the image, as the unpacked rootfs has them.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { SidebundleError } from '../errors';
-import type { TraceReport, TracedFile, TraceRequest, TraceRunner } from '../model/trace';
+import { runEngine, type Engine } from '../image/engine';
+import type { TraceReport, TraceRequest, TraceRunner } from '../model/trace';
 import { agentBinaryPath } from '../native/binding';
-import { runEngine, type Engine } from './engine';
+import { agentArgs, readAgentReport, toTraceReport, writeAgentSpec } from './agent';
 
 export interface ContainerAgentOptions {
   engine: Engine;
@@ -27,9 +28,7 @@ export function containerAgentRunner(options: ContainerAgentOptions): TraceRunne
     const work = mkdtempSync(path.join(os.tmpdir(), 'sidebundle-agent-'));
     const started = Date.now();
     try {
-      writeFileSync(path.join(work, 'spec.json'), JSON.stringify({
-        commands: [{ command: request.command, cwd: '/', ...(request.env ? { env: request.env } : {}), timeoutMs: request.timeoutMs ?? 60_000 }],
-      }));
+      writeAgentSpec(work, request, '/');
       const agent = options.agentBin ?? agentBinaryPath();
       const run = await runEngine(options.engine, [
         'run', '--rm', '--network', 'none',
@@ -38,7 +37,7 @@ export function containerAgentRunner(options: ContainerAgentOptions): TraceRunne
         '-v', `${agent}:/.sidebundle-agent:ro`, '-v', `${work}:/.sidebundle-out`,
         '--entrypoint', '/.sidebundle-agent',
         options.image,
-        'trace', '--rootfs', '/', '--spec', '/.sidebundle-out/spec.json', '--output', '/.sidebundle-out', '--trace-backend', options.backend,
+        ...agentArgs('/', '/.sidebundle-out/spec.json', '/.sidebundle-out', options.backend),
       ], request.signal ? { signal: request.signal } : {});
       if (run.code !== 0) {
         throw new SidebundleError('TRACE_AGENT_FAILED', `the agent in a ${options.engine.name} container of ${options.image} failed (exit ${run.code}): ${run.stderr.trim().split('\n').slice(-3).join(' / ')}`, {
@@ -46,25 +45,16 @@ export function containerAgentRunner(options: ContainerAgentOptions): TraceRunne
           hint: `the engine must allow --cap-add SYS_PTRACE${options.backend === 'combined' ? ' and SYS_ADMIN' : ''} and --security-opt seccomp=unconfined; try --image-trace-backend agent (ptrace only) or the default (trace from the host in the unpacked rootfs)`,
         });
       }
-      const [raw] = JSON.parse(readFileSync(path.join(work, 'report.json'), 'utf8')) as Array<Record<string, unknown>>;
-      const error = raw?.error as { code?: string; message?: string; hint?: string } | undefined;
-      if (!raw || error) {
-        throw new SidebundleError(error?.code ?? 'TRACE_AGENT_FAILED', error?.message ?? 'the agent wrote no report', { input: options.image, ...(error?.hint ? { hint: error.hint } : {}) });
-      }
-      return {
-        schema: 'sidebundle/trace@1',
+      const raw = readAgentReport(work, request.command);
+      return toTraceReport(raw, {
         command: request.command,
         cwd: '/',
         root: request.root ?? '/',
         requestedBackend: request.backend,
         backend: options.backend,
-        exit: (raw.exit as TraceReport['exit']) ?? null,
-        timedOut: raw.timedOut === true,
-        cancelled: raw.cancelled === true,
-        durationMs: Number(raw.durationMs ?? Date.now() - started),
-        files: raw.files as TracedFile[],
-        warnings: [`traced inside a ${options.engine.name} container of ${options.image} (agent)`, ...((raw.warnings as string[]) ?? [])],
-      };
+        durationMs: Date.now() - started,
+        warnings: [`traced inside a ${options.engine.name} container of ${options.image} (agent)`],
+      });
     } finally {
       if (options.keepOutput) options.keepOutput(work);
       else rmSync(work, { recursive: true, force: true });
