@@ -7,7 +7,7 @@
 import { SidebundleError } from '../errors';
 import { parseImageReference } from '../image/reference';
 import { validateEntryName } from '../model/names';
-import { shellWords } from './shell-words';
+import { shellWords } from '../util/shell-words';
 
 interface EntryCommon {
   /** Program path (host: absolute, relative to the cwd, or a name looked up on PATH; image:

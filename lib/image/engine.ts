@@ -7,8 +7,8 @@ import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { shellWords } from '../entries/shell-words';
 import { SidebundleError } from '../errors';
+import { shellWords } from '../util/shell-words';
 import type { ImageConfig } from './manifest';
 
 export interface Engine {

@@ -44,7 +44,38 @@ export function readManifest(given: string): { manifest: Manifest; file: string;
       hint: 'it was written by another version of sidebundle, or is not a manifest.lock; rebuild the bundle',
     });
   }
+  const bad = firstMalformed(m as Manifest);
+  if (bad !== undefined) {
+    throw new SidebundleError('INSPECT_BAD_MANIFEST', `${file} is damaged: ${bad}`, {
+      input: file,
+      kind: 'input',
+      hint: 'manifest.lock was edited or truncated; rebuild the bundle (or compare against a good copy)',
+    });
+  }
   return { manifest: m as Manifest, file, dir: isDir ? given : undefined };
+}
+
+/** An optional list: absent is empty, anything but an array is one malformed item. */
+function optionalList(value: unknown): unknown[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+/** The first entry of the manifest whose fields do not have the types the readers rely on. */
+function firstMalformed(m: Manifest): string | undefined {
+  const isString = (v: unknown) => typeof v === 'string';
+  const isSafePath = (v: unknown) => isString(v) && (v as string) !== '' && !(v as string).split('/').includes('..') && !(v as string).startsWith('/');
+  const lists: Array<[string, unknown[], (e: Record<string, unknown>) => boolean]> = [
+    ['files', m.files, (e) => isSafePath(e.path) && (e.sameAs === undefined ? isString(e.sha256) && typeof e.size === 'number' && isString(e.mode) : isSafePath(e.sameAs)) && (e.reasons === undefined || (Array.isArray(e.reasons) && e.reasons.every((r) => typeof r === 'object' && r !== null)))],
+    ['launchers', m.launchers, (e) => isSafePath(e.path) && isString(e.sha256) && typeof e.size === 'number' && isString(e.mode)],
+    ['symlinks', m.symlinks, (e) => isSafePath(e.path) && isString(e.target)],
+    ['entries', Array.isArray(m.entries) ? m.entries : [null], (e) => isString(e.name)],
+    ['traced_files', optionalList((m as unknown as Record<string, unknown>).traced_files), (e) => isSafePath(e.path) && (e.sha256 === undefined || isString(e.sha256))],
+  ];
+  for (const [name, list, ok] of lists) {
+    const i = list.findIndex((e) => typeof e !== 'object' || e === null || !ok(e as Record<string, unknown>));
+    if (i !== -1) return `${name}[${i}] is malformed: ${JSON.stringify(list[i])?.slice(0, 200)}`;
+  }
+  return undefined;
 }
 
 /** One reason as a reviewer reads it: "entry jq", "needed by payload/usr/bin/jq", "traced". */

@@ -178,3 +178,58 @@ test('the single-file runner: 60 damaged .run files fail cleanly (no crash, no h
   }
   expect(counts.refused).toBeGreaterThan(0);
 });
+
+describe('manifest.lock and the runner entry JSON', () => {
+  const dir = tempDir('sb-manifestfuzz-');
+  let bundleDir = '';
+  beforeAll(() => {
+    bundleDir = createBundle(['--name', 'm', '--out-dir', path.join(dir, 'out'), '--no-cache', '--from-host', '/bin/echo']).dir;
+  });
+
+  test('verify and diff read 600 hostile manifest.lock files', async () => {
+    const { verifyBundle } = await import('../../lib/inspect/verify');
+    const { diffManifests } = await import('../../lib/inspect/diff');
+    const { readManifest } = await import('../../lib/inspect/manifest-files');
+    const manifestFile = path.join(bundleDir, 'manifest.lock');
+    const original = readFileSync(manifestFile);
+    const good = JSON.parse(original.toString());
+    try {
+      const outcomes = await fuzz('manifest.lock', 0x4a11, cases(600), async (random) => {
+        chmodSync(manifestFile, 0o644);
+        writeFileSync(manifestFile, mutatedJsonText(random, good));
+        const report = await verifyBundle(bundleDir);
+        expect(typeof report.ok).toBe('boolean');
+        diffManifests(good, readManifest(bundleDir).manifest);
+      });
+      expect(outcomes.ok).toBeGreaterThan(0);
+      expect(Object.keys(outcomes).every((code) => code === 'ok' || code.startsWith('INSPECT_'))).toBe(true);
+    } finally {
+      writeFileSync(manifestFile, original);
+    }
+  });
+
+  test('the runner reads 80 hostile runtime/entries/NAME.json files without a crash, hang or panic', () => {
+    const spec = path.join(bundleDir, 'runtime', 'entries', 'echo.json');
+    const original = readFileSync(spec);
+    const good = JSON.parse(original.toString());
+    const random = seededRandom(0x3e);
+    let refused = 0;
+    try {
+      for (let i = 0; i < cases(80); i++) {
+        chmodSync(spec, 0o644);
+        const text = mutatedJsonText(random, good);
+        writeFileSync(spec, text);
+        const r = spawnSync(path.join(bundleDir, 'bin', 'echo'), ['fuzz-marker'], { encoding: 'utf8', timeout: 20_000, env: { PATH: '/usr/bin:/bin', SIDEBUNDLE_RUN_MODE: i % 2 ? 'host' : 'ns' } });
+        const where = `case ${i}: ${text.toString().slice(0, 300)}`;
+        expect({ where, signal: r.signal, error: r.error?.message, panicked: /panicked/.test(r.stderr ?? '') }).toEqual({ where, signal: null, error: undefined, panicked: false });
+        if (r.status !== 0) {
+          refused++;
+          expect(r.stderr.trim().length).toBeGreaterThan(0);
+        }
+      }
+    } finally {
+      writeFileSync(spec, original);
+    }
+    expect(refused).toBeGreaterThan(0);
+  });
+});
