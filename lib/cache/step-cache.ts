@@ -119,19 +119,34 @@ export class StepCache {
     return existsSync(file) ? file : undefined;
   }
 
-  /** Add files of a written bundle's data/ to the content store (hard links; no copy). */
-  adopt(dataDir: string): void {
-    for (const name of readdirSync(dataDir)) {
-      if (!/^[0-9a-f]{64}$/.test(name)) continue;
-      const target = path.join(this.dir, 'cas', name);
-      if (existsSync(target)) continue;
+  /**
+   * Add a written bundle's stored files (real files, by content) to the content store: hard
+   * links, no copy. A store copy with another mtime (stored under another SOURCE_DATE_EPOCH, or
+   * before bundles had one fixed time) is replaced, so the next bundle can link it again.
+   */
+  adopt(files: Iterable<{ path: string; sha256: string }>): void {
+    for (const file of files) {
+      if (!/^[0-9a-f]{64}$/.test(file.sha256)) continue;
+      const target = path.join(this.dir, 'cas', file.sha256);
+      let mine;
       try {
-        linkSync(path.join(dataDir, name), target);
+        mine = statSync(file.path);
+        const theirs = statSync(target);
+        if (theirs.ino === mine.ino || theirs.mtimeMs === mine.mtimeMs || (theirs.mode & 0o7777) !== (mine.mode & 0o7777)) continue;
       } catch {
+        // no store copy yet (or the bundle's file is gone): link below
+      }
+      if (mine === undefined) continue;
+      const temporary = path.join(this.dir, 'tmp', `${file.sha256}.${process.pid}.${randomBytes(4).toString('hex')}`);
+      try {
+        linkSync(file.path, temporary);
+        renameSync(temporary, target);
+      } catch {
+        rmSync(temporary, { force: true });
         return; // another filesystem: the store cannot share inodes with this bundle
       }
-      // The bundle's data files were verified when written: remember what this inode holds.
-      this.digests.remember(target, { sha256: name, size: statSync(target).size });
+      // The bundle's stored files were verified when written: remember what this inode holds.
+      this.digests.remember(target, { sha256: file.sha256, size: mine.size });
     }
   }
 

@@ -26,13 +26,19 @@ export interface BundleDiff {
   added: DiffItem[];
   removed: DiffItem[];
   changed: ChangedItem[];
-  /** Sum of file sizes, before and after (data/ counted once per content). */
+  /** Sum of file sizes, before and after (each content counted once). */
   bytes: { before: number; after: number };
 }
 
-// data/<sha256> names content, not a path a reviewer cares about: a changed payload file says
-// the same, and would otherwise appear as one removal and one addition each time.
-const listed = (manifest: Manifest) => new Map([...expectedFiles(manifest)].filter(([p]) => !p.startsWith('data/')));
+// A path stored as a symlink to a same-content file (sameAs) is compared as the file it reads
+// as: which path of a content is the stored one is layout, not a change a reviewer cares about.
+const listed = (manifest: Manifest) => {
+  const out = expectedFiles(manifest);
+  for (const f of manifest.files) {
+    if (f.sameAs !== undefined) out.set(f.path, { kind: 'file', sha256: f.sha256, size: f.size, mode: f.mode, reasons: out.get(f.path)!.reasons });
+  }
+  return out;
+};
 
 const item = (p: string, e: Expected): DiffItem => ({ path: p, kind: e.kind, ...(e.kind === 'file' ? { size: e.size } : {}), reasons: e.reasons });
 const side = (e: Expected) => (e.kind === 'file' ? { size: e.size, sha256: e.sha256 } : { target: e.target });
@@ -72,7 +78,7 @@ export function diffManifests(before: Manifest, after: Manifest): BundleDiff {
 function totalBytes(manifest: Manifest): number {
   const seen = new Set<string>();
   let total = 0;
-  for (const f of [...manifest.files, ...(manifest.traced_files ?? [])]) {
+  for (const f of manifest.files) {
     if (seen.has(f.sha256)) continue;
     seen.add(f.sha256);
     total += f.size;

@@ -1,6 +1,7 @@
 // What a bundle's manifest.lock says is in the bundle, path by path: regular files (payload,
-// traced resources, launchers and runtime files, data/<sha256>) with digest, size and mode, and
-// symlinks with their target. One table read by both verify and diff.
+// launchers and runtime files) with digest, size and mode, and symlinks with their target (a
+// payload file whose content another path holds is such a symlink: layout.ts). One table read
+// by both verify and diff.
 import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 
@@ -87,12 +88,14 @@ export function describeReason(reason: Record<string, unknown>): string {
 /** Every path the manifest accounts for (manifest.lock itself aside). */
 export function expectedFiles(manifest: Manifest): Map<string, Expected> {
   const expected = new Map<string, Expected>();
-  for (const f of [...manifest.files, ...(manifest.traced_files ?? [])]) {
+  for (const f of manifest.files) {
     const reasons = (f.reasons ?? []).map((r) => describeReason(r as unknown as Record<string, unknown>));
-    expected.set(f.path, { kind: 'file', sha256: f.sha256, size: f.size, mode: f.mode, reasons });
-    // The content store: payload files are links to data/<sha256> (one per distinct content).
-    // The first file of a content gives data/ its mode (content.ts), so the first one wins here.
-    if (!expected.has(`data/${f.sha256}`)) expected.set(`data/${f.sha256}`, { kind: 'file', sha256: f.sha256, size: f.size, mode: f.mode, reasons: ['content store'] });
+    if (f.sameAs !== undefined) {
+      // Its bytes are checked at the file it points to, which the manifest lists too.
+      expected.set(f.path, { kind: 'symlink', target: path.posix.relative(path.posix.dirname(f.path), f.sameAs), reasons });
+    } else {
+      expected.set(f.path, { kind: 'file', sha256: f.sha256, size: f.size, mode: f.mode, reasons });
+    }
   }
   for (const l of manifest.launchers) expected.set(l.path, { kind: 'file', sha256: l.sha256, size: l.size, mode: l.mode, reasons: ['launcher or runtime'] });
   for (const s of manifest.symlinks) expected.set(s.path, { kind: 'symlink', target: s.target, reasons: ['symlink'] });

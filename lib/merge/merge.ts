@@ -119,15 +119,6 @@ export function mergeClosures(options: MergeOptions): MergedPlan {
     }
   }
 
-  // Files a trace found that are not programs or libraries are also shown at
-  // resources/traced/<path> (the same stored content: no extra space).
-  for (const file of [...files.values()]) {
-    if (file.kind !== 'data' || !file.reasons.some((r) => r.kind === 'traced')) continue;
-    const payload = file.path.slice(0, file.path.indexOf('/'));
-    const shown = `resources/traced/${payload === 'payload' ? '' : `${payload}/`}${file.path.slice(payload.length + 1)}`;
-    files.set(shown, { ...file, path: shown });
-  }
-
   for (const launcher of launchers.values()) {
     for (const extra of extraLibraryPath) {
       if (extra.payload !== launcher.payload || extra.entry !== launcher.name || launcher.loader === undefined) continue;

@@ -1,15 +1,19 @@
-// The content store of a bundle: data/<sha256>, one file per distinct content, and the payload
-// tree of hard links into it. Every copy is hashed as it is written and every content-store link
-// is checked, so a file that changed since it was resolved (or a store copy edited in place) is
-// caught instead of shipped under a wrong digest.
-import { chmodSync, copyFileSync, linkSync, mkdirSync, statSync, unlinkSync, utimesSync } from 'node:fs';
-import { chmod, stat, utimes } from 'node:fs/promises';
+// The payload's files: each distinct content written once, as a real file at the first path
+// that has it, the other paths linked to it (layout.ts says how). Every copy is hashed as it is
+// written and every link from the cache's content store is checked, so a file that changed
+// since it was resolved (or a store copy edited in place) is caught instead of shipped under a
+// wrong digest. Every file gets the bundle's one mtime (the epoch), never its source's.
+import { linkSync, lutimesSync, mkdirSync, symlinkSync, unlinkSync, statSync } from 'node:fs';
+import { chmod, utimes } from 'node:fs/promises';
 import * as path from 'node:path';
 
 import { copyHashed, CopyWriteError, sha256File, type DigestMemo } from '../cache/file-digest';
 import { mapLimit } from '../util/limit';
 import { SidebundleError } from '../errors';
 import type { PlanFile } from '../model/plan';
+import { placeFiles, storedMode } from './layout';
+
+export { storedMode } from './layout';
 
 export interface ContentProgress {
   done: number;
@@ -18,71 +22,62 @@ export interface ContentProgress {
 }
 
 export interface WriteContentOptions {
+  /** The mtime (seconds) every file gets. */
+  epoch: number;
   signal?: AbortSignal;
   onProgress?: (progress: ContentProgress) => void;
   /** Where an existing copy of a content may be hard-linked from instead of copied. */
   reuse?: (sha256: string) => string | undefined;
   /** The digest memo: a content-store copy in a state it knows is linked without being read;
-   * it learns the final state of the data/ files written. */
+   * it learns the final state of the stored files written. */
   digests?: DigestMemo;
 }
 
-/**
- * A file keeps its source's permission bits, never wider (a 0600 key stays private), minus:
- * setuid, setgid and sticky (a bundle must not carry privileges), and every write bit: payload
- * files are hard links shared with the cache's content store and with other bundles, so an edit
- * in place would reach them all; read-only, it fails with EACCES (root ignores modes: for root,
- * the next bundle is protected by the check before reuse, not the bundles that share the inode).
- */
-export function storedMode(mode: number): number {
-  return mode & 0o555;
-}
-
-/** Write data/ and the payload links of `files` into `bundleDir`. Returns the bytes stored. */
-export async function writeContent(bundleDir: string, files: PlanFile[], options: WriteContentOptions = {}): Promise<number> {
-  const byDigest = new Map<string, PlanFile>();
-  for (const file of files) if (!byDigest.has(file.sha256)) byDigest.set(file.sha256, file);
-  mkdirSync(path.join(bundleDir, 'data'), { recursive: true });
-
-  let done = 0;
-  let bytes = 0;
-  await mapLimit([...byDigest.values()], 4, async (file) => {
-    options.signal?.throwIfAborted();
-    const stored = path.join(bundleDir, 'data', file.sha256);
-    await storeOne(file, stored, options.reuse?.(file.sha256), options.digests);
-    done += 1;
-    bytes += file.size;
-    options.onProgress?.({ done, total: byDigest.size, bytes });
-  });
-
+/** Write the files of `files` into `bundleDir`. Returns the bytes stored (each content once). */
+export async function writeContent(bundleDir: string, files: PlanFile[], options: WriteContentOptions): Promise<number> {
+  const placement = placeFiles(files);
+  const stored = files.filter((f) => placement.get(f.path)!.kind === 'stored');
   const made = new Set<string>();
-  for (const file of files) {
-    options.signal?.throwIfAborted();
-    const target = path.join(bundleDir, file.path);
+  const parentOf = (target: string) => {
     const parent = path.dirname(target);
     if (!made.has(parent)) {
       mkdirSync(parent, { recursive: true });
       made.add(parent);
     }
-    const stored = path.join(bundleDir, 'data', file.sha256);
-    if (storedMode(file.mode) === storedMode(byDigest.get(file.sha256)!.mode)) {
-      linkSync(stored, target);
+  };
+  for (const file of stored) parentOf(path.join(bundleDir, file.path));
+
+  let done = 0;
+  let bytes = 0;
+  await mapLimit(stored, 4, async (file) => {
+    options.signal?.throwIfAborted();
+    await storeOne(file, path.join(bundleDir, file.path), options.reuse?.(file.sha256), options.digests, options.epoch);
+    done += 1;
+    bytes += file.size;
+    options.onProgress?.({ done, total: stored.length, bytes });
+  });
+
+  for (const file of files) {
+    const place = placement.get(file.path)!;
+    if (place.kind === 'stored') continue;
+    options.signal?.throwIfAborted();
+    const target = path.join(bundleDir, file.path);
+    parentOf(target);
+    if (place.kind === 'hardlink') {
+      linkSync(path.join(bundleDir, place.of), target);
     } else {
-      // Same bytes, different mode: a link would share the mode, so this one is a copy.
-      copyFileSync(stored, target);
-      chmodSync(target, storedMode(file.mode));
-      const { mtime } = statSync(stored);
-      utimesSync(target, mtime, mtime);
+      symlinkSync(place.target, target);
+      lutimesSync(target, options.epoch, options.epoch);
     }
   }
-  // Every data/ file was verified above; the links just made changed their ctime, so the memo
+  // Every stored file was verified above; links made since changed their ctime, so the memo
   // learns their final state (the package step's cache describes them next).
-  for (const file of byDigest.values()) options.digests?.remember(path.join(bundleDir, 'data', file.sha256), { sha256: file.sha256, size: file.size });
+  for (const file of stored) options.digests?.remember(path.join(bundleDir, file.path), { sha256: file.sha256, size: file.size });
   return bytes;
 }
 
-async function storeOne(file: PlanFile, stored: string, reusable: string | undefined, digests: DigestMemo | undefined): Promise<void> {
-  if (reusable !== undefined && (await linkVerified(reusable, stored, file.sha256, storedMode(file.mode), digests))) return;
+async function storeOne(file: PlanFile, stored: string, reusable: string | undefined, digests: DigestMemo | undefined, epoch: number): Promise<void> {
+  if (reusable !== undefined && (await linkVerified(reusable, stored, file.sha256, storedMode(file.mode), epoch, digests))) return;
   let copied;
   try {
     copied = await copyHashed(file.source, stored, storedMode(file.mode));
@@ -104,10 +99,9 @@ async function storeOne(file: PlanFile, stored: string, reusable: string | undef
     });
   }
   await chmod(stored, storedMode(file.mode));
-  // Keep the source's mtime: deterministic, and interpreters that validate caches by source
-  // mtime (Python's __pycache__) keep using their precompiled files.
-  const { mtime } = await stat(file.source);
-  await utimes(stored, mtime, mtime);
+  // One fixed time, not the source's: the store inode is shared with the cache and keeps the
+  // time it gets here, so a source's time would make the bundle depend on which build stored it.
+  await utimes(stored, epoch, epoch);
 }
 
 /**
@@ -116,13 +110,16 @@ async function storeOne(file: PlanFile, stored: string, reusable: string | undef
  * hashed after linking, and a copy that no longer holds its digest (edited in place through a
  * bundle's link) is dropped from the store, so the source is copied instead.
  */
-async function linkVerified(reusable: string, stored: string, sha: string, mode: number, digests: DigestMemo | undefined): Promise<boolean> {
+async function linkVerified(reusable: string, stored: string, sha: string, mode: number, epoch: number, digests: DigestMemo | undefined): Promise<boolean> {
   let before;
   try {
     before = statSync(reusable, { bigint: true });
     // The store holds one inode per content, with the mode of the bundle that stored it first;
     // a link shares that mode, so content wanted with another mode is copied instead.
     if (Number(before.mode & 0o7777n) !== mode) return false;
+    // Likewise its time: one stored under another epoch (SOURCE_DATE_EPOCH) is copied, never
+    // re-stamped, since other bundles share that inode.
+    if (before.mtimeNs !== BigInt(epoch) * 1_000_000_000n) return false;
     linkSync(reusable, stored);
   } catch {
     return false; // another filesystem, or gone: copy instead

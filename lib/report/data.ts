@@ -9,7 +9,7 @@ export const REPORT_FORMAT = 'sidebundle/report@1';
 export interface ReportFile {
   path: string;
   size: number;
-  /** payload, traced resources, or runtime (launchers and the runner). */
+  /** payload, or runtime (launchers and the runner). */
   area: string;
   /** Entries this file serves (directly, or through the libraries that need it); [] for shared collections. */
   entries: string[];
@@ -52,7 +52,7 @@ export interface ReportData {
 }
 
 export function buildReportData(manifest: Manifest, elfs: readonly ElfVersions[], images: readonly ImageFacts[] = []): ReportData {
-  const shipped = [...manifest.files, ...(manifest.traced_files ?? [])];
+  const shipped = manifest.files;
   const entriesOf = attributeEntries(manifest, shipped);
   const programs = new Map<string, string[]>();
   for (const e of manifest.entries) programs.set(e.logicalProgram, [...(programs.get(e.logicalProgram) ?? []), e.name]);
@@ -60,7 +60,7 @@ export function buildReportData(manifest: Manifest, elfs: readonly ElfVersions[]
   const files: ReportFile[] = shipped.map((f) => ({
     path: f.path,
     size: f.size,
-    area: f.path.startsWith('resources/traced/') ? 'traced resources' : 'payload',
+    area: 'payload',
     entries: entriesOf.get(f.path) ?? [],
     how: collectedBy(f.reasons),
     reasons: [...new Set(f.reasons.map((r) => reasonInWords(r, entryOf)))],

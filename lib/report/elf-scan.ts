@@ -41,9 +41,8 @@ export function scanElfs(bundleDir: string, files: readonly ScannedFile[]): ElfV
 }
 
 function readVersions(bundleDir: string, f: ScannedFile): ElfVersions | null {
-  // A bundle stores content in data/ and links the payload to it; a manifest-only input (or
-  // an older layout) has only the payload path.
-  for (const candidate of [path.join(bundleDir, 'data', f.sha256), path.join(bundleDir, f.path)]) {
+  // Bundles of format 1 stored content in data/ as well; format 2 has only the payload path.
+  for (const candidate of [path.join(bundleDir, f.path), path.join(bundleDir, 'data', f.sha256)]) {
     if (!isElf(candidate)) continue;
     try {
       const info = readElf(candidate);

@@ -18,7 +18,7 @@ export function defaultReportPath(bundleDir: string): string {
 
 export function reportData(bundleDir: string, images: readonly ImageFacts[] = []): ReportData {
   const { manifest, dir } = readManifest(bundleDir);
-  const shipped = [...manifest.files, ...(manifest.traced_files ?? [])];
+  const shipped = manifest.files;
   // Given a bare manifest.lock, the files are read next to it when they are there.
   const elfs = scanElfs(dir ?? path.dirname(bundleDir), shipped);
   return buildReportData(manifest, elfs, images);

@@ -38,7 +38,7 @@ function summary() {
 // ---- treemap
 const VIEWS = {
   directory: { label: 'by directory', top: null },
-  area: { label: 'payload / traced resources / runtime', top: (f) => [f.area] },
+  area: { label: 'payload / runtime', top: (f) => [f.area] },
   entry: { label: 'per entry', top: (f) => [f.entries.length === 0 ? 'shared collections' : f.entries.length === 1 ? 'entry ' + f.entries[0] : 'shared by ' + f.entries.join(', ')] },
   how: { label: 'per collection family', top: (f) => [f.how] },
 };

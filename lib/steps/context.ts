@@ -22,8 +22,8 @@ export interface StepContext {
 export const STEP_VERSIONS: Record<StepName, string> = {
   resolve: `${version()}/4`,
   trace: `${version()}/4`,
-  merge: `${version()}/3`,
-  package: `${version()}/4`,
+  merge: `${version()}/4`,
+  package: `${version()}/5`,
 };
 
 export function digestsOf(context: StepContext): DigestMemo {

@@ -43,7 +43,7 @@ test('an intact bundle: exit 0, every file counted', () => {
 test('a flipped byte, a removed file and an added one are each named; exit 1', () => {
   const at = copy();
   const program = path.join(at, 'payload/usr/bin/jq');
-  expect(statSync(program).nlink).toBe(2); // it shares its inode with data/<sha256>
+  expect(statSync(program).isFile()).toBe(true); // the one copy of its content: no data/ twin
   flipByte(program, 1000);
   rmSync(path.join(at, 'payload/etc/ld.so.cache'));
   writeFileSync(path.join(at, 'payload/usr/bin/planted'), 'not from the build\n');
@@ -51,7 +51,7 @@ test('a flipped byte, a removed file and an added one are each named; exit 1', (
   expect(r.stdout).toMatch(/^changed {2}payload\/usr\/bin\/jq: content changed \(sha256 [0-9a-f]{64}, manifest says [0-9a-f]{64}\)$/m);
   expect(r.stdout).toMatch(/^missing {2}payload\/etc\/ld\.so\.cache: file missing \(loader-cache\)$/m);
   expect(r.stdout).toMatch(/^extra {4}payload\/usr\/bin\/planted: file, 19 bytes not in manifest.lock$/m);
-  expect(r.stdout).toMatch(/2 changed, 1 missing, 1 extra/); // payload/usr/bin/jq and its data/ twin
+  expect(r.stdout).toMatch(/1 changed, 1 missing, 1 extra/);
   expect(r.status).toBe(1);
 });
 

@@ -12,7 +12,7 @@ export interface ManifestFile {
 
 export function manifestFiles(bundleDir: string): ManifestFile[] {
   const manifest = JSON.parse(readFileSync(path.join(bundleDir, 'manifest.lock'), 'utf8'));
-  return [...manifest.files, ...manifest.traced_files];
+  return manifest.files;
 }
 
 /** Files whose bytes or mode differ from manifest.lock (empty when the bundle is intact). */

@@ -1,5 +1,5 @@
 // File modes: a bundled file keeps its source's permission bits and is never widened (a 0600 file
-// stays private in the payload, data/, manifest.lock and the cache's content store); setuid and
+// stays private in the payload, manifest.lock and the cache's content store); setuid and
 // setgid bits are dropped, and so are write bits (shared content is read-only, see
 // shared-content.spec.ts).
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -34,7 +34,7 @@ function sourceTree(name: string): string {
   return src;
 }
 
-test('--copy-dir files keep their permission bits in the payload, data/, manifest.lock and the cache', () => {
+test('--copy-dir files keep their permission bits in the payload, manifest.lock and the cache', () => {
   const src = sourceTree('src');
   const cacheDir = path.join(dir, 'cache');
   const bundle = createBundle(['--name', 'modes', '--from-host', '/usr/bin/jq', '--copy-dir', `${src}:/opt/app`, '--out-dir', path.join(dir, 'out'), '--cache-dir', cacheDir, '--run-mode', 'host']);
@@ -45,7 +45,6 @@ test('--copy-dir files keep their permission bits in the payload, data/, manifes
     expect([f.name, modeOf(path.join(bundle.dir, rel))]).toEqual([f.name, f.bundled]);
     expect([f.name, entry.mode]).toEqual([f.name, f.bundled.toString(8).padStart(4, '0')]);
     if (f.name !== 'public-copy.dat') {
-      expect([f.name, modeOf(path.join(bundle.dir, 'data', entry.sha256))]).toEqual([f.name, f.bundled]);
       expect([f.name, modeOf(path.join(cacheDir, 'cas', entry.sha256))]).toEqual([f.name, f.bundled]);
     }
   }

@@ -32,7 +32,7 @@ async function interruptPackaging(out: string, signal: NodeJS.Signals) {
   let stagedSeen = false;
   for (let i = 0; i < 4000 && child.exitCode === null; i++) {
     const staged = readdirSync(out).find((n) => n.startsWith('.victim.tmp-'));
-    if (staged && existsSync(path.join(out, staged, 'data')) && readdirSync(path.join(out, staged, 'data')).length > 0) {
+    if (staged && existsSync(path.join(out, staged, 'payload')) && readdirSync(path.join(out, staged, 'payload')).length > 0) {
       stagedSeen = true;
       child.kill(signal);
       break;

@@ -85,7 +85,7 @@ describe('the glibc floor', () => {
 function manifest(): Manifest {
   const file = (path: string, size: number, reasons: Manifest['files'][number]['reasons']) => ({ path, sha256: path.padEnd(64, '0'), size, mode: '0555', reasons });
   return {
-    format: 'sidebundle/manifest@1',
+    format: 'sidebundle/manifest@2',
     name: 'demo',
     generator: { name: 'sidebundle', version: '0.0.0' },
     roots: [{ root: '/', payload: 'payload' }, { root: '/cache/rootfs', source: 'docker://debian:12@sha256:abc', payload: 'payload-2' }],
@@ -99,7 +99,6 @@ function manifest(): Manifest {
       file('payload/usr/share/misc/magic', 9, [{ kind: 'collected', family: 'plugin-dirs', what: 'plugin dir of x' }]),
       file('payload-2/usr/bin/tool', 7, [{ kind: 'copy-dir', source: '/usr/bin' }]),
     ],
-    traced_files: [],
     symlinks: [],
     launchers: [{ path: 'runtime/sidebundle-run', sha256: 'f'.repeat(64), size: 3, mode: '0755' }],
     excluded: [{ path: '/etc/passwd', reason: 'describes the build machine', root: '/' }],

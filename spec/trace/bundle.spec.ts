@@ -94,12 +94,13 @@ test('git init and git commit with the bundled git in the bullseye rootfs', () =
   expect(bundled.stdout).toMatch(/^first\ntrue\n\S+\.sample\n$/);
 });
 
-test('the manifest lists traced resources with digests, and what the policy left out', () => {
+test('the manifest marks traced files (payload files, no second tree) with digests, and what the policy left out', () => {
   const manifest = JSON.parse(require('node:fs').readFileSync(path.join(bundles.python!, 'manifest.lock'), 'utf8'));
-  const traced = manifest.traced_files.map((f: { path: string }) => f.path);
-  expect(traced).toContain('resources/traced/usr/lib/python3.11/json/__init__.py');
-  expect(manifest.traced_files.every((f: { sha256: string }) => /^[0-9a-f]{64}$/.test(f.sha256))).toBe(true);
-  expect(manifest.files.some((f: { path: string }) => f.path === 'payload/usr/lib/python3.11/json/__init__.py')).toBe(true);
+  type Listed = { path: string; sha256: string; reasons: Array<{ kind: string }> };
+  const traced = manifest.files.filter((f: Listed) => f.reasons.some((r) => r.kind === 'traced'));
+  expect(traced.map((f: Listed) => f.path)).toContain('payload/usr/lib/python3.11/json/__init__.py');
+  expect(traced.every((f: Listed) => /^[0-9a-f]{64}$/.test(f.sha256))).toBe(true);
+  expect(require('node:fs').existsSync(path.join(bundles.python!, 'resources'))).toBe(false);
   // python reads the build machine's timezone: the target has its own.
   expect(manifest.excluded).toContainEqual(expect.objectContaining({ path: '/etc/localtime', reason: expect.stringContaining('build machine') }));
 });
