@@ -5,7 +5,7 @@
 // Build scripts that need more control compose the same steps (lib/index.ts exports them).
 import * as path from 'node:path';
 
-import { collect, type CollectPolicy, type FamilySummary } from './collect';
+import { collect, type FamilySummary } from './collect';
 import type { EntrySpec } from './entries/spec';
 import { SidebundleError } from './errors';
 import { pickEngine } from './image/engine';
@@ -15,7 +15,7 @@ import type { ImageStore } from './image/store';
 import type { Diagnostic, ResolvedClosure } from './model/closure';
 import type { MergedPlan } from './model/plan';
 import type { TraceBackendRequest, TraceReport, TraceRunner } from './model/trace';
-import type { RunMode } from './package/launcher';
+import type { CollectPolicy, RunMode } from './model/options';
 import { emitImage, wantsImage, type EmitImageOptions, type EmittedImage } from './ship/emit';
 import { digestsOf, emit, type StepContext } from './steps/context';
 import { merge } from './steps/merge';

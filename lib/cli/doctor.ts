@@ -9,7 +9,7 @@ import { bundleChecks } from '../doctor/bundle';
 import { hostProbe, procCheck, seccompCheck, usernsChecks, type KernelProbe } from '../doctor/kernel';
 import { programChecks } from '../doctor/program';
 import { SidebundleError } from '../errors';
-import { RUN_MODES, type RunMode } from '../package/launcher';
+import { RUN_MODES, type RunMode } from '../model/options';
 import type { CommandOutcome } from './main';
 import type { Reporter } from './reporter';
 import { oneOf } from './options';

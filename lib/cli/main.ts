@@ -6,7 +6,8 @@
 // checks what `--version` and `resolve` load; bench/startup.ts times them.
 import { SidebundleError, fromSystemError, isSidebundleError } from '../errors';
 import { version } from '../version';
-import { LOG_LEVELS, Reporter, type LogLevel } from './reporter';
+import { LOG_LEVELS, type LogLevel } from '../model/options';
+import { Reporter } from './reporter';
 
 type ReporterFor = (level: string | undefined, json: boolean) => Reporter;
 

@@ -5,8 +5,7 @@
 // chalk 5 does the same but, being ESM loaded through require(), added 16 ms to every start.
 import { styleText } from 'node:util';
 
-export const LOG_LEVELS = ['error', 'warn', 'info', 'debug', 'trace'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+import { LOG_LEVELS, type LogLevel } from '../model/options';
 
 export class Reporter {
   private progressShown = false;

@@ -4,16 +4,9 @@
 // files; index.ts resolves them like traced files (libraries with their closures, links kept).
 // A new language (Node.js, the JVM) is one more module exporting a CollectFamily.
 import type { ClosureFile, Diagnostic, ExcludedFile, Reason, ResolvedEntry } from '../model/closure';
+import type { CollectPolicy } from '../model/options';
 import type { RootFs } from '../resolve/rootfs';
 import type { PackageIndex } from './dpkg';
-
-/** `traced`: only what the trace touched; `smart`: the families below, plugin directories under a
- * size budget; `full`: the same without a budget, and whole sibling plugin trees. */
-export const COLLECT_POLICIES = ['traced', 'smart', 'full'] as const;
-export type CollectPolicy = (typeof COLLECT_POLICIES)[number];
-export const DEFAULT_COLLECT: CollectPolicy = 'smart';
-/** Per plugin directory, in MiB (--collect-budget / collectBudget). */
-export const DEFAULT_COLLECT_BUDGET_MIB = 64;
 
 export interface CollectInput {
   /** A root-confined view of the root the closures come from. */

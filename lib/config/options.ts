@@ -4,10 +4,8 @@
 // `create` help and docs/options.md are generated from this table (scripts/gen-options.js;
 // spec/config/options.spec.ts fails when a generated file is stale); validateConfig, the executors'
 // normalisation and the CLI parser read it. Kept free of the engine: the CLI's help loads it.
-import { COLLECT_POLICIES, DEFAULT_COLLECT, DEFAULT_COLLECT_BUDGET_MIB } from '../collect/family';
-import { LOG_LEVELS } from '../cli/reporter';
+import { COLLECT_POLICIES, DEFAULT_COLLECT, DEFAULT_COLLECT_BUDGET_MIB, LOG_LEVELS, RUN_MODES } from '../model/options';
 import { DEFAULT_TRACE_TIMEOUT_SECONDS, TRACE_BACKEND_REQUESTS } from '../model/trace';
-import { RUN_MODES } from '../package/launcher';
 
 export const EXECUTORS = ['resolve', 'trace', 'merge', 'package', 'bundle'] as const;
 export type ExecutorName = (typeof EXECUTORS)[number];

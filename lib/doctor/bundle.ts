@@ -4,7 +4,8 @@ import { accessSync, constants, realpathSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { readManifest } from '../inspect/manifest-files';
-import { RUN_MODES, RUNNER_PATH, type RunMode } from '../package/launcher';
+import { RUN_MODES, type RunMode } from '../model/options';
+import { RUNNER_PATH } from '../package/launcher';
 import { check, type Check } from './checks';
 import { noexecCheck, procCheck, seccompCheck, usernsChecks, type KernelProbe } from './kernel';
 

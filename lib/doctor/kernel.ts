@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import type { RunMode } from '../package/launcher';
+import type { RunMode } from '../model/options';
 import { check, type Check, type Verdict } from './checks';
 import { mountOf, parseMountInfo } from './mounts';
 

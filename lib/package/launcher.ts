@@ -7,10 +7,9 @@
 // with --library-path: the library path is an argument of this one process, so programs the
 // entry starts never inherit it (an exported LD_LIBRARY_PATH would leak bundled libraries into
 // host programs).
+import type { RunMode } from '../model/options';
 import type { LaunchArg, LauncherPlan } from '../model/plan';
 
-export const RUN_MODES = ['auto', 'host', 'ns', 'bwrap', 'chroot'] as const;
-export type RunMode = (typeof RUN_MODES)[number];
 /** Where the static launcher and the new root's mount point live in a bundle. */
 export const RUNNER_PATH = 'runtime/sidebundle-run';
 export const ROOT_MOUNT_POINT = 'runtime/root';

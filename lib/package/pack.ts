@@ -10,11 +10,9 @@ import { SidebundleError } from '../errors';
 import type { LauncherPlan, MergedPlan } from '../model/plan';
 import { validateBundle, type ValidationReport } from '../validate/validate';
 import { version } from '../version';
-import type { BytecodeStore } from './bytecode';
-import { compilePython, removeScratch, withoutHostBytecode } from './compile-python';
 import { writeContent, type ContentProgress } from './content';
-import { bundleEpoch } from './layout';
-import { ENTRIES_DIR, launcherSpec, renderLauncher, ROOT_MOUNT_POINT, RUNNER_PATH, type RunMode } from './launcher';
+import type { RunMode } from '../model/options';
+import { ENTRIES_DIR, launcherSpec, renderLauncher, ROOT_MOUNT_POINT, RUNNER_PATH } from './launcher';
 import { buildManifest, serializeManifest } from './manifest';
 import { outputError } from './output-errors';
 import { MANIFEST_NAME, discard, openStaging, publish } from './publish';
@@ -30,12 +28,9 @@ export interface PackOptions {
   reuse?: (sha256: string) => string | undefined;
   /** Digests from the resolve step: unchanged sources are not hashed again. */
   digests?: DigestMemo;
-  /** The one mtime (seconds) of every file, directory and link. Default: SOURCE_DATE_EPOCH,
-   * else 2000-01-01 (layout.ts). */
+  /** Timestamp (seconds) for directories, links, launchers and the manifest. Default:
+   * SOURCE_DATE_EPOCH, else 0. Files keep their source's mtime. */
   epoch?: number;
-  /** Where compiled Python byte code is remembered (the step cache), so unchanged sources are
-   * not compiled again. */
-  bytecode?: BytecodeStore;
   /** How launchers run their programs (default auto); see launcher.ts. */
   runMode?: RunMode;
   /** The static sidebundle-run binary and its sha256 (needed by every run mode but host). */
@@ -61,16 +56,13 @@ export interface PackResult {
 export async function packBundle(plan: MergedPlan, options: PackOptions): Promise<PackResult> {
   const staging = openStaging(options.outDir, plan.name, { singleFile: options.singleFile !== undefined });
   try {
-    const epoch = options.epoch ?? bundleEpoch();
-    const contentOptions = {
-      epoch,
+    const epoch = options.epoch ?? Number(process.env.SOURCE_DATE_EPOCH ?? 0);
+    const storedBytes = await writeContent(staging.dir, plan.files, {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.reuse ? { reuse: options.reuse } : {}),
       ...(options.digests ? { digests: options.digests } : {}),
-    };
-    const { files: sourceFiles, interpreters } = withoutHostBytecode(plan);
-    let storedBytes = await writeContent(staging.dir, sourceFiles, contentOptions);
+    });
     for (const dir of plan.dirs) mkdirSync(path.join(staging.dir, dir), { recursive: true });
     for (const link of plan.symlinks) {
       const at = path.join(staging.dir, link.path);
@@ -78,18 +70,6 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
       symlinkSync(link.target, at);
       lutimesSync(at, epoch, epoch);
     }
-
-    // Byte code is compiled by the staged interpreters, so it is written once the payload (files
-    // and links) is staged; a .pyc never has another file's content (it names its own source
-    // path), so two writes place files as one would.
-    const bytecode = await compilePython(staging.dir, { files: sourceFiles, symlinks: plan.symlinks }, interpreters, options.bytecode);
-    storedBytes += await writeContent(staging.dir, bytecode.files, contentOptions);
-    removeScratch(bytecode.scratch);
-    plan = {
-      ...plan,
-      files: [...sourceFiles, ...bytecode.files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
-      diagnostics: [...plan.diagnostics, ...bytecode.diagnostics],
-    };
 
     mkdirSync(path.join(staging.dir, 'bin'), { recursive: true });
     const runMode = options.runMode ?? 'host';
