@@ -1,12 +1,14 @@
 // manifest.lock: the bundle described for audits and reproducible builds. Every shipped file
 // with its sha256, size, mode and the reasons it is there; what was left out and why; what the
 // validator found. Built only from the plan, so two runs with the same inputs write the same bytes.
+// Format 2: no data/ store and no resources/traced/ mirror (a traced file is a payload file with
+// a `traced` reason); a path whose content another path holds is a symlink to it (`sameAs`).
 import type { RunMode } from '../model/options';
 import type { Conflict, LauncherPlan, MergedPlan, PlanFile } from '../model/plan';
 import type { ValidationReport } from '../validate/validate';
-import { storedMode } from './content';
+import { placeFiles, storedMode } from './layout';
 
-export const MANIFEST_FORMAT = 'sidebundle/manifest@1';
+export const MANIFEST_FORMAT = 'sidebundle/manifest@2';
 
 export interface ManifestFile {
   path: string;
@@ -14,6 +16,9 @@ export interface ManifestFile {
   size: number;
   mode: string;
   reasons: PlanFile['reasons'];
+  /** Set when this path is a symlink to another file of the bundle with the same content and
+   * mode (layout.ts): that file's bundle path. */
+  sameAs?: string;
 }
 
 export interface Manifest {
@@ -23,7 +28,6 @@ export interface Manifest {
   roots: MergedPlan['roots'];
   entries: Array<Omit<LauncherPlan, 'env'> & { launcher: string; env: Record<string, string>; runMode: RunMode }>;
   files: ManifestFile[];
-  traced_files: ManifestFile[];
   symlinks: MergedPlan['symlinks'];
   launchers: Array<{ path: string; sha256: string; size: number; mode: string }>;
   excluded: MergedPlan['excluded'];
@@ -40,22 +44,25 @@ export function buildManifest(
   version: string,
   runModes: Record<string, RunMode> = {},
 ): Manifest {
-  const describe = (file: PlanFile): ManifestFile => ({
-    path: file.path,
-    sha256: file.sha256,
-    size: file.size,
-    mode: storedMode(file.mode).toString(8).padStart(4, '0'),
-    reasons: file.reasons,
-  });
-  const traced = (file: PlanFile) => file.path.startsWith('resources/traced/');
+  const placement = placeFiles(plan.files);
+  const describe = (file: PlanFile): ManifestFile => {
+    const place = placement.get(file.path);
+    return {
+      path: file.path,
+      sha256: file.sha256,
+      size: file.size,
+      mode: storedMode(file.mode).toString(8).padStart(4, '0'),
+      reasons: file.reasons,
+      ...(place?.kind === 'symlink' ? { sameAs: place.of } : {}),
+    };
+  };
   return {
     format: MANIFEST_FORMAT,
     name: plan.name,
     generator: { name: 'sidebundle', version },
     roots: plan.roots,
     entries: plan.launchers.map((l) => ({ ...l, launcher: l.path, runMode: runModes[l.name] ?? 'host' })),
-    files: plan.files.filter((f) => !traced(f)).map(describe),
-    traced_files: plan.files.filter(traced).map(describe),
+    files: plan.files.map(describe),
     symlinks: plan.symlinks,
     launchers,
     excluded: plan.excluded,

@@ -10,7 +10,10 @@ import { SidebundleError } from '../errors';
 import type { LauncherPlan, MergedPlan } from '../model/plan';
 import { validateBundle, type ValidationReport } from '../validate/validate';
 import { version } from '../version';
+import type { BytecodeStore } from './bytecode';
+import { compilePython, removeScratch, withoutHostBytecode } from './compile-python';
 import { writeContent, type ContentProgress } from './content';
+import { bundleEpoch } from './layout';
 import type { RunMode } from '../model/options';
 import { ENTRIES_DIR, launcherSpec, renderLauncher, ROOT_MOUNT_POINT, RUNNER_PATH } from './launcher';
 import { buildManifest, serializeManifest } from './manifest';
@@ -28,9 +31,12 @@ export interface PackOptions {
   reuse?: (sha256: string) => string | undefined;
   /** Digests from the resolve step: unchanged sources are not hashed again. */
   digests?: DigestMemo;
-  /** Timestamp (seconds) for directories, links, launchers and the manifest. Default:
-   * SOURCE_DATE_EPOCH, else 0. Files keep their source's mtime. */
+  /** The one mtime (seconds) of every file, directory and link. Default: SOURCE_DATE_EPOCH,
+   * else 2000-01-01 (layout.ts). */
   epoch?: number;
+  /** Where compiled Python byte code is remembered (the step cache), so unchanged sources are
+   * not compiled again. */
+  bytecode?: BytecodeStore;
   /** How launchers run their programs (default auto); see launcher.ts. */
   runMode?: RunMode;
   /** The static sidebundle-run binary and its sha256 (needed by every run mode but host). */
@@ -56,13 +62,16 @@ export interface PackResult {
 export async function packBundle(plan: MergedPlan, options: PackOptions): Promise<PackResult> {
   const staging = openStaging(options.outDir, plan.name, { singleFile: options.singleFile !== undefined });
   try {
-    const epoch = options.epoch ?? Number(process.env.SOURCE_DATE_EPOCH ?? 0);
-    const storedBytes = await writeContent(staging.dir, plan.files, {
+    const epoch = options.epoch ?? bundleEpoch();
+    const contentOptions = {
+      epoch,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.reuse ? { reuse: options.reuse } : {}),
       ...(options.digests ? { digests: options.digests } : {}),
-    });
+    };
+    const { files: sourceFiles, interpreters } = withoutHostBytecode(plan);
+    let storedBytes = await writeContent(staging.dir, sourceFiles, contentOptions);
     for (const dir of plan.dirs) mkdirSync(path.join(staging.dir, dir), { recursive: true });
     for (const link of plan.symlinks) {
       const at = path.join(staging.dir, link.path);
@@ -70,6 +79,18 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
       symlinkSync(link.target, at);
       lutimesSync(at, epoch, epoch);
     }
+
+    // Byte code is compiled by the staged interpreters, so it is written once the payload (files
+    // and links) is staged; a .pyc never has another file's content (it names its own source
+    // path), so two writes place files as one would.
+    const bytecode = await compilePython(staging.dir, { files: sourceFiles, symlinks: plan.symlinks }, interpreters, options.bytecode);
+    storedBytes += await writeContent(staging.dir, bytecode.files, contentOptions);
+    removeScratch(bytecode.scratch);
+    plan = {
+      ...plan,
+      files: [...sourceFiles, ...bytecode.files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+      diagnostics: [...plan.diagnostics, ...bytecode.diagnostics],
+    };
 
     mkdirSync(path.join(staging.dir, 'bin'), { recursive: true });
     const runMode = options.runMode ?? 'host';

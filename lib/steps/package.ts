@@ -4,8 +4,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { sha256Text } from '../cache/step-cache';
+import { sha256Text, type StepCache } from '../cache/step-cache';
 import type { MergedPlan } from '../model/plan';
+import { INVALIDATION_MODE, type BytecodeStore, type CompiledIndex } from '../package/bytecode';
+import type { Manifest } from '../package/manifest';
 import type { RunMode } from '../model/options';
 import { ENTRIES_DIR, RUNNER_PATH } from '../package/launcher';
 import { packBundle, type PackResult } from '../package/pack';
@@ -68,25 +70,39 @@ export async function pack(plan: MergedPlan, options: PackageStepOptions, contex
     ...(bundled ? { runner: bundled } : {}),
     ...(context.signal ? { signal: context.signal } : {}),
     onProgress: (p) => emit(context, { type: 'progress', step: 'package', ...p }),
-    ...(cache ? { reuse: (sha: string) => cache.casPath(sha), digests: cache.digests } : {}),
+    ...(cache ? { reuse: (sha: string) => cache.casPath(sha), digests: cache.digests, bytecode: bytecodeStore(cache) } : {}),
     // Written before the bundle is published, and published with it (both or neither).
     ...(options.singleFile ? { singleFile: { runner: runner! } } : {}),
   });
   const result: PackStepResult = { ...packed, runMode };
   for (const { launcher, reason } of packed.hostOnly) emit(context, { type: 'log', level: 'warn', message: `run mode auto: ${launcher} runs in host mode: ${reason}` });
   if (cache && key) {
-    cache.adopt(path.join(result.dir, 'data'));
+    // The manifest lists the files as written (with the compiled byte code the plan lacks).
+    const manifest = JSON.parse(readFileSync(path.join(result.dir, MANIFEST_NAME), 'utf8')) as Manifest;
+    const stored = manifest.files.filter((f) => f.sameAs === undefined);
+    cache.adopt(stored.map((f) => ({ path: path.join(result.dir, f.path), sha256: f.sha256 })));
     // The bundle's own files are its inputs: deleting or editing one makes this a miss.
     const files = [
       path.join(result.dir, MANIFEST_NAME),
       ...[...plan.launchers, ...plan.shims].map((l) => path.join(result.dir, l.path)),
       ...(bundled ? [path.join(result.dir, RUNNER_PATH), ...plan.launchers.map((l) => path.join(result.dir, ENTRIES_DIR, `${l.name}.json`))] : []),
-      ...new Set(plan.files.map((f) => path.join(result.dir, 'data', f.sha256))),
+      ...manifest.files.map((f) => path.join(result.dir, f.path)),
       ...(result.singleFile ? [result.singleFile.path] : []),
     ];
     cache.store(key, await cache.describe(files), result);
   }
   return result;
+}
+
+/** Compiled byte code remembered in the step cache: an index per interpreter digest, the .pyc
+ * files themselves in its content store. */
+function bytecodeStore(cache: StepCache): BytecodeStore {
+  const keyOf = (interpreterSha: string) => cache.key('bytecode', STEP_VERSIONS.package, { interpreterSha, mode: INVALIDATION_MODE });
+  return {
+    load: (interpreterSha) => cache.lookup<CompiledIndex>(keyOf(interpreterSha)),
+    save: (interpreterSha, index) => cache.store(keyOf(interpreterSha), [], index),
+    contentPath: (sha) => cache.casPath(sha),
+  };
 }
 
 export { pack as package };
