@@ -20,6 +20,7 @@ mod bwrap;
 mod entry;
 pub mod plan;
 mod root;
+pub mod timing;
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -45,11 +46,13 @@ pub fn run_invoked(args: &[OsString]) -> ! {
     let name = entry::entry_name(&bundle, &invoked).unwrap_or_else(|| {
         die(format!("{} is not an entry of the bundle {} (run bin/NAME, or a link to it)", invoked.to_string_lossy(), bundle.display()), 127)
     });
+    timing::mark("find the entry from argv[0]");
     run_entry(&bundle, &name, &invoked, &args[1..])
 }
 
 pub fn run_entry(bundle: &Path, name: &OsStr, argv0: &OsStr, user_args: &[OsString]) -> ! {
     let spec = entry::read_spec(bundle, name, argv0).unwrap_or_else(|e| die(e, 127));
+    timing::mark("read the entry's spec");
     std::env::set_var("SIDEBUNDLE_ROOT", bundle);
     for (key, value) in &spec.env {
         std::env::set_var(key, value);
@@ -94,6 +97,7 @@ pub fn debug(message: &str) {
 }
 
 pub fn die(message: String, code: i32) -> ! {
+    timing::flush("until the error");
     eprintln!("sidebundle: {}", message);
     std::process::exit(code)
 }
@@ -109,6 +113,7 @@ fn exec_command(cmd: &[OsString], user_args: &[OsString], where_: &str) -> ! {
     }
     let mut argv = cmd[1..].to_vec();
     argv.extend(user_args.iter().cloned());
+    timing::flush("argv and environment");
     let error = sys::exec_argv(&cmd[0], &argv);
     die(format!("cannot run {}{}: {}", cmd[0].to_string_lossy(), where_, error), 127)
 }

@@ -86,8 +86,14 @@ pub fn remount_readonly(target: &Path) {
 }
 
 /// Every mount point of this mount namespace, in /proc/self/mountinfo order (parents first).
+/// Read with a large buffer: the kernel renders the file anew for every read(2), and
+/// `fs::read` starts with 32 bytes for a file whose size reads as 0.
 pub fn mount_points() -> Vec<PathBuf> {
-    let text = std::fs::read("/proc/self/mountinfo").unwrap_or_default();
+    use std::io::Read;
+    let mut text = Vec::with_capacity(64 * 1024);
+    if let Ok(mut file) = std::fs::File::open("/proc/self/mountinfo") {
+        let _ = file.read_to_end(&mut text);
+    }
     parse_mount_points(&text)
 }
 

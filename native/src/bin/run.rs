@@ -7,6 +7,7 @@ use std::path::Path;
 use sidebundle_native::{launch, single};
 
 fn main() {
+    launch::timing::mark("start");
     let args: Vec<OsString> = std::env::args_os().collect();
     // A single-file bundle carries its payload after the ELF image.
     match single::embedded() {
@@ -14,6 +15,7 @@ fn main() {
         Ok(None) => {}
         Err(message) => launch::die(message, 126),
     }
+    launch::timing::mark("look for an appended bundle");
     let called = args.first().map(|a| Path::new(a).file_name().unwrap_or_default().to_os_string()).unwrap_or_default();
     if called == "sidebundle-run" || called == ".sidebundle-run" {
         launch::subcommand(&args);

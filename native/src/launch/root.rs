@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::ptr;
 
 use super::plan::{self, Inputs, Place};
-use super::{debug, Request};
+use super::{debug, timing, Request};
 use crate::mount;
 use crate::sys;
 
@@ -23,18 +23,22 @@ const ELOOP: i32 = 40;
 pub fn enter(request: &Request, isolation: Isolation) -> Result<(), String> {
     let payload = std::fs::canonicalize(&request.spec.payload).map_err(|e| format!("the payload {} is missing: {}", request.spec.payload.display(), e))?;
     let cwd = std::env::current_dir().ok();
+    timing::mark("payload and working directory");
     new_namespaces(isolation)?;
     // The new root: a tmpfs on the bundle's runtime/root (an empty directory shipped for this),
     // so the host's /tmp and everything else stay reachable while it is filled.
     let base = mount_point(request)?;
     let mounts = mount::mount_points();
+    timing::mark_with(|| format!("read /proc/self/mountinfo ({} mounts)", mounts.len()));
     // Overlays unless SIDEBUNDLE_OVERLAY=0; a refused one is planned again with binds: only that
     // directory when its layers overlap (the bundle lies inside it), all of them otherwise.
     let mut refused: Option<Vec<OsString>> = if std::env::var_os("SIDEBUNDLE_OVERLAY").is_some_and(|v| v == "0") { None } else { Some(Vec::new()) };
     loop {
         mount::tmpfs(&base, "0755")?;
+        timing::mark("tmpfs on runtime/root");
         let allowed = |name: &OsStr| refused.as_ref().is_some_and(|r| !r.iter().any(|n| n == name));
         let places = plan::plan_root(&Inputs { payload: &payload, target: Path::new("/"), cwd: cwd.as_deref(), mounts: &mounts, overlay: &allowed });
+        timing::mark_with(|| format!("plan ({} places)", places.len()));
         match fill_root(&base, &places) {
             Ok(()) => {
                 debug(&describe(&places));
@@ -76,15 +80,20 @@ fn new_namespaces(isolation: Isolation) -> Result<(), String> {
     // SAFETY: unshare on this single-threaded process.
     unsafe {
         if isolation == Isolation::UserNamespace {
-            if sys::unshare(sys::CLONE_NEWUSER | sys::CLONE_NEWNS) != 0 {
+            let unshared = sys::unshare(sys::CLONE_NEWUSER | sys::CLONE_NEWNS);
+            timing::mark("unshare(CLONE_NEWUSER|CLONE_NEWNS)");
+            if unshared != 0 {
                 return Err(format!(
                     "unshare(CLONE_NEWUSER|CLONE_NEWNS): {} (unprivileged user namespaces are disabled here: kernel.unprivileged_userns_clone, user.max_user_namespaces, an AppArmor or seccomp policy, or a chroot); use SIDEBUNDLE_RUN_MODE=host",
                     sys::last_error()
                 ));
             }
             std::fs::write("/proc/self/setgroups", "deny").ok();
+            timing::mark("write /proc/self/setgroups");
             std::fs::write("/proc/self/uid_map", format!("{} {} 1\n", uid, uid)).map_err(|e| format!("cannot map uid {}: {}", uid, e))?;
+            timing::mark("write /proc/self/uid_map");
             std::fs::write("/proc/self/gid_map", format!("{} {} 1\n", gid, gid)).map_err(|e| format!("cannot map gid {}: {}", gid, e))?;
+            timing::mark("write /proc/self/gid_map");
         } else {
             if !sys::has_capability(sys::CAP_SYS_CHROOT) {
                 return Err("chroot needs CAP_SYS_CHROOT (run as root), or use run mode ns or auto".to_owned());
@@ -97,33 +106,37 @@ fn new_namespaces(isolation: Isolation) -> Result<(), String> {
             return Err(format!("cannot make the mounts private: {}", sys::last_error()));
         }
     }
+    timing::mark("make the mounts private (MS_REC|MS_PRIVATE on /)");
     Ok(())
 }
 
-/// Make `base` the root: pivot_root in a user namespace, chroot(2) otherwise.
+/// Make `base` the root. In a user namespace it is moved over `/` and entered with chroot(2),
+/// as switch_root does: the host's mounts stay below it, unreachable and left out of
+/// /proc/self/mountinfo, and our root is the topmost mount on the namespace's root, so the
+/// kernel does not count the program as chrooted (it may still create user namespaces).
+/// pivot_root would need the old root detached, and a lazy unmount waits for an RCU grace
+/// period (0.15 ms here, more on a busy machine) that the namespace's teardown pays anyway.
+/// Without a user namespace (chroot mode): chroot(2) alone.
 fn pivot(base: &Path, isolation: Isolation) -> Result<(), String> {
     let c = |text: &str| mount::c(Path::new(text));
-    // SAFETY: chdir/pivot_root/umount2/chroot on the mounts prepared by fill_root.
+    // SAFETY: chdir/mount/chroot on the mounts prepared by fill_root.
     unsafe {
         if sys::chdir(mount::c(base).as_ptr()) != 0 {
             return Err(format!("cannot enter {}: {}", base.display(), sys::last_error()));
         }
-        if isolation == Isolation::UserNamespace {
-            std::fs::create_dir(base.join(".oldroot")).map_err(|e| format!("cannot prepare the root: {}", e))?;
-            if sys::syscall(sys::SYS_PIVOT_ROOT, c(".").as_ptr(), c(".oldroot").as_ptr()) != 0 {
-                return Err(format!("pivot_root: {}", sys::last_error()));
-            }
-            sys::chdir(c("/").as_ptr());
-            if sys::umount2(c("/.oldroot").as_ptr(), sys::MNT_DETACH) != 0 {
-                return Err(format!("cannot detach the host root: {}", sys::last_error()));
-            }
-            let _ = std::fs::remove_dir("/.oldroot");
-        } else if sys::chroot(c(".").as_ptr()) != 0 {
+        if isolation == Isolation::UserNamespace && sys::mount(c(".").as_ptr(), c("/").as_ptr(), ptr::null(), sys::MS_MOVE, ptr::null()) != 0 {
+            return Err(format!("cannot move the new root over /: {}", sys::last_error()));
+        }
+        timing::mark("move the root over /");
+        if sys::chroot(c(".").as_ptr()) != 0 {
             return Err(format!("chroot: {}", sys::last_error()));
         }
+        sys::chdir(c("/").as_ptr());
+        timing::mark("chroot");
     }
     // The tmpfs holding the mount points is read-only from here on.
     mount::remount_readonly(Path::new("/"));
+    timing::mark("remount / read-only");
     Ok(())
 }
 
@@ -186,6 +199,12 @@ fn fill_root(base: &Path, places: &[Place]) -> Result<(), Fill> {
                 }
             }
         }
+        timing::mark_with(|| match place {
+            Place::Dir { at } => format!("dir {}", at.display()),
+            Place::Symlink { at, .. } => format!("symlink {}", at.display()),
+            Place::Bind { at, .. } => format!("bind {}", at.display()),
+            Place::Overlay { at, lowers } => format!("overlay {} ({} layers)", at.display(), lowers.len()),
+        });
     }
     Ok(())
 }
@@ -194,13 +213,22 @@ fn fill_root(base: &Path, places: &[Place]) -> Result<(), Fill> {
 /// link: the link's target would be resolved outside the new root.
 fn mount_point_for(base: &Path, at: &Path, source: &Path) -> Result<PathBuf, String> {
     let mut target = base.to_path_buf();
-    for part in at.components().skip(1) {
+    let mut parts = at.components().skip(1);
+    // One lstat per component, up to the first missing one (nothing below it exists either).
+    let mut exists = true;
+    for part in parts.by_ref() {
         target.push(part);
-        if std::fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink()) {
-            return Err(format!("not mounting on {}: it is a link in the new root", at.display()));
+        match std::fs::symlink_metadata(&target) {
+            Ok(m) if m.file_type().is_symlink() => return Err(format!("not mounting on {}: it is a link in the new root", at.display())),
+            Ok(_) => {}
+            Err(_) => {
+                exists = false;
+                break;
+            }
         }
     }
-    if std::fs::symlink_metadata(&target).is_ok() {
+    target.extend(parts);
+    if exists {
         return Ok(target);
     }
     let made = if std::fs::metadata(source).is_ok_and(|m| m.is_dir()) { std::fs::create_dir_all(&target) } else { std::fs::File::create(&target).map(|_| ()) };
