@@ -15,6 +15,9 @@ import * as tar from 'tar-stream';
 import { validateConfig } from '../../lib/config/config';
 import { isSidebundleError } from '../../lib/errors';
 import { resolveManifest, type Descriptor } from '../../lib/image/manifest';
+import { diffManifests } from '../../lib/inspect/diff';
+import { readManifest } from '../../lib/inspect/manifest-files';
+import { verifyBundle } from '../../lib/inspect/verify';
 import { applyLayer } from '../../lib/image/unpack';
 import { parseLdCache } from '../../lib/resolve/ldcache';
 import { createBundle } from '../helpers/cli';
@@ -187,9 +190,6 @@ describe('manifest.lock and the runner entry JSON', () => {
   });
 
   test('verify and diff read 600 hostile manifest.lock files', async () => {
-    const { verifyBundle } = await import('../../lib/inspect/verify');
-    const { diffManifests } = await import('../../lib/inspect/diff');
-    const { readManifest } = await import('../../lib/inspect/manifest-files');
     const manifestFile = path.join(bundleDir, 'manifest.lock');
     const original = readFileSync(manifestFile);
     const good = JSON.parse(original.toString());
