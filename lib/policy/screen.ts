@@ -1,5 +1,5 @@
 // The one decision "may this file of a root go into the bundle": the trace policy's rules
-// (lib/trace/policy.ts, by path) and then secrets by inode and content (lib/trace/secrets.ts),
+// (policy.ts, by path) and then secrets by inode and content (secrets.ts),
 // which need the file itself. Used for what a trace read and what collection adds.
 import { exclusionOf, within, type Exclusion, type TracePolicy } from './policy';
 import { secretChecker } from './secrets';

@@ -10,8 +10,8 @@ import { SidebundleError, isSidebundleError } from '../errors';
 import type { TracedFile } from '../model/trace';
 import { entryNameProblem, validateEntryName } from '../model/names';
 import { redactedCommand } from '../util/redact';
-import { within } from '../trace/policy';
-import { secretByName, secretChecker } from '../trace/secrets';
+import { within } from '../policy/policy';
+import { secretByName, secretChecker } from '../policy/secrets';
 import type {
   ClosureSymlink, Diagnostic, EntryKind, ExcludedFile, MissingLibrary, Reason, ResolvedEntry, SearchSource,
 } from '../model/closure';

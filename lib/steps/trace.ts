@@ -13,8 +13,8 @@ import { DEFAULT_TRACE_TIMEOUT_SECONDS, type TraceBackendRequest, type TraceRepo
 import { DEFAULT_PATH } from '../resolve/closure';
 import { resolveClosure } from '../resolve/resolve';
 import { relocateClosure } from '../resolve/relocate';
-import { exclusionReason, tracePolicy, type TracePolicy } from '../trace/policy';
-import { screener } from '../trace/screen';
+import { exclusionReason, tracePolicy, type TracePolicy } from '../policy/policy';
+import { screener } from '../policy/screen';
 import { trace as runTrace } from '../trace/tracer';
 import { digestsOf, emit, STEP_VERSIONS, type StepContext } from './context';
 import { stringEnv } from '../util/env';
