@@ -4,9 +4,9 @@
 // files and pip's bundled wheels; and every installed distribution that a traced import touched
 // comes whole (its RECORD, installed-files.txt, or the Debian package that installed it).
 //
-// Byte code is not shipped from here: the machine's __pycache__ holds timestamp-checked .pyc
-// that no longer match once packaging resets mtimes, and the payload is read-only, so Python
-// compiles the sources in memory on import (what it does for any stale cache).
+// Byte code is not collected from here: the machine's __pycache__ holds timestamp-checked .pyc
+// that no longer match once packaging sets one mtime; the package step compiles hash-based ones
+// with the bundled interpreter (lib/package/bytecode.ts).
 import * as path from 'node:path';
 
 import type { Diagnostic } from '../model/closure';

@@ -1,5 +1,5 @@
 // The merge step: closures (one or more roots) → one MergedPlan. Files with the same content are
-// stored once by the packager (data/<sha256>); each root gets its own payload tree so that two
+// stored once by the packager (lib/package/layout.ts); each root gets its own payload tree so that two
 // roots (the host and an image, or two images with different glibc) never clobber each other,
 // and every launcher runs with the loader and libraries of its own root. Pure: no I/O.
 import * as path from 'node:path';
