@@ -1,7 +1,7 @@
 // sidebundle:merge — closureFile + tracedFile → MergedPlan (planFile).
 import type { ExecutorContext } from '@nx/devkit';
 
-import { closuresOf, type ResolvedGroup, type TracedGroup } from '../../lib/bundle';
+import { closuresOf, type ResolvedGroup, type TracedGroup } from '../../lib/steps/groups';
 import { merge } from '../../lib/steps/merge';
 import { normalizeOptions } from '../shared/options';
 import { readStepOutput, runStep, stepContext, writeStepOutput } from '../shared/run';

@@ -1,7 +1,7 @@
 // sidebundle:resolve — entries (host and images) → their ResolvedClosures (closureFile).
 import type { ExecutorContext } from '@nx/devkit';
 
-import { resolveGroups } from '../../lib/bundle';
+import { resolveGroups } from '../../lib/steps/groups';
 import { bundleOptionsOf, normalizeOptions } from '../shared/options';
 import { runStep, stepContext, writeStepOutput } from '../shared/run';
 import type { ResolveExecutorSchema } from './schema';

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 
 import type { ExecutorContext } from '@nx/devkit';
 
-import { traceGroups, type ResolvedGroup, type TracedGroup } from '../../lib/bundle';
+import { traceGroups, type ResolvedGroup, type TracedGroup } from '../../lib/steps/groups';
 import { lockedPaths, lockFileOf, lockOf, writeLock } from '../../lib/config/lockfile';
 import type { EntrySpec } from '../../lib/entries/spec';
 import type { TraceRunner } from '../../lib/model/trace';
