@@ -39,11 +39,11 @@ describe('each command loads only its own code', () => {
     expect(thirdParty(r.loaded)).toEqual(expect.arrayContaining([expect.stringMatching(/^node_modules\/tar-stream\//)]));
   });
 
-  test('--version loads the entry, the version and the error and reporter modules, nothing else', () => {
+  test('--version loads the entry, the version, the error and reporter modules and the log levels, nothing else', () => {
     const r = loadedBy(['--version']);
     expect(r.status).toBe(0);
     expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
-    expect([...r.loaded].sort()).toEqual(['dist/lib/cli/main.js', 'dist/lib/cli/reporter.js', 'dist/lib/errors.js', 'dist/lib/version.js']);
+    expect([...r.loaded].sort()).toEqual(['dist/lib/cli/main.js', 'dist/lib/cli/reporter.js', 'dist/lib/errors.js', 'dist/lib/model/options.js', 'dist/lib/version.js']);
   });
 
   test('--help loads no command module', () => {
