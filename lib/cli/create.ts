@@ -146,6 +146,7 @@ function report(result: BundleResult, reporter: Reporter, first: string | undefi
       entries: result.plan.launchers.map((l) => ({ name: l.name, kind: l.kind, launcher: path.join(result.dir, 'bin', l.name) })),
       files: result.files,
       storedBytes: result.storedBytes,
+      ...(result.bytecode ? { bytecode: result.bytecode } : {}),
       validation: result.validation,
       collected: result.collected,
       missing: result.plan.missing,

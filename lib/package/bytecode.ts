@@ -180,7 +180,9 @@ export function bytecodeDiagnostic(interpreter: Interpreter, compiled: number, r
     return { level: 'warning', code: 'BYTECODE_SKIPPED', message: `python ${interpreter.version} (${interpreter.program}): no byte code shipped, the bundled interpreter did not run at package time (${error}); it compiles the sources it imports on every start` };
   }
   const failures = failed.length ? `; ${failed.length} not compilable, shipped as source only (first: ${failed[0]![0]}: ${failed[0]![1]})` : '';
-  return { level: 'info', code: 'BYTECODE_COMPILED', message: `python ${interpreter.version}: ${compiled + reused} .pyc (${INVALIDATION_MODE}; ${reused} from the cache)${failures}` };
+  // No count of what came from the cache here: the message goes into manifest.lock, which must
+  // not depend on the cache's history (PackResult.bytecode says it).
+  return { level: 'info', code: 'BYTECODE_COMPILED', message: `python ${interpreter.version}: ${compiled + reused} .pyc (${INVALIDATION_MODE})${failures}` };
 }
 
 /** The plan file of a compiled .pyc. */

@@ -32,7 +32,8 @@ export async function compilePython(
   plan: Pick<MergedPlan, 'files' | 'symlinks'>,
   interpreters: Interpreter[],
   store: BytecodeStore | undefined,
-): Promise<{ files: PlanFile[]; diagnostics: Diagnostic[]; scratch: string }> {
+): Promise<{ files: PlanFile[]; diagnostics: Diagnostic[]; scratch: string; compiled: number; reused: number }> {
+  const totals = { compiled: 0, reused: 0 };
   const scratch = path.join(stagingDir, '.sidebundle-bytecode');
   const files: PlanFile[] = [];
   const diagnostics: Diagnostic[] = [];
@@ -58,6 +59,8 @@ export async function compilePython(
     mkdirSync(path.join(scratch, String(n)), { recursive: true });
     const { failed, error } = jobs.length ? await compileWith(stagingDir, interpreter, jobs) : { failed: [] };
     diagnostics.push(bytecodeDiagnostic(interpreter, jobs.length - failed.length, reused, failed, error));
+    totals.reused += reused;
+    if (error === undefined) totals.compiled += jobs.length - failed.length;
     if (error !== undefined) continue;
     const failedPaths = new Set(failed.map(([logical]) => logical));
     for (const job of jobs) {
@@ -70,7 +73,7 @@ export async function compilePython(
     const kept = Object.entries(known).filter(([k]) => !(k in index)).slice(0, Math.max(0, MAX_INDEX_ENTRIES - Object.keys(index).length));
     store?.save(interpreter.sha256, { ...index, ...Object.fromEntries(kept) });
   }
-  return { files, diagnostics, scratch };
+  return { files, diagnostics, scratch, compiled: totals.compiled, reused: totals.reused };
 }
 
 export function removeScratch(scratch: string): void {

@@ -57,6 +57,8 @@ export interface PackResult {
   /** Launchers that run in host mode although the bundle's mode is auto, and why. */
   hostOnly: Array<{ launcher: string; reason: string }>;
   singleFile?: SingleFileResult;
+  /** Python byte code shipped: compiled in this run, and taken from the step cache. */
+  bytecode?: { compiled: number; reused: number };
 }
 
 export async function packBundle(plan: MergedPlan, options: PackOptions): Promise<PackResult> {
@@ -165,6 +167,7 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
       validation,
       hostOnly,
       ...(singleFile && staging.run ? { singleFile: { ...singleFile, path: staging.run.final } } : {}),
+      ...(bytecode.compiled + bytecode.reused > 0 ? { bytecode: { compiled: bytecode.compiled, reused: bytecode.reused } } : {}),
     };
   } catch (error) {
     discard(staging);
