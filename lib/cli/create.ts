@@ -12,13 +12,13 @@ import { Reporter } from './reporter';
 import { parseAssignment, parseTableOptions } from './options';
 import { parseCopyDirSpec } from '../config/config';
 import { StepCache } from '../cache/step-cache';
-import * as os from 'node:os';
+import { userCacheDir } from '../util/cache-dir';
 
 /** The help, generated from the option table (lib/config/options.ts) like the schemas and docs. */
 export const CREATE_HELP = createHelp();
 
 export function defaultCacheDir(): string {
-  return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'sidebundle');
+  return userCacheDir();
 }
 
 export async function createCommand(args: string[], reporterFor: (level: string | undefined, json: boolean) => Reporter, signal: AbortSignal): Promise<Reporter> {

@@ -146,11 +146,9 @@ function fail(error: unknown, reporter: Reporter, interrupted: boolean): number 
 }
 
 /** Where compiled code is kept between runs: per user, beside the step cache. */
-function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const path = require('node:path') as typeof import('node:path');
-  const xdg = env.XDG_CACHE_HOME;
-  const base = xdg && path.isAbsolute(xdg) ? xdg : path.join((require('node:os') as typeof import('node:os')).homedir(), '.cache');
-  return path.join(base, 'sidebundle', 'node-compile-cache');
+function compileCacheDir(): string {
+  const { userCacheDir } = require('../util/cache-dir') as typeof import('../util/cache-dir');
+  return (require('node:path') as typeof import('node:path')).join(userCacheDir(), 'node-compile-cache');
 }
 
 // V8's code cache for the modules a command loads, kept between runs (Node 22.1+ has
@@ -163,7 +161,13 @@ function enableCompileCache(): void {
   const { enableCompileCache: enable } = require('node:module') as { enableCompileCache?: (dir?: string) => unknown };
   if (typeof enable !== 'function') return;
   try {
-    enable(compileCacheDir());
+    // Compiled code is code: used only from a directory this user owns and no one else can write.
+    const fs = require('node:fs') as typeof import('node:fs');
+    const dir = compileCacheDir();
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const st = fs.lstatSync(dir);
+    if (!st.isDirectory() || st.uid !== process.getuid?.() || (st.mode & 0o022) !== 0) return;
+    enable(dir);
   } catch {
     // a start without the cache
   }

@@ -6,16 +6,16 @@
 // and renamed into place, so a killed or concurrent run never leaves or uses a half entry.
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 import { SidebundleError } from '../errors';
+import { userCacheDir } from '../util/cache-dir';
 import { openVerifiedFile, verifying, type VerifiedBlob } from './blob';
 
 export function defaultImageCache(): string {
-  return process.env.SIDEBUNDLE_IMAGE_CACHE ?? path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'sidebundle', 'images');
+  return process.env.SIDEBUNDLE_IMAGE_CACHE ?? path.join(userCacheDir(), 'images');
 }
 
 export class ImageStore {
