@@ -22,7 +22,8 @@ import * as path from 'node:path';
 import type { CreateDependencies, CreateNodes, CreateNodesResult, DependencyType, ProjectConfiguration, RawProjectGraphDependency, TargetConfiguration } from '@nx/devkit';
 
 export interface SidebundlePluginOptions {
-  /** Prefix for the inferred target names (default none: resolve, trace, merge, package, bundle). */
+  /** Prefix for the inferred target names (default none: resolve, trace, merge, package, bundle).
+   * `nx add sidebundle` picks one that collides with no existing target and stores it here. */
   targetPrefix?: string;
   /** The target that builds a project whose output is an entry (default build): resolve depends
    * on it in every project this one depends on (`^build`). */
@@ -41,10 +42,14 @@ export const createNodes: CreateNodes<SidebundlePluginOptions> = [
 export const createNodesV2 = createNodes;
 
 const LOCK_FILE = 'sidebundle.lock';
+/** The inferred targets, in chain order (bundle depends on package, … on resolve). */
+export const STEP_TARGETS = ['resolve', 'trace', 'merge', 'package', 'bundle'] as const;
+/** Added in front of the names in a project whose own targets already use one of them. */
+export const COLLISION_PREFIX = 'sidebundle-';
 /** Python writes byte code beside the modules a trace imports: not a source change. */
 const NOT_INPUTS = ['!{projectRoot}/sidebundle.lock', '!{projectRoot}/**/__pycache__/**'];
 
-interface ConfigFields {
+export interface ConfigFields {
   name?: unknown;
   outDir?: unknown;
   emitSingleFile?: unknown;
@@ -58,6 +63,46 @@ function nodesFor(configFile: string, options: SidebundlePluginOptions, workspac
   // sidebundle.json elsewhere (a fixture, a copy) makes no project.
   if (!['project.json', 'package.json'].some((f) => existsSync(path.join(workspaceRoot, projectRoot, f)))) return {};
   const config = readConfig(path.join(workspaceRoot, configFile), configFile);
+  // An explicit target of the same name would replace the inferred one and cut the chain (a
+  // project's own `package` target): then every name gets a prefix instead, never an override.
+  const own = explicitTargetNames(path.join(workspaceRoot, projectRoot));
+  const prefix = targetPrefixFor(own, options.targetPrefix ?? '');
+  return { projects: { [projectRoot]: { targets: sidebundleTargets(configFile, config, workspaceRoot, { ...options, targetPrefix: prefix }) } } };
+}
+
+/** `prefix`, or the first of `prefix` + sidebundle-, + sidebundle-2-, … under which no inferred
+ * name is one of `taken`. */
+export function targetPrefixFor(taken: Iterable<string>, prefix = ''): string {
+  const names = new Set(taken);
+  for (let i = 1; ; i++) {
+    const candidate = i === 1 ? prefix : `${prefix}${COLLISION_PREFIX}${i === 2 ? '' : `${i - 1}-`}`;
+    if (!STEP_TARGETS.some((t) => names.has(`${candidate}${t}`))) return candidate;
+  }
+}
+
+/** Targets a project declares itself: project.json targets, package.json `nx.targets` and scripts
+ * (Nx makes a target of each script). */
+function explicitTargetNames(dir: string): string[] {
+  const read = (file: string): Record<string, unknown> => {
+    try {
+      const value: unknown = JSON.parse(readFileSync(path.join(dir, file), 'utf8'));
+      return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+    } catch {
+      return {}; // Nx reports a broken project.json / package.json itself
+    }
+  };
+  const keys = (value: unknown) => (typeof value === 'object' && value !== null ? Object.keys(value) : []);
+  const project = read('project.json');
+  const pkg = read('package.json');
+  return [...keys(project.targets), ...keys((pkg.nx as { targets?: unknown } | undefined)?.targets), ...keys(pkg.scripts)];
+}
+
+/**
+ * The five targets for one sidebundle.json, as plain JSON: the plugin infers them, and the init
+ * generator writes them into project.json where the workspace does not use inference plugins.
+ */
+export function sidebundleTargets(configFile: string, config: ConfigFields, workspaceRoot: string, options: SidebundlePluginOptions = {}): Record<string, TargetConfiguration> {
+  const projectRoot = path.posix.dirname(configFile);
   const name = typeof config.name === 'string' ? config.name : path.basename(projectRoot);
   const outDir = typeof config.outDir === 'string' ? config.outDir : 'dist/bundles';
   const t = (target: string) => `${options.targetPrefix ?? ''}${target}`;
@@ -82,7 +127,7 @@ function nodesFor(configFile: string, options: SidebundlePluginOptions, workspac
         sidebundleVersion,
       ],
       outputs: [`${stepDir}/closure.json`],
-      metadata: { description: 'Find the entries, their loader and libraries, as ld.so would', technologies: ['sidebundle'] },
+      metadata: metadataOf('Find the entries, their loader and libraries, as ld.so would', { traceRoot: ['/opt/sysroot'], allowGpuLibs: true }),
     },
     [t('trace')]: {
       executor: 'sidebundle:trace',
@@ -91,7 +136,7 @@ function nodesFor(configFile: string, options: SidebundlePluginOptions, workspac
       dependsOn: [t('resolve')],
       inputs: ['{projectRoot}/**/*', ...NOT_INPUTS, { dependentTasksOutputFiles: '**/closure.json' }, { runtime: `${digest} --traced` }, sidebundleVersion],
       outputs: [`${stepDir}/traced.json`],
-      metadata: { description: `Run the trace commands under the tracer; record files outside the workspace in ${LOCK_FILE}`, technologies: ['sidebundle'] },
+      metadata: metadataOf(`Run the trace commands under the tracer; record files outside the workspace in ${LOCK_FILE}`, { traceBackend: 'ptrace', traceTimeout: 120 }),
     },
     [t('merge')]: {
       executor: 'sidebundle:merge',
@@ -100,7 +145,7 @@ function nodesFor(configFile: string, options: SidebundlePluginOptions, workspac
       dependsOn: [t('trace')],
       inputs: [`{projectRoot}/sidebundle.json`, { dependentTasksOutputFiles: '**/*.json', transitive: true }, sidebundleVersion],
       outputs: [`${stepDir}/plan.json`],
-      metadata: { description: 'Merge the closures into one payload plan', technologies: ['sidebundle'] },
+      metadata: metadataOf('Merge the closures into one payload plan', { setEnv: ['LANG=C.UTF-8'] }),
     },
     [t('package')]: {
       executor: 'sidebundle:package',
@@ -109,19 +154,32 @@ function nodesFor(configFile: string, options: SidebundlePluginOptions, workspac
       dependsOn: [t('merge')],
       inputs: [`{projectRoot}/sidebundle.json`, { dependentTasksOutputFiles: '**/plan.json' }, sidebundleVersion],
       outputs: [`{workspaceRoot}/${outDir}/${name}`, ...(config.emitSingleFile === true ? [`{workspaceRoot}/${outDir}/${name}.run`] : [])],
-      metadata: { description: `Write the bundle to ${outDir}/${name}`, technologies: ['sidebundle'] },
+      metadata: metadataOf(`Write the bundle to ${outDir}/${name}`, { runMode: 'host', emitSingleFile: true }),
     },
     [t('bundle')]: {
       executor: 'nx:noop',
       cache: true,
-      dependsOn: [t('package')],
+      // `nx run app:bundle --runMode=host` passes its options on to package (the step that takes
+      // the bundle-level options: runMode, emitSingleFile, strictValidate, outDir); a step option
+      // package does not take is rejected by its schema rather than silently dropped.
+      dependsOn: [{ target: t('package'), params: 'forward' }],
       // Nothing of its own to hash (the steps are cached targets); not the project's files, which
       // include the lock the trace target rewrites.
       inputs: [`{projectRoot}/sidebundle.json`, sidebundleVersion],
-      metadata: { description: 'Build the relocatable bundle (resolve → trace → merge → package)', technologies: ['sidebundle'] },
+      metadata: metadataOf('Build the relocatable bundle (resolve → trace → merge → package); options given to it reach package', { runMode: 'host' }),
     },
   };
-  return { projects: { [projectRoot]: { targets } } };
+  return targets;
+}
+
+/** What `nx show project` shows for a target, as @nx/vite gives it: the options live in
+ * sidebundle.json (or on the command line), described by the CLI's help. */
+function metadataOf(description: string, exampleOptions: Record<string, unknown>): TargetConfiguration['metadata'] {
+  return {
+    description,
+    technologies: ['sidebundle'],
+    help: { command: 'npx sidebundle create --help', example: { options: exampleOptions } },
+  };
 }
 
 /** The configuration's fields the plugin needs; a file that is not JSON is an error naming it

@@ -1,4 +1,4 @@
-import { addProjectConfiguration, readJson, readNxJson, type Tree } from '@nx/devkit';
+import { addProjectConfiguration, readJson, readNxJson, readProjectConfiguration, updateNxJson, type Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 
 import { configurationGenerator } from '../../generators/configuration/configuration';
@@ -65,5 +65,45 @@ describe('configuration generator', () => {
 
   test('an unknown project is an error', async () => {
     await expect(configurationGenerator(tree, { project: 'nope', entries: ['/usr/bin/jq'] })).rejects.toThrow(/nope/);
+  });
+});
+
+describe('init generator: target names', () => {
+  let tree: Tree;
+  beforeEach(() => {
+    tree = createTreeWithEmptyWorkspace();
+  });
+
+  test('picks a prefix under which no existing target collides, and stores it in nx.json', async () => {
+    addProjectConfiguration(tree, 'electron', { root: 'apps/electron', targets: { package: { executor: 'nx:run-commands', options: { command: 'electron-builder' } } } });
+    await initGenerator(tree, {});
+    expect(readNxJson(tree)!.plugins).toContainEqual({ plugin: PLUGIN, options: { targetPrefix: 'sidebundle-' } });
+  });
+
+  test('goes on past a taken prefix, as addPlugin does', async () => {
+    addProjectConfiguration(tree, 'a', { root: 'apps/a', targets: { bundle: { executor: 'x' }, 'sidebundle-trace': { executor: 'x' } } });
+    await initGenerator(tree, {});
+    expect(readNxJson(tree)!.plugins).toContainEqual({ plugin: PLUGIN, options: { targetPrefix: 'sidebundle-2-' } });
+  });
+
+  test('without collisions the plugin is registered bare', async () => {
+    addProjectConfiguration(tree, 'a', { root: 'apps/a', targets: { build: { executor: 'x' } } });
+    await initGenerator(tree, {});
+    expect(readNxJson(tree)!.plugins).toContain(PLUGIN);
+  });
+
+  test('useInferencePlugins: false writes explicit targets into project.json instead of registering the plugin', async () => {
+    updateNxJson(tree, { ...readNxJson(tree)!, useInferencePlugins: false });
+    addProjectConfiguration(tree, 'tool', { root: 'apps/tool', targets: { package: { executor: 'x' } } });
+    await configurationGenerator(tree, { project: 'tool', entries: ['/usr/bin/jq'] });
+    expect(readNxJson(tree)!.plugins ?? []).not.toContain(PLUGIN);
+    const targets = readProjectConfiguration(tree, 'tool').targets!;
+    expect(Object.keys(targets).sort()).toEqual(['package', 'sidebundle-bundle', 'sidebundle-merge', 'sidebundle-package', 'sidebundle-resolve', 'sidebundle-trace']);
+    expect(targets.package).toEqual({ executor: 'x' });
+    expect(targets['sidebundle-resolve']!.executor).toBe('sidebundle:resolve');
+    expect(targets['sidebundle-bundle']!.dependsOn).toEqual([{ target: 'sidebundle-package', params: 'forward' }]);
+    const once = tree.read('apps/tool/project.json', 'utf8');
+    await initGenerator(tree, {});
+    expect(tree.read('apps/tool/project.json', 'utf8')).toBe(once);
   });
 });

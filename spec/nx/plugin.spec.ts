@@ -78,3 +78,41 @@ test('an entry inside another project\'s declared output or root depends on that
     { source: 'capp', target: 'scripts', type: 'implicit' },
   ]);
 });
+
+test('a project\'s own target of an inferred name keeps it, and the chain gets the collision prefix', async () => {
+  const root = workspace({
+    'apps/a/project.json': JSON.stringify({ targets: { package: { executor: 'nx:run-commands' } } }),
+    'apps/a/sidebundle.json': JSON.stringify({ name: 'a', entries: ['/usr/bin/jq'] }),
+    'apps/b/package.json': JSON.stringify({ scripts: { bundle: 'webpack' } }),
+    'apps/b/sidebundle.json': JSON.stringify({ name: 'b', entries: ['/usr/bin/jq'] }),
+  });
+  const [a, b] = await nodes(root, ['apps/a/sidebundle.json', 'apps/b/sidebundle.json']);
+  const names = ['sidebundle-bundle', 'sidebundle-merge', 'sidebundle-package', 'sidebundle-resolve', 'sidebundle-trace'];
+  expect(Object.keys(a![1].projects!['apps/a']!.targets!).sort()).toEqual(names);
+  expect(Object.keys(b![1].projects!['apps/b']!.targets!).sort()).toEqual(names);
+  expect(a![1].projects!['apps/a']!.targets!['sidebundle-trace']!.dependsOn).toEqual(['sidebundle-resolve']);
+});
+
+test('every inferred target carries metadata: description, technologies and help with example options', async () => {
+  const root = workspace({ 'apps/a/project.json': '{}', 'apps/a/sidebundle.json': JSON.stringify({ name: 'a', entries: ['/usr/bin/jq'] }) });
+  const targets = (await nodes(root, ['apps/a/sidebundle.json']))[0]![1].projects!['apps/a']!.targets!;
+  expect(Object.keys(targets).sort()).toEqual(['bundle', 'merge', 'package', 'resolve', 'trace']);
+  for (const target of Object.values(targets)) {
+    expect(target.metadata).toEqual({
+      description: expect.stringMatching(/\w/),
+      technologies: ['sidebundle'],
+      help: { command: expect.stringMatching(/sidebundle .*--help/), example: { options: expect.any(Object) } },
+    });
+  }
+});
+
+test('options given to bundle reach the package task (params forwarded through the task graph)', async () => {
+  const { createTaskGraph } = require('nx/src/tasks-runner/create-task-graph') as typeof import('nx/src/tasks-runner/create-task-graph');
+  const root = workspace({ 'apps/a/project.json': '{}', 'apps/a/sidebundle.json': JSON.stringify({ name: 'a', entries: ['/usr/bin/jq'] }) });
+  const targets = (await nodes(root, ['apps/a/sidebundle.json']))[0]![1].projects!['apps/a']!.targets!;
+  const graph = { nodes: { a: { name: 'a', type: 'app', data: { root: 'apps/a', targets } } }, dependencies: { a: [] }, externalNodes: {} } as unknown as import('@nx/devkit').ProjectGraph;
+  const tasks = createTaskGraph(graph, {}, ['a'], ['bundle'], undefined, { runMode: 'host' }).tasks;
+  expect(Object.keys(tasks).sort()).toEqual(['a:bundle', 'a:merge', 'a:package', 'a:resolve', 'a:trace']);
+  expect(tasks['a:package']!.overrides).toMatchObject({ runMode: 'host' });
+  expect(tasks['a:merge']!.overrides).not.toHaveProperty('runMode');
+});
