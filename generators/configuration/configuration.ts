@@ -9,12 +9,12 @@ import type { ConfigurationGeneratorSchema } from './schema';
 export async function configurationGenerator(tree: Tree, options: ConfigurationGeneratorSchema): Promise<void> {
   const project = readProjectConfiguration(tree, options.project);
   const file = joinPathFragments(project.root, 'sidebundle.json');
-  const requested = (Array.isArray(options.entries) ? options.entries : options.entries.split(','))
+  const requested = (Array.isArray(options.entries) ? options.entries : splitEntries(options.entries))
     .map((e) => e.trim())
     .filter(Boolean);
   const config: BundleConfig = tree.exists(file)
     ? readJson<BundleConfig>(tree, file)
-    : { name: options.name ?? options.project, entries: [] };
+    : ({ $schema: schemaPath(project.root), name: options.name ?? bundleNameOf(options.project), entries: [] } as BundleConfig);
   const known = new Set(config.entries.map(entryKey));
   for (const entry of requested) if (!known.has(entryKey(entry))) config.entries.push(entry);
   if (options.traceBackend) config.traceBackend = options.traceBackend;
@@ -24,6 +24,49 @@ export async function configurationGenerator(tree: Tree, options: ConfigurationG
   writeJson(tree, file, config);
   await initGenerator(tree, { skipFormat: true });
   if (!options.skipFormat) await formatFiles(tree);
+}
+
+/**
+ * The prompt's answer (or `--entries a,b`) as entries: a comma splits, except inside quotes and
+ * inside a trace command, where it splits only before something that starts a new entry (a path,
+ * or a name followed by `::`): `./t.py::trace=./t.py a,b, /usr/bin/jq` is two entries.
+ */
+export function splitEntries(text: string): string[] {
+  const out: string[] = [];
+  let current = '';
+  let quote: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === quote) quote = undefined;
+      current += c;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      current += c;
+    } else if (c === ',' && (!current.includes('::trace=') || startsEntry(text.slice(i + 1)))) {
+      out.push(current);
+      current = '';
+    } else current += c;
+  }
+  out.push(current);
+  return out.map((e) => e.trim()).filter(Boolean);
+}
+
+function startsEntry(rest: string): boolean {
+  return /^\s*(?:\.{0,2}\/|~\/|[\w.+-]+::)/.test(rest);
+}
+
+/** A bundle name is a directory name: `@ws/tool` → `tool`, other characters outside
+ * [A-Za-z0-9._-] → `-`. */
+export function bundleNameOf(project: string): string {
+  const name = project.replace(/^@[^/]+\//, '').replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|-+$/g, '');
+  return name === '' ? 'bundle' : name;
+}
+
+/** node_modules/sidebundle/sidebundle.schema.json, relative to the project root. */
+function schemaPath(projectRoot: string): string {
+  const depth = projectRoot === '' || projectRoot === '.' ? 0 : projectRoot.split('/').filter(Boolean).length;
+  return `${'../'.repeat(depth) || './'}node_modules/sidebundle/sidebundle.schema.json`;
 }
 
 function entryKey(entry: EntryConfig): string {

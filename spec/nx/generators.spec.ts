@@ -1,7 +1,7 @@
 import { addProjectConfiguration, readJson, readNxJson, readProjectConfiguration, updateNxJson, type Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 
-import { configurationGenerator } from '../../generators/configuration/configuration';
+import { bundleNameOf, configurationGenerator, splitEntries } from '../../generators/configuration/configuration';
 import { initGenerator, PLUGIN } from '../../generators/init/init';
 
 describe('init generator', () => {
@@ -40,6 +40,7 @@ describe('configuration generator', () => {
   test('writes sidebundle.json in the project and registers the plugin', async () => {
     await configurationGenerator(tree, { project: 'tool', entries: ['/usr/bin/jq', './tool.py::trace=./tool.py --selftest'], traceBackend: 'ptrace', runMode: 'ns', emitSingleFile: true });
     expect(readJson(tree, 'apps/tool/sidebundle.json')).toEqual({
+      $schema: '../../node_modules/sidebundle/sidebundle.schema.json',
       name: 'tool',
       entries: ['/usr/bin/jq', './tool.py::trace=./tool.py --selftest'],
       traceBackend: 'ptrace',
@@ -54,13 +55,34 @@ describe('configuration generator', () => {
     const once = tree.read('apps/tool/sidebundle.json', 'utf8');
     await configurationGenerator(tree, { project: 'tool', entries: '/usr/bin/jq, /usr/bin/curl', name: 'net' });
     expect(tree.read('apps/tool/sidebundle.json', 'utf8')).toBe(once);
-    expect(readJson(tree, 'apps/tool/sidebundle.json')).toEqual({ name: 'net', entries: ['/usr/bin/jq', '/usr/bin/curl'] });
+    expect(readJson(tree, 'apps/tool/sidebundle.json')).toEqual({ $schema: '../../node_modules/sidebundle/sidebundle.schema.json', name: 'net', entries: ['/usr/bin/jq', '/usr/bin/curl'] });
   });
 
   test('adds only the new entries to an existing configuration', async () => {
     await configurationGenerator(tree, { project: 'tool', entries: ['/usr/bin/jq'] });
     await configurationGenerator(tree, { project: 'tool', entries: ['/usr/bin/jq::trace=jq --version', '/usr/bin/git'] });
     expect(readJson(tree, 'apps/tool/sidebundle.json').entries).toEqual(['/usr/bin/jq', '/usr/bin/git']);
+  });
+
+  test('a comma inside a trace command or quotes does not split the entry', async () => {
+    await configurationGenerator(tree, { project: 'tool', entries: './t.py::trace=./t.py --sep=a,b, /usr/bin/jq,jq::name=q' });
+    expect(readJson(tree, 'apps/tool/sidebundle.json').entries).toEqual(['./t.py::trace=./t.py --sep=a,b', '/usr/bin/jq', 'jq::name=q']);
+    expect(splitEntries('./a.sh::trace=./a.sh 1,2,3,./b.sh::trace=./b.sh "x, y"')).toEqual(['./a.sh::trace=./a.sh 1,2,3', './b.sh::trace=./b.sh "x, y"']);
+    expect(splitEntries('/usr/bin/jq, curl')).toEqual(['/usr/bin/jq', 'curl']);
+  });
+
+  test('a scoped project name gives a valid bundle name', async () => {
+    addProjectConfiguration(tree, '@ws/tool', { root: 'packages/tool' });
+    await configurationGenerator(tree, { project: '@ws/tool', entries: '/usr/bin/jq' });
+    expect(readJson(tree, 'packages/tool/sidebundle.json').name).toBe('tool');
+    expect(bundleNameOf('@ws/my tool+x')).toBe('my-tool-x');
+    expect(bundleNameOf('@ws/..')).toBe('bundle');
+  });
+
+  test('the sidebundle.json written names the schema in node_modules, relative to the project', async () => {
+    addProjectConfiguration(tree, 'root-app', { root: '.' });
+    await configurationGenerator(tree, { project: 'root-app', entries: '/usr/bin/jq' });
+    expect(readJson(tree, 'sidebundle.json').$schema).toBe('./node_modules/sidebundle/sidebundle.schema.json');
   });
 
   test('an unknown project is an error', async () => {
