@@ -59,6 +59,7 @@ export async function createCommand(args: string[], reporterFor: (level: string 
     copyDirs: (values.copyDirs ?? []).map(parseCopyDirSpec),
     setEnv: Object.fromEntries((values.setEnv ?? []).map((s) => parseAssignment(s, '--set-env'))),
     allowGpuLibs: values.allowGpuLibs === true,
+    ...(values.node !== undefined ? { node: path.resolve(values.node) } : {}),
     strictValidate: values.strictValidate === true,
     ...(values.runMode ? { runMode: values.runMode } : {}),
     ...(values.emitSingleFile ? { emitSingleFile: true } : {}),

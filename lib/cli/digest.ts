@@ -55,11 +55,13 @@ export async function fingerprint(configFile: string, workspaceRoot: string): Pr
     const root = config.traceRoot === undefined ? '/' : path.resolve(projectDir, config.traceRoot);
     const entries = entriesOf(config, projectDir, configFile);
     const copyDirs = copyDirsOf(config, projectDir);
+    const node = config.node === undefined ? undefined : path.resolve(projectDir, config.node);
     lines.push(`config ${JSON.stringify({
       entries: entries.map((e) => ({ ...(e.source === 'image' ? { image: portable(e.image) } : {}), path: e.source === 'host' ? portable(e.path) : e.path, name: e.name })),
       traceRoot: portable(root),
       copyDirs: copyDirs.map((c) => ({ source: portable(c.source), dest: c.dest })),
       allowGpuLibs: config.allowGpuLibs === true,
+      ...(node ? { node: portable(node) } : {}),
     })}`);
     const cache = new StepCache(path.resolve(workspaceRoot, config.cacheDir ?? configDefault<string>('cacheDir')!));
     // An image's files are named by its identity (manifest digest, engine image id, archive
@@ -81,6 +83,7 @@ export async function fingerprint(configFile: string, workspaceRoot: string): Pr
       entries: host.map((e) => ({ path: e.path, ...(e.name ? { name: e.name } : {}) })),
       copyDirs,
       ...(config.allowGpuLibs ? { allowGpuLibs: true } : {}),
+      ...(node ? { interpreters: { node } } : {}),
     });
     // Paths the resolver read are inside the root; archive files are host paths already.
     const read = [...archives, ...[...draft.fs.probes().keys(), ...draft.files.map((f) => f.from ?? f.path)].map((p) => draft.fs.hostPath(p))];

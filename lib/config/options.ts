@@ -111,6 +111,10 @@ export const OPTIONS = [
     description: 'Read entries and their libraries inside DIR (a chroot, an unpacked rootfs) instead of /; symlinks and .. never leave it.',
   },
   {
+    name: 'node', flag: '--node', arg: 'PATH', kind: { type: 'string' }, config: true, executors: ['resolve', 'bundle'], path: 'config', defaultText: 'the node on PATH (what env node runs)',
+    description: 'The node program a Node entry (#!/usr/bin/env node, or a #! naming node or nodejs) runs with: it is bundled at its own path with its libraries. An ELF program (read inside --trace-root when one is given). Image entries keep the image\'s node.',
+  },
+  {
     name: 'copyDirs', flag: '--copy-dir', arg: 'SRC[:DEST]', repeatable: true, config: true, executors: ['resolve', 'trace', 'bundle'], path: 'config',
     kind: {
       type: 'object',

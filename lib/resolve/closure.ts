@@ -27,6 +27,8 @@ export const DEFAULT_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '
 /** The kernel follows at most this many nested script interpreters (BINPRM recursion). */
 const MAX_INTERPRETER_DEPTH = 4;
 const MAX_SCRIPT_SCAN = 1024 * 1024;
+/** Interpreter names --node replaces (Debian once shipped node as nodejs). */
+const NODE_NAMES = new Set(['node', 'nodejs']);
 
 export interface EntryRequest {
   /** Path of the program (absolute inside the root; relative to `cwd` on the host; a bare
@@ -62,6 +64,14 @@ export interface ClosureOptions {
   copyDirs?: Array<{ source: string; dest?: string }>;
   /** Secrets a copied tree may ship anyway (--allow-secret): logical files or directories. */
   allowSecret?: string[];
+  /** Script interpreters chosen instead of the one the #! line (or PATH) names (--node). */
+  interpreters?: InterpreterOverrides;
+}
+
+/** Interpreter programs by language, logical paths inside the root. */
+export interface InterpreterOverrides {
+  /** Runs scripts whose #! names node or nodejs (directly or through env). */
+  node?: string;
 }
 
 /** One traced run of an entry: what it touched, and the loader that resolves its libraries. */
@@ -100,6 +110,7 @@ export interface ClosureDraft {
 /** Build the static closure of `options.entries` inside `options.root`. */
 export function buildClosure(options: ClosureOptions): ClosureDraft {
   const builder = new ClosureBuilder(options);
+  builder.checkInterpreters();
   for (const request of options.entries) builder.addEntry(request);
   for (const run of options.traced ?? []) for (const file of run.files) builder.addTraced(file, run);
   for (const copy of options.copyDirs ?? []) builder.addCopyDir(copy.source, copy.dest ?? copy.source);
@@ -330,6 +341,36 @@ class ClosureBuilder {
     return walk;
   }
 
+  /** An override of the interpreter a #! line resolved to: --node for node and nodejs (the
+   * name env looks up, or the named program's basename, which also catches /usr/bin/nodejs). */
+  private interpreterOverride(interpreterPath: string): string | undefined {
+    const node = this.options.interpreters?.node;
+    return node !== undefined && NODE_NAMES.has(path.posix.basename(interpreterPath)) ? node : undefined;
+  }
+
+  /** Fail before anything is resolved when an override is not a program in the root: a bad
+   * --node must not wait for the first Node entry (or pass silently without one). */
+  checkInterpreters(): void {
+    const node = this.options.interpreters?.node;
+    if (node === undefined) return;
+    const inside = this.fs.root === '/' ? '' : ` inside ${this.fs.root}`;
+    const walk = this.fs.resolve(node);
+    if (walk === null || !walk.stats.isFile()) {
+      throw new SidebundleError('NODE_NOT_FOUND', `--node ${node} ${walk === null ? 'does not exist' : 'is not a regular file'}${inside}`, {
+        input: node,
+        kind: 'input',
+        hint: 'give the path of a node program (e.g. ~/.nvm/versions/node/v20.11.1/bin/node), or leave --node out to use the node on PATH',
+      });
+    }
+    if (!hasElfMagic(this.readHead(walk.path))) {
+      throw new SidebundleError('NODE_NOT_A_PROGRAM', `--node ${node} is not an ELF program${inside}`, {
+        input: node,
+        kind: 'input',
+        hint: 'name the node binary itself, not a wrapper script or a version manager\'s shim (e.g. `nvm which 20`, or readlink -f "$(command -v node)")',
+      });
+    }
+  }
+
   /** Analyse a program file (ELF or script) reached by `walk`. */
   private program(walk: Walk, reason: Reason, name: string, spec: string, depth: number): ResolvedEntry {
     this.addLinks(walk.links);
@@ -369,6 +410,7 @@ class ClosureBuilder {
         args = command.args;
       }
     }
+    interpreterPath = this.interpreterOverride(interpreterPath) ?? interpreterPath;
     const interpreterWalk = this.fs.resolve(interpreterPath.startsWith('/') ? interpreterPath : joinLogical(dirname(walk.path), interpreterPath));
     if (interpreterWalk === null || !interpreterWalk.stats.isFile()) {
       throw new SidebundleError('SCRIPT_INTERPRETER_NOT_FOUND', `${spec} names the interpreter ${interpreterPath}, which does not exist${this.fs.root === '/' ? '' : ` inside ${this.fs.root}`}`, {

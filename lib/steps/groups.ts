@@ -30,6 +30,8 @@ export interface GroupOptions {
   traceRoot?: string;
   copyDirs?: Array<{ source: string; dest?: string }>;
   allowGpuLibs?: boolean;
+  /** The node program Node entries run with (--node), instead of the one on PATH; host entries only. */
+  node?: string;
   traceBackend?: TraceBackendRequest;
   traceTimeoutMs?: number;
   traceInclude?: string[];
@@ -91,6 +93,8 @@ export async function resolveGroups(options: Omit<GroupOptions, 'outDir'>, conte
       ...(options.allowGpuLibs ? { allowGpuLibs: true } : {}),
       ...(options.allowSecret ? { allowSecret: options.allowSecret.map((p) => path.resolve(cwd, p)) } : {}),
       ...(group.image ? { projects: false } : {}),
+      // An image's entries keep the image's node: --node is a path on this machine (or --trace-root).
+      ...(options.node && !group.image ? { interpreters: { node: path.resolve(cwd, options.node) } } : {}),
     }, context);
     if (group.image) closure.source = `${group.image.reference} (${group.image.digest})`;
     out.push({ entries: group.entries, ...(group.image ? { image: group.image } : {}), closure });

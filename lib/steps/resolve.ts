@@ -6,6 +6,7 @@ import type { EntrySpec } from '../entries/spec';
 import type { ResolvedClosure } from '../model/closure';
 import { PROJECT_MARKERS, projectsOf } from '../resolve/project';
 import { relocateClosure } from '../resolve/relocate';
+import type { InterpreterOverrides } from '../resolve/closure';
 import { resolveClosure } from '../resolve/resolve';
 import type { RootFs } from '../resolve/rootfs';
 import { digestsOf, emit, STEP_VERSIONS, type StepContext } from './context';
@@ -20,6 +21,8 @@ export interface ResolveStepOptions {
   allowSecret?: string[];
   /** Base for relative entry paths (default: process.cwd()). */
   cwd?: string;
+  /** Interpreters used instead of those the scripts' #! lines find (--node), inside the root. */
+  interpreters?: InterpreterOverrides;
   /** Find the entries' projects (lib/resolve/project.ts) and ship them at location-independent
    * paths (default true; bundle() turns it off for images, whose paths are already fixed). */
   projects?: boolean;
@@ -37,6 +40,7 @@ export async function resolve(options: ResolveStepOptions, context: StepContext 
     allowGpuLibs: options.allowGpuLibs === true,
     allowSecret: (options.allowSecret ?? []).map((p) => path.resolve(cwd, p)),
     projects: options.projects !== false,
+    interpreters: options.interpreters ?? {},
   };
   const cache = context.cache;
   const key = cache?.key('resolve', STEP_VERSIONS.resolve, normalized);
@@ -55,6 +59,7 @@ export async function resolve(options: ResolveStepOptions, context: StepContext 
     ...(options.copyDirs ? { copyDirs: options.copyDirs } : {}),
     allowGpuLibs: normalized.allowGpuLibs,
     allowSecret: normalized.allowSecret,
+    ...(options.interpreters ? { interpreters: options.interpreters } : {}),
     digests: digestsOf(context),
   });
   const closure = normalized.projects ? withProjects(found, fs) : found;
