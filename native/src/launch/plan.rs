@@ -80,24 +80,36 @@ enum Kind {
 /// The kind of `root/rel` without following a symlink on the way (None then, or when absent):
 /// a payload path behind a link is not where the new root shows it.
 fn kind_in(root: &Path, rel: &Path) -> Option<Kind> {
-    let mut at = root.to_path_buf();
+    // Most paths asked about are absent from the payload (the CA store, the host's /etc files,
+    // the data directories): one lstat says so; only a present path has its parents checked.
+    let last = std::fs::symlink_metadata(root.join(rel)).ok()?;
     let parts: Vec<Component> = rel.components().collect();
-    for (i, part) in parts.iter().enumerate() {
+    let mut at = root.to_path_buf();
+    for part in parts.iter().take(parts.len().saturating_sub(1)) {
         at.push(part);
         let meta = std::fs::symlink_metadata(&at).ok()?;
-        let kind = if meta.file_type().is_symlink() { Kind::Symlink } else if meta.is_dir() { Kind::Dir } else { Kind::Other };
-        if i + 1 == parts.len() {
-            return Some(kind);
-        }
-        if kind != Kind::Dir {
+        if meta.file_type().is_symlink() || !meta.is_dir() {
             return None;
         }
     }
-    Some(Kind::Dir)
+    Some(if last.file_type().is_symlink() { Kind::Symlink } else if last.is_dir() { Kind::Dir } else { Kind::Other })
 }
 
 fn is_dir(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.is_dir())
+}
+
+/// A directory's entries with their kinds, from the directory itself (d_type: no lstat each,
+/// except on file systems that do not fill it in, where the standard library asks).
+fn listing(dir: &Path) -> BTreeMap<OsString, Kind> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return BTreeMap::new() };
+    entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let t = e.file_type().ok()?;
+            Some((e.file_name(), if t.is_symlink() { Kind::Symlink } else if t.is_dir() { Kind::Dir } else { Kind::Other }))
+        })
+        .collect()
 }
 
 pub fn names(dir: &Path) -> Vec<OsString> {
@@ -211,13 +223,14 @@ fn follow_target_links(tree: &mut Tree, inputs: &Inputs) {
 fn top_level(inputs: &Inputs) -> Tree {
     let mut tree = Tree { top: BTreeMap::new(), over: Vec::new(), overlaid: Vec::new() };
     let payload_top = names(inputs.payload);
+    let target_kinds = listing(inputs.target);
     let mut all = payload_top.clone();
-    all.extend(names(inputs.target));
+    all.extend(target_kinds.keys().cloned());
     all.sort();
     all.dedup();
     for name in all {
         let from_target = !payload_top.contains(&name) || HOST_ALWAYS.iter().any(|h| OsStr::new(h) == name);
-        let node = if from_target { target_top(inputs.target, &name) } else { payload_top_entry(inputs, &name, &mut tree.overlaid) };
+        let node = if from_target { target_top(inputs.target, &name, target_kinds.get(&name).copied()) } else { payload_top_entry(inputs, &name, &mut tree.overlaid) };
         if let Some(node) = node {
             tree.top.insert(name, node);
         }
@@ -225,10 +238,10 @@ fn top_level(inputs: &Inputs) -> Tree {
     tree
 }
 
-fn target_top(target: &Path, name: &OsStr) -> Option<Node> {
+/// `kind` from the target's listing: None where the target has no such entry.
+fn target_top(target: &Path, name: &OsStr, kind: Option<Kind>) -> Option<Node> {
     let source = target.join(name);
-    let meta = std::fs::symlink_metadata(&source).ok()?;
-    if meta.file_type().is_symlink() {
+    if kind? == Kind::Symlink {
         return std::fs::read_link(&source).ok().map(Node::Symlink);
     }
     let text = name.to_string_lossy();
