@@ -16,7 +16,7 @@
 // resolve hashes no sidebundle.json (the digest prints the resolve-relevant part), so editing a
 // trace command or a module only the trace imports reruns trace, merge and package only. The lock is in no file
 // input: the trace target rewrites it, and what it lists is hashed through the digest.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import type { CreateDependencies, CreateNodes, CreateNodesResult, DependencyType, ProjectConfiguration, RawProjectGraphDependency, TargetConfiguration } from '@nx/devkit';
@@ -108,7 +108,7 @@ export function sidebundleTargets(configFile: string, config: ConfigFields, work
   const t = (target: string) => `${options.targetPrefix ?? ''}${target}`;
   const stepDir = `{workspaceRoot}/dist/sidebundle/${projectRoot}/${name}`;
   const common = { config: configFile };
-  const sidebundleVersion = { externalDependencies: ['sidebundle'] };
+  const sidebundleVersion = versionInput(workspaceRoot);
   const digest = `node node_modules/sidebundle/dist/lib/cli/main.js digest --config ${configFile}`;
   // What resolve reads in the workspace: the entries and copied directories it names (not the
   // rest of the project: a module only the traced run imports is the trace target's input).
@@ -170,6 +170,22 @@ export function sidebundleTargets(configFile: string, config: ConfigFields, work
     },
   };
   return targets;
+}
+
+/**
+ * The installed sidebundle's version, an input of every target. Nx knows a package installed from
+ * the registry or a tarball as an external node; one linked from a directory (`file:../..`, as in
+ * examples/nx-workspace, or `npm link`) is no node at all and `externalDependencies` naming it
+ * fails every run, so then the version the linked copy prints is hashed instead.
+ */
+function versionInput(workspaceRoot: string): { externalDependencies: string[] } | { runtime: string } {
+  let linked = false;
+  try {
+    linked = lstatSync(path.join(workspaceRoot, 'node_modules', 'sidebundle')).isSymbolicLink();
+  } catch {
+    // not installed at the root (hoisted elsewhere): Nx's external node is the one to name
+  }
+  return linked ? { runtime: 'node node_modules/sidebundle/dist/lib/cli/main.js --version' } : { externalDependencies: ['sidebundle'] };
 }
 
 /** What `nx show project` shows for a target, as @nx/vite gives it: the options live in

@@ -1,6 +1,6 @@
 // The inferred targets and dependencies, without Nx: which projects get targets, what each
 // target hashes, and which project an entry's producer is.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import type { CreateDependenciesContext, CreateNodesContextV2, ProjectConfiguration } from '@nx/devkit';
@@ -115,4 +115,17 @@ test('options given to bundle reach the package task (params forwarded through t
   expect(Object.keys(tasks).sort()).toEqual(['a:bundle', 'a:merge', 'a:package', 'a:resolve', 'a:trace']);
   expect(tasks['a:package']!.overrides).toMatchObject({ runMode: 'host' });
   expect(tasks['a:merge']!.overrides).not.toHaveProperty('runMode');
+});
+
+test('sidebundle linked from a directory (no external node in Nx) is hashed by its version, not named as an external dependency', async () => {
+  const root = workspace({ 'apps/a/project.json': '{}', 'apps/a/sidebundle.json': JSON.stringify({ name: 'a', entries: ['/usr/bin/jq'] }) });
+  const installed = (await nodes(root, ['apps/a/sidebundle.json']))[0]![1].projects!['apps/a']!.targets!;
+  for (const target of Object.values(installed)) expect(target.inputs).toContainEqual({ externalDependencies: ['sidebundle'] });
+  mkdirSync(path.join(root, 'node_modules'));
+  symlinkSync(path.resolve(__dirname, '../..'), path.join(root, 'node_modules/sidebundle'));
+  const linked = (await nodes(root, ['apps/a/sidebundle.json']))[0]![1].projects!['apps/a']!.targets!;
+  for (const target of Object.values(linked)) {
+    expect(target.inputs).not.toContainEqual({ externalDependencies: ['sidebundle'] });
+    expect(target.inputs).toContainEqual({ runtime: 'node node_modules/sidebundle/dist/lib/cli/main.js --version' });
+  }
 });
