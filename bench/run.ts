@@ -1,22 +1,54 @@
-// Launcher cost (issue: run modes): `jq --version` and `python3 -c pass` natively and through
-// bundles in each run mode, plus the single-file bundle on a warm cache; and the single file's
-// size against the bundle directory and a tar.gz of it. hyperfine times every command of a
-// program in one run (no shell, warm-up first); the bundles are built once by the CLI.
-import { execFileSync } from 'node:child_process';
+// Launcher cost (issue 13 part 4): `true`, `jq --version` and `python3 -c pass` natively and
+// through bundles in each run mode (ns with overlays and with binds only), plus the single-file
+// bundle on a warm cache; where the ns launch spends its time (SIDEBUNDLE_DEBUG=timing, each
+// phase's median over many runs); and the single file's size against the bundle directory and a
+// tar.gz of it. hyperfine times every command of a program in one run (no shell, warm-up
+// first); the bundles are built once by the CLI.
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { fmt, hyperfine, type Timing, writeResults } from './harness';
+import { fmt, hyperfine, median, type Timing, writeResults } from './harness';
 
 const cli = path.resolve(__dirname, '../lib/cli/main.js');
 const MODES = ['host', 'auto', 'ns', 'bwrap'] as const;
-const NS_BINDS = 'ns, binds (SIDEBUNDLE_OVERLAY=0)';
+const NS_BINDS = 'ns, binds (env SIDEBUNDLE_OVERLAY=0)';
+const ENV_NATIVE = 'native through env (the cost of `env`)';
+const SINGLE = 'single-file (warm)';
 const PY_TRACE = '/usr/bin/python3::trace=/usr/bin/python3 -c pass';
+const PHASE_RUNS = 300;
 
 function create(dir: string, name: string, args: string[]): string {
-  execFileSync(process.execPath, [cli, 'create', '--name', name, '--out-dir', dir, '--from-host', '/usr/bin/jq', '--from-host', PY_TRACE, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const programs = ['--from-host', '/usr/bin/true', '--from-host', '/usr/bin/jq', '--from-host', PY_TRACE];
+  execFileSync(process.execPath, [cli, 'create', '--name', name, '--out-dir', dir, ...programs, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
   return path.join(dir, name);
+}
+
+/** Each phase's median over `runs` launches with SIDEBUNDLE_DEBUG=timing (the runner prints
+ * "timing <phase ms> <since start ms>  <phase>" lines); one line per mount kind sums its mounts. */
+function phases(command: string, env: NodeJS.ProcessEnv, runs: number): { phases: Array<{ phase: string; ms: number; count: number }>; total: number } {
+  const samples = new Map<string, number[]>();
+  const counts = new Map<string, number>();
+  const totals: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const r = spawnSync(command, [], { env: { ...process.env, ...env, SIDEBUNDLE_DEBUG: 'timing' }, encoding: 'utf8' });
+    const perRun = new Map<string, number>();
+    let last = 0;
+    for (const line of r.stderr.split('\n')) {
+      const m = /timing\s+([\d.]+) ms\s+([\d.]+) ms\s+(.*)$/.exec(line);
+      if (!m) continue;
+      // Mounts of one kind are summed per run: "bind /boot", "bind /dev" ... → "bind (target's
+      // top level)"; the payload's loader directories keep their own rows.
+      const what = m[3]!.replace(/^(bind|symlink|dir) \/[^/]*$/, '$1 (top level, each of the target\'s)');
+      perRun.set(what, (perRun.get(what) ?? 0) + Number(m[1]));
+      if (i === 0) counts.set(what, (counts.get(what) ?? 0) + 1);
+      last = Number(m[2]);
+    }
+    for (const [what, ms] of perRun) samples.set(what, [...(samples.get(what) ?? []), ms]);
+    totals.push(last);
+  }
+  return { phases: [...samples].map(([phase, values]) => ({ phase, ms: median(values), count: counts.get(phase) ?? 1 })), total: median(totals) };
 }
 
 function main(): void {
@@ -28,59 +60,90 @@ function main(): void {
   const single = `${singleDir}.run`;
   // Warm the extraction cache.
   execFileSync(single, ['jq', '--version'], { env: { ...process.env, SIDEBUNDLE_CACHE_DIR: cacheDir } });
-  const jqLink = path.join(dir, 'jq');
-  const pyLink = path.join(dir, 'python3');
-  execFileSync('ln', ['-s', single, jqLink]);
-  execFileSync('ln', ['-s', single, pyLink]);
+  const links = Object.fromEntries(['true', 'jq', 'python3'].map((name) => {
+    const link = path.join(dir, name);
+    execFileSync('ln', ['-s', single, link]);
+    return [name, link];
+  }));
 
   const programs = {
-    'jq --version': { native: '/usr/bin/jq --version', bin: 'jq --version', link: `${jqLink} --version` },
-    'python3 -c pass': { native: '/usr/bin/python3 -c pass', bin: 'python3 -c pass', link: `${pyLink} -c pass` },
+    true: { native: '/usr/bin/true', bin: 'true', link: links.true!, runs: 800 },
+    'jq --version': { native: '/usr/bin/jq --version', bin: 'jq --version', link: `${links.jq} --version`, runs: 600 },
+    'python3 -c pass': { native: '/usr/bin/python3 -c pass', bin: 'python3 -c pass', link: `${links.python3} -c pass`, runs: 200 },
   };
   const results: Record<string, Record<string, Timing>> = {};
   const rows: string[] = [];
   for (const [label, p] of Object.entries(programs)) {
-    const commands: Record<string, string> = { native: p.native };
+    const commands: Record<string, string> = { native: p.native, [ENV_NATIVE]: `env ${p.native}` };
     for (const mode of MODES) commands[mode] = `${path.join(bundles[mode]!, 'bin', p.bin)}`;
-    // The root built with binds, as where overlayfs is refused (one `env` exec more, ~0.5 ms).
+    // The root built with binds, as where overlayfs is refused (through `env`: the row above
+    // gives its cost).
     commands[NS_BINDS] = `env SIDEBUNDLE_OVERLAY=0 ${path.join(bundles.ns!, 'bin', p.bin)}`;
-    commands['single-file (warm)'] = p.link;
-    const timing = hyperfine(commands, label.startsWith('jq') ? 500 : 200);
+    commands[SINGLE] = p.link;
+    const timing = hyperfine(commands, p.runs);
     results[label] = timing;
-    const base = timing.native!.mean;
+    const base = timing.native!.median;
     for (const [name, t] of Object.entries(timing)) {
-      rows.push(`| ${label} | ${name} | ${fmt(t.mean)} ± ${fmt(t.stddev)} | ${name === 'native' ? '' : `+${fmt(t.mean - base)}`} |`);
+      rows.push(`| ${label} | ${name} | ${fmt(t.median)} | ${fmt(t.mean)} ± ${fmt(t.stddev)} | ${name === 'native' ? '' : `+${fmt(t.median - base)}`} |`);
     }
   }
+
+  const nsTrue = path.join(bundles.ns!, 'bin', 'true');
+  const overlay = phases(nsTrue, {}, PHASE_RUNS);
+  const binds = phases(nsTrue, { SIDEBUNDLE_OVERLAY: '0' }, PHASE_RUNS);
+  const phaseRows = overlay.phases.map((p) => `| ${p.phase.replace(/\|/g, '\\|')} | ${fmt(p.ms)}${p.count > 1 ? ` (${p.count} of them)` : ''} |`);
+  const t = results.true!;
+  const outside = t.ns!.median - t.native!.median - overlay.total;
 
   const bundleBytes = Number(execFileSync('du', ['-sb', '--apparent-size', singleDir], { encoding: 'utf8' }).split('\t')[0]);
   const tarGz = path.join(dir, 'single.tar.gz');
   execFileSync('tar', ['-czf', tarGz, '-C', dir, 'single']);
-  const sizes = { singleFile: statSync(single).size, bundleDir: bundleBytes, tarGz: statSync(tarGz).size };
-  const jq = results['jq --version']!;
-  const over = (name: string) => jq[name]!.mean - jq.native!.mean;
+  const sizes = { singleFile: statSync(single).size, bundleDir: bundleBytes, tarGz: statSync(tarGz).size, runner: statSync(path.join(bundles.ns!, 'runtime/sidebundle-run')).size };
+  const over = (program: string, name: string) => fmt(results[program]![name]!.median - results[program]!.native!.median);
   const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+  const load = os.loadavg().map((l) => l.toFixed(1)).join(', ');
   writeResults('run', [
     '# Launcher cost by run mode',
     '',
-    'Each bundle holds jq and python3 (traced with `-c pass`); one bundle per run mode, built by the CLI. hyperfine',
-    '(no shell, 30 warm-up runs) times all commands of a program in one run; mean ± σ. `auto` resolves to ns on this',
-    'machine. The single file runs from its extraction cache (warmed first), through a symlink named after the entry.',
+    'Each bundle holds true, jq and python3 (traced with `-c pass`); one bundle per run mode, built by the CLI. hyperfine',
+    '(no shell, 30 warm-up runs) times all commands of a program in one run; medians first, then mean ± σ. `auto`',
+    'resolves to ns on this machine. The single file runs from its extraction cache (warmed first), through a symlink',
+    'named after the entry. The binds row goes through `env` (SIDEBUNDLE_OVERLAY is read at run time); the',
+    '"through env" row is what `env` alone adds.',
     '',
-    '| program | how | time | over native |',
-    '| --- | --- | --- | --- |',
+    `**The machine is shared and was loaded** (load average ${load} on 2 cores when the run ended): absolute figures`,
+    'swing by 2× between runs; compare rows of one table, which were measured interleaved.',
+    '',
+    '| program | how | median | mean ± σ | over native |',
+    '| --- | --- | --- | --- | --- |',
     ...rows,
     '',
-    `Targets: host and ns within 1 ms of native (jq), single-file warm within 2 ms. Measured for jq: host +${fmt(over('host'))},`,
-    `ns +${fmt(over('ns'))} (overlays; with binds only +${fmt(over(NS_BINDS))}), auto +${fmt(over('auto'))}, bwrap +${fmt(over('bwrap'))},`,
-    `single-file +${fmt(over('single-file (warm)'))}.`,
+    `Targets (issue 13): ns ≤ native + 1 ms, single-file warm ≤ ns + 0.3 ms. Measured for true: ns +${over('true', 'ns')}`,
+    `(binds only +${over('true', NS_BINDS)}, of which \`env\` +${over('true', ENV_NATIVE)}), host +${over('true', 'host')},`,
+    `single-file +${over('true', SINGLE)}; jq: ns +${over('jq --version', 'ns')}, host +${over('jq --version', 'host')},`,
+    `single-file +${over('jq --version', SINGLE)}.`,
+    '',
+    '## Where an ns launch spends its time',
+    '',
+    `\`SIDEBUNDLE_DEBUG=timing\` prints each phase of the runner with CLOCK_MONOTONIC deltas; medians over ${PHASE_RUNS}`,
+    'launches of the ns bundle\'s `true` (mounts of one kind summed per launch). The phases cover the runner from',
+    '`main` to its exec of the program; not covered: the runner\'s own exec (a static binary: as much as any exec',
+    'here, ~1 ms on this machine, the same as `true`\'s), and the teardown of the mount namespace when the program',
+    'exits (every mount unmounted, an RCU grace period waited for, before the parent is told).',
+    '',
+    '| phase | median |',
+    '| --- | --- |',
+    ...phaseRows,
+    `| **in the runner, total** | **${fmt(overlay.total)}** (binds only: ${fmt(binds.total)}) |`,
+    `| outside it: the runner's exec and the namespace's teardown (ns − native − the total above) | ${fmt(outside)} |`,
     '',
     '| artefact | size |',
     '| --- | --- |',
+    `| sidebundle-run (static) | ${mib(sizes.runner)} |`,
     `| single file (runner + DEFLATE) | ${mib(sizes.singleFile)} |`,
     `| bundle directory (apparent size) | ${mib(sizes.bundleDir)} |`,
     `| tar.gz of the bundle directory | ${mib(sizes.tarGz)} |`,
-  ].join('\n'), { results, sizes });
+  ].join('\n'), { results, phases: { overlay, binds }, sizes, loadavg: os.loadavg() });
   rmSync(dir, { recursive: true, force: true });
 }
 
