@@ -129,7 +129,10 @@ describe('what the bundle carries', () => {
     expect(shipped(plain.dir, 'node_modules/bufferutil/LICENSE')).toBeDefined();
     expect(shipped(plain.dir, 'node_modules/bufferutil/README.md')).toBeUndefined();
     expect(shipped(plain.dir, 'node_modules/bufferutil/src/bufferutil.c')).toBeUndefined();
-    if (fixture.sqlite !== true) return;
+  });
+
+  // Skipped visibly where better-sqlite3 could not be installed (the install test says why).
+  (fixture.sqlite === true ? test : test.skip)('addons: better-sqlite3\'s compiled addon, without its sources or build tree', () => {
     expect(shipped(plain.dir, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node')?.reasons[0]?.what).toMatch(/^node addon better-sqlite3@12\./);
     expect(manifestOf(plain.dir).filter((f) => /better-sqlite3\/.*(\.(c|h|cpp|hpp|gyp|a)$|\/obj\.target\/)/.test(f.path)).map((f) => f.path)).toEqual([]);
   });
