@@ -35,8 +35,11 @@ interface Rule extends Exclusion {
   ownOnly?: boolean;
 }
 
+/** Why a `.git` directory (or file) is never shipped; --copy-dir applies it too. */
+export const VCS_REASON = 'version control data (its config may hold credentials): never shipped';
+
 const RULES: Rule[] = [
-  { test: (p) => /\/\.git(\/|$)/.test(p), reason: 'version control data (its config may hold credentials): never shipped', impact: 'secret' },
+  { test: (p) => /\/\.git(\/|$)/.test(p), reason: VCS_REASON, impact: 'secret' },
   { test: under('/proc', '/sys', '/dev'), reason: 'kernel virtual filesystem: provided by the target at run time' },
   { test: under('/run', '/var/run'), reason: 'runtime file: belongs to the machine it was made on' },
   { test: under('/tmp', '/var/tmp'), reason: 'temporary file: belongs to the machine it was made on', personal: true, impact: 'lost' },

@@ -10,7 +10,7 @@ import { SidebundleError, isSidebundleError } from '../errors';
 import type { TracedFile } from '../model/trace';
 import { entryNameProblem, validateEntryName } from '../model/names';
 import { redactedCommand } from '../util/redact';
-import { within } from '../policy/policy';
+import { VCS_REASON, within } from '../policy/policy';
 import { secretByName, secretChecker } from '../policy/secrets';
 import type {
   ClosureSymlink, Diagnostic, EntryKind, ExcludedFile, MissingLibrary, Reason, ResolvedEntry, SearchSource,
@@ -287,7 +287,8 @@ class ClosureBuilder {
       for (const item of readdirSync(this.fs.hostPath(from), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
         const itemFrom = `${from === '/' ? '' : from}/${item.name}`;
         const itemTo = `${to === '/' ? '' : to}/${item.name}`;
-        const secret = allowed(itemFrom) ? undefined : item.name === '.git' ? 'version control data (its config may hold credentials): never shipped' : (item.isFile() || item.isDirectory()) ? secretByName(itemFrom) ?? (item.isFile() ? secretIn(itemFrom) : undefined) : undefined;
+        // secretIn judges a file by name, inode and content; a directory is judged by its name.
+        const secret = allowed(itemFrom) ? undefined : item.name === '.git' ? VCS_REASON : item.isFile() ? secretIn(itemFrom) : item.isDirectory() ? secretByName(itemFrom) : undefined;
         if (secret) {
           this.excluded.set(itemFrom, { path: itemFrom, reason: secret, impact: 'secret' });
           this.note('warning', 'COPY_DIR_SECRET', `--copy-dir leaves out ${itemFrom}: ${secret} (to ship it: --allow-secret ${itemFrom})`, itemFrom);
