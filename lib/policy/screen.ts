@@ -4,14 +4,18 @@
 import { exclusionOf, within, type Exclusion, type TracePolicy } from './policy';
 import { secretChecker } from './secrets';
 
-/** A checker over one root: `hostPath` maps a path inside the root to the host path. */
-export function screener(policy: TracePolicy, hostPath: (logical: string) => string): (logical: string) => Exclusion | undefined {
+/**
+ * A checker over one root: `hostPath` maps a path inside the root to the host path. `opened` is
+ * the file the kernel actually opened for `logical`, when a trace saw it differ: the rules apply
+ * to both names, and the file's content is read once, at `opened`.
+ */
+export function screener(policy: TracePolicy, hostPath: (logical: string) => string): (logical: string, opened?: string) => Exclusion | undefined {
   const secretIn = secretChecker(hostPath);
-  return (logical) => {
-    const rule = exclusionOf(logical, policy);
+  return (logical, opened) => {
+    const rule = exclusionOf(logical, policy) ?? (opened === undefined ? undefined : exclusionOf(opened, policy));
     if (rule) return rule;
     if ((policy.allowSecret ?? []).some((a) => within(logical, a))) return undefined;
-    const secret = secretIn(logical);
+    const secret = secretIn(opened ?? logical);
     return secret ? { reason: secret, impact: 'secret' } : undefined;
   };
 }

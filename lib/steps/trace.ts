@@ -171,7 +171,7 @@ function sortOut(files: TracedFile[], policy: TracePolicy, root: string): { kept
   const screen = screener(policy, (p) => path.join(root, p));
   for (const file of files) {
     if (!file.found) continue;
-    const exclusion = screen(file.path) ?? (file.resolved ? screen(file.resolved) : undefined);
+    const exclusion = screen(file.path, file.resolved);
     if (!exclusion) {
       kept.push(file);
       continue;
