@@ -25,6 +25,9 @@ export interface TracePolicy {
 export interface Exclusion {
   reason: string;
   impact?: ExcludedFile['impact'];
+  /** Left out without being listed: what the run itself wrote, under names that depend on the
+   * tracer's timing (a file written to a temporary name and renamed is reported by either). */
+  quiet?: true;
 }
 
 interface Rule extends Exclusion {
@@ -50,7 +53,7 @@ const RULES: Rule[] = [
   { test: under('/root', '/home'), reason: "a user's home directory: personal files are not shipped", personal: true, impact: 'lost' },
   // Python writes these while the trace runs; they record the build machine's file times (the
   // bundle would depend on the checkout) and Python compiles the shipped sources without them.
-  { test: (p) => /\/__pycache__\//.test(p), reason: "bytecode cache of the project's sources: rebuilt from them at run time", ownOnly: true },
+  { test: (p) => /\/__pycache__\//.test(p), reason: "bytecode cache of the project's sources: rebuilt from them at run time", ownOnly: true, quiet: true },
 ];
 
 /** The policy of one root's runs and collection: absolute paths (callers resolve them). */
@@ -81,7 +84,7 @@ export function exclusionOf(logical: string, policy: TracePolicy): Exclusion | u
     if (within(normalized, dir) && applies({ personal })) return { reason, ...(impact ? { impact } : {}) };
   }
   const rule = RULES.find((r) => applies(r) && r.test(normalized));
-  return rule && { reason: rule.reason, ...(rule.impact ? { impact: rule.impact } : {}) };
+  return rule && { reason: rule.reason, ...(rule.impact ? { impact: rule.impact } : {}), ...(rule.quiet ? { quiet: true as const } : {}) };
 }
 
 /** The reason `logical` must not be shipped, or undefined when it may be. */

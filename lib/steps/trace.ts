@@ -176,6 +176,7 @@ function sortOut(files: TracedFile[], policy: TracePolicy, root: string): { kept
       kept.push(file);
       continue;
     }
+    if (exclusion.quiet) continue;
     const stats = lstatSync(path.join(root, file.path), { throwIfNoEntry: false });
     if (stats === undefined) continue;
     const matters = exclusion.impact !== undefined && stats.isFile();
