@@ -254,3 +254,112 @@ fn block(bits: &mut Bits, out: &mut Vec<u8>, lit: &Huffman, dist: &Huffman, limi
         }
     }
 }
+
+// Streams made once with Python's zlib (raw DEFLATE, wbits -15), e.g.
+// `zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_FIXED)`; each test checks the block type
+// in the first byte so a regenerated stream cannot quietly test another path.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block_type(stream: &[u8]) -> u8 {
+        (stream[0] >> 1) & 3
+    }
+
+    const STORED: [u8; 29] = [
+        0x01, 0x18, 0x00, 0xe7, 0xff, 0x73, 0x74, 0x6f, 0x72, 0x65, 0x64, 0x20, 0x62, 0x6c, 0x6f, 0x63, 0x6b, 0x3a, 0x20,
+        0x6b, 0x65, 0x70, 0x74, 0x20, 0x61, 0x73, 0x20, 0x69, 0x73,
+    ];
+    const FIXED: [u8; 15] = [0x4b, 0x4c, 0x4a, 0x4e, 0x44, 0x45, 0x0a, 0x15, 0x95, 0x55, 0x55, 0x95, 0x10, 0x12, 0x00];
+    /// 300 × "z": one literal, then a length whose distance (1) is shorter than itself.
+    const OVERLAP: [u8; 7] = [0xab, 0xaa, 0x1a, 0x05, 0xc4, 0x02, 0x00];
+    const DYNAMIC_TEXT: &[u8] = b"DEFLATE streams code literals and lengths with one Huffman code and distances with another; a dynamic block sends both codes first, themselves compressed with a third code. Repeated repeated repeated words make back references.\n";
+    const DYNAMIC: [u8; 154] = [
+        0x65, 0x8e, 0x3b, 0x0e, 0xc2, 0x40, 0x0c, 0x44, 0x7b, 0x4e, 0x31, 0x07, 0x40, 0xb9, 0x00, 0x15, 0x12, 0x41, 0x14,
+        0x54, 0x88, 0x0b, 0x38, 0xd9, 0x09, 0x59, 0x65, 0x3f, 0xc8, 0x5e, 0x88, 0xb8, 0x3d, 0x9b, 0x90, 0x8e, 0xce, 0xd2,
+        0x7b, 0x33, 0xe3, 0x53, 0x7b, 0xbe, 0x1e, 0xef, 0x2d, 0xac, 0x28, 0x25, 0x1a, 0xfa, 0xec, 0x88, 0xe0, 0x0b, 0x55,
+        0x82, 0x41, 0x92, 0x43, 0x60, 0x7a, 0x94, 0xd1, 0x30, 0xfb, 0x32, 0x22, 0x27, 0xe2, 0xf2, 0x1a, 0x86, 0x28, 0xe9,
+        0xa7, 0x2e, 0x86, 0xf3, 0x56, 0x24, 0xf5, 0xdc, 0x1c, 0x49, 0xb9, 0x8c, 0xd4, 0x03, 0x04, 0xee, 0x93, 0x24, 0xfa,
+        0x1e, 0x5d, 0xc8, 0xfd, 0x04, 0x63, 0x72, 0x86, 0xae, 0xd2, 0x35, 0x6b, 0x18, 0xbc, 0x5a, 0xd9, 0xa3, 0xda, 0xd1,
+        0x18, 0xde, 0x5c, 0xe6, 0xe3, 0x53, 0x69, 0x46, 0xb7, 0x75, 0x55, 0xe8, 0xd5, 0xad, 0x7e, 0x83, 0x1b, 0x9f, 0x94,
+        0x52, 0x99, 0xfe, 0x1d, 0x73, 0xd6, 0xda, 0x1d, 0x65, 0x22, 0x3a, 0xa9, 0x5b, 0xca, 0x81, 0xca, 0xe5, 0xa9, 0x66,
+        0xf7, 0x05,
+    ];
+    /// A fixed block, an empty stored block (Z_SYNC_FLUSH), then a last fixed block whose back
+    /// references reach into the first.
+    const MULTI: [u8; 39] = [
+        0xca, 0xcf, 0x4b, 0x55, 0x48, 0xca, 0xc9, 0x4f, 0xce, 0xd6, 0x51, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0x2b, 0xc9,
+        0x48, 0xcd, 0x53, 0x48, 0xcc, 0xcb, 0x07, 0xd2, 0x45, 0x30, 0xb1, 0x7c, 0x98, 0xb4, 0x42, 0x6e, 0x7e, 0x51, 0x2a,
+        0x00,
+    ];
+
+    #[test]
+    fn a_stored_block_is_copied_as_is() {
+        assert_eq!(block_type(&STORED), 0);
+        assert_eq!(inflate(&STORED, 0).unwrap(), b"stored block: kept as is");
+    }
+
+    #[test]
+    fn a_fixed_huffman_block_decodes_literals_and_back_references() {
+        assert_eq!(block_type(&FIXED), 1);
+        assert_eq!(inflate(&FIXED, 0).unwrap(), b"abcabcabcabcabcabc xyzzy xyzzy");
+    }
+
+    #[test]
+    fn a_copy_longer_than_its_distance_repeats_the_bytes_it_writes() {
+        assert_eq!(block_type(&OVERLAP), 1);
+        assert_eq!(inflate(&OVERLAP, 0).unwrap(), vec![b'z'; 300]);
+    }
+
+    #[test]
+    fn a_dynamic_huffman_block_decodes_with_the_codes_it_sends() {
+        assert_eq!(block_type(&DYNAMIC), 2);
+        assert_eq!(inflate(&DYNAMIC, 0).unwrap(), DYNAMIC_TEXT);
+    }
+
+    #[test]
+    fn blocks_follow_one_another_and_share_the_window() {
+        assert_eq!(MULTI[0] & 1, 0, "the first block is not the last");
+        assert_eq!(inflate(&MULTI, 0).unwrap(), b"one block, then another block, one block more");
+    }
+
+    #[test]
+    fn output_beyond_the_limit_is_an_error() {
+        let mut out = Vec::new();
+        assert!(inflate_into(&OVERLAP, &mut out, 300).is_ok());
+        let err = inflate_into(&OVERLAP, &mut out, 299).unwrap_err();
+        assert!(err.contains("more data than the index declares"), "{err}");
+        let err = inflate_into(&STORED, &mut out, 23).unwrap_err();
+        assert!(err.contains("more data than the index declares"), "{err}");
+    }
+
+    #[test]
+    fn a_stored_block_whose_length_check_fails_is_an_error() {
+        let mut bad = STORED;
+        bad[3] ^= 1; // NLEN no longer the complement of LEN
+        assert_eq!(inflate(&bad, 0).unwrap_err(), "stored block length check failed");
+    }
+
+    #[test]
+    fn a_truncated_stream_is_an_error() {
+        for cut in [1, 10, 80, DYNAMIC.len() - 1] {
+            assert!(inflate(&DYNAMIC[..cut], 0).is_err(), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn a_distance_before_the_start_of_the_output_is_an_error() {
+        // Fixed block: length 3 at distance 1 as its first symbol, then end of block.
+        let bad = [0x03, 0x02, 0x00];
+        assert_eq!(block_type(&bad), 1);
+        assert_eq!(inflate(&bad, 0).unwrap_err(), "distance before the start of the output");
+    }
+
+    #[test]
+    fn the_reserved_block_type_and_trailing_bytes_are_errors() {
+        assert_eq!(inflate(&[0x07, 0x00], 0).unwrap_err(), "invalid block type");
+        let mut trailing = FIXED.to_vec();
+        trailing.push(0);
+        assert_eq!(inflate(&trailing, 0).unwrap_err(), "data after the end of the compressed stream");
+    }
+}
