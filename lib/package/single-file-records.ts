@@ -1,11 +1,6 @@
 // The record stream of a single-file bundle (format 2), produced in fixed-size slices so the
 // caller can compress each slice on its own while the next is read: no file is held whole.
-//
-// Records, in sorted path order (a hard link's first path first, so the later ones link to
-// their content): kind d|f|l|h (u8), mode (u32), mtime seconds (i64) and nanoseconds (u32),
-// path (u32 length + bytes); then f: size (u64) + bytes; l: link target; h: the path of the
-// earlier record it is a hard link to (targets as u32 length + bytes). All integers little
-// endian. Same bundle, same bytes. native/src/single/records.rs reads this.
+// The records are specified in docs/bundle-format.md; native/src/single/records.rs reads them.
 import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
 import * as path from 'node:path';
 

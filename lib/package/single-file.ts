@@ -1,13 +1,7 @@
 // Single-file bundles: the static sidebundle-run with a published bundle appended, compressed.
 // Run, it extracts the bundle once into a cache keyed by the digest of its contents and starts
 // the entry from there in the same process (native/src/single.rs reads what this writes).
-//
-// Layout (format 2): runner ELF | members | index | trailer (64 bytes). The record stream
-// (single-file-records.ts) is cut into slices of SLICE_BYTES; each member is one slice as an
-// independent raw DEFLATE stream, so slices compress in parallel here and inflate one at a time
-// in the runner, both in bounded memory. Index: per member, compressed and uncompressed length
-// (u32 LE each). Trailer: "SIDEBUNDLE-SFX-2", members offset (u64 LE), index offset (u64 LE),
-// sha256 of the uncompressed record stream. Deterministic: same bundle, same bytes.
+// The format (members, index, trailer) is specified in docs/bundle-format.md.
 import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, copyFileSync, fstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import * as os from 'node:os';

@@ -1,12 +1,6 @@
 //! Single-file bundles: sidebundle-run with a whole bundle appended.
 //!
-//! Layout (format 2, written by lib/package/single-file.ts): the ELF launcher, then members
-//! (each an independent raw DEFLATE stream of the next slice of the bundle's record stream),
-//! then an index (per member: compressed and uncompressed length, u32 LE each), then a 64-byte
-//! trailer: magic "SIDEBUNDLE-SFX-2" (16), members offset (u64 LE), index offset (u64 LE),
-//! SHA-256 of the uncompressed records (32). Records (single/records.rs): kind (d f l h), mode
-//! (u32), mtime seconds (i64) and nanoseconds (u32), path (u32 length + bytes, relative), then
-//! for f: size (u64) + bytes; for l and h: target (u32 + bytes; h names an earlier file).
+//! The format (written by lib/package/single-file.ts) is specified in docs/bundle-format.md.
 //! Extraction streams (single/stream.rs): one member in memory at a time, files written as
 //! their records arrive, modification times kept (Python's __pycache__ stays valid). The
 //! bundle is extracted once into
