@@ -1,3 +1,11 @@
+// Two Jest projects, run in this order by `npm test`:
+// - `unit`: every spec under spec/unit/, a tree that mirrors the source (spec/unit/lib/merge/… for
+//   lib/merge/…, spec/unit/plugins/… and spec/unit/executors/… for the Nx edge). A unit spec
+//   runs in-process in milliseconds: no root, no rootfs or image fixtures (no globalSetup), no
+//   native shim, no network, no compiler; a temporary directory with a few files is fine.
+// - `integration`: every other spec under spec/, with the fixtures spec/global-setup.ts builds.
+// `npx jest --selectProjects unit` runs the fast one alone.
+//
 // Jest runs the TypeScript sources through swc (no type check: `npm test` runs tsc first).
 // execa is ESM-only; Jest's module loader cannot require() ESM on Node 20, so swc transforms it
 // (and its ESM-only dependencies) to CommonJS as well.
@@ -8,15 +16,32 @@ const esmOnly = [
 ];
 const swc = ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }];
 
-/** @type {import('jest').Config} */
-module.exports = {
+const shared = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/spec'],
-  testMatch: ['**/*.spec.ts'],
+  rootDir: __dirname,
   transform: { '^.+\\.(t|j|mj)s$': swc },
   transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],
   moduleNameMapper: { '^unicorn-magic$': '<rootDir>/node_modules/unicorn-magic/node.js' },
-  globalSetup: '<rootDir>/spec/global-setup.ts',
-  testTimeout: 120000,
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
   maxWorkers: 2,
+  testTimeout: 120000, // global only: Jest ignores a project's own testTimeout
+  projects: [
+    {
+      ...shared,
+      displayName: 'unit',
+      roots: ['<rootDir>/spec/unit'],
+      testMatch: ['**/*.spec.ts'],
+    },
+    {
+      ...shared,
+      displayName: 'integration',
+      roots: ['<rootDir>/spec'],
+      testMatch: ['**/*.spec.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/spec/unit/'],
+      globalSetup: '<rootDir>/spec/global-setup.ts',
+    },
+  ],
 };

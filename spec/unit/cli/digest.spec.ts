@@ -3,9 +3,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { fingerprint, tracedFingerprint } from '../../lib/cli/digest';
-import { formatLock, lockOf } from '../../lib/config/lockfile';
-import { tempDir } from '../helpers/tmp';
+import { fingerprint, tracedFingerprint } from '../../../lib/cli/digest';
+import { formatLock, lockOf } from '../../../lib/config/lockfile';
+import { tempDir } from '../../helpers/tmp';
 
 function project(entries: unknown[]): { ws: string; config: string } {
   const ws = path.join(tempDir('sb-digest-'), 'deep', 'workspace');

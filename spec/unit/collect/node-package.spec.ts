@@ -1,6 +1,6 @@
 // What of an npm package is shipped: run-time files yes; tests, docs, declarations, maps, an
 // addon's sources and build tree, other platforms' prebuilds no.
-import { isOurPlatform, prunedAs } from '../../lib/collect/node-package';
+import { isOurPlatform, prunedAs } from '../../../lib/collect/node-package';
 
 const plain = { addon: false, whole: false };
 const addon = { addon: true, whole: false };

@@ -1,5 +1,5 @@
 // The production closure from a package-lock "packages" map: what is followed, what is not.
-import { lockSource, manifestSource, productionClosure, type LockPackage } from '../../lib/collect/npm-lock';
+import { lockSource, manifestSource, productionClosure, type LockPackage } from '../../../lib/collect/npm-lock';
 
 const all = () => true;
 const names = (packages: Array<{ location: string }>) => packages.map((p) => p.location);

@@ -4,10 +4,10 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { collect } from '../../lib/collect';
-import { collected, type CollectFamily } from '../../lib/collect/family';
-import type { ResolvedClosure } from '../../lib/model/closure';
-import { tempDir } from '../helpers/tmp';
+import { collect } from '../../../lib/collect';
+import { collected, type CollectFamily } from '../../../lib/collect/family';
+import type { ResolvedClosure } from '../../../lib/model/closure';
+import { tempDir } from '../../helpers/tmp';
 
 const PEM = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----\n';
 

@@ -2,9 +2,9 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { formatLock, lockedPaths, lockFileOf, lockOf, readLock, writeLock } from '../../lib/config/lockfile';
-import type { ClosureFile, ResolvedClosure } from '../../lib/model/closure';
-import { tempDir } from '../helpers/tmp';
+import { formatLock, lockedPaths, lockFileOf, lockOf, readLock, writeLock } from '../../../lib/config/lockfile';
+import type { ClosureFile, ResolvedClosure } from '../../../lib/model/closure';
+import { tempDir } from '../../helpers/tmp';
 
 const file = (p: string, from?: string): ClosureFile => ({ path: p, ...(from ? { from } : {}), size: 1, mode: 0o644, sha256: 'x', kind: 'data', reasons: [] });
 const closure = (files: ClosureFile[], symlinks: Array<{ path: string; target: string }> = []): ResolvedClosure => ({

@@ -5,14 +5,14 @@ import * as path from 'node:path';
 
 import type { ExecutorContext } from '@nx/devkit';
 
-import { validateConfig, type BundleConfig } from '../../lib/config/config';
-import { CONFIG_OPTIONS, EXECUTORS, OPTIONS, executorOptions, type OptionSpec } from '../../lib/config/options';
-import { configSchema, createHelp, executorSchema, generatedFiles } from '../../lib/config/options-render';
-import { parseTableOptions } from '../../lib/cli/options';
-import { cliOptions } from '../../lib/config/options';
-import { bundleOptionsOf, normalizeOptions } from '../../executors/shared/options';
+import { validateConfig, type BundleConfig } from '../../../lib/config/config';
+import { CONFIG_OPTIONS, EXECUTORS, OPTIONS, executorOptions, type OptionSpec } from '../../../lib/config/options';
+import { configSchema, createHelp, executorSchema, generatedFiles } from '../../../lib/config/options-render';
+import { parseTableOptions } from '../../../lib/cli/options';
+import { cliOptions } from '../../../lib/config/options';
+import { bundleOptionsOf, normalizeOptions } from '../../../executors/shared/options';
 
-const repo = path.resolve(__dirname, '../..');
+const repo = path.resolve(__dirname, '../../..');
 const base: BundleConfig = { name: 't', entries: ['/usr/bin/jq'] };
 
 describe('generated files', () => {

@@ -3,11 +3,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { effectiveRunMode } from '../../lib/doctor/bundle';
-import { overall } from '../../lib/doctor/checks';
-import { noexecCheck, procCheck, usernsChecks, type KernelProbe } from '../../lib/doctor/kernel';
-import { mountOf, parseMountInfo } from '../../lib/doctor/mounts';
-import { tempDir } from '../helpers/tmp';
+import { effectiveRunMode } from '../../../lib/doctor/bundle';
+import { overall } from '../../../lib/doctor/checks';
+import { noexecCheck, procCheck, usernsChecks, type KernelProbe } from '../../../lib/doctor/kernel';
+import { mountOf, parseMountInfo } from '../../../lib/doctor/mounts';
+import { tempDir } from '../../helpers/tmp';
 
 const MOUNTINFO = [
   '22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw',

@@ -5,11 +5,11 @@
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { readElf } from '../../lib/elf';
-import { MAX_NEEDED, MAX_VERSION_NEEDS } from '../../lib/elf/limits';
-import { SidebundleError } from '../../lib/errors';
-import { tempDir } from '../helpers/tmp';
-import { craftElf, DT, sharedAuxChain, StringTable, verdaux, verdef, vernaux, verneed, type CraftOptions } from './craft';
+import { readElf } from '../../../lib/elf';
+import { MAX_NEEDED, MAX_VERSION_NEEDS } from '../../../lib/elf/limits';
+import { SidebundleError } from '../../../lib/errors';
+import { tempDir } from '../../helpers/tmp';
+import { craftElf, DT, sharedAuxChain, StringTable, verdaux, verdef, vernaux, verneed, type CraftOptions } from '../../elf/craft';
 
 const dir = tempDir('sb-elf-bounds-');
 let written = 0;

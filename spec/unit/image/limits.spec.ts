@@ -1,6 +1,6 @@
 // The unpack limits: parsed from SIDEBUNDLE_IMAGE_LIMITS, layered over the defaults, and the
 // least of the layer, image and ratio limits deciding what a layer may unpack to.
-import { DEFAULT_IMAGE_LIMITS, formatLimit, imageLimits, layerAllowance, parseImageLimits } from '../../lib/image/limits';
+import { DEFAULT_IMAGE_LIMITS, formatLimit, imageLimits, layerAllowance, parseImageLimits } from '../../../lib/image/limits';
 
 const MiB = 1024 * 1024;
 

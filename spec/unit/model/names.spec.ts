@@ -1,5 +1,5 @@
 // Entry, bundle and variable names: the checks that keep a name from becoming a path or code.
-import { entryNameProblem, validateBundleName, validateEntryName, validateEnvName } from '../../lib/model/names';
+import { entryNameProblem, validateBundleName, validateEntryName, validateEnvName } from '../../../lib/model/names';
 
 describe('entry names are one ordinary file name', () => {
   test.each(['jq', 'python3.11', 'g++', '[', '.hidden', 'name with spaces', 'ünïcode'])('%j is accepted', (name) => {

@@ -1,8 +1,8 @@
 // Where files go on disk (layout.ts) and which Python sources get byte code (bytecode.ts): pure
 // functions over plan data, no file system.
-import { interpretersOf, isHostPyc, pycPath, sourcesFor } from '../../lib/package/bytecode';
-import { bundleEpoch, DEFAULT_EPOCH, placeFiles } from '../../lib/package/layout';
-import type { LauncherPlan, PlanFile } from '../../lib/model/plan';
+import { interpretersOf, isHostPyc, pycPath, sourcesFor } from '../../../lib/package/bytecode';
+import { bundleEpoch, DEFAULT_EPOCH, placeFiles } from '../../../lib/package/layout';
+import type { LauncherPlan, PlanFile } from '../../../lib/model/plan';
 
 const file = (p: string, sha: string, mode = 0o644, extra: Partial<PlanFile> = {}): PlanFile =>
   ({ path: p, source: `/src/${p}`, sha256: sha.repeat(64), size: 1, mode, kind: 'data', reasons: [], ...extra });

@@ -4,8 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { linkSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { recordSlices } from '../../lib/package/single-file-records';
-import { tempDir } from '../helpers/tmp';
+import { recordSlices } from '../../../lib/package/single-file-records';
+import { tempDir } from '../../helpers/tmp';
 
 interface Decoded {
   kind: string;

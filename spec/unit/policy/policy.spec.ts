@@ -1,6 +1,6 @@
 // The trace policy: the user's own directories are exempt from the home and temporary rules,
 // never from the secret ones.
-import { exclusionOf, type TracePolicy } from '../../lib/policy/policy';
+import { exclusionOf, type TracePolicy } from '../../../lib/policy/policy';
 
 const policy: TracePolicy = {
   include: ['/root/keep.ini'],

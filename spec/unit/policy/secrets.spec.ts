@@ -3,8 +3,8 @@
 import { linkSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { secretByContent, secretByName, secretChecker } from '../../lib/policy/secrets';
-import { tempDir } from '../helpers/tmp';
+import { secretByContent, secretByName, secretChecker } from '../../../lib/policy/secrets';
+import { tempDir } from '../../helpers/tmp';
 
 describe('by location and name', () => {
   test.each([

@@ -1,11 +1,11 @@
 // The report's data and layout as pure functions: treemap geometry, reasons in words, the glibc
 // floor, and which entries a file serves.
-import { buildReportData } from '../../lib/report/data';
-import { compareVersions, summarizeGlibc } from '../../lib/report/glibc';
-import { collectedBy, reasonInWords } from '../../lib/report/reasons';
-import { squarify } from '../../lib/report/squarify';
-import { renderReportHtml } from '../../lib/report/html';
-import type { Manifest } from '../../lib/package/manifest';
+import { buildReportData } from '../../../lib/report/data';
+import { compareVersions, summarizeGlibc } from '../../../lib/report/glibc';
+import { collectedBy, reasonInWords } from '../../../lib/report/reasons';
+import { squarify } from '../../../lib/report/squarify';
+import { renderReportHtml } from '../../../lib/report/html';
+import type { Manifest } from '../../../lib/package/manifest';
 
 describe('squarify', () => {
   const values = [600, 300, 120, 80, 50, 30, 12, 5, 2, 1];

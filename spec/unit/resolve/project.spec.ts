@@ -1,9 +1,9 @@
 // Projects: which directory an entry belongs to, and the closure moved to its place.
 import * as path from 'node:path';
 
-import type { ResolvedClosure } from '../../lib/model/closure';
-import { PROJECTS_AT, projectDirOf, projectsOf, relocatedCommand } from '../../lib/resolve/project';
-import { relocateClosure } from '../../lib/resolve/relocate';
+import type { ResolvedClosure } from '../../../lib/model/closure';
+import { PROJECTS_AT, projectDirOf, projectsOf, relocatedCommand } from '../../../lib/resolve/project';
+import { relocateClosure } from '../../../lib/resolve/relocate';
 
 const markers = (...dirs: string[]) => (dir: string) => dirs.includes(dir);
 const script = (target: string) => ({ kind: 'script' as const, target });

@@ -1,9 +1,9 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { SidebundleError } from '../../lib/errors';
-import { RootFs } from '../../lib/resolve/rootfs';
-import { tempDir } from '../helpers/tmp';
+import { SidebundleError } from '../../../lib/errors';
+import { RootFs } from '../../../lib/resolve/rootfs';
+import { tempDir } from '../../helpers/tmp';
 
 describe('RootFs confines every lookup to its root', () => {
   const root = tempDir('sb-root-');

@@ -1,5 +1,5 @@
-import { scanShellCommands } from '../../lib/resolve/script-scan';
-import { envCommand, parseShebang } from '../../lib/resolve/shebang';
+import { scanShellCommands } from '../../../lib/resolve/script-scan';
+import { envCommand, parseShebang } from '../../../lib/resolve/shebang';
 
 describe('shebang lines are read as the kernel reads them', () => {
   test.each([

@@ -1,5 +1,5 @@
 // Credentials on trace command lines are not recorded in manifest.lock.
-import { REDACTED, redactedCommand } from '../../lib/util/redact';
+import { REDACTED, redactedCommand } from '../../../lib/util/redact';
 
 test.each([
   [['curl', '-u', 'me', '--password', 'hunter2', 'https://x'], `curl -u me --password ${REDACTED} https://x`],
