@@ -11,10 +11,13 @@ import type { Diagnostic, Reason } from '../model/closure';
 import { collected, type Addition, type CollectFamily, type CollectInput, type FamilyResult, type PartSummary } from './family';
 import { prebuildPlatform, prunedAs, type Pruned } from './node-package';
 import { lockSource, manifestSource, productionClosure, workspaceLocations, type LockPackage, type PackageLock, type PackageSource } from './npm-lock';
+import { importedPackages } from './node-imports';
 import { isDir, isFile, listTree, readText } from './tree';
 
 const FAMILY = 'node';
 const LOCKS = ['npm-shrinkwrap.json', 'package-lock.json'];
+/** A directory holding one of these is a workspace's or repository's root. */
+const BOUNDARIES = ['nx.json', '.git', '.hg', '.svn'];
 /** The parts of the size report. */
 export const NODE_PARTS = { runtime: 'node binary', app: 'app', dependencies: 'dependencies', addons: 'addons' } as const;
 
@@ -34,40 +37,65 @@ function detect(input: CollectInput): FamilyResult {
   for (const entry of input.entries) {
     if (entry.kind !== 'script' || !entry.script || !isNodeBinary(entry.script.interpreter)) continue;
     runtimes.add(entry.script.interpreter);
-    const appDir = packageDirOf(input, entry.target) ?? path.posix.dirname(entry.target);
-    if (apps.has(appDir)) continue;
-    apps.add(appDir);
-    const app = appOf(input, appDir);
-    additions.push(...app.additions);
-    diagnostics.push(...app.diagnostics);
+    const app = appDirOf(input, entry.target);
+    if (apps.has(app.dir)) continue;
+    apps.add(app.dir);
+    const found = appOf(input, app);
+    additions.push(...found.additions);
+    diagnostics.push(...found.diagnostics);
   }
   for (const runtime of [...runtimes].sort()) present.push(runtimeSize(input, runtime));
   return { additions, diagnostics, ...(present.length ? { present } : {}) };
 }
 
-/** The nearest directory at or above `file` holding a package.json. */
-function packageDirOf(input: CollectInput, file: string): string | undefined {
-  for (let dir = path.posix.dirname(file); dir !== '/'; dir = path.posix.dirname(dir)) {
-    if (isFile(input.fs, `${dir}/package.json`)) return dir;
-  }
-  return undefined;
+/** Where an app starts: its directory, and whether a package.json there declares its needs. */
+interface AppDir {
+  dir: string;
+  manifest: boolean;
 }
 
-function appOf(input: CollectInput, appDir: string): FamilyResult {
+/**
+ * The app a script belongs to: the nearest directory at or above it with a package.json, or,
+ * inside an Nx workspace, with a project.json. An Nx workspace's own package.json lists what
+ * every project needs (and Nx's tooling): an entry below it with neither file on the way (a
+ * build output, dist/apps/x/main.js) is an app of its own directory, whose imports say what it
+ * needs. The walk stops at a version-control root.
+ */
+export function appDirOf(input: Pick<CollectInput, 'fs'>, file: string): AppDir {
+  const own = path.posix.dirname(file);
+  for (let dir = own; ; dir = path.posix.dirname(dir)) {
+    const nx = isFile(input.fs, `${dir}/nx.json`);
+    if (isFile(input.fs, `${dir}/package.json`) && (!nx || dir === own)) return { dir, manifest: true };
+    if (nx || dir === '/' || isBoundary(input, dir)) return { dir: own, manifest: false };
+    if (isFile(input.fs, `${dir}/project.json`)) return { dir, manifest: false };
+  }
+}
+
+/** A workspace's or repository's root: no lockfile or node_modules above it belongs to it. */
+function isBoundary(input: Pick<CollectInput, 'fs'>, dir: string): boolean {
+  return BOUNDARIES.some((name) => input.fs.resolve(`${dir === '/' ? '' : dir}/${name}`) !== null);
+}
+
+function appOf(input: CollectInput, app: AppDir): FamilyResult {
+  const appDir = app.dir;
   const diagnostics: Diagnostic[] = [];
-  const manifest = readJson<LockPackage>(input, `${appDir}/package.json`);
+  const manifest = app.manifest ? readJson<LockPackage>(input, `${appDir}/package.json`) : undefined;
   const label = manifest?.name ? `${manifest.name}${manifest.version ? `@${manifest.version}` : ''}` : path.posix.basename(appDir);
-  const { lockDir, source, lockFile } = sourceOf(input, appDir);
+  const { lockDir, source: installed, lockFile } = sourceOf(input, appDir);
   // Workspace packages are dependencies like others: shipped (pruned) only when the app needs them.
-  const workspaces = workspaceLocations(source).map((l) => path.posix.relative(appDir, `${lockDir === '/' ? '' : lockDir}/${l}`)).filter((r) => !r.startsWith('..'));
+  const workspaces = workspaceLocations(installed).map((l) => path.posix.relative(appDir, `${lockDir === '/' ? '' : lockDir}/${l}`)).filter((r) => !r.startsWith('..'));
   const additions = appFiles(input, appDir, collected(FAMILY, `node app ${label}`), workspaces);
   if (!lockFile && manifest && Object.keys({ ...manifest.dependencies, ...manifest.optionalDependencies }).length > 0) {
     diagnostics.push({ level: 'info', code: 'COLLECT_NODE_NO_LOCK', message: `node: ${appDir} has no package-lock.json; its dependencies are read from node_modules/*/package.json`, input: appDir });
   }
   const start = path.posix.relative(lockDir, appDir);
-  const closure = productionClosure(source, start);
+  const own = installed.at(start) === undefined ? ownNeeds(input, app, manifest, additions) : undefined;
+  if (own?.imports) {
+    diagnostics.push({ level: 'info', code: 'COLLECT_NODE_IMPORTS', message: `node: ${appDir} has no package.json of its own; its dependencies are the packages its files import: ${own.imports.join(', ') || 'none'}`, input: appDir });
+  }
+  const closure = productionClosure(own ? appInstalledAt(installed, start, own.needs) : installed, start);
   for (const missing of closure.unresolved) {
-    diagnostics.push({ level: 'warning', code: 'COLLECT_NODE_MISSING', message: `node: ${missing.name}, a dependency of ${missing.from === '(root)' ? label : missing.from}, is not installed under ${lockDir} (run npm install before bundling)`, input: lockDir });
+    diagnostics.push({ level: 'warning', code: 'COLLECT_NODE_MISSING', message: `node: ${missing.name}, a dependency of ${missing.from === (start || '(root)') ? label : missing.from}, is not installed under ${lockDir} (run npm install before bundling)`, input: lockDir });
   }
   const pruned = { dev: { files: 0, bytes: 0 }, build: { files: 0, bytes: 0 }, prebuild: { files: 0, bytes: 0, platforms: new Set<string>() } };
   for (const pkg of closure.packages) {
@@ -111,6 +139,40 @@ function appOf(input: CollectInput, appDir: string): FamilyResult {
   return { additions, diagnostics };
 }
 
+/**
+ * What an app the lock does not list needs (an Nx project under apps/x, a build output under
+ * dist/): its package.json's dependencies, else the packages its JavaScript files import,
+ * found in the node_modules of the lock's directory as Node would find them.
+ */
+function ownNeeds(input: CollectInput, app: AppDir, manifest: LockPackage | undefined, files: Addition[]): { needs: LockPackage; imports?: string[] } {
+  if (app.manifest) return { needs: manifest ?? {} };
+  const imports = new Set<string>();
+  for (const file of files) {
+    if (!/\.[cm]?js$/.test(file.path)) continue;
+    for (const name of importedPackages(readText(input.fs, file.path) ?? '')) imports.add(name);
+  }
+  const names = [...imports].sort();
+  // Optional: a require() in a try block, or of a package only another platform installs.
+  return { needs: { optionalDependencies: Object.fromEntries(names.map((n) => [n, '*'])) }, imports: names };
+}
+
+/**
+ * The installed packages with the app at `start`. The lock's dev flags say what the lock's own
+ * root needs; an app beside it may need at run time what the root only develops with (an Nx
+ * workspace's root lists many projects' packages under devDependencies), so they are dropped.
+ */
+function appInstalledAt(source: PackageSource, start: string, needs: LockPackage): PackageSource {
+  return {
+    at: (location) => {
+      if (location === start) return { dependencies: needs.dependencies, optionalDependencies: needs.optionalDependencies, peerDependencies: needs.peerDependencies, peerDependenciesMeta: needs.peerDependenciesMeta };
+      const pkg = source.at(location);
+      return pkg && { ...pkg, dev: undefined };
+    },
+    installed: (location) => source.installed(location),
+    ...(source.locations ? { locations: () => source.locations!() } : {}),
+  };
+}
+
 /** The app's own files: everything but node_modules, dot-directories, workspace packages and
  * excluded trees. */
 function appFiles(input: CollectInput, appDir: string, reason: Reason & { kind: 'collected' }, workspaces: string[]): Addition[] {
@@ -124,20 +186,30 @@ function appFiles(input: CollectInput, appDir: string, reason: Reason & { kind: 
   return listTree(input.fs, appDir, skip).map((e) => ({ path: e.path, reason, part: NODE_PARTS.app }));
 }
 
-/** The lock that covers the app (the nearest at or above it), else its node_modules manifests. */
+/**
+ * The lock that covers the app: the nearest at or above it whose packages are installed there
+ * (a lock an Nx build writes beside its output has no node_modules: the workspace root's is the
+ * one). Without one, the package.json files under the nearest node_modules. Not above a
+ * workspace's or repository's root.
+ */
 function sourceOf(input: CollectInput, appDir: string): { lockDir: string; source: PackageSource; lockFile?: string } {
   const installed = (base: string) => (location: string) => isDir(input.fs, location === '' ? base : `${base === '/' ? '' : base}/${location}`);
+  const dirs: string[] = [];
   for (let dir = appDir; ; dir = path.posix.dirname(dir)) {
+    dirs.push(dir);
+    if (dir === '/' || isBoundary(input, dir)) break;
+  }
+  for (const dir of dirs) {
     for (const name of LOCKS) {
       const file = `${dir === '/' ? '' : dir}/${name}`;
       const lock = isFile(input.fs, file) ? readJson<PackageLock>(input, file) : undefined;
       const source = lock ? lockSource(lock, installed(dir)) : undefined;
-      if (source) return { lockDir: dir, source, lockFile: file };
+      if (source && (installed(dir)('node_modules') || !source.locations!().some((l) => l.startsWith('node_modules/')))) return { lockDir: dir, source, lockFile: file };
     }
-    if (dir === '/') break;
   }
-  const source = manifestSource((location) => readJson<LockPackage>(input, `${appDir}${location === '' ? '' : `/${location}`}/package.json`));
-  return { lockDir: appDir, source };
+  const base = dirs.find((dir) => installed(dir)('node_modules')) ?? appDir;
+  const source = manifestSource((location) => readJson<LockPackage>(input, `${base === '/' ? '' : base}${location === '' ? '' : `/${location}`}/package.json`));
+  return { lockDir: base, source };
 }
 
 /** The node binary and the libraries it needs (already in the bundle: the report's first part). */

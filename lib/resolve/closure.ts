@@ -21,7 +21,7 @@ import { loaderConfig, type LoaderConfig } from './loader-config';
 import { joinLogical, RootFs, type SymlinkHop, type Walk } from './rootfs';
 import { scanShellCommands } from './script-scan';
 import { dirname, searchLibrary, type LoadedObject, type SearchContext } from './search';
-import { envCommand, isShellInterpreter, parseShebang, SHEBANG_LIMIT } from './shebang';
+import { entryShebang, envCommand, isShellInterpreter, parseShebang, SHEBANG_LIMIT } from './shebang';
 
 export const DEFAULT_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 /** The kernel follows at most this many nested script interpreters (BINPRM recursion). */
@@ -377,7 +377,8 @@ class ClosureBuilder {
     this.addLinks(walk.links);
     const head = this.readHead(walk.path);
     if (hasElfMagic(head)) return this.elfProgram(walk, reason, name, spec);
-    const shebang = parseShebang(head);
+    // Only the entry itself may be a .js file without #!; an interpreter must be a program.
+    const shebang = depth === 0 ? entryShebang(head, walk.path) : parseShebang(head);
     if (shebang === undefined) {
       throw new SidebundleError('ENTRY_NOT_PROGRAM', `${spec} is neither an ELF program nor a script with #!`, {
         input: spec,

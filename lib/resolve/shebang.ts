@@ -11,6 +11,15 @@ export interface Shebang {
   arg?: string;
 }
 
+/** How a JavaScript file without #! runs (`node dist/apps/x/main.js`: a build output rarely has a
+ * #! line): with the node `env node` finds, or --node. */
+export const JS_SHEBANG: Shebang = { interpreter: '/usr/bin/env', arg: 'node' };
+
+/** The shebang of an entry: its #! line, or JS_SHEBANG for a .js, .mjs or .cjs file without one. */
+export function entryShebang(head: Buffer, file: string): Shebang | undefined {
+  return parseShebang(head) ?? (/\.[cm]?js$/.test(file) ? JS_SHEBANG : undefined);
+}
+
 export function parseShebang(head: Buffer): Shebang | undefined {
   if (head.length < 2 || head[0] !== 0x23 || head[1] !== 0x21) return undefined; // "#!"
   const firstLine = head.subarray(2, Math.min(head.length, SHEBANG_LIMIT)).toString('latin1').split('\n')[0]!;
