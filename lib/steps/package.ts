@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { sha256Text, type StepCache } from '../cache/step-cache';
+import { sha256Text, type StepCache, type StepInput } from '../cache/step-cache';
 import type { MergedPlan } from '../model/plan';
 import { INVALIDATION_MODE, type BytecodeStore, type CompiledIndex } from '../package/bytecode';
 import type { Manifest } from '../package/manifest';
@@ -15,6 +15,7 @@ import type { SingleFileResult } from '../package/single-file';
 import { SidebundleError } from '../errors';
 import { runnerBinaryPath } from '../native/binding';
 import { cleanupAfterDeadRuns, MANIFEST_NAME } from '../package/publish';
+import { cachedStep } from './cached';
 import { digestsOf, emit, STEP_VERSIONS, type StepContext } from './context';
 
 export interface PackageStepOptions {
@@ -52,46 +53,49 @@ export async function pack(plan: MergedPlan, options: PackageStepOptions, contex
   const runnerSha = runnerFile?.sha256 ?? null;
   // The bundle carries the runner in every mode but host (a single file carries it either way).
   const bundled = runMode !== 'host' ? runnerFile : undefined;
-  const key = cache?.key('package', STEP_VERSIONS.package, { plan, outDir, strictValidate: options.strictValidate === true, runMode, runnerSha, singleFile: options.singleFile === true });
-  if (cache && key) {
-    const hit = await cache.lookup<PackStepResult>(key);
-    const manifest = hit && path.join(hit.dir, MANIFEST_NAME);
-    if (hit && manifest && existsSync(manifest) && sha256Text(readFileSync(manifest, 'utf8')) === hit.manifestSha256) {
-      cleanupAfterDeadRuns(outDir, plan.name);
-      emit(context, { type: 'step', step: 'package', status: 'hit' });
-      return hit;
-    }
-  }
-  emit(context, { type: 'step', step: 'package', status: 'run', detail: `${plan.files.length} files` });
-  const packed = await packBundle(plan, {
-    outDir,
-    ...(options.strictValidate ? { strictValidate: true } : {}),
-    runMode,
-    ...(bundled ? { runner: bundled } : {}),
-    ...(context.signal ? { signal: context.signal } : {}),
-    onProgress: (p) => emit(context, { type: 'progress', step: 'package', ...p }),
-    ...(cache ? { reuse: (sha: string) => cache.casPath(sha), digests: cache.digests, bytecode: bytecodeStore(cache) } : {}),
-    // Written before the bundle is published, and published with it (both or neither).
-    ...(options.singleFile ? { singleFile: { runner: runner! } } : {}),
+  return cachedStep<PackStepResult>(context, {
+    step: 'package',
+    options: { plan, outDir, strictValidate: options.strictValidate === true, runMode, runnerSha, singleFile: options.singleFile === true },
+    runDetail: `${plan.files.length} files`,
+    usable: (stored) => {
+      const manifest = path.join(stored.dir, MANIFEST_NAME);
+      return existsSync(manifest) && sha256Text(readFileSync(manifest, 'utf8')) === stored.manifestSha256;
+    },
+    onHit: () => cleanupAfterDeadRuns(outDir, plan.name),
+    run: async () => {
+      const packed = await packBundle(plan, {
+        outDir,
+        ...(options.strictValidate ? { strictValidate: true } : {}),
+        runMode,
+        ...(bundled ? { runner: bundled } : {}),
+        ...(context.signal ? { signal: context.signal } : {}),
+        onProgress: (p) => emit(context, { type: 'progress', step: 'package', ...p }),
+        ...(cache ? { reuse: (sha: string) => cache.casPath(sha), digests: cache.digests, bytecode: bytecodeStore(cache) } : {}),
+        // Written before the bundle is published, and published with it (both or neither).
+        ...(options.singleFile ? { singleFile: { runner: runner! } } : {}),
+      });
+      const result: PackStepResult = { ...packed, runMode };
+      for (const { launcher, reason } of packed.hostOnly) emit(context, { type: 'log', level: 'warn', message: `run mode auto: ${launcher} runs in host mode: ${reason}` });
+      return { output: result, inputs: async (store: StepCache) => bundleInputs(store, plan, result, bundled !== undefined) };
+    },
   });
-  const result: PackStepResult = { ...packed, runMode };
-  for (const { launcher, reason } of packed.hostOnly) emit(context, { type: 'log', level: 'warn', message: `run mode auto: ${launcher} runs in host mode: ${reason}` });
-  if (cache && key) {
-    // The manifest lists the files as written (with the compiled byte code the plan lacks).
-    const manifest = JSON.parse(readFileSync(path.join(result.dir, MANIFEST_NAME), 'utf8')) as Manifest;
-    const stored = manifest.files.filter((f) => f.sameAs === undefined);
-    cache.adopt(stored.map((f) => ({ path: path.join(result.dir, f.path), sha256: f.sha256 })));
-    // The bundle's own files are its inputs: deleting or editing one makes this a miss.
-    const files = [
-      path.join(result.dir, MANIFEST_NAME),
-      ...[...plan.launchers, ...plan.shims].map((l) => path.join(result.dir, l.path)),
-      ...(bundled ? [path.join(result.dir, RUNNER_PATH), ...plan.launchers.map((l) => path.join(result.dir, ENTRIES_DIR, `${l.name}.json`))] : []),
-      ...manifest.files.map((f) => path.join(result.dir, f.path)),
-      ...(result.singleFile ? [result.singleFile.path] : []),
-    ];
-    cache.store(key, await cache.describe(files), result);
-  }
-  return result;
+}
+
+/** A written bundle's own files, its content adopted into the store first: deleting or editing
+ * one makes the next run a miss. */
+async function bundleInputs(cache: StepCache, plan: MergedPlan, result: PackStepResult, withRunner: boolean): Promise<StepInput[]> {
+  // The manifest lists the files as written (with the compiled byte code the plan lacks).
+  const manifest = JSON.parse(readFileSync(path.join(result.dir, MANIFEST_NAME), 'utf8')) as Manifest;
+  const stored = manifest.files.filter((f) => f.sameAs === undefined);
+  cache.adopt(stored.map((f) => ({ path: path.join(result.dir, f.path), sha256: f.sha256 })));
+  const files = [
+    path.join(result.dir, MANIFEST_NAME),
+    ...[...plan.launchers, ...plan.shims].map((l) => path.join(result.dir, l.path)),
+    ...(withRunner ? [path.join(result.dir, RUNNER_PATH), ...plan.launchers.map((l) => path.join(result.dir, ENTRIES_DIR, `${l.name}.json`))] : []),
+    ...manifest.files.map((f) => path.join(result.dir, f.path)),
+    ...(result.singleFile ? [result.singleFile.path] : []),
+  ];
+  return cache.describe(files);
 }
 
 /** Compiled byte code remembered in the step cache: an index per interpreter digest, the .pyc

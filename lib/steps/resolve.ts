@@ -9,7 +9,9 @@ import { relocateClosure } from '../resolve/relocate';
 import type { InterpreterOverrides } from '../resolve/closure';
 import { resolveClosure } from '../resolve/resolve';
 import type { RootFs } from '../resolve/rootfs';
-import { digestsOf, emit, STEP_VERSIONS, type StepContext } from './context';
+import type { StepCache } from '../cache/step-cache';
+import { cachedStep } from './cached';
+import { digestsOf, type StepContext } from './context';
 
 export interface ResolveStepOptions {
   /** Directory that is `/` for the entries (default `/`). */
@@ -42,35 +44,32 @@ export async function resolve(options: ResolveStepOptions, context: StepContext 
     projects: options.projects !== false,
     interpreters: options.interpreters ?? {},
   };
-  const cache = context.cache;
-  const key = cache?.key('resolve', STEP_VERSIONS.resolve, normalized);
-  if (cache && key) {
-    const hit = await cache.lookup<ResolvedClosure>(key);
-    if (hit) {
-      emit(context, { type: 'step', step: 'resolve', status: 'hit' });
-      return hit;
-    }
-  }
-  emit(context, { type: 'step', step: 'resolve', status: 'run', detail: `${options.entries.length} entries` });
-  const { closure: found, fs } = await resolveClosure({
-    root,
-    cwd,
-    entries: options.entries.map((e) => ({ path: e.path, ...(e.name ? { name: e.name } : {}) })),
-    ...(options.copyDirs ? { copyDirs: options.copyDirs } : {}),
-    allowGpuLibs: normalized.allowGpuLibs,
-    allowSecret: normalized.allowSecret,
-    ...(options.interpreters ? { interpreters: options.interpreters } : {}),
-    digests: digestsOf(context),
+  return cachedStep(context, {
+    step: 'resolve',
+    options: normalized,
+    runDetail: `${options.entries.length} entries`,
+    run: async () => {
+      const { closure: found, fs } = await resolveClosure({
+        root,
+        cwd,
+        entries: options.entries.map((e) => ({ path: e.path, ...(e.name ? { name: e.name } : {}) })),
+        ...(options.copyDirs ? { copyDirs: options.copyDirs } : {}),
+        allowGpuLibs: normalized.allowGpuLibs,
+        allowSecret: normalized.allowSecret,
+        ...(options.interpreters ? { interpreters: options.interpreters } : {}),
+        digests: digestsOf(context),
+      });
+      const closure = normalized.projects ? withProjects(found, fs) : found;
+      // Everything the resolver probed, every file it took (copied trees too) and the listing of
+      // every copied directory.
+      const inputs = (cache: StepCache) => {
+        const read = [...fs.probes().keys(), ...closure.files.map((f) => f.from ?? f.path)].map((p) => fs.hostPath(p));
+        const listed = closure.files.filter((f) => f.reasons.some((r) => r.kind === 'copy-dir')).map((f) => path.dirname(fs.hostPath(f.from ?? f.path)));
+        return cache.describe(read, listed);
+      };
+      return { output: closure, inputs };
+    },
   });
-  const closure = normalized.projects ? withProjects(found, fs) : found;
-  if (cache && key) {
-    // Everything the resolver probed, every file it took (copied trees too) and the listing of
-    // every copied directory.
-    const read = [...fs.probes().keys(), ...closure.files.map((f) => f.from ?? f.path)].map((p) => fs.hostPath(p));
-    const listed = closure.files.filter((f) => f.reasons.some((r) => r.kind === 'copy-dir')).map((f) => path.dirname(fs.hostPath(f.from ?? f.path)));
-    cache.store(key, await cache.describe(read, listed), closure);
-  }
-  return closure;
 }
 
 /** The closure with its entries' projects found and moved to their places in the payload. */

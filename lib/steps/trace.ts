@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { SidebundleError } from '../errors';
-import type { ExcludedFile, ResolvedClosure } from '../model/closure';
+import type { ExcludedFile, ResolvedClosure, ResolvedEntry } from '../model/closure';
 import { DEFAULT_TRACE_TIMEOUT_SECONDS, type TraceBackendRequest, type TraceReport, type TracedFile, type TraceRunner } from '../model/trace';
 import { DEFAULT_PATH } from '../resolve/closure';
 import { resolveClosure } from '../resolve/resolve';
@@ -16,7 +16,9 @@ import { relocateClosure } from '../resolve/relocate';
 import { exclusionReason, tracePolicy, type TracePolicy } from '../policy/policy';
 import { screener } from '../policy/screen';
 import { trace as runTrace } from '../trace/tracer';
-import { digestsOf, emit, STEP_VERSIONS, type StepContext } from './context';
+import type { StepCache } from '../cache/step-cache';
+import { cachedStep, type StepRun } from './cached';
+import { digestsOf, emit, type StepContext } from './context';
 import { stringEnv } from '../util/env';
 
 export interface TraceStepOptions {
@@ -71,59 +73,75 @@ export async function trace(closure: ResolvedClosure, options: TraceStepOptions,
     return { schema: 'sidebundle/traced@1', reports: [], closure: emptyClosure(closure.root) };
   }
   const run = runner ?? runTrace;
-  const cache = context.cache;
+  const allowFailure = options.allowFailure === true;
   const results: TracedRunResult[] = [];
   for (const { entry, command } of runs) {
     context.signal?.throwIfAborted();
     // Each run is cached on its own, keyed on what it runs and validated against every file it
     // touched (the loader opens every library, so those are inputs too): changing one entry
     // does not re-trace the others.
-    const key = cache?.key('trace', STEP_VERSIONS.trace, {
-      root: closure.root, entry: entry.name, target: entry.target, loader: entry.loader, command, backend, timeoutMs, policy, cwd, env: options.env,
-    });
-    const hit = cache && key ? await cache.lookup<TracedRunResult>(key) : undefined;
-    if (hit) {
-      emit(context, { type: 'step', step: 'trace', status: 'hit', detail: entry.name });
-      checkExit(hit.report, entry.name, options.allowFailure === true);
-      warnLeftOut(context, entry.name, hit.leftOut ?? []);
-      results.push(hit);
-      continue;
-    }
-    emit(context, { type: 'step', step: 'trace', status: 'run', detail: `${entry.name}: ${command.join(' ')}` });
-    const report = await run({
-      command,
-      cwd,
-      // The programs a trace runs must be the ones the resolver bundled: commands and
-      // `#!/usr/bin/env NAME` are found on the same PATH (a user's PATH may put a pyenv or
-      // nvm shim first, whose files are not the bundle's).
-      env: options.env ?? { ...stringEnv(process.env), PATH: DEFAULT_PATH.join(':') },
-      root: closure.root,
-      backend,
-      timeoutMs,
-      ...(context.signal ? { signal: context.signal } : {}),
-    });
-    for (const warning of report.warnings) emit(context, { type: 'log', level: 'warn', message: `trace ${entry.name}: ${warning}` });
-    if (report.timedOut) {
-      emit(context, { type: 'log', level: 'warn', message: `trace ${entry.name}: the command was killed after ${timeoutMs} ms; what it touched until then is kept` });
-    }
-    checkExit(report, entry.name, options.allowFailure === true);
-    const { kept, excluded } = sortOut(report.files, policy, closure.root);
-    // The static closure has the entry at its project's place; the run used the real paths.
-    const loader = entry.loader === undefined ? undefined : originalPath(entry.loader, closure);
-    const traced = [{ entry: entry.name, command, ...(loader ? { loader } : {}), files: kept }];
-    const { closure: found, fs } = await resolveClosure({ root: closure.root, entries: [], traced, digests: digestsOf(context) });
-    found.excluded.push(...dedupeExcluded(excluded));
-    const leftOut = dedupeExcluded(excluded.filter((e) => e.impact !== undefined));
-    warnLeftOut(context, entry.name, leftOut);
-    const result: TracedRunResult = { report, closure: relocateClosure(found, closure.projects ?? []), leftOut };
-    results.push(result);
-    // A run that fell back to no tracing is not remembered: it would hide the tracer once available.
-    if (cache && key && report.backend !== 'off') {
-      const touched = report.files.map((f) => f.path).filter((p) => exclusionReason(p, policy) === undefined);
-      cache.store(key, await cache.describe([...touched, ...fs.probes().keys()].map((p) => fs.hostPath(p))), result);
-    }
+    results.push(await cachedStep<TracedRunResult>(context, {
+      step: 'trace',
+      options: { root: closure.root, entry: entry.name, target: entry.target, loader: entry.loader, command, backend, timeoutMs, policy, cwd, env: options.env },
+      hitDetail: entry.name,
+      runDetail: `${entry.name}: ${command.join(' ')}`,
+      onHit: (stored) => {
+        checkExit(stored.report, entry.name, allowFailure);
+        warnLeftOut(context, entry.name, stored.leftOut ?? []);
+      },
+      run: () => traceOne({ entry, command, backend, timeoutMs, cwd, policy, allowFailure, env: options.env }, closure, context, run),
+    }));
   }
   return { schema: 'sidebundle/traced@1', reports: results.map((r) => r.report), closure: unionOf(closure.root, results.map((r) => r.closure)) };
+}
+
+interface TraceRun {
+  entry: ResolvedEntry;
+  command: string[];
+  backend: TraceBackendRequest;
+  timeoutMs: number;
+  cwd: string;
+  policy: TracePolicy;
+  allowFailure: boolean;
+  env: Record<string, string> | undefined;
+}
+
+/** One entry's command run under the tracer, what it touched sorted out and resolved. */
+async function traceOne(one: TraceRun, closure: ResolvedClosure, context: StepContext, run: TraceRunner): Promise<StepRun<TracedRunResult>> {
+  const { entry, command, timeoutMs, policy } = one;
+  const report = await run({
+    command,
+    cwd: one.cwd,
+    // The programs a trace runs must be the ones the resolver bundled: commands and
+    // `#!/usr/bin/env NAME` are found on the same PATH (a user's PATH may put a pyenv or
+    // nvm shim first, whose files are not the bundle's).
+    env: one.env ?? { ...stringEnv(process.env), PATH: DEFAULT_PATH.join(':') },
+    root: closure.root,
+    backend: one.backend,
+    timeoutMs,
+    ...(context.signal ? { signal: context.signal } : {}),
+  });
+  for (const warning of report.warnings) emit(context, { type: 'log', level: 'warn', message: `trace ${entry.name}: ${warning}` });
+  if (report.timedOut) {
+    emit(context, { type: 'log', level: 'warn', message: `trace ${entry.name}: the command was killed after ${timeoutMs} ms; what it touched until then is kept` });
+  }
+  checkExit(report, entry.name, one.allowFailure);
+  const { kept, excluded } = sortOut(report.files, policy, closure.root);
+  // The static closure has the entry at its project's place; the run used the real paths.
+  const loader = entry.loader === undefined ? undefined : originalPath(entry.loader, closure);
+  const traced = [{ entry: entry.name, command, ...(loader ? { loader } : {}), files: kept }];
+  const { closure: found, fs } = await resolveClosure({ root: closure.root, entries: [], traced, digests: digestsOf(context) });
+  found.excluded.push(...dedupeExcluded(excluded));
+  const leftOut = dedupeExcluded(excluded.filter((e) => e.impact !== undefined));
+  warnLeftOut(context, entry.name, leftOut);
+  const output: TracedRunResult = { report, closure: relocateClosure(found, closure.projects ?? []), leftOut };
+  const inputs = async (cache: StepCache) => {
+    // A run that fell back to no tracing is not remembered: it would hide the tracer once available.
+    if (report.backend === 'off') return undefined;
+    const touched = report.files.map((f) => f.path).filter((p) => exclusionReason(p, policy) === undefined);
+    return cache.describe([...touched, ...fs.probes().keys()].map((p) => fs.hostPath(p)));
+  };
+  return { output, inputs };
 }
 
 /**
