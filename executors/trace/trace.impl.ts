@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
 
 import { traceGroups, type ResolvedGroup, type TracedGroup } from '../../lib/steps/groups';
-import { lockedPaths, lockFileOf, lockOf, writeLock } from '../../lib/config/lockfile';
+import { collectionInputs, lockedPaths, lockFileOf, lockOf, writeLock } from '../../lib/config/lockfile';
 import type { EntrySpec } from '../../lib/entries/spec';
 import type { TraceRunner } from '../../lib/model/trace';
 import { bundleOptionsOf, normalizeOptions, type NormalizedOptions } from '../shared/options';
@@ -24,17 +24,20 @@ export default async function traceExecutor(options: TraceExecutorSchema, contex
     const traced = await traceGroups(current, bundleOptionsOf(o), stepContext(o), tracer);
     const reports = traced.flatMap((t) => t.reports);
     await updateLock(o, groups, traced);
-    writeStepOutput(o.tracedFile, { schema: 'sidebundle/traced-groups@1', traced }, o.workspaceRoot);
+    // What collection looked at is the lock's business, not merge's.
+    writeStepOutput(o.tracedFile, { schema: 'sidebundle/traced-groups@1', traced: traced.map(({ collectedFrom: _, ...group }) => group) }, o.workspaceRoot);
     console.log(`traced ${reports.length} command(s): ${traced.reduce((n, t) => n + t.closure.files.length, 0)} files added`);
   });
 }
 
 async function updateLock(o: NormalizedOptions, groups: ResolvedGroup[], traced: TracedGroup[]): Promise<void> {
   const paths = lockedPaths(groups.map((g, i) => ({ root: g.closure.root, static: g.closure, traced: traced[i]!.closure, image: g.image })), o.workspaceRoot);
+  const collection = collectionInputs(groups.map((g, i) => ({ ...traced[i]!, image: g.image })), o.workspaceRoot);
   const file = lockFileOf(o.configFile ?? path.join(o.workspaceRoot, o.projectRoot));
-  // No lock for a bundle whose traces added nothing outside the workspace, unless one exists.
-  if (paths.length === 0 && !existsSync(file)) return;
-  if (writeLock(file, lockOf(await o.cache.describe(paths)))) console.log(`wrote ${path.relative(o.workspaceRoot, file)} (${paths.length} files outside the workspace)`);
+  // No lock for a bundle whose traces and collection read nothing outside the workspace, unless one exists.
+  if (paths.length === 0 && collection.paths.length === 0 && collection.listings.length === 0 && !existsSync(file)) return;
+  const lock = lockOf(await o.cache.describe([...paths, ...collection.paths], collection.listings));
+  if (writeLock(file, lock)) console.log(`wrote ${path.relative(o.workspaceRoot, file)} (${Object.keys(lock.files).length} paths and ${Object.keys(lock.listings ?? {}).length} directories outside the workspace)`);
   o.cache.saveMemo();
 }
 

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 
 import { StepCache } from '../cache/step-cache';
 import { configDefault, copyDirsOf, entriesOf, readConfigFile } from '../config/config';
-import { describeInput, isInside, lockFileOf, readLock } from '../config/lockfile';
+import { describeInput, inWorkspaceOrAbove, lockFileOf, readLock } from '../config/lockfile';
 import type { StepInput } from '../cache/step-cache';
 import { isSidebundleError } from '../errors';
 import { imageIdentity } from '../image/materialize';
@@ -96,8 +96,9 @@ export async function fingerprint(configFile: string, workspaceRoot: string): Pr
   return lines;
 }
 
-/** What the files sidebundle.lock lists hold now (not what it recorded: a re-trace that only
- * updates the recorded digests must leave the hash as it was). */
+/** What the paths sidebundle.lock lists hold now, and the names now in the directories it lists
+ * (not what it recorded: a re-trace that only updates the recorded digests must leave the hash as
+ * it was). */
 export async function tracedFingerprint(configFile: string, workspaceRoot: string): Promise<string[]> {
   const lines = [`sidebundle ${version()}`];
   try {
@@ -105,8 +106,8 @@ export async function tracedFingerprint(configFile: string, workspaceRoot: strin
     if (lock === undefined) return [...lines, 'lock absent'];
     const config = readConfigFile(configFile);
     const cache = new StepCache(path.resolve(workspaceRoot, config.cacheDir ?? configDefault<string>('cacheDir')!));
-    const listed = Object.keys(lock.files).filter((p) => !inWorkspaceOrAbove(p, workspaceRoot));
-    for (const input of await cache.describe(listed)) lines.push(lineOf(input));
+    const outside = (paths: string[]) => paths.filter((p) => !inWorkspaceOrAbove(p, workspaceRoot));
+    for (const input of await cache.describe(outside(Object.keys(lock.files)), outside(Object.keys(lock.listings ?? {})))) lines.push(lineOf(input));
     cache.saveMemo();
   } catch (error) {
     if (!isSidebundleError(error)) throw error;
@@ -117,9 +118,4 @@ export async function tracedFingerprint(configFile: string, workspaceRoot: strin
 
 function lineOf(input: StepInput): string {
   return `${input.kind} ${input.path} ${input.kind === 'absent' || input.kind === 'dir' || input.kind === 'other' ? '' : describeInput(input)}`.trimEnd();
-}
-
-/** Inside the workspace (Nx hashes it) or one of the directories above it (where it is checked out). */
-function inWorkspaceOrAbove(p: string, workspaceRoot: string): boolean {
-  return isInside(p, workspaceRoot) || isInside(workspaceRoot, p);
 }

@@ -2,8 +2,6 @@
 // whole distribution" mean something for modules that carry no list of their own (Debian's Perl
 // modules have no .packlist, many of its Python ones an egg-info without installed-files.txt).
 // Read from the root's /var/lib/dpkg/info/*.list, once, only when a family asks.
-import { readdirSync } from 'node:fs';
-
 import type { RootFs } from '../resolve/rootfs';
 import { readText } from './tree';
 
@@ -26,7 +24,7 @@ export function dpkgIndex(fs: RootFs): PackageIndex {
     if (dir === null || !dir.stats.isDirectory()) return;
     let names: string[];
     try {
-      names = readdirSync(fs.hostPath(dir.path)).filter((n) => n.endsWith('.list')).sort();
+      names = fs.readdir(dir.path).map((d) => d.name).filter((n) => n.endsWith('.list'));
     } catch {
       return;
     }

@@ -57,6 +57,15 @@ export interface CollectResult {
   /** The additions as a closure of the same root (empty for `traced`). */
   closure: ResolvedClosure;
   summary: FamilySummary[];
+  /** What decided them, as host paths: every path looked up or read (absent ones too) and every
+   * directory listed. A file added to a listed directory, or a probed path appearing, may change
+   * what is collected: sidebundle.lock lists these for Nx. */
+  read: CollectReads;
+}
+
+export interface CollectReads {
+  paths: string[];
+  listings: string[];
 }
 
 /** Collect for one root, given its closures (static first, then traced). */
@@ -64,7 +73,7 @@ export async function collect(closures: ResolvedClosure[], options: CollectOptio
   const root = closures[0]!.root;
   const policy = options.policy ?? DEFAULT_COLLECT;
   const out = emptyClosure(root);
-  if (policy === 'traced' || closures.length === 0) return { closure: out, summary: [] };
+  if (policy === 'traced' || closures.length === 0) return { closure: out, summary: [], read: { paths: [], listings: [] } };
   const projects = closures.flatMap((c) => c.projects ?? []);
   // Closures name a project's files at their place in the payload; the families read the root.
   const original = (logical: string) => {
@@ -96,6 +105,7 @@ export async function collect(closures: ResolvedClosure[], options: CollectOptio
   const loaderEntry = input.entries.find((e) => e.loader !== undefined);
   const summary: FamilySummary[] = [];
   const parts: ResolvedClosure[] = [];
+  const probed: RootFs[] = [fs];
   for (const family of options.families ?? FAMILIES) {
     const found = family.detect(input);
     const additions = found.additions.filter((a) => !seen.has(a.path));
@@ -104,7 +114,8 @@ export async function collect(closures: ResolvedClosure[], options: CollectOptio
       if (found.present?.length) summary.push({ family: family.name, files: 0, bytes: 0, parts: found.present });
       continue;
     }
-    const { closure, dropped } = await resolveAdditions(root, additions, loaderEntry, options.digests);
+    const { closure, dropped, views } = await resolveAdditions(root, additions, loaderEntry, options.digests);
+    probed.push(...views);
     const added = closure.files.filter((f) => !seen.has(f.path) && admitted(f.path, screen, out));
     added.forEach((f) => seen.add(f.path));
     const weighed = [...(found.present ?? []), ...partsOf(added, additions, closure)];
@@ -112,7 +123,19 @@ export async function collect(closures: ResolvedClosure[], options: CollectOptio
     out.diagnostics.push(...found.diagnostics, ...dropped);
     parts.push({ ...closure, files: added });
   }
-  return { closure: relocateClosure(unite(out, parts, input.entries.filter((e) => e.loader !== undefined).map((e) => e.name)), projects), summary };
+  return { closure: relocateClosure(unite(out, parts, input.entries.filter((e) => e.loader !== undefined).map((e) => e.name)), projects), summary, read: readsOf(probed) };
+}
+
+/** Host paths the views probed or read, and the directories they listed. */
+function readsOf(views: RootFs[]): CollectReads {
+  const paths = new Set<string>();
+  const listings = new Set<string>();
+  for (const view of views) {
+    const { listed, read } = view.reads();
+    for (const p of [...view.probes().keys(), ...read]) paths.add(view.hostPath(p));
+    for (const d of listed) listings.add(view.hostPath(d));
+  }
+  return { paths: [...paths].sort(), listings: [...listings].sort() };
 }
 
 /** A collected file may go in; one the policy refuses is listed with its reason, and a secret
@@ -132,8 +155,9 @@ function admitted(logical: string, screen: (p: string) => Exclusion | undefined,
  * library the root lacks is left out (with a diagnostic) and the rest resolved again, so the
  * bundle carries no half-usable module and no "missing library" for an optional one.
  */
-async function resolveAdditions(root: string, additions: Addition[], entry: { name: string; loader?: string } | undefined, digests?: DigestMemo): Promise<{ closure: ResolvedClosure; dropped: Diagnostic[] }> {
+async function resolveAdditions(root: string, additions: Addition[], entry: { name: string; loader?: string } | undefined, digests?: DigestMemo): Promise<{ closure: ResolvedClosure; dropped: Diagnostic[]; views: RootFs[] }> {
   const dropped: Diagnostic[] = [];
+  const views: RootFs[] = [];
   let remaining = additions;
   for (let pass = 0; ; pass++) {
     const byReason = new Map<string, { reason: Addition['reason']; paths: string[] }>();
@@ -150,14 +174,15 @@ async function resolveAdditions(root: string, additions: Addition[], entry: { na
       reason,
       files: paths.map((p) => ({ path: p, ops: ['open' as const], found: true, seenBy: [] })),
     }));
-    const { closure } = await resolveClosure({ root, entries: [], traced, ...(digests ? { digests } : {}) });
+    const { closure, fs } = await resolveClosure({ root, entries: [], traced, ...(digests ? { digests } : {}) });
+    views.push(fs);
     const broken = new Map<string, string[]>();
     for (const m of closure.missing) {
       const module = remaining.find((a) => a.droppable !== undefined && sameFile(a.path, m.chain[0]!, closure));
       if (module) broken.set(module.path, [...(broken.get(module.path) ?? []), m.name]);
     }
     // Dropping a module cannot break another: two passes suffice; the bound is a guard.
-    if (broken.size === 0 || pass === 3) return { closure, dropped };
+    if (broken.size === 0 || pass === 3) return { closure, dropped, views };
     for (const [modulePath, libs] of [...broken].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const label = remaining.find((a) => a.path === modulePath)!.droppable!;
       dropped.push({ level: 'info', code: 'COLLECT_MODULE_LEFT_OUT', message: `left out ${label}: it needs ${[...new Set(libs)].sort().join(', ')}, which this machine does not have`, input: modulePath });

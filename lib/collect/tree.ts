@@ -1,10 +1,8 @@
 // Listing directories inside a root for the families: sorted, root-confined (the directory is
 // resolved through RootFs; entries below are read with lstat, never followed), with sizes for
 // budgets. Paths keep the spelling of the directory asked for, so the links on the way (perl/5.36
-// -> 5.36.0) are kept when the resolver walks them.
-import { readdirSync, readFileSync } from 'node:fs';
-import * as path from 'node:path';
-
+// -> 5.36.0) are kept when the resolver walks them. Listings and reads go through the RootFs, which
+// records them: they are what collection depends on (sidebundle.lock lists them for Nx).
 import type { RootFs } from '../resolve/rootfs';
 
 export interface TreeEntry {
@@ -24,25 +22,24 @@ export function listTree(fs: RootFs, dir: string, skip: Skip = () => false): Tre
   const walk = fs.resolve(dir);
   if (walk === null || !walk.stats.isDirectory()) return [];
   const out: TreeEntry[] = [];
-  const visit = (hostDir: string, relative: string) => {
+  const visit = (canonical: string, relative: string) => {
     let items;
     try {
-      items = readdirSync(hostDir, { withFileTypes: true });
+      items = fs.readdir(canonical);
     } catch {
       return; // unreadable: nothing to ship from it
     }
-    for (const item of items.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    for (const item of items) {
       const rel = relative === '' ? item.name : `${relative}/${item.name}`;
-      const host = path.join(hostDir, item.name);
       if (item.isDirectory()) {
-        if (!skip(rel, true)) visit(host, rel);
+        if (!skip(rel, true)) visit(`${canonical === '/' ? '' : canonical}/${item.name}`, rel);
       } else if ((item.isFile() || item.isSymbolicLink()) && !skip(rel, false)) {
         const size = item.isFile() ? sizeOf(fs, `${walk.path}/${rel}`) : 0;
         out.push({ path: `${dir === '/' ? '' : dir}/${rel}`, relative: rel, size, link: item.isSymbolicLink() });
       }
     }
   };
-  visit(fs.hostPath(walk.path), '');
+  visit(walk.path, '');
   return out;
 }
 
@@ -61,7 +58,7 @@ export function readText(fs: RootFs, logical: string, limit = 16 * 1024 * 1024):
   const walk = fs.resolve(logical);
   if (walk === null || !walk.stats.isFile() || walk.stats.size > limit) return undefined;
   try {
-    return readFileSync(fs.hostPath(walk.path), 'utf8');
+    return fs.readFile(walk.path).toString('utf8');
   } catch {
     return undefined;
   }

@@ -1,8 +1,9 @@
 // sidebundle.lock: the files outside the workspace that traced runs read and the bundle ships
-// (a dlopen'ed plugin, Python modules), with what each held. The trace target writes it beside
-// sidebundle.json; `sidebundle digest --traced` prints what those paths hold now, which is how
-// Nx's hash sees them (a depfile, committed so a fresh clone or CI hashes the same list).
-// Deterministic: sorted paths, one per line, no timestamps.
+// (a dlopen'ed plugin, Python modules), with what each held, and what collection looked at to
+// choose what it added (paths probed, absent ones too, and directories listed, by a digest of
+// their names). The trace target writes it beside sidebundle.json; `sidebundle digest --traced`
+// prints what those paths hold now, which is how Nx's hash sees them (a depfile, committed so a
+// fresh clone or CI hashes the same list). Deterministic: sorted paths, no timestamps.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
@@ -15,8 +16,10 @@ const SCHEMA = 'sidebundle/lock@1';
 
 export interface Lock {
   schema: typeof SCHEMA;
-  /** host path → sha256 of a file, `-> TARGET` of a symlink, or `absent` */
+  /** host path → sha256 of a file, `-> TARGET` of a symlink, `dir`, or `absent` */
   files: Record<string, string>;
+  /** directory → sha256 of its sorted names (NUL-separated): directories collection listed */
+  listings?: Record<string, string>;
 }
 
 /** The lock file of a configuration file (or of a project directory, for inline options). */
@@ -41,10 +44,29 @@ export function lockedPaths(groups: Array<{ root: string; static: ResolvedClosur
   return [...out].sort();
 }
 
+/**
+ * What collection looked at, outside the workspace and not on the way to it (the directories
+ * above a checkout differ between clones): paths and listed directories, each sorted.
+ */
+export function collectionInputs(groups: Array<{ collectedFrom?: { paths: string[]; listings: string[] }; image?: unknown }>, workspaceRoot: string): { paths: string[]; listings: string[] } {
+  const paths = new Set<string>();
+  const listings = new Set<string>();
+  for (const group of groups) {
+    if (group.image !== undefined || group.collectedFrom === undefined) continue;
+    for (const p of group.collectedFrom.paths) if (!inWorkspaceOrAbove(p, workspaceRoot)) paths.add(p);
+    for (const d of group.collectedFrom.listings) if (!inWorkspaceOrAbove(d, workspaceRoot)) listings.add(d);
+  }
+  return { paths: [...paths].sort(), listings: [...listings].sort() };
+}
+
 export function lockOf(inputs: StepInput[]): Lock {
   const files: Record<string, string> = {};
-  for (const input of [...inputs].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) files[input.path] = describeInput(input);
-  return { schema: SCHEMA, files };
+  const listings: Record<string, string> = {};
+  for (const input of [...inputs].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
+    if (input.kind === 'listing') listings[input.path] = input.sha256;
+    else files[input.path] = describeInput(input);
+  }
+  return { schema: SCHEMA, files, ...(Object.keys(listings).length > 0 ? { listings } : {}) };
 }
 
 /** One line of a fingerprint: what is at a path now. */
@@ -80,7 +102,8 @@ export function readLock(file: string): Lock | undefined {
   } catch (error) {
     throw new SidebundleError('LOCK_INVALID', `${file} is not valid JSON: ${(error as Error).message}`, { input: file, kind: 'input', hint: 'delete it; the trace target writes it again' });
   }
-  if (lock?.schema !== SCHEMA || typeof lock.files !== 'object' || lock.files === null) {
+  const isMap = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (lock?.schema !== SCHEMA || !isMap(lock.files) || (lock.listings !== undefined && !isMap(lock.listings))) {
     throw new SidebundleError('LOCK_INVALID', `${file} is not a ${SCHEMA} file`, { input: file, kind: 'input', hint: 'delete it; the trace target writes it again' });
   }
   return lock;
@@ -88,4 +111,9 @@ export function readLock(file: string): Lock | undefined {
 
 export function isInside(p: string, dir: string): boolean {
   return p === dir || p.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
+}
+
+/** Inside the workspace (Nx hashes it) or one of the directories above it (where it is checked out). */
+export function inWorkspaceOrAbove(p: string, workspaceRoot: string): boolean {
+  return isInside(p, workspaceRoot) || isInside(workspaceRoot, p);
 }

@@ -2,8 +2,9 @@
 // the root, absolute symlinks restart at the root and `..` stops at it, so nothing a root
 // contains can make us read outside it. Every symlink hop is recorded, because a bundle must
 // answer at the paths programs use (`/lib64/ld-linux-x86-64.so.2`), not only at canonical ones.
-// Every probe is recorded too (found, absent, link), which is what a content-keyed cache needs.
-import { lstatSync, readlinkSync, type Stats } from 'node:fs';
+// Every probe is recorded too (found, absent, link), and so is every directory listed and file
+// read through it, which is what a content-keyed cache (and sidebundle.lock) needs.
+import { lstatSync, readdirSync, readFileSync, readlinkSync, type Dirent, type Stats } from 'node:fs';
 import * as path from 'node:path';
 
 import { readElf, type ElfInfo } from '../elf';
@@ -36,6 +37,8 @@ export class RootFs {
   private readonly stats = new Map<string, Stats | null>();
   private readonly targets = new Map<string, string>();
   private readonly elves = new Map<string, ElfInfo | SidebundleError>();
+  private readonly listed = new Set<string>();
+  private readonly contents = new Set<string>();
 
   constructor(root: string) {
     this.root = path.resolve(root);
@@ -139,6 +142,24 @@ export class RootFs {
     }
     if (info instanceof SidebundleError) throw info;
     return info;
+  }
+
+  /** The entries of a canonical directory (sorted by name), recorded as listed: a name added
+   * there can change what a reader of the listing chose. Throws as readdir does. */
+  readdir(logical: string): Dirent[] {
+    this.listed.add(logical);
+    return readdirSync(this.hostPath(logical), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** The bytes of a canonical file, recorded as read. Throws as readFile does. */
+  readFile(logical: string): Buffer {
+    this.contents.add(logical);
+    return readFileSync(this.hostPath(logical));
+  }
+
+  /** Directories listed and files read through readdir/readFile (logical paths, sorted). */
+  reads(): { listed: string[]; read: string[] } {
+    return { listed: [...this.listed].sort(), read: [...this.contents].sort() };
   }
 
   /** Everything this view looked at, for cache validation: logical path → what was there. */

@@ -4,7 +4,7 @@
 // runs them in turn; the Nx resolve, trace and merge executors run them one target each.
 import * as path from 'node:path';
 
-import { collect, type FamilySummary } from '../collect';
+import { collect, type CollectReads, type FamilySummary } from '../collect';
 import type { EntrySpec } from '../entries/spec';
 import { SidebundleError } from '../errors';
 import { pickEngine } from '../image/engine';
@@ -79,6 +79,8 @@ export interface TracedGroup {
   closure: ResolvedClosure;
   reports: TraceReport[];
   collected?: FamilySummary[];
+  /** What collection looked at (host paths): sidebundle.lock lists it, traced.json does not. */
+  collectedFrom?: CollectReads;
 }
 
 export async function resolveGroups(options: Omit<GroupOptions, 'outDir'>, context: StepContext = {}): Promise<ResolvedGroup[]> {
@@ -136,7 +138,7 @@ export async function traceGroups(groups: ResolvedGroup[], options: Omit<GroupOp
     for (const s of collected.summary) emit(context, { type: 'log', level: 'info', message: `collect ${s.family}: ${s.files} files, ${(s.bytes / 1048576).toFixed(1)} MiB${s.parts ? ` (${s.parts.map((p) => `${p.part} ${p.files} files, ${(p.bytes / 1048576).toFixed(1)} MiB`).join('; ')})` : ''}` });
     const closure = collected.closure.files.length > 0 || collected.closure.diagnostics.length > 0 ? unionOf(traced.closure.root, [traced.closure, collected.closure]) : traced.closure;
     if (group.closure.source) closure.source = group.closure.source;
-    out.push({ closure, reports: traced.reports, ...(collected.summary.length ? { collected: collected.summary } : {}) });
+    out.push({ closure, reports: traced.reports, ...(collected.summary.length ? { collected: collected.summary } : {}), ...(collected.read.paths.length || collected.read.listings.length ? { collectedFrom: collected.read } : {}) });
     context.signal?.throwIfAborted();
   }
   return out;
