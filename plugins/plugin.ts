@@ -9,6 +9,9 @@
 //                        import), and for resolve the sources (`^default`) and build outputs
 //                        (`dependentTasksOutputFiles`) of projects whose outputs are entries.
 //                        Such a task is hashed after those builds ran, so it sees fresh outputs.
+//                        A Node app's trace (where collection reads node_modules) also hashes
+//                        the root's package-lock.json and its build's output (its own build
+//                        target runs first when an entry lies in what it writes).
 //   files outside it     `sidebundle digest` (a runtime input): for resolve, what resolving reads
 //                        (libraries, ld.so.cache, absent paths probed); for trace (`--traced`),
 //                        what the committed sidebundle.lock lists (files traced runs read).
@@ -16,7 +19,7 @@
 // resolve hashes no sidebundle.json (the digest prints the resolve-relevant part), so editing a
 // trace command or a module only the trace imports reruns trace, merge and package only. The lock is in no file
 // input: the trace target rewrites it, and what it lists is hashed through the digest.
-import { existsSync, lstatSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import * as path from 'node:path';
 
 import type { CreateDependencies, CreateNodes, CreateNodesResult, DependencyType, ProjectConfiguration, RawProjectGraphDependency, TargetConfiguration } from '@nx/devkit';
@@ -46,6 +49,9 @@ const LOCK_FILE = 'sidebundle.lock';
 export const STEP_TARGETS = ['resolve', 'trace', 'merge', 'package', 'bundle'] as const;
 /** Added in front of the names in a project whose own targets already use one of them. */
 export const COLLISION_PREFIX = 'sidebundle-';
+/** npm's lockfiles at the workspace root: what a Node app's node_modules hold (Nx hashes no
+ * ignored file, and node_modules is one). */
+const NODE_LOCKS = ['package-lock.json', 'npm-shrinkwrap.json'];
 /** Python writes byte code beside the modules a trace imports: not a source change. */
 const NOT_INPUTS = ['!{projectRoot}/sidebundle.lock', '!{projectRoot}/**/__pycache__/**'];
 
@@ -55,6 +61,7 @@ export interface ConfigFields {
   emitSingleFile?: unknown;
   entries?: unknown;
   copyDirs?: unknown;
+  node?: unknown;
 }
 
 function nodesFor(configFile: string, options: SidebundlePluginOptions, workspaceRoot: string): CreateNodesResult {
@@ -112,13 +119,20 @@ export function sidebundleTargets(configFile: string, config: ConfigFields, work
   const digest = `node node_modules/sidebundle/dist/lib/cli/main.js digest --config ${configFile}`;
   // What resolve reads in the workspace: the entries and copied directories it names (not the
   // rest of the project: a module only the traced run imports is the trace target's input).
-  const named = workspacePathsOf(config, projectRoot, workspaceRoot).flatMap((p) => [`{workspaceRoot}/${p}`, `{workspaceRoot}/${p}/**/*`]);
+  const paths = workspacePathsOf(config, projectRoot, workspaceRoot);
+  const named = paths.flatMap((p) => [`{workspaceRoot}/${p}`, `{workspaceRoot}/${p}/**/*`]);
+  const build = options.buildTargetName ?? 'build';
+  // An entry in the project's own build output (a Node app's dist/apps/x/main.js): build first.
+  const buildOutputs = ownBuildOutputs(workspaceRoot, projectRoot, build);
+  const ownBuild = paths.some((p) => buildOutputs.some((dir) => isInside(p, dir)));
+  // A Node app's collection (in trace) reads its build output and the packages the root lock installs.
+  const nodeInputs = isNodeApp(config, paths, workspaceRoot) ? [...NODE_LOCKS.map((f) => `{workspaceRoot}/${f}`), { dependentTasksOutputFiles: '**/*', transitive: true }] : [];
   const targets: Record<string, TargetConfiguration> = {
     [t('resolve')]: {
       executor: 'sidebundle:resolve',
       options: common,
       cache: true,
-      dependsOn: [`^${options.buildTargetName ?? 'build'}`],
+      dependsOn: [...(ownBuild ? [build] : []), `^${build}`],
       inputs: [
         ...named,
         '^default',
@@ -134,7 +148,7 @@ export function sidebundleTargets(configFile: string, config: ConfigFields, work
       options: common,
       cache: true,
       dependsOn: [t('resolve')],
-      inputs: ['{projectRoot}/**/*', ...NOT_INPUTS, { dependentTasksOutputFiles: '**/closure.json' }, { runtime: `${digest} --traced` }, sidebundleVersion],
+      inputs: ['{projectRoot}/**/*', ...NOT_INPUTS, ...(nodeInputs.length ? nodeInputs : [{ dependentTasksOutputFiles: '**/closure.json' }]), { runtime: `${digest} --traced` }, sidebundleVersion],
       outputs: [`${stepDir}/traced.json`],
       metadata: metadataOf(`Run the trace commands under the tracer; record files outside the workspace in ${LOCK_FILE}`, { traceBackend: 'ptrace', traceTimeout: 120 }),
     },
@@ -235,6 +249,44 @@ function workspacePathsOf(config: ConfigFields, projectRoot: string, workspaceRo
     if (relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative)) out.add(relative);
   }
   return [...out].sort();
+}
+
+/**
+ * Where the project's own build target (in project.json or package.json's nx.targets) writes:
+ * its outputs, else Nx's default for an executor with an `outputPath` option.
+ */
+function ownBuildOutputs(workspaceRoot: string, projectRoot: string, build: string): string[] {
+  const read = (file: string): Record<string, unknown> => {
+    try {
+      const value: unknown = JSON.parse(readFileSync(path.join(workspaceRoot, projectRoot, file), 'utf8'));
+      return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+    } catch {
+      return {};
+    }
+  };
+  const targets = { ...(read('package.json').nx as { targets?: Record<string, TargetConfiguration> } | undefined)?.targets, ...(read('project.json').targets as Record<string, TargetConfiguration> | undefined) };
+  const target = targets[build];
+  if (!target) return [];
+  const outputs = target.outputs ?? ['{options.outputPath}'];
+  return outputDirsOf({ root: projectRoot, targets: { [build]: { ...target, outputs } } });
+}
+
+/** A bundle of a Node app: --node given, an entry that is a .js file, or a #! line naming node. */
+function isNodeApp(config: ConfigFields, paths: string[], workspaceRoot: string): boolean {
+  if (typeof config.node === 'string') return true;
+  return paths.some((p) => {
+    if (/\.[cm]?js$/.test(p)) return true;
+    let fd: number | undefined;
+    try {
+      fd = openSync(path.join(workspaceRoot, p), 'r');
+      const head = Buffer.alloc(256);
+      return /^#!.*\bnode(js)?\b/.test(head.subarray(0, readSync(fd, head, 0, 256, 0)).toString('latin1').split('\n')[0]!);
+    } catch {
+      return false; // not there yet (a build output) or a directory
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  });
 }
 
 /**

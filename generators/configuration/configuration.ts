@@ -1,17 +1,23 @@
 // `nx g sidebundle:configuration <project> --entries ...`: write the project's sidebundle.json,
-// or add the missing entries to an existing one (running it twice changes nothing).
-import { formatFiles, joinPathFragments, readJson, readProjectConfiguration, writeJson, type Tree } from '@nx/devkit';
+// or add the missing entries to an existing one (running it twice changes nothing). Without
+// entries, a Node app project's main file (node-app.ts) is the entry.
+import { formatFiles, joinPathFragments, logger, readJson, readProjectConfiguration, writeJson, type ProjectConfiguration, type Tree } from '@nx/devkit';
+import * as path from 'node:path';
+
+import { SidebundleError } from '../../lib/errors';
 
 import type { BundleConfig, EntryConfig } from '../../lib/config/config';
 import { initGenerator } from '../init/init';
+import { nodeAppEntryOf } from './node-app';
 import type { ConfigurationGeneratorSchema } from './schema';
 
 export async function configurationGenerator(tree: Tree, options: ConfigurationGeneratorSchema): Promise<void> {
   const project = readProjectConfiguration(tree, options.project);
   const file = joinPathFragments(project.root, 'sidebundle.json');
-  const requested = (Array.isArray(options.entries) ? options.entries : splitEntries(options.entries))
+  let requested = (Array.isArray(options.entries) ? options.entries : splitEntries(options.entries ?? ''))
     .map((e) => e.trim())
     .filter(Boolean);
+  if (requested.length === 0) requested = [nodeAppEntry(tree, options.project, project)];
   const config: BundleConfig = tree.exists(file)
     ? readJson<BundleConfig>(tree, file)
     : ({ $schema: schemaPath(project.root), name: options.name ?? bundleNameOf(options.project), entries: [] } as BundleConfig);
@@ -24,6 +30,22 @@ export async function configurationGenerator(tree: Tree, options: ConfigurationG
   writeJson(tree, file, config);
   await initGenerator(tree, { skipFormat: true });
   if (!options.skipFormat) await formatFiles(tree);
+}
+
+/** No entries given: the project's Node app (its build output's main file, run by node), as an
+ * entry relative to the project. */
+function nodeAppEntry(tree: Tree, name: string, project: ProjectConfiguration): string {
+  const app = nodeAppEntryOf(tree, project);
+  if (app === undefined) {
+    throw new SidebundleError('GENERATOR_NO_ENTRIES', `no --entries given, and project ${name} is no Node app the generator recognises`, {
+      input: name,
+      kind: 'input',
+      hint: 'pass --entries (e.g. --entries=/usr/bin/jq), or give the project a build target of @nx/esbuild, @nx/webpack, @nx/rspack or @nx/js:tsc/swc with outputPath and main, or a package.json with "bin" or "main"',
+    });
+  }
+  logger.info(`sidebundle: ${name} is a Node app; its entry is ${app.file} (from ${app.from})`);
+  const relative = path.posix.relative(project.root === '.' ? '' : project.root, app.file);
+  return relative.startsWith('../') ? relative : `./${relative}`;
 }
 
 /**

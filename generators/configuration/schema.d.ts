@@ -1,6 +1,6 @@
 export interface ConfigurationGeneratorSchema {
   project: string;
-  entries: string[] | string;
+  entries?: string[] | string;
   name?: string;
   traceBackend?: 'off' | 'auto' | 'ptrace' | 'fanotify' | 'combined';
   outDir?: string;
