@@ -2,7 +2,7 @@
 // the order glibc's loader maps them (breadth first, reusing what is already loaded), hwcaps
 // variants, shebang interpreters, and the helper commands shell scripts call. Pure analysis:
 // nothing is copied or hashed here (see resolve.ts for the step that adds digests).
-import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { hasElfMagic, type ElfInfo } from '../elf';
@@ -284,7 +284,7 @@ class ClosureBuilder {
     const secretIn = secretChecker((p) => this.fs.hostPath(p));
     const allowed = (p: string) => (this.options.allowSecret ?? []).some((a) => within(p, a));
     const visit = (from: string, to: string) => {
-      for (const item of readdirSync(this.fs.hostPath(from), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      for (const item of this.fs.readdir(from)) {
         const itemFrom = `${from === '/' ? '' : from}/${item.name}`;
         const itemTo = `${to === '/' ? '' : to}/${item.name}`;
         // secretIn judges a file by name, inode and content; a directory is judged by its name.
