@@ -47,6 +47,9 @@ export interface PartSummary {
 export interface FamilyResult {
   additions: Addition[];
   diagnostics: Diagnostic[];
+  /** Directories for the entries' --library-path: where a library the program loads by path
+   * lives that the family's libraries need by name (the JVM's lib/server/libjvm.so). */
+  libraryDirs?: string[];
   /** Parts the family reports that were in the bundle already (node: the node binary). */
   present?: PartSummary[];
 }

@@ -18,6 +18,7 @@ import { screener } from '../policy/screen';
 import { dpkgIndex } from './dpkg';
 import { DEFAULT_COLLECT, DEFAULT_COLLECT_BUDGET_MIB, type CollectPolicy } from '../model/options';
 import type { Addition, CollectFamily, CollectInput, PartSummary } from './family';
+import { jvmFamily } from './jvm';
 import { nodeFamily } from './node';
 import { perlFamily } from './perl';
 import { pluginDirsFamily } from './plugin-dirs';
@@ -26,7 +27,7 @@ import { pythonFamily } from './python';
 export * from './family';
 
 /** The families, in the order they are credited. */
-export const FAMILIES: readonly CollectFamily[] = [pythonFamily, perlFamily, nodeFamily, pluginDirsFamily];
+export const FAMILIES: readonly CollectFamily[] = [pythonFamily, perlFamily, nodeFamily, jvmFamily, pluginDirsFamily];
 
 export interface CollectOptions {
   policy?: CollectPolicy;
@@ -109,12 +110,16 @@ export async function collect(closures: ResolvedClosure[], options: CollectOptio
   for (const family of options.families ?? FAMILIES) {
     const found = family.detect(input);
     const additions = found.additions.filter((a) => !seen.has(a.path));
+    if (found.libraryDirs?.length) parts.push({ ...emptyClosure(root), libraryPathExtras: [{ entry: family.name, dirs: found.libraryDirs }] });
     if (additions.length === 0) {
       out.diagnostics.push(...(found.additions.length > 0 ? found.diagnostics : found.diagnostics.filter((d) => d.level === 'warning')));
       if (found.present?.length) summary.push({ family: family.name, files: 0, bytes: 0, parts: found.present });
       continue;
     }
-    const { closure, dropped, views } = await resolveAdditions(root, additions, loaderEntry, options.digests);
+    // The family's libraries the bundle has already go along: a library loaded after them may
+    // need them by name (a run's own libraries satisfy its names, see resolve/closure.ts).
+    const loaded = found.additions.filter((a) => seen.has(a.path) && /\.so(\.|$)/.test(a.path)).map(({ droppable: _d, ...a }) => a);
+    const { closure, dropped, views } = await resolveAdditions(root, [...additions, ...loaded], loaderEntry, options.digests);
     probed.push(...views);
     const added = closure.files.filter((f) => !seen.has(f.path) && admitted(f.path, screen, out));
     added.forEach((f) => seen.add(f.path));

@@ -94,5 +94,7 @@ export function traceCommand(text: string, entryPath: string, input: string): st
       hint: "write trace=CMD, e.g. trace='python3 -c \"import ssl\"'",
     });
   }
-  return words[0]!.startsWith('-') ? [entryPath, ...words] : words;
+  if (!words[0]!.startsWith('-')) return words;
+  // A jar is not executable by itself: its arguments go to `java -jar` (lib/collect/jvm.ts).
+  return /\.jar$/i.test(entryPath) ? ['java', '-jar', entryPath, ...words] : [entryPath, ...words];
 }

@@ -14,6 +14,7 @@
 // | GCONV_PATH      | a gconv-modules file is bundled                          | its directory                  |
 // | TERMINFO_DIRS   | terminfo databases are bundled                           | their directories              |
 // | MAGIC           | libmagic's magic.mgc is bundled                          | that file                      |
+// | JAVA_HOME       | the program is <H>/bin/NAME and <H>/lib/modules is bundled (a JVM home) | <H>             |
 import * as path from 'node:path';
 
 import type { LauncherPlan } from '../model/plan';
@@ -86,6 +87,11 @@ export function environmentFor(launcher: LauncherPlan, files: ReadonlySet<string
     const templates = firstMatch(files, /^(.*\/share\/git-core\/templates)\//);
     if (templates) env.GIT_TEMPLATE_DIR = inBundle(templates);
   }
+
+  // The JVM finds its home from its own path; JAVA_HOME is for what it starts (build tools,
+  // wrapper scripts), as the original sidebundle sets it.
+  const javaHome = path.posix.dirname(path.posix.dirname(launcher.logicalProgram));
+  if (path.posix.basename(path.posix.dirname(launcher.logicalProgram)) === 'bin' && files.has(`${javaHome}/lib/modules`)) env.JAVA_HOME = inBundle(javaHome);
 
   const locale = firstMatch(files, /^(.*\/lib\/locale)\/(locale-archive|[^/]+\/LC_[A-Z_]+)$/);
   if (locale) env.LOCPATH = inBundle(locale);

@@ -128,6 +128,7 @@ class ClosureBuilder {
   private readonly configs = new Map<string, LoaderConfig>();
   private readonly dirs = new Set<string>();
   private readonly libraryPathExtras = new Map<string, string[]>();
+  private readonly openedNames = new WeakMap<TracedRun, ReadonlySet<string>>();
   private ldCache: LdCache | null | undefined;
 
   constructor(private readonly options: ClosureOptions) {
@@ -173,7 +174,8 @@ class ClosureBuilder {
       });
     }
     const reason: Reason = helperOf === undefined ? { kind: 'entry', entry: name } : { kind: 'helper', of: helperOf, command: name };
-    const entry = this.program(walk, reason, name, request.path, 0);
+    // A jar entry is run by `java -jar` (a helper named like one is a program like any other).
+    const entry = helperOf === undefined && isJar(this.readHead(walk.path), walk.path) ? this.jarProgram(walk, reason, name, request.path) : this.program(walk, reason, name, request.path, 0);
     if (helperOf !== undefined) entry.helperOf = helperOf;
     this.entries.push(entry);
     if (entry.kind === 'script' && entry.script && isShellInterpreter(entry.script.interpreterPath) && this.options.scanScripts !== false) {
@@ -241,7 +243,7 @@ class ClosureBuilder {
     const loaderWalk = trace.loader === undefined ? null : this.fs.resolve(trace.loader);
     if (loaderWalk === null || !loaderWalk.stats.isFile()) return;
     const library: LoadedObject = { path: walk.path, foundAs: openedAs, info, source: 'program', links: walk.links, variants: [] };
-    this.loadDependencies(library, info.interpreter ?? trace.loader!, loaderWalk, this.fs.elf(loaderWalk.path));
+    this.loadDependencies(library, info.interpreter ?? trace.loader!, loaderWalk, this.fs.elf(loaderWalk.path), this.namesOpenedBy(trace));
     // A library found where the loader looks by default (the cache, the system directories) may
     // have been loaded by name (dlopen("libfoo.so.3")): the bundled loader must search there.
     const dir = dirname(openedAs);
@@ -444,6 +446,34 @@ class ClosureBuilder {
     return entry;
   }
 
+  /** A jar is run like a script whose interpreter is `java -jar` (the java found on PATH): the
+   * JVM family (lib/collect/jvm.ts) ships the runtime and the jar's class path. */
+  private jarProgram(walk: Walk, reason: Reason, name: string, spec: string): ResolvedEntry {
+    this.addLinks(walk.links);
+    const java = this.findOnPath('java');
+    const javaWalk = java === undefined ? null : this.fs.resolve(java);
+    if (java === undefined || javaWalk === null) {
+      throw new SidebundleError('JAVA_NOT_FOUND', `${spec} is a jar, and no java is on PATH${this.fs.root === '/' ? '' : ` inside ${this.fs.root}`} to run it`, {
+        input: spec,
+        kind: 'input',
+        hint: 'install a Java runtime (Debian: default-jre-headless), or bundle a script that runs the java you want',
+      });
+    }
+    this.addFile(walk.path, 'data', reason);
+    const interpreter = this.program(javaWalk, { kind: 'script-interpreter', of: walk.path }, name, java, 1);
+    const entry: ResolvedEntry = {
+      name,
+      path: spec,
+      target: walk.path,
+      kind: 'script',
+      script: { interpreter: interpreter.script?.interpreter ?? interpreter.target, interpreterPath: java, args: [{ literal: '-jar' }] },
+    };
+    if (interpreter.loader !== undefined) entry.loader = interpreter.loader;
+    if (interpreter.libraryPath !== undefined) entry.libraryPath = interpreter.libraryPath;
+    if (interpreter.glibc !== undefined) entry.glibc = interpreter.glibc;
+    return entry;
+  }
+
   private elfProgram(walk: Walk, reason: Reason, name: string, spec: string): ResolvedEntry {
     const info = this.fs.elf(walk.path);
     this.addFile(walk.path, 'elf', reason, info);
@@ -496,7 +526,7 @@ class ClosureBuilder {
    * Map the dependencies of `program` (a program, or a library a traced run loaded) the way
    * ld.so does (elf/dl-deps.c): breadth first, the loader pre-loaded under its names.
    */
-  private loadDependencies(program: LoadedObject, interpreter: string, loaderWalk: Walk, loaderInfo: ElfInfo): LoadedObject[] {
+  private loadDependencies(program: LoadedObject, interpreter: string, loaderWalk: Walk, loaderInfo: ElfInfo, openedByRun?: ReadonlySet<string>): LoadedObject[] {
     const rtld: LoadedObject = { path: loaderWalk.path, foundAs: interpreter, info: loaderInfo, source: 'interpreter', links: loaderWalk.links, variants: [] };
     const byName = new Map<string, LoadedObject>([[interpreter, rtld]]);
     if (loaderInfo.soname) byName.set(loaderInfo.soname, rtld);
@@ -514,6 +544,9 @@ class ClosureBuilder {
         if (dep === undefined) {
           const loops = this.diagnostics.length;
           const found = searchLibrary(needed, object, ctx);
+          // A library the same run loaded by path first satisfies the name without a search
+          // (the JVM loads lib/server/libjvm.so, then libjava.so, which needs libjvm.so).
+          if (found === null && openedByRun?.has(needed)) continue;
           if (found === null) {
             // Say why where a candidate was there but unusable (a symlink loop), not just "not found".
             const loop = this.diagnostics.slice(loops).find((d) => d.code === 'PATH_SYMLINK_LOOP');
@@ -534,6 +567,16 @@ class ClosureBuilder {
     }
     this.reportCycles(program, edges);
     return [...byPath.values()];
+  }
+
+  /** The file names a traced run opened (a library's name is the one DT_NEEDED asks for). */
+  private namesOpenedBy(trace: TracedRun): ReadonlySet<string> {
+    let names = this.openedNames.get(trace);
+    if (names === undefined) {
+      names = new Set(trace.files.map((f) => path.posix.basename(f.path)));
+      this.openedNames.set(trace, names);
+    }
+    return names;
   }
 
   /** Add a found library (and its variants) to the closure, unless it is a GPU driver. */
@@ -723,4 +766,9 @@ function chainOf(object: LoadedObject): string[] {
   const chain: string[] = [];
   for (let o: LoadedObject | undefined = object; o; o = o.loader) chain.unshift(o.path);
   return chain;
+}
+
+/** A jar: a zip archive (local file header first) named *.jar. */
+function isJar(head: Buffer, logical: string): boolean {
+  return head.length >= 4 && head.readUInt32LE(0) === 0x04034b50 && logical.toLowerCase().endsWith('.jar');
 }
