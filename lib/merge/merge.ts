@@ -6,6 +6,7 @@ import * as path from 'node:path';
 
 import { SidebundleError } from '../errors';
 import { environmentFor, execMirror } from './env-rules';
+import { withNodeExecPath } from './node-exec-path';
 import type { Diagnostic, ResolvedClosure, ResolvedEntry } from '../model/closure';
 import type { Conflict, LaunchArg, LauncherPlan, MergedPlan, PlanFile, PlanRoot, PlanSymlink } from '../model/plan';
 import { validateBundleName, validateEntryName, validateEnvName } from '../model/names';
@@ -133,6 +134,7 @@ export function mergeClosures(options: MergeOptions): MergedPlan {
     launcher.hostEnv = rules.env;
     launcher.env = { ...(options.setEnv ?? {}) };
     for (const { dir } of rules.execDirs) mirrorExecDir(launcher, dir, files, symlinks, plan.shims);
+    withNodeExecPath(launcher, plan.shims);
   }
   plan.shims.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 

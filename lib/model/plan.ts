@@ -41,6 +41,9 @@ export interface LauncherPlan {
   argv0: boolean;
   /** Arguments placed before the user's (script interpreter args, then the script itself). */
   args: LaunchArg[];
+  /** Arguments between the program and `args` in host run mode only (node's --require of the
+   * preload that sets process.execPath, lib/merge/node-exec-path.ts). */
+  hostArgs?: LaunchArg[];
   /** Put the bundle's bin/ first on PATH (shell scripts whose helpers are bundled). */
   helpersOnPath: boolean;
   /** Extra environment (--set-env), every run mode; `${SIDEBUNDLE_ROOT}` in a value is the

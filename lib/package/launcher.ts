@@ -56,7 +56,7 @@ export function renderLauncher(plan: LauncherPlan): string {
   for (const [key, value] of sortedEntries(plan.env)) lines.push(`${key}=${envValue(value)}`, `export ${key}`);
   if (plan.helpersOnPath) lines.push('PATH="$root/bin${PATH:+:$PATH}"', 'export PATH');
   for (const [key, value] of sortedEntries(plan.hostEnv).filter(([key]) => !(key in plan.env))) lines.push(`${key}=${envValue(value)}`, `export ${key}`);
-  const args = plan.args.map(launchArg);
+  const args = [...(plan.hostArgs ?? []), ...plan.args].map(launchArg);
   if (plan.loader === undefined) {
     lines.push(['exec', inBundle(plan.program), ...args, '"$@"'].join(' '));
   } else {
@@ -98,15 +98,16 @@ export interface LauncherSpec {
 export function launcherSpec(plan: LauncherPlan, mode: RunMode): LauncherSpec {
   const word = (arg: LaunchArg): Word => ('literal' in arg ? { s: arg.literal } : { b: arg.bundlePath });
   const logical = (arg: LaunchArg): Word => ('literal' in arg ? { s: arg.literal } : { s: arg.bundlePath.slice(plan.payload.length) });
+  const hostArgs = [...(plan.hostArgs ?? []), ...plan.args].map(word);
   let host: Word[];
   if (plan.loader === undefined) {
-    host = [{ b: plan.program }, plan.kind === 'script' ? { b: plan.program } : { argv0: true }, ...plan.args.map(word)];
+    host = [{ b: plan.program }, plan.kind === 'script' ? { b: plan.program } : { argv0: true }, ...hostArgs];
   } else {
     host = [
       { b: plan.loader }, { b: plan.loader },
       { s: '--library-path' }, { paths: plan.libraryPath ?? [] },
       ...(plan.argv0 ? [{ s: '--argv0' }, plan.kind === 'script' ? { b: plan.program } : { argv0: true as const }] : []),
-      { b: plan.program }, ...plan.args.map(word),
+      { b: plan.program }, ...hostArgs,
     ];
   }
   return {

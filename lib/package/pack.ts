@@ -16,6 +16,7 @@ import { writeContent, type ContentProgress } from './content';
 import { bundleEpoch } from './layout';
 import type { RunMode } from '../model/options';
 import { ENTRIES_DIR, launcherSpec, renderLauncher, ROOT_MOUNT_POINT, RUNNER_PATH } from './launcher';
+import { NODE_PRELOAD, NODE_PRELOAD_PATH, usesNodePreload } from '../merge/node-exec-path';
 import { buildManifest, serializeManifest } from './manifest';
 import { outputError } from './output-errors';
 import { MANIFEST_NAME, discard, openStaging, publish } from './publish';
@@ -136,6 +137,7 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
       return [write(`${ENTRIES_DIR}/${launcher.name}.json`, `${JSON.stringify(launcherSpec(launcher, modes[i]!), null, 2)}\n`, 0o644)];
     });
     launchers.push(...plan.shims.map((shim) => write(shim.path, renderLauncher(shim), 0o755)));
+    if (usesNodePreload([...plan.launchers, ...plan.shims])) launchers.push(write(NODE_PRELOAD_PATH, NODE_PRELOAD, 0o644));
 
     options.signal?.throwIfAborted();
     const validation = validateBundle(staging.dir, plan);

@@ -20,9 +20,9 @@ export interface StepContext {
 /** Bumped when a step's output for the same inputs would change (invalidates cached results);
  * the package version is part of every key too. */
 export const STEP_VERSIONS: Record<StepName, string> = {
-  resolve: `${version()}/4`,
-  trace: `${version()}/4`,
-  merge: `${version()}/4`,
+  resolve: `${version()}/5`,
+  trace: `${version()}/5`,
+  merge: `${version()}/5`,
   package: `${version()}/5`,
 };
 
