@@ -123,3 +123,20 @@ describeWithJava('a jar entry', () => {
     console.log(`jvm bundle: ${files.length} files, ${(bytes / 1048576).toFixed(1)} MiB`);
   });
 });
+
+describeWithJava('a JDK launcher entry (keytool), bundled without a trace', () => {
+  const out = tempDir('sb-keytool-');
+  let bundle: ReturnType<typeof createBundle>;
+  beforeAll(() => {
+    bundle = createBundle(['--name', 'keytool', '--out-dir', out, '--from-host', which('keytool')]);
+  });
+  const root = bareRootfs();
+  const argv = ['-list', '-cacerts', '-storepass', 'changeit'];
+
+  test.each(['host', 'ns'])('in the bare root, mode %s, it lists the bundled CA keystore as keytool does natively', (mode) => {
+    const native = runOnHost([which('keytool'), ...argv]);
+    expect(native.stdout).toMatch(/^Keystore type: JKS\n[\s\S]*trustedCertEntry/); // the precondition: a keystore with certificates
+    const r = runInRoot(root, [`${MOUNT}/bin/keytool`, ...argv], { binds: { [bundle.dir]: MOUNT }, env: { SIDEBUNDLE_RUN_MODE: mode } });
+    expect({ stdout: r.stdout, stderr: r.stderr, status: r.status }).toEqual({ stdout: native.stdout, stderr: native.stderr, status: 0 });
+  });
+});

@@ -34,8 +34,11 @@ writeFileSync(path.join(app, 'main.js'), MAIN, { mode: 0o755 });
 writeFileSync(path.join(app, 'child.js'), CHILD);
 const root = bareRootfs();
 let bundle: ReturnType<typeof createBundle>;
+let shBundle: ReturnType<typeof createBundle>;
 beforeAll(() => {
   bundle = createBundle(['--name', 'forker', '--out-dir', path.join(work, 'out'), '--from-host', path.join(app, 'main.js')]);
+  // --run-mode host: bin/main.js is a sh launcher rather than the runner.
+  shBundle = createBundle(['--name', 'forker-sh', '--run-mode', 'host', '--out-dir', path.join(work, 'out'), '--from-host', path.join(app, 'main.js')]);
 });
 
 const expected = () => {
@@ -50,6 +53,12 @@ test.each(['host', 'ns'])('in the bare root, mode %s, fork() and spawn(process.e
   expect(native).toBe('parent got {"ok":true}\nchild said: child hi execArgv 0 | exit 0\nspawn(process.execPath): 2 undefined | execArgv 0 | variable undefined\n');
   const r = runInRoot(root, [`${MOUNT}/bin/main.js`], { binds: { [bundle.dir]: MOUNT }, env: { SIDEBUNDLE_RUN_MODE: mode } });
   expect({ stdout: r.stdout, stderr: r.stderr, status: r.status }).toEqual({ stdout: native, stderr: '', status: 0 });
+});
+
+test('the same with the sh launcher of a --run-mode host bundle', () => {
+  expect(readFileSync(path.join(shBundle.dir, 'bin/main.js'), 'utf8')).toMatch(/^#!\/bin\/sh\n/); // the precondition
+  const r = runInRoot(root, [`${MOUNT}/bin/main.js`], { binds: { [shBundle.dir]: MOUNT } });
+  expect({ stdout: r.stdout, stderr: r.stderr, status: r.status }).toEqual({ stdout: expected(), stderr: '', status: 0 });
 });
 
 test('in host mode process.execPath is the bundle\'s launcher of node', () => {
