@@ -24,6 +24,10 @@ export interface WorkspaceOptions {
   projects: Record<string, Record<string, string>>;
   /** Extra nx.json fields. */
   nxJson?: Record<string, unknown>;
+  /** The nx version to install (default: the repository's own). */
+  nxVersion?: string;
+  /** More devDependencies of the workspace (a plugin's @nx/devkit, as create-nx-workspace gives). */
+  devDependencies?: Record<string, string>;
 }
 
 export function createWorkspace(dir: string, options: WorkspaceOptions): void {
@@ -31,7 +35,7 @@ export function createWorkspace(dir: string, options: WorkspaceOptions): void {
   writeFileSync(path.join(dir, 'package.json'), JSON.stringify({
     name: 'e2e-workspace',
     private: true,
-    devDependencies: { nx: NX_VERSION, sidebundle: `file:${options.tarball}` },
+    devDependencies: { nx: options.nxVersion ?? NX_VERSION, ...options.devDependencies, sidebundle: `file:${options.tarball}` },
   }, null, 2));
   writeFileSync(path.join(dir, 'nx.json'), JSON.stringify({ plugins: ['sidebundle/plugin'], ...options.nxJson }, null, 2));
   writeFileSync(path.join(dir, '.gitignore'), 'node_modules\ndist\n.nx\n__pycache__\n');
