@@ -25,8 +25,14 @@ export interface BundleOptions extends GroupOptions {
   runMode?: RunMode;
   /** Also write OUTDIR/NAME.run, a single-file executable of the bundle. */
   emitSingleFile?: boolean;
-  /** Images out of the bundle (--emit-oci, --emit-oci-archive, --push, --oci-entry): lib/ship. */
-  image?: Omit<EmitImageOptions, 'images'>;
+  /** Images out of the bundle (lib/ship): an OCI image layout, an oci-archive, a push to a
+   * registry, and the entry the image runs (default the first). */
+  emitOci?: string;
+  emitOciArchive?: string;
+  push?: string;
+  ociEntry?: string;
+  /** Also write OUTDIR/NAME.report.html (lib/report). */
+  report?: boolean;
 }
 
 export interface BundleResult extends PackStepResult {
@@ -36,6 +42,8 @@ export interface BundleResult extends PackStepResult {
   images: MaterializedImage[];
   /** The OCI image made of the bundle, when asked for. */
   image?: EmittedImage;
+  /** Where the report went, when asked for. */
+  report?: string;
   diagnostics: Diagnostic[];
   /** What each collection family added, over all roots. */
   collected: FamilySummary[];
@@ -55,19 +63,43 @@ export async function bundle(options: BundleOptions, context: StepContext = {}, 
     ...(options.emitSingleFile ? { singleFile: true } : {}),
   }, context);
   const images = resolved.flatMap((g) => (g.image ? [g.image] : []));
-  const image = options.image && wantsImage(options.image)
-    ? await emitImage(packed.dir, { ...options.image, images, registry: { ...(context.signal ? { signal: context.signal } : {}) } })
-    : undefined;
+  const shipped = await shipBundle(packed.dir, images, { ...options, cwd }, context);
   return {
     ...packed,
     plan,
     closures,
     traces: traced.flatMap((t) => t.reports),
     images,
-    ...(image ? { image } : {}),
+    ...shipped,
     diagnostics: plan.diagnostics,
     collected: sumCollected(traced.flatMap((t) => t.collected ?? [])),
   };
+}
+
+export type ShipOptions = Pick<BundleOptions, 'emitOci' | 'emitOciArchive' | 'push' | 'ociEntry' | 'report' | 'cwd'>;
+
+/** What is made of a published bundle besides it: the image (written, archived, pushed) and
+ * the report beside it. The CLI's create, the bundle executor and the package and push
+ * executors share it, so one bundle gives one image digest whichever made it. `images` are the
+ * bundle's source images (their config and layer sizes are not in manifest.lock). */
+export async function shipBundle(dir: string, images: MaterializedImage[], options: ShipOptions, context: StepContext = {}): Promise<{ image?: EmittedImage; report?: string }> {
+  const at = (p: string | undefined) => (p === undefined ? undefined : path.resolve(options.cwd ?? process.cwd(), p));
+  const image: EmitImageOptions = {
+    ...(options.emitOci ? { ociDir: at(options.emitOci)! } : {}),
+    ...(options.emitOciArchive ? { ociArchive: at(options.emitOciArchive)! } : {}),
+    ...(options.push ? { push: options.push } : {}),
+    ...(options.ociEntry ? { entry: options.ociEntry } : {}),
+  };
+  const emitted = wantsImage(image) ? await emitImage(dir, { ...image, images, registry: { ...(context.signal ? { signal: context.signal } : {}) } }) : undefined;
+  // The report goes beside the bundle (the bundle is immutable and hashed); loaded only when asked.
+  const report = options.report ? writeReportOf(dir, images) : undefined;
+  return { ...(emitted ? { image: emitted } : {}), ...(report ? { report } : {}) };
+}
+
+function writeReportOf(dir: string, images: MaterializedImage[]): string {
+  const { defaultReportPath, writeReport } = require('./report') as typeof import('./report');
+  const facts = images.map((i) => ({ root: i.rootfs, reference: i.reference, digest: i.digest, layerBytes: i.layers.reduce((n, l) => n + l.size, 0) }));
+  return writeReport(dir, defaultReportPath(dir), facts).path;
 }
 
 /** Per family, over all roots (in the families' order). */

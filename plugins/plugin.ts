@@ -1,6 +1,7 @@
 // Inferred targets: every project with a sidebundle.json (beside its project.json or
 // package.json) gets resolve → trace → merge → package targets (and bundle, which depends on them
-// all), with inputs that make Nx's cache correct, and outputs Nx can restore. Kept light: no
+// all), with inputs that make Nx's cache correct, and outputs Nx can restore; and, where the
+// configuration names a registry ("push"), an uncached push target after package. Kept light: no
 // engine import here (Nx loads plugins in workers for every project-graph computation).
 //
 // What enters each hash, by where it lives:
@@ -47,6 +48,8 @@ export const createNodesV2 = createNodes;
 const LOCK_FILE = 'sidebundle.lock';
 /** The inferred targets, in chain order (bundle depends on package, … on resolve). */
 export const STEP_TARGETS = ['resolve', 'trace', 'merge', 'package', 'bundle'] as const;
+/** Inferred beside them when sidebundle.json has "push". */
+export const PUSH_TARGET = 'push';
 /** Added in front of the names in a project whose own targets already use one of them. */
 export const COLLISION_PREFIX = 'sidebundle-';
 /** npm's lockfiles at the workspace root: what a Node app's node_modules hold (Nx hashes no
@@ -59,6 +62,9 @@ export interface ConfigFields {
   name?: unknown;
   outDir?: unknown;
   emitSingleFile?: unknown;
+  emitOci?: unknown;
+  emitOciArchive?: unknown;
+  push?: unknown;
   entries?: unknown;
   copyDirs?: unknown;
   node?: unknown;
@@ -73,17 +79,23 @@ function nodesFor(configFile: string, options: SidebundlePluginOptions, workspac
   // An explicit target of the same name would replace the inferred one and cut the chain (a
   // project's own `package` target): then every name gets a prefix instead, never an override.
   const own = explicitTargetNames(path.join(workspaceRoot, projectRoot));
-  const prefix = targetPrefixFor(own, options.targetPrefix ?? '');
+  const prefix = targetPrefixFor(own, options.targetPrefix ?? '', targetNamesFor(config));
   return { projects: { [projectRoot]: { targets: sidebundleTargets(configFile, config, workspaceRoot, { ...options, targetPrefix: prefix }) } } };
 }
 
+/** The targets inferred for a configuration (push only where it names a registry: a workspace's
+ * own push target is common, and would otherwise rename every inferred one). */
+export function targetNamesFor(config: ConfigFields): readonly string[] {
+  return typeof config.push === 'string' ? [...STEP_TARGETS, PUSH_TARGET] : STEP_TARGETS;
+}
+
 /** `prefix`, or the first of `prefix` + sidebundle-, + sidebundle-2-, … under which no inferred
- * name is one of `taken`. */
-export function targetPrefixFor(taken: Iterable<string>, prefix = ''): string {
+ * name (`inferred`) is one of `taken`. */
+export function targetPrefixFor(taken: Iterable<string>, prefix = '', inferred: readonly string[] = STEP_TARGETS): string {
   const names = new Set(taken);
   for (let i = 1; ; i++) {
     const candidate = i === 1 ? prefix : `${prefix}${COLLISION_PREFIX}${i === 2 ? '' : `${i - 1}-`}`;
-    if (!STEP_TARGETS.some((t) => names.has(`${candidate}${t}`))) return candidate;
+    if (!inferred.some((t) => names.has(`${candidate}${t}`))) return candidate;
   }
 }
 
@@ -167,8 +179,12 @@ export function sidebundleTargets(configFile: string, config: ConfigFields, work
       cache: true,
       dependsOn: [t('merge')],
       inputs: [`{projectRoot}/sidebundle.json`, { dependentTasksOutputFiles: '**/plan.json' }, sidebundleVersion],
-      outputs: [`{workspaceRoot}/${outDir}/${name}`, ...(config.emitSingleFile === true ? [`{workspaceRoot}/${outDir}/${name}.run`] : [])],
-      metadata: metadataOf(`Write the bundle to ${outDir}/${name}`, { runMode: 'host', emitSingleFile: true }),
+      outputs: [
+        `{workspaceRoot}/${outDir}/${name}`,
+        ...(config.emitSingleFile === true ? [`{workspaceRoot}/${outDir}/${name}.run`] : []),
+        ...shipOutputs(config, outDir, name),
+      ],
+      metadata: metadataOf(`Write the bundle to ${outDir}/${name}`, { runMode: 'host', emitSingleFile: true, emitOci: `dist/images/${name}`, report: true }),
     },
     [t('bundle')]: {
       executor: 'nx:noop',
@@ -183,7 +199,42 @@ export function sidebundleTargets(configFile: string, config: ConfigFields, work
       metadata: metadataOf('Build the relocatable bundle (resolve → trace → merge → package); options given to it reach package', { runMode: 'host' }),
     },
   };
+  if (typeof config.push === 'string') {
+    targets[t(PUSH_TARGET)] = {
+      executor: 'sidebundle:push',
+      options: common,
+      // A side effect: a cache hit would replay the log of an earlier push and push nothing. Its
+      // input, the bundle, comes from package (restored from Nx's cache when that is a hit).
+      cache: false,
+      dependsOn: [t('package')],
+      metadata: metadataOf(`Push the image of ${outDir}/${name} to ${config.push}`, { push: 'registry://localhost:5000/tools/app:1' }),
+    };
+  }
   return targets;
+}
+
+/**
+ * What package writes besides the bundle: the image layout and archive (from sidebundle.json, or
+ * given as options: Nx drops an `{options.x}` output that is not set) and the report. The report's
+ * path is fixed (beside the bundle), so it is declared whether or not this configuration asks for
+ * it: `--report` on the command line is cached too, and package removes a report it did not write.
+ */
+function shipOutputs(config: ConfigFields, outDir: string, name: string): string[] {
+  const configured = [config.emitOci, config.emitOciArchive].filter((p): p is string => typeof p === 'string' && isWorkspaceRelative(p));
+  return [
+    ...configured.map((p) => `{workspaceRoot}/${path.posix.normalize(p)}`),
+    // Relative to the workspace root, like @nx/js's {options.outputPath} (Nx rejects
+    // {workspaceRoot}/{options.x} as a glob).
+    '{options.emitOci}',
+    '{options.emitOciArchive}',
+    `{workspaceRoot}/${outDir}/${name}.report.html`,
+  ];
+}
+
+/** A path Nx can cache: relative, inside the workspace. */
+function isWorkspaceRelative(p: string): boolean {
+  const normal = path.posix.normalize(p);
+  return !path.posix.isAbsolute(normal) && normal !== '.' && !normal.startsWith('../') && normal !== '..';
 }
 
 /**

@@ -13,5 +13,7 @@ export default async function bundleExecutor(options: BundleExecutorSchema, cont
     const result = await bundle({ name: o.name, ...bundleOptionsOf(o) }, stepContext(o), tracer);
     for (const issue of result.validation.issues) console.warn(`validation: ${issue.message}`);
     console.log(`bundle ${result.name} → ${result.dir} (${result.files} files, manifest ${result.manifestSha256.slice(0, 12)})`);
+    if (result.image) console.log(`image ${result.image.digest} → ${Object.values(result.image.outputs).join(', ')}`);
+    if (result.report) console.log(`report → ${result.report}`);
   });
 }

@@ -1,10 +1,17 @@
-// sidebundle:package — planFile → the bundle directory outDir/name (published atomically).
+// sidebundle:package — planFile → the bundle directory outDir/name (published atomically), and
+// what is made of it when asked: its image (emitOci, emitOciArchive) and report (report), all
+// outputs of the cached target. It never pushes: a cache hit would skip the push (the push target
+// does it).
+import { rmSync } from 'node:fs';
+
 import type { ExecutorContext } from '@nx/devkit';
 
+import { shipBundle } from '../../lib/bundle';
 import type { MergedPlan } from '../../lib/model/plan';
+import { defaultReportPath } from '../../lib/report';
 import { pack } from '../../lib/steps/package';
 import { normalizeOptions } from '../shared/options';
-import { readStepOutput, runStep, stepContext } from '../shared/run';
+import { readStepOutput, runStep, sourceImagesOf, stepContext } from '../shared/run';
 import type { PackageExecutorSchema } from './schema';
 
 export default async function packageExecutor(options: PackageExecutorSchema, context: ExecutorContext) {
@@ -14,5 +21,13 @@ export default async function packageExecutor(options: PackageExecutorSchema, co
     const result = await pack(plan, { outDir: o.engine.outDir!, strictValidate: o.engine.strictValidate === true, ...(o.engine.runMode ? { runMode: o.engine.runMode } : {}), singleFile: o.engine.emitSingleFile === true }, stepContext(o));
     for (const issue of result.validation.issues) console.warn(`validation: ${issue.message}`);
     console.log(`bundle ${result.name} → ${result.dir} (${result.files} files, manifest ${result.manifestSha256.slice(0, 12)})`);
+    // The report's path is a declared output either way: one left by an earlier run describes
+    // another bundle, and Nx would cache and restore it with this one.
+    if (o.engine.report !== true) rmSync(defaultReportPath(result.dir), { force: true });
+    const wanted = o.engine.emitOci !== undefined || o.engine.emitOciArchive !== undefined || o.engine.report === true;
+    if (!wanted) return;
+    const shipped = await shipBundle(result.dir, sourceImagesOf(o), o.engine, stepContext(o));
+    if (shipped.image) console.log(`image ${shipped.image.digest} → ${Object.values(shipped.image.outputs).join(', ')}`);
+    if (shipped.report) console.log(`report → ${shipped.report}`);
   });
 }

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { logger, type ExecutorContext } from '@nx/devkit';
 
 import { isSidebundleError, SidebundleError } from '../../lib/errors';
+import type { MaterializedImage } from '../../lib/image/materialize';
 import type { StepContext } from '../../lib/steps/context';
 import type { NormalizedOptions } from './options';
 
@@ -33,6 +34,14 @@ export function readStepOutput<T>(file: string, workspaceRoot: string, producedB
     });
   }
   return JSON.parse(text.split(`${TOKEN}/`).join(`${workspaceRoot}/`).split(`"${TOKEN}"`).join(`"${workspaceRoot}"`)) as T;
+}
+
+/** The images the bundle's entries came from, as resolve recorded them (closureFile): their
+ * configuration (Env, Cmd, ...) goes into the image made of the bundle, their layer sizes into the
+ * report; manifest.lock has neither. */
+export function sourceImagesOf(options: NormalizedOptions): MaterializedImage[] {
+  const { groups } = readStepOutput<{ groups: Array<{ image?: MaterializedImage }> }>(options.closureFile, options.workspaceRoot, 'resolve');
+  return groups.flatMap((g) => (g.image ? [g.image] : []));
 }
 
 export function stepContext(options: NormalizedOptions): StepContext {

@@ -15,7 +15,7 @@ import {
 } from '@nx/devkit';
 
 import { version } from '../../lib/version';
-import { sidebundleTargets, targetPrefixFor, type ConfigFields } from '../../plugins/plugin';
+import { sidebundleTargets, targetNamesFor, targetPrefixFor, type ConfigFields } from '../../plugins/plugin';
 import type { InitGeneratorSchema } from './schema';
 
 export const PLUGIN = 'sidebundle/plugin';
@@ -45,7 +45,7 @@ function addExplicitTargets(tree: Tree, prefix: string): void {
     const targets = project.targets ?? {};
     if (!tree.exists(configFile) || Object.values(targets).some((t) => t.executor?.startsWith('sidebundle:'))) continue;
     const config = readJson<ConfigFields>(tree, configFile);
-    const added = sidebundleTargets(configFile, config, tree.root, { targetPrefix: targetPrefixFor(Object.keys(targets), prefix) });
+    const added = sidebundleTargets(configFile, config, tree.root, { targetPrefix: targetPrefixFor(Object.keys(targets), prefix, targetNamesFor(config)) });
     updateProjectConfiguration(tree, name, { ...project, targets: { ...targets, ...added } });
   }
 }

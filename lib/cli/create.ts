@@ -63,12 +63,11 @@ export async function createCommand(args: string[], reporterFor: (level: string 
     strictValidate: values.strictValidate === true,
     ...(values.runMode ? { runMode: values.runMode } : {}),
     ...(values.emitSingleFile ? { emitSingleFile: true } : {}),
-    image: {
-      ...(values.emitOci ? { ociDir: path.resolve(values.emitOci) } : {}),
-      ...(values.emitOciArchive ? { ociArchive: path.resolve(values.emitOciArchive) } : {}),
-      ...(values.push ? { push: values.push } : {}),
-      ...(values.ociEntry ? { entry: values.ociEntry } : {}),
-    },
+    ...(values.emitOci ? { emitOci: path.resolve(values.emitOci) } : {}),
+    ...(values.emitOciArchive ? { emitOciArchive: path.resolve(values.emitOciArchive) } : {}),
+    ...(values.push ? { push: values.push } : {}),
+    ...(values.ociEntry ? { ociEntry: values.ociEntry } : {}),
+    ...(values.report ? { report: true } : {}),
     ...(values.traceBackend ? { traceBackend: values.traceBackend } : {}),
     ...(values.traceTimeout ? { traceTimeoutMs: values.traceTimeout * 1000 } : {}),
     ...(values.traceInclude ? { traceInclude: values.traceInclude } : {}),
@@ -98,17 +97,8 @@ export async function createCommand(args: string[], reporterFor: (level: string 
   if (values.imageAgentKeepRootfs) for (const image of result.images) reporter.warn(`the rootfs of ${image.reference} is ${image.rootfs}`);
   // The first entry the user named (bundled helpers of scripts are entries too, sorted first).
   const first = entries.map((e) => e.name ?? path.posix.basename(e.path))[0];
-  // The report goes beside the bundle (the bundle is immutable and hashed); lib/report loads only here.
-  const reportPath = values.report ? writeCreateReport(result) : undefined;
-  report(result, reporter, first, reportPath);
+  report(result, reporter, first, result.report);
   return reporter;
-}
-
-function writeCreateReport(result: BundleResult): string {
-  const { defaultReportPath, writeReport } = require('../report') as typeof import('../report');
-  // What the pipeline knows of each source image (its layer sizes) is not in manifest.lock.
-  const images = result.images.map((i) => ({ root: i.rootfs, reference: i.reference, digest: i.digest, layerBytes: i.layers.reduce((n, l) => n + l.size, 0) }));
-  return writeReport(result.dir, defaultReportPath(result.dir), images).path;
 }
 
 function report(result: BundleResult, reporter: Reporter, first: string | undefined, reportPath?: string): void {

@@ -10,8 +10,9 @@ const EXECUTOR_DESCRIPTIONS: Record<ExecutorName, string> = {
   resolve: "Resolve the entries' shared libraries (ld.so's rules, inside the root) into resolved closures (closureFile).",
   trace: "Run the entries' trace commands under the tracer, collect what they did not touch, and resolve it (tracedFile; reads closureFile); record files outside the workspace in sidebundle.lock.",
   merge: 'Merge the resolved and traced closures into a plan (planFile).',
-  package: 'Write the bundle for a plan (planFile) into outDir/name, atomically.',
+  package: 'Write the bundle for a plan (planFile) into outDir/name, atomically; and the image of it (emitOci, emitOciArchive) and its report (report), when asked.',
   bundle: 'The whole chain (resolve, trace, merge, package) in one target.',
+  push: 'Push the image of the bundle in outDir/name to a registry (push): built again from the bundle, the same image digest package emits. A side effect: never cache the target.',
 };
 
 /** The default as the docs and schemas state it. */
@@ -63,7 +64,7 @@ export function configSchema(): JsonSchema {
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
     title: 'sidebundle.json',
-    description: 'A sidebundle bundle configuration (the Nx plugin infers resolve, trace, merge, package and bundle targets from it). Generated from lib/config/options.ts; every option is described in docs/options.md.',
+    description: 'A sidebundle bundle configuration (the Nx plugin infers resolve, trace, merge, package and bundle targets from it, and push where it names one). Generated from lib/config/options.ts; every option is described in docs/options.md.',
     type: 'object',
     properties: {
       $schema: { type: 'string', description: 'This schema, for editors: "./node_modules/sidebundle/sidebundle.schema.json" (relative to the file).' },

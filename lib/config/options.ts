@@ -7,7 +7,7 @@
 import { COLLECT_POLICIES, DEFAULT_COLLECT, DEFAULT_COLLECT_BUDGET_MIB, LOG_LEVELS, RUN_MODES } from '../model/options';
 import { DEFAULT_TRACE_TIMEOUT_SECONDS, TRACE_BACKEND_REQUESTS } from '../model/trace';
 
-export const EXECUTORS = ['resolve', 'trace', 'merge', 'package', 'bundle'] as const;
+export const EXECUTORS = ['resolve', 'trace', 'merge', 'package', 'bundle', 'push'] as const;
 export type ExecutorName = (typeof EXECUTORS)[number];
 const ALL = EXECUTORS;
 
@@ -101,7 +101,7 @@ export const OPTIONS = [
     description: 'The bundle name: the directory created under outDir. Required in sidebundle.json.',
   },
   {
-    name: 'outDir', flag: '--out-dir', arg: 'DIR', kind: { type: 'string' }, config: true, executors: ['trace', 'package', 'bundle'], path: 'workspace',
+    name: 'outDir', flag: '--out-dir', arg: 'DIR', kind: { type: 'string' }, config: true, executors: ['trace', 'package', 'bundle', 'push'], path: 'workspace',
     default: 'dist/bundles', cliDefault: 'target/bundles',
     description: 'Where the bundle directory goes (in Nx, from the workspace root). Traces leave it out.',
   },
@@ -214,30 +214,31 @@ export const OPTIONS = [
     description: 'Also write OUT-DIR/NAME.run: one executable carrying the whole bundle.',
   },
   {
-    name: 'report', flag: '--report', kind: { type: 'boolean' }, config: false, executors: [], default: false,
+    name: 'report', flag: '--report', kind: { type: 'boolean' }, config: true, executors: ['package', 'bundle'], default: false,
     description: 'Also write OUT-DIR/NAME.report.html: one self-contained HTML page on what the bundle holds and why (sidebundle report DIR writes it for an existing bundle).',
   },
-  // Images out (the CLI's: the inferred Nx chain has no step that makes images yet)
+  // Images out. In Nx the layout and archive are outputs of the cached package target; a push is a
+  // side effect no cache hit may skip, so only the uncached push target (executor push) takes it.
   {
-    name: 'emitOci', flag: '--emit-oci', arg: 'DIR', kind: { type: 'string' }, config: false, executors: [],
-    description: 'Also write an OCI image layout of the bundle (FROM scratch, one layer).',
+    name: 'emitOci', flag: '--emit-oci', arg: 'DIR', kind: { type: 'string' }, config: true, executors: ['package', 'bundle'], path: 'workspace',
+    description: 'Also write an OCI image layout of the bundle (FROM scratch, one layer) into DIR (in Nx, from the workspace root: an output of package).',
   },
   {
-    name: 'emitOciArchive', flag: '--emit-oci-archive', arg: 'FILE', kind: { type: 'string' }, config: false, executors: [],
-    description: 'Also write that image as an oci-archive tar.',
+    name: 'emitOciArchive', flag: '--emit-oci-archive', arg: 'FILE', kind: { type: 'string' }, config: true, executors: ['package', 'bundle'], path: 'workspace',
+    description: 'Also write that image as an oci-archive tar (in Nx, from the workspace root: an output of package).',
   },
   {
-    name: 'push', flag: '--push', arg: 'REF', kind: { type: 'string' }, config: false, executors: [],
-    description: 'Also push that image to registry://HOST[:PORT]/REPO[:TAG].',
+    name: 'push', flag: '--push', arg: 'REF', kind: { type: 'string' }, config: true, executors: ['push'],
+    description: 'Also push that image to registry://HOST[:PORT]/REPO[:TAG]. In Nx the push target does it (never cached), from the bundle package wrote.',
   },
   {
-    name: 'ociEntry', flag: '--oci-entry', arg: 'NAME', kind: { type: 'string' }, config: false, executors: [], defaultText: 'the first entry',
+    name: 'ociEntry', flag: '--oci-entry', arg: 'NAME', kind: { type: 'string' }, config: true, executors: ['package', 'bundle', 'push'], defaultText: 'the first entry',
     description: 'The entry the image runs.',
   },
   // Step files (the Nx chain's JSON results)
   {
-    name: 'closureFile', kind: { type: 'string' }, config: false, executors: ['resolve', 'trace', 'merge'], path: 'workspace', defaultText: 'dist/sidebundle/<projectRoot>/<name>/closure.json',
-    description: 'Where resolve writes the resolved closures (trace and merge read them).',
+    name: 'closureFile', kind: { type: 'string' }, config: false, executors: ['resolve', 'trace', 'merge', 'package', 'push'], path: 'workspace', defaultText: 'dist/sidebundle/<projectRoot>/<name>/closure.json',
+    description: 'Where resolve writes the resolved closures (trace and merge read them; package and push read the source images\' configuration there).',
   },
   {
     name: 'tracedFile', kind: { type: 'string' }, config: false, executors: ['trace', 'merge'], path: 'workspace', defaultText: 'dist/sidebundle/<projectRoot>/<name>/traced.json',

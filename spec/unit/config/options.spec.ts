@@ -61,7 +61,7 @@ describe('validateConfig reads the table', () => {
   });
 
   test('a CLI-only or executor-only option is not a sidebundle.json key', () => {
-    for (const key of ['noCache', 'json', 'closureFile', 'emitOci', 'config']) {
+    for (const key of ['noCache', 'json', 'closureFile', 'imageAgentKeepOutput', 'config']) {
       expect(() => validateConfig({ ...base, [key]: 'x' } as never, 'f')).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
     }
   });
