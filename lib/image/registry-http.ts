@@ -64,91 +64,117 @@ function watchdog(onFire: (phase: 'connect' | 'idle', ms: number) => void) {
 }
 
 export function exchange(url: URL, ask: Exchange, context: ExchangeContext): Promise<Response> {
-  const { timeouts, signal } = context;
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(interruption(signal));
+    if (context.signal?.aborted) {
+      reject(interruption(context.signal));
       return;
     }
-    const requests: http.ClientRequest[] = [];
-    let body: Transform | undefined;
-    let done = false;
-    const fail = (error: unknown) => {
-      dog.stop();
-      signal?.removeEventListener('abort', onAbort);
-      for (const r of requests) r.destroy();
-      if (body) body.destroy(error as Error);
-      else if (!done) reject(error);
-      done = true;
-    };
-    const dog = watchdog((phase, ms) => fail(timeoutError(url.host, phase, ms, ask.what)));
-    const onAbort = () => fail(interruption(signal!));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const idle = () => dog.arm('idle', timeouts.idleMs);
-
+    const guard = new ExchangeGuard(url, ask.what, context, reject);
     const onResponse = (res: http.IncomingMessage) => {
-      if (done) return;
-      idle();
-      body = new Transform({
-        transform(chunk: Buffer, _encoding, callback) {
-          idle();
-          callback(null, chunk);
-        },
-      });
-      body.on('close', () => {
-        dog.stop();
-        signal?.removeEventListener('abort', onAbort);
-        res.destroy();
-      });
-      res.on('error', (error) => fail(error));
-      res.on('end', () => dog.stop());
-      res.pipe(body);
-      done = true;
-      resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+      if (!guard.settled) resolve(guard.respond(res));
     };
-    const watch = (req: http.ClientRequest, secure: boolean) => {
-      requests.push(req);
-      req.on('error', fail);
-      req.on('socket', (socket) => {
-        if (!socket.connecting) return idle();
-        dog.arm('connect', timeouts.connectMs);
-        socket.once(secure ? 'secureConnect' : 'connect', idle);
-      });
-      return req;
-    };
-    const send = (req: http.ClientRequest) => {
-      if (ask.body === undefined) req.end();
-      else if (Buffer.isBuffer(ask.body)) req.end(ask.body);
-      else {
-        // Each chunk the socket takes is progress: the registry is silent while it receives.
-        const metered = new Transform({ transform: (chunk, _e, callback) => { idle(); callback(null, chunk); } });
-        ask.body.on('error', fail);
-        ask.body.pipe(metered).pipe(req);
-      }
-    };
+    const send = (req: http.ClientRequest) => sendBody(req, ask.body, guard);
     const headers: Record<string, string> = { 'user-agent': 'sidebundle', ...ask.headers };
     if (Buffer.isBuffer(ask.body)) headers['content-length'] = String(ask.body.length);
     const method = ask.method ?? 'GET';
     const proxy = proxyFor(url, context.env);
-    dog.arm('connect', timeouts.connectMs);
     if (proxy && url.protocol === 'http:') {
       // Plain http through a proxy: the request line carries the absolute URL.
-      send(watch(http.request({ host: proxy.hostname, port: proxy.port || 80, method, path: url.href, headers: { ...headers, host: url.host } }, onResponse), false));
+      send(guard.watch(http.request({ host: proxy.hostname, port: proxy.port || 80, method, path: url.href, headers: { ...headers, host: url.host } }, onResponse), false));
     } else if (proxy) {
       // https through a proxy: a CONNECT tunnel, then TLS to the registry inside it.
-      watch(http.request({ host: proxy.hostname, port: proxy.port || 80, method: 'CONNECT', path: `${url.hostname}:${url.port || 443}` }), false)
+      guard.watch(http.request({ host: proxy.hostname, port: proxy.port || 80, method: 'CONNECT', path: `${url.hostname}:${url.port || 443}` }), false)
         .on('connect', (res, socket) => {
           if (res.statusCode !== 200) {
-            fail(new Error(`proxy ${proxy.host} refused the tunnel (${res.statusCode})`));
+            guard.fail(new Error(`proxy ${proxy.host} refused the tunnel (${res.statusCode})`));
             return;
           }
           const secure = tls.connect({ socket, servername: url.hostname });
-          send(watch(https.request(url, { method, headers, createConnection: () => secure } as https.RequestOptions, onResponse), true));
+          send(guard.watch(https.request(url, { method, headers, createConnection: () => secure } as https.RequestOptions, onResponse), true));
         })
         .end();
     } else {
       const secure = url.protocol === 'https:';
-      send(watch((secure ? https : http).request(url, { method, headers }, onResponse), secure));
+      send(guard.watch((secure ? https : http).request(url, { method, headers }, onResponse), secure));
     }
   });
+}
+
+/**
+ * The timeouts and the abort of one exchange, and its single outcome: until the response
+ * arrives a failure rejects the exchange; after it, a failure ends the response body with it.
+ */
+class ExchangeGuard {
+  /** The exchange has resolved or rejected; later events only end the body. */
+  settled = false;
+  private readonly requests: http.ClientRequest[] = [];
+  private body: Transform | undefined;
+  private readonly dog: ReturnType<typeof watchdog>;
+
+  constructor(url: URL, what: string, private readonly context: ExchangeContext, private readonly reject: (error: unknown) => void) {
+    this.dog = watchdog((phase, ms) => this.fail(timeoutError(url.host, phase, ms, what)));
+    context.signal?.addEventListener('abort', this.onAbort, { once: true });
+    this.dog.arm('connect', context.timeouts.connectMs);
+  }
+
+  readonly fail = (error: unknown): void => {
+    this.dog.stop();
+    this.context.signal?.removeEventListener('abort', this.onAbort);
+    for (const r of this.requests) r.destroy();
+    if (this.body) this.body.destroy(error as Error);
+    else if (!this.settled) this.reject(error);
+    this.settled = true;
+  };
+
+  /** The registry said something: the idle timeout starts again. */
+  readonly idle = (): void => this.dog.arm('idle', this.context.timeouts.idleMs);
+
+  private readonly onAbort = (): void => this.fail(interruption(this.context.signal!));
+
+  /** A request under the connect timeout until its socket connects, then the idle timeout. */
+  watch(req: http.ClientRequest, secure: boolean): http.ClientRequest {
+    this.requests.push(req);
+    req.on('error', this.fail);
+    req.on('socket', (socket) => {
+      if (!socket.connecting) return this.idle();
+      this.dog.arm('connect', this.context.timeouts.connectMs);
+      socket.once(secure ? 'secureConnect' : 'connect', this.idle);
+    });
+    return req;
+  }
+
+  /** The response, its body passed on through a stream that re-arms the idle timeout. */
+  respond(res: http.IncomingMessage): Response {
+    this.idle();
+    const idle = this.idle;
+    const body = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        idle();
+        callback(null, chunk);
+      },
+    });
+    this.body = body;
+    body.on('close', () => {
+      this.dog.stop();
+      this.context.signal?.removeEventListener('abort', this.onAbort);
+      res.destroy();
+    });
+    res.on('error', (error) => this.fail(error));
+    res.on('end', () => this.dog.stop());
+    res.pipe(body);
+    this.settled = true;
+    return { status: res.statusCode ?? 0, headers: res.headers, body };
+  }
+}
+
+/** The request's body, if any: a Buffer at once, a stream metered (each chunk the socket takes
+ * is progress: the registry is silent while it receives). */
+function sendBody(req: http.ClientRequest, body: Exchange['body'], guard: ExchangeGuard): void {
+  if (body === undefined) req.end();
+  else if (Buffer.isBuffer(body)) req.end(body);
+  else {
+    const metered = new Transform({ transform: (chunk, _e, callback) => { guard.idle(); callback(null, chunk); } });
+    body.on('error', guard.fail);
+    body.pipe(metered).pipe(req);
+  }
 }

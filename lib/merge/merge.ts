@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { SidebundleError } from '../errors';
 import { environmentFor, execMirror } from './env-rules';
 import { withNodeExecPath } from './node-exec-path';
-import type { Diagnostic, ResolvedClosure, ResolvedEntry } from '../model/closure';
+import type { ResolvedClosure, ResolvedEntry } from '../model/closure';
 import type { Conflict, LaunchArg, LauncherPlan, MergedPlan, PlanFile, PlanRoot, PlanSymlink } from '../model/plan';
 import { validateBundleName, validateEntryName, validateEnvName } from '../model/names';
 
@@ -22,29 +22,27 @@ export interface MergeOptions {
 /** glibc's ld.so accepts --argv0 since 2.33. */
 const ARGV0_SINCE = [2, 33];
 
+type PlacedLauncher = LauncherPlan & { root: string; target: string };
+
+/** What merging gathers from the closures before it becomes a plan. */
+interface Gathered {
+  roots: PlanRoot[];
+  files: Map<string, PlanFile>;
+  symlinks: Map<string, PlanSymlink>;
+  dirs: Set<string>;
+  extraLibraryPath: Array<{ payload: string; entry: string; dirs: string[] }>;
+  launchers: Map<string, PlacedLauncher>;
+}
+
 export function mergeClosures(options: MergeOptions): MergedPlan {
   validateBundleName(options.name);
-  for (const [key] of Object.entries(options.setEnv ?? {})) validateEnvName(key, 'setEnv');
-  const roots: PlanRoot[] = [];
-  const payloadOf = (root: string, source: string | undefined): string => {
-    let entry = roots.find((r) => r.root === root);
-    if (!entry) {
-      entry = { root, ...(source ? { source } : {}), payload: roots.length === 0 ? 'payload' : `payload-${roots.length + 1}` };
-      roots.push(entry);
-    }
-    return entry.payload;
-  };
-
-  const files = new Map<string, PlanFile>();
-  const symlinks = new Map<string, PlanSymlink>();
-  const dirs = new Set<string>();
-  const extraLibraryPath: Array<{ payload: string; entry: string; dirs: string[] }> = [];
-  const launchers = new Map<string, LauncherPlan & { root: string; target: string }>();
-  const diagnostics: Diagnostic[] = [];
+  const setEnv = options.setEnv ?? {};
+  for (const key of Object.keys(setEnv)) validateEnvName(key, 'setEnv');
+  const gathered: Gathered = { roots: [], files: new Map(), symlinks: new Map(), dirs: new Set(), extraLibraryPath: [], launchers: new Map() };
   const plan: MergedPlan = {
     schema: 'sidebundle/plan@1',
     name: options.name,
-    roots,
+    roots: gathered.roots,
     files: [],
     symlinks: [],
     dirs: [],
@@ -53,99 +51,123 @@ export function mergeClosures(options: MergeOptions): MergedPlan {
     missing: [],
     excluded: [],
     conflicts: [],
-    diagnostics,
+    diagnostics: [],
   };
-
   for (const closure of options.closures) {
-    const payload = payloadOf(closure.root, closure.source);
-    for (const file of closure.files) {
-      const bundlePath = `${payload}${file.path}`;
-      const existing = files.get(bundlePath);
-      if (existing) {
-        if (existing.sha256 !== file.sha256) {
-          throw new SidebundleError('PLAN_CONFLICT', `${file.path} in ${closure.root} changed while the bundle was being planned (two different digests)`, {
-            input: file.path,
-            hint: 'run again once the files stop changing',
-          });
-        }
-        for (const reason of file.reasons) {
-          if (!existing.reasons.some((r) => JSON.stringify(r) === JSON.stringify(reason))) existing.reasons.push(reason);
-        }
-        continue;
-      }
-      files.set(bundlePath, {
-        path: bundlePath,
-        source: path.join(closure.root, file.from ?? file.path),
-        sha256: file.sha256,
-        size: file.size,
-        mode: file.mode,
-        kind: file.kind,
-        ...(file.elf?.interpreter ? { interpreter: file.elf.interpreter } : {}),
-        reasons: [...file.reasons],
-      });
-    }
-    for (const dir of closure.dirs ?? []) dirs.add(`${payload}${dir}`);
-    for (const extra of closure.libraryPathExtras ?? []) extraLibraryPath.push({ payload, ...extra });
-    for (const link of closure.symlinks) {
-      const bundlePath = `${payload}${link.path}`;
-      symlinks.set(bundlePath, { path: bundlePath, target: confinedTarget(link.path, link.target) });
-    }
-    for (const entry of closure.entries) {
-      validateEntryName(entry.name, entry.path); // closures may come from the API or a cache file
-      const launcher = launcherFor(entry, payload, options.setEnv ?? {});
-      const existing = launchers.get(entry.name);
-      if (existing) {
-        if (existing.root === closure.root && existing.target === entry.target) continue;
-        throw new SidebundleError('ENTRY_NAME_CONFLICT', `two entries are named ${entry.name} (${existing.target} in ${existing.root}, ${entry.target} in ${closure.root})`, {
-          input: entry.path,
-          kind: 'input',
-          hint: 'each entry gets a launcher bin/<name>; bundle programs with different names',
-        });
-      }
-      launchers.set(entry.name, { ...launcher, root: closure.root, target: entry.target });
-    }
+    const payload = payloadOf(gathered.roots, closure.root, closure.source);
+    addFiles(gathered, closure, payload);
+    addLaunchers(gathered.launchers, closure, payload, setEnv);
     plan.missing.push(...closure.missing.map((m) => ({ ...m, root: closure.root })));
     plan.excluded.push(...closure.excluded.map((e) => ({ ...e, root: closure.root })));
     for (const d of closure.diagnostics) {
-      if (!diagnostics.some((x) => x.code === d.code && x.message === d.message)) diagnostics.push(d);
+      if (!plan.diagnostics.some((x) => x.code === d.code && x.message === d.message)) plan.diagnostics.push(d);
     }
   }
+  checkLinksAreNotFiles(gathered);
+  for (const launcher of gathered.launchers.values()) finishLauncher(launcher, gathered, setEnv, plan.shims);
+  plan.shims.sort(byPath);
+  plan.conflicts = findConflicts(options.closures, gathered.roots);
+  plan.dirs = [...gathered.dirs].sort();
+  plan.files = [...gathered.files.values()].sort(byPath);
+  plan.symlinks = [...gathered.symlinks.values()].sort(byPath);
+  plan.launchers = [...gathered.launchers.values()]
+    .map(({ root: _root, target: _target, ...launcher }) => launcher)
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return plan;
+}
 
-  for (const link of symlinks.keys()) {
-    if (files.has(link)) {
+/** The payload directory of a root: `payload` for the first, `payload-N` for the N-th. */
+function payloadOf(roots: PlanRoot[], root: string, source: string | undefined): string {
+  let entry = roots.find((r) => r.root === root);
+  if (!entry) {
+    entry = { root, ...(source ? { source } : {}), payload: roots.length === 0 ? 'payload' : `payload-${roots.length + 1}` };
+    roots.push(entry);
+  }
+  return entry.payload;
+}
+
+/** A closure's files, symlinks, listed directories and library-path extras, under its payload. */
+function addFiles(gathered: Gathered, closure: ResolvedClosure, payload: string): void {
+  for (const file of closure.files) {
+    const bundlePath = `${payload}${file.path}`;
+    const existing = gathered.files.get(bundlePath);
+    if (existing) {
+      if (existing.sha256 !== file.sha256) {
+        throw new SidebundleError('PLAN_CONFLICT', `${file.path} in ${closure.root} changed while the bundle was being planned (two different digests)`, {
+          input: file.path,
+          hint: 'run again once the files stop changing',
+        });
+      }
+      for (const reason of file.reasons) {
+        if (!existing.reasons.some((r) => JSON.stringify(r) === JSON.stringify(reason))) existing.reasons.push(reason);
+      }
+      continue;
+    }
+    gathered.files.set(bundlePath, {
+      path: bundlePath,
+      source: path.join(closure.root, file.from ?? file.path),
+      sha256: file.sha256,
+      size: file.size,
+      mode: file.mode,
+      kind: file.kind,
+      ...(file.elf?.interpreter ? { interpreter: file.elf.interpreter } : {}),
+      reasons: [...file.reasons],
+    });
+  }
+  for (const dir of closure.dirs ?? []) gathered.dirs.add(`${payload}${dir}`);
+  for (const extra of closure.libraryPathExtras ?? []) gathered.extraLibraryPath.push({ payload, ...extra });
+  for (const link of closure.symlinks) {
+    const bundlePath = `${payload}${link.path}`;
+    gathered.symlinks.set(bundlePath, { path: bundlePath, target: confinedTarget(link.path, link.target) });
+  }
+}
+
+/** A launcher per entry of the closure; the same name for another program is an error. */
+function addLaunchers(launchers: Map<string, PlacedLauncher>, closure: ResolvedClosure, payload: string, setEnv: Record<string, string>): void {
+  for (const entry of closure.entries) {
+    validateEntryName(entry.name, entry.path); // closures may come from the API or a cache file
+    const launcher = launcherFor(entry, payload, setEnv);
+    const existing = launchers.get(entry.name);
+    if (existing) {
+      if (existing.root === closure.root && existing.target === entry.target) continue;
+      throw new SidebundleError('ENTRY_NAME_CONFLICT', `two entries are named ${entry.name} (${existing.target} in ${existing.root}, ${entry.target} in ${closure.root})`, {
+        input: entry.path,
+        kind: 'input',
+        hint: 'each entry gets a launcher bin/<name>; bundle programs with different names',
+      });
+    }
+    launchers.set(entry.name, { ...launcher, root: closure.root, target: entry.target });
+  }
+}
+
+function checkLinksAreNotFiles(gathered: Gathered): void {
+  for (const link of gathered.symlinks.keys()) {
+    if (gathered.files.has(link)) {
       throw new SidebundleError('PLAN_CONFLICT', `${link} is both a file and a symlink in the bundle`, {
         input: link,
         hint: 'a --copy-dir destination overlaps a program file; choose another destination',
       });
     }
   }
+}
 
-  for (const launcher of launchers.values()) {
-    for (const extra of extraLibraryPath) {
-      if (extra.payload !== launcher.payload || extra.entry !== launcher.name || launcher.loader === undefined) continue;
-      for (const dir of extra.dirs) {
-        const bundleDir = `${extra.payload}${dir}`;
-        if (!launcher.libraryPath!.includes(bundleDir)) launcher.libraryPath!.push(bundleDir);
-      }
+/** A launcher's library path extras (dlopen'ed by name from a standard directory), its
+ * environment, and the mirrors of the directories its program execs from. */
+function finishLauncher(launcher: PlacedLauncher, gathered: Gathered, setEnv: Record<string, string>, shims: LauncherPlan[]): void {
+  for (const extra of gathered.extraLibraryPath) {
+    if (extra.payload !== launcher.payload || extra.entry !== launcher.name || launcher.loader === undefined) continue;
+    for (const dir of extra.dirs) {
+      const bundleDir = `${extra.payload}${dir}`;
+      if (!launcher.libraryPath!.includes(bundleDir)) launcher.libraryPath!.push(bundleDir);
     }
-    const payloadFiles = new Set<string>();
-    for (const file of files.keys()) if (file.startsWith(`${launcher.payload}/`)) payloadFiles.add(file.slice(launcher.payload.length));
-    const rules = environmentFor(launcher, payloadFiles);
-    launcher.hostEnv = rules.env;
-    launcher.env = { ...(options.setEnv ?? {}) };
-    for (const { dir } of rules.execDirs) mirrorExecDir(launcher, dir, files, symlinks, plan.shims);
-    withNodeExecPath(launcher, plan.shims);
   }
-  plan.shims.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-
-  plan.conflicts = findConflicts(options.closures, roots);
-  plan.dirs = [...dirs].sort();
-  plan.files = [...files.values()].sort(byPath);
-  plan.symlinks = [...symlinks.values()].sort(byPath);
-  plan.launchers = [...launchers.values()]
-    .map(({ root: _root, target: _target, ...launcher }) => launcher)
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return plan;
+  const payloadFiles = new Set<string>();
+  for (const file of gathered.files.keys()) if (file.startsWith(`${launcher.payload}/`)) payloadFiles.add(file.slice(launcher.payload.length));
+  const rules = environmentFor(launcher, payloadFiles);
+  launcher.hostEnv = rules.env;
+  launcher.env = { ...setEnv };
+  for (const { dir } of rules.execDirs) mirrorExecDir(launcher, dir, gathered.files, gathered.symlinks, shims);
+  withNodeExecPath(launcher, shims);
 }
 
 /**

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 
 import type { DigestMemo } from '../cache/file-digest';
 import { SidebundleError } from '../errors';
-import type { LauncherPlan, MergedPlan } from '../model/plan';
+import type { LauncherPlan, MergedPlan, PlanSymlink } from '../model/plan';
 import { validateBundle, type ValidationReport } from '../validate/validate';
 import { version } from '../version';
 import type { BytecodeStore } from './bytecode';
@@ -17,7 +17,7 @@ import { bundleEpoch } from './layout';
 import type { RunMode } from '../model/options';
 import { ENTRIES_DIR, launcherSpec, renderLauncher, ROOT_MOUNT_POINT, RUNNER_PATH } from './launcher';
 import { NODE_PRELOAD, NODE_PRELOAD_PATH, usesNodePreload } from '../merge/node-exec-path';
-import { buildManifest, serializeManifest } from './manifest';
+import { buildManifest, serializeManifest, type Manifest } from './manifest';
 import { outputError } from './output-errors';
 import { MANIFEST_NAME, discard, openStaging, publish } from './publish';
 import { writeSingleFile, type SingleFileResult } from './single-file';
@@ -38,7 +38,7 @@ export interface PackOptions {
   /** Where compiled Python byte code is remembered (the step cache), so unchanged sources are
    * not compiled again. */
   bytecode?: BytecodeStore;
-  /** How launchers run their programs (default auto); see launcher.ts. */
+  /** How launchers run their programs (default host; the package step, lib/steps/package.ts, asks for auto); see launcher.ts. */
   runMode?: RunMode;
   /** The static sidebundle-run binary and its sha256 (needed by every run mode but host). */
   runner?: { path: string; sha256: string };
@@ -66,78 +66,11 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
   const staging = openStaging(options.outDir, plan.name, { singleFile: options.singleFile !== undefined });
   try {
     const epoch = options.epoch ?? bundleEpoch();
-    const contentOptions = {
-      epoch,
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-      ...(options.reuse ? { reuse: options.reuse } : {}),
-      ...(options.digests ? { digests: options.digests } : {}),
-    };
-    const { files: sourceFiles, interpreters } = withoutHostBytecode(plan);
-    let storedBytes = await writeContent(staging.dir, sourceFiles, contentOptions);
-    for (const dir of plan.dirs) mkdirSync(path.join(staging.dir, dir), { recursive: true });
-    for (const link of plan.symlinks) {
-      const at = path.join(staging.dir, link.path);
-      mkdirSync(path.dirname(at), { recursive: true });
-      symlinkSync(link.target, at);
-      lutimesSync(at, epoch, epoch);
-    }
-
-    // Byte code is compiled by the staged interpreters, so it is written once the payload (files
-    // and links) is staged; a .pyc never has another file's content (it names its own source
-    // path), so two writes place files as one would.
-    const bytecode = await compilePython(staging.dir, { files: sourceFiles, symlinks: plan.symlinks }, interpreters, options.bytecode);
-    storedBytes += await writeContent(staging.dir, bytecode.files, contentOptions);
-    removeScratch(bytecode.scratch);
-    plan = {
-      ...plan,
-      files: [...sourceFiles, ...bytecode.files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
-      diagnostics: [...plan.diagnostics, ...bytecode.diagnostics],
-    };
-
-    mkdirSync(path.join(staging.dir, 'bin'), { recursive: true });
+    const payload = await stagePayload(staging.dir, plan, options, epoch);
+    plan = payload.plan;
     const runMode = options.runMode ?? 'host';
-    const hostOnly: PackResult['hostOnly'] = [];
-    const modeOf = (launcher: LauncherPlan): RunMode => {
-      if (runMode === 'host') return runMode;
-      const hidden = hiddenByHost(plan, launcher.payload);
-      if (hidden === undefined) return runMode;
-      const reason = `its payload has ${hidden}, under a directory the payload-as-root modes take from the host at run time`;
-      if (runMode !== 'auto') {
-        throw new SidebundleError('RUN_MODE_UNSUITABLE', `run mode ${runMode} cannot run ${launcher.name}: ${reason}`, {
-          input: launcher.name,
-          kind: 'input',
-          hint: `install the program outside /${HOST_DIRS.join(', /')} before bundling, or use --run-mode auto (host mode for this entry) or host`,
-        });
-      }
-      hostOnly.push({ launcher: launcher.name, reason });
-      return 'host';
-    };
-    const modes = plan.launchers.map(modeOf);
-    // With the runner (every run mode but host), entries start through it: bin/NAME links to it
-    // and runtime/entries/NAME.json describes the entry. exec/ shims stand in for programs in
-    // host mode only (where GIT_EXEC_PATH points at them) and stay sh scripts.
-    const runtime = runMode === 'host' ? [] : [writeRunner(staging.dir, options.runner, runMode, epoch)];
-    const write = (relative: string, text: string, mode: number) => {
-      const at = path.join(staging.dir, relative);
-      mkdirSync(path.dirname(at), { recursive: true });
-      writeFileSync(at, text, { mode });
-      utimesSync(at, epoch, epoch);
-      return { path: relative, sha256: sha256(text), size: Buffer.byteLength(text), mode: mode.toString(8).padStart(4, '0') };
-    };
-    const binLinks: MergedPlan['symlinks'] = [];
-    const launchers = plan.launchers.flatMap((launcher, i) => {
-      if (runtime.length === 0) return [write(launcher.path, renderLauncher(launcher), 0o755)];
-      const link = { path: launcher.path, target: path.posix.relative(path.posix.dirname(launcher.path), RUNNER_PATH) };
-      const at = path.join(staging.dir, link.path);
-      mkdirSync(path.dirname(at), { recursive: true });
-      symlinkSync(link.target, at);
-      lutimesSync(at, epoch, epoch);
-      binLinks.push(link);
-      return [write(`${ENTRIES_DIR}/${launcher.name}.json`, `${JSON.stringify(launcherSpec(launcher, modes[i]!), null, 2)}\n`, 0o644)];
-    });
-    launchers.push(...plan.shims.map((shim) => write(shim.path, renderLauncher(shim), 0o755)));
-    if (usesNodePreload([...plan.launchers, ...plan.shims])) launchers.push(write(NODE_PRELOAD_PATH, NODE_PRELOAD, 0o644));
+    const { modes, hostOnly } = runModesOf(plan, runMode);
+    const written = stageLaunchers(staging.dir, plan, modes, runMode, options.runner, epoch);
 
     options.signal?.throwIfAborted();
     const validation = validateBundle(staging.dir, plan);
@@ -148,11 +81,10 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
         details: { issues: validation.issues },
       });
     }
-
-    const manifestText = serializeManifest(buildManifest({ ...plan, symlinks: [...plan.symlinks, ...binLinks].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) }, [...launchers, ...runtime], validation, version(), Object.fromEntries(plan.launchers.map((l, i) => [l.name, modes[i]!]))));
-    const manifestPath = path.join(staging.dir, MANIFEST_NAME);
-    writeFileSync(manifestPath, manifestText, { mode: 0o644 });
-    utimesSync(manifestPath, epoch, epoch);
+    const withLinks = { ...plan, symlinks: [...plan.symlinks, ...written.binLinks].sort(byPath) };
+    const manifest = buildManifest(withLinks, written.files, validation, version(), Object.fromEntries(plan.launchers.map((l, i) => [l.name, modes[i]!])));
+    const manifestText = serializeManifest(manifest);
+    writeStaged(staging.dir, MANIFEST_NAME, manifestText, 0o644, epoch);
     fixDirectoryTimes(staging.dir, epoch);
 
     options.signal?.throwIfAborted();
@@ -160,16 +92,17 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
     const singleFile = staging.run && options.singleFile ? await stageSingleFile(staging.dir, options.singleFile.runner, staging.run) : undefined;
     options.signal?.throwIfAborted();
     publish(staging);
+    const { compiled, reused } = payload.bytecode;
     return {
       dir: staging.finalDir,
       name: plan.name,
       manifestSha256: sha256(manifestText),
       files: plan.files.length,
-      storedBytes,
+      storedBytes: payload.storedBytes,
       validation,
       hostOnly,
       ...(singleFile && staging.run ? { singleFile: { ...singleFile, path: staging.run.final } } : {}),
-      ...(bytecode.compiled + bytecode.reused > 0 ? { bytecode: { compiled: bytecode.compiled, reused: bytecode.reused } } : {}),
+      ...(compiled + reused > 0 ? { bytecode: { compiled, reused } } : {}),
     };
   } catch (error) {
     discard(staging);
@@ -182,6 +115,96 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
     }
     throw outputError(error, path.dirname(staging.finalDir));
   }
+}
+
+/** The payload staged: the plan's files, directories and links, then the Python byte code the
+ * staged interpreters compile. Returns the plan with the byte code among its files. */
+async function stagePayload(dir: string, plan: MergedPlan, options: PackOptions, epoch: number): Promise<{ plan: MergedPlan; storedBytes: number; bytecode: { compiled: number; reused: number } }> {
+  const contentOptions = {
+    epoch,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.reuse ? { reuse: options.reuse } : {}),
+    ...(options.digests ? { digests: options.digests } : {}),
+  };
+  const { files: sourceFiles, interpreters } = withoutHostBytecode(plan);
+  let storedBytes = await writeContent(dir, sourceFiles, contentOptions);
+  for (const sub of plan.dirs) mkdirSync(path.join(dir, sub), { recursive: true });
+  for (const link of plan.symlinks) stageLink(dir, link, epoch);
+  // Byte code is compiled by the staged interpreters, so it is written once the payload (files
+  // and links) is staged; a .pyc never has another file's content (it names its own source
+  // path), so two writes place files as one would.
+  const bytecode = await compilePython(dir, { files: sourceFiles, symlinks: plan.symlinks }, interpreters, options.bytecode);
+  storedBytes += await writeContent(dir, bytecode.files, contentOptions);
+  removeScratch(bytecode.scratch);
+  return {
+    plan: { ...plan, files: [...sourceFiles, ...bytecode.files].sort(byPath), diagnostics: [...plan.diagnostics, ...bytecode.diagnostics] },
+    storedBytes,
+    bytecode: { compiled: bytecode.compiled, reused: bytecode.reused },
+  };
+}
+
+/** Each launcher's run mode: the bundle's, except that auto falls back to host for a payload
+ * with files where the payload-as-root modes mount the host's directories. */
+function runModesOf(plan: MergedPlan, runMode: RunMode): { modes: RunMode[]; hostOnly: PackResult['hostOnly'] } {
+  const hostOnly: PackResult['hostOnly'] = [];
+  const modeOf = (launcher: LauncherPlan): RunMode => {
+    if (runMode === 'host') return runMode;
+    const hidden = hiddenByHost(plan, launcher.payload);
+    if (hidden === undefined) return runMode;
+    const reason = `its payload has ${hidden}, under a directory the payload-as-root modes take from the host at run time`;
+    if (runMode !== 'auto') {
+      throw new SidebundleError('RUN_MODE_UNSUITABLE', `run mode ${runMode} cannot run ${launcher.name}: ${reason}`, {
+        input: launcher.name,
+        kind: 'input',
+        hint: `install the program outside /${HOST_DIRS.join(', /')} before bundling, or use --run-mode auto (host mode for this entry) or host`,
+      });
+    }
+    hostOnly.push({ launcher: launcher.name, reason });
+    return 'host';
+  };
+  return { modes: plan.launchers.map(modeOf), hostOnly };
+}
+
+/**
+ * bin/, exec/ and runtime/. With the runner (every run mode but host), entries start through
+ * it: bin/NAME links to it and runtime/entries/NAME.json describes the entry. exec/ shims stand
+ * in for programs in host mode only (where GIT_EXEC_PATH points at them) and stay sh scripts.
+ */
+function stageLaunchers(dir: string, plan: MergedPlan, modes: RunMode[], runMode: RunMode, runner: PackOptions['runner'], epoch: number): { files: Manifest['launchers']; binLinks: PlanSymlink[] } {
+  mkdirSync(path.join(dir, 'bin'), { recursive: true });
+  const runtime = runMode === 'host' ? [] : [writeRunner(dir, runner, runMode, epoch)];
+  const binLinks: PlanSymlink[] = [];
+  const launchers = plan.launchers.map((launcher, i) => {
+    if (runtime.length === 0) return writeStaged(dir, launcher.path, renderLauncher(launcher), 0o755, epoch);
+    const link = { path: launcher.path, target: path.posix.relative(path.posix.dirname(launcher.path), RUNNER_PATH) };
+    stageLink(dir, link, epoch);
+    binLinks.push(link);
+    return writeStaged(dir, `${ENTRIES_DIR}/${launcher.name}.json`, `${JSON.stringify(launcherSpec(launcher, modes[i]!), null, 2)}\n`, 0o644, epoch);
+  });
+  const shims = plan.shims.map((shim) => writeStaged(dir, shim.path, renderLauncher(shim), 0o755, epoch));
+  if (usesNodePreload([...plan.launchers, ...plan.shims])) shims.push(writeStaged(dir, NODE_PRELOAD_PATH, NODE_PRELOAD, 0o644, epoch));
+  return { files: [...launchers, ...shims, ...runtime], binLinks };
+}
+
+/** A file of the bundle's own (launcher, entry description, manifest) written at the fixed time. */
+function writeStaged(dir: string, relative: string, text: string, mode: number, epoch: number): Manifest['launchers'][number] {
+  const at = path.join(dir, relative);
+  mkdirSync(path.dirname(at), { recursive: true });
+  writeFileSync(at, text, { mode });
+  utimesSync(at, epoch, epoch);
+  return { path: relative, sha256: sha256(text), size: Buffer.byteLength(text), mode: mode.toString(8).padStart(4, '0') };
+}
+
+function stageLink(dir: string, link: PlanSymlink, epoch: number): void {
+  const at = path.join(dir, link.path);
+  mkdirSync(path.dirname(at), { recursive: true });
+  symlinkSync(link.target, at);
+  lutimesSync(at, epoch, epoch);
+}
+
+function byPath<T extends { path: string }>(a: T, b: T): number {
+  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
 }
 
 async function stageSingleFile(bundleDir: string, runner: string, run: { staged: string; final: string }): Promise<SingleFileResult> {

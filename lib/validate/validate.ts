@@ -8,7 +8,7 @@ import * as path from 'node:path';
 
 import type { ElfInfo } from '../elf';
 import { isSidebundleError } from '../errors';
-import type { MergedPlan } from '../model/plan';
+import type { LauncherPlan, MergedPlan } from '../model/plan';
 import { buildClosure } from '../resolve/closure';
 import { RootFs } from '../resolve/rootfs';
 import { searchLibrary, type LoadedObject, type SearchContext } from '../resolve/search';
@@ -27,100 +27,121 @@ export interface ValidationReport {
   issues: ValidationIssue[];
 }
 
+/** One payload as the validator sees it: its files by logical path, and what is not a defect. */
+interface PayloadView {
+  payload: string;
+  fs: RootFs;
+  logical: (bundlePath: string) => string;
+  /** Names of libraries deliberately left to the target (GPU drivers): not a bundle defect. */
+  excluded: Set<string>;
+}
+
 export function validateBundle(bundleDir: string, plan: MergedPlan): ValidationReport {
   const issues: ValidationIssue[] = [];
   let checkedFiles = 0;
+  const excluded = new Set(plan.excluded.filter((e) => e.neededName !== undefined).map((e) => e.neededName!));
   for (const { payload } of plan.roots) {
-    const prefix = `${payload}/`;
-    const fs = new RootFs(path.join(bundleDir, payload));
-    const logical = (bundlePath: string) => bundlePath.slice(payload.length);
+    const view: PayloadView = { payload, fs: new RootFs(path.join(bundleDir, payload)), logical: (p) => p.slice(payload.length), excluded };
     const launchers = plan.launchers.filter((l) => l.payload === payload && l.loader !== undefined);
-    // Names of libraries deliberately left to the target (GPU drivers): not a bundle defect.
-    const excluded = new Set(plan.excluded.filter((e) => e.neededName !== undefined).map((e) => e.neededName!));
-    const libraryPath: string[] = [];
-    for (const launcher of launchers) {
-      for (const dir of launcher.libraryPath ?? []) if (!libraryPath.includes(logical(dir))) libraryPath.push(logical(dir));
-    }
-
-    // 1. Each launcher, exactly as its loader will run it.
-    for (const launcher of launchers) {
-      let draft;
-      try {
-        draft = buildClosure({
-        rootFs: fs,
-        entries: [{ path: launcher.logicalProgram, name: launcher.name }],
-        libraryPath: (launcher.libraryPath ?? []).map(logical),
-        systemDirs: [],
-        useLdCache: false,
-        scanScripts: false,
-        allowGpuLibs: true,
-      });
-      } catch (error) {
-        if (!isSidebundleError(error)) throw error;
-        issues.push({ code: 'UNRUNNABLE', message: `${launcher.name}: ${error.message}`, file: launcher.program });
-        continue;
-      }
-      for (const missing of draft.missing) {
-        if (excluded.has(missing.name)) continue;
-        issues.push({
-          code: 'MISSING_LIBRARY',
-          message: `${launcher.name}: ${missing.name} (needed by ${missing.chain[missing.chain.length - 1]}) is not found inside the bundle`,
-          file: `${payload}${missing.chain[missing.chain.length - 1]}`,
-          chain: missing.chain,
-        });
-      }
-    }
-
-    // 2. Every ELF of the payload: its libraries and the symbol versions it needs.
-    const infoOf = (logicalPath: string): ElfInfo | null => {
-      try {
-        return fs.elf(logicalPath);
-      } catch (error) {
-        if (!isSidebundleError(error)) throw error;
-        return null;
-      }
-    };
-    const ctx: SearchContext = {
-      fs,
-      cache: null,
-      config: { systemDirs: [], lib: 'lib/x86_64-linux-gnu', platform: 'x86_64', exact: true },
-      libraryPath,
-      note: () => undefined,
-      warn: () => undefined,
-    };
-    for (const file of plan.files) {
-      if (!file.path.startsWith(prefix)) continue;
-      const at = logical(file.path);
-      const info = infoOf(at);
-      if (info === null) continue;
-      checkedFiles += 1;
-      const requester: LoadedObject = { path: at, foundAs: at, info, source: 'program', links: [], variants: [] };
-      // Files a launcher loads were checked exactly above (RPATH inheritance included).
-      const loadedByLauncher = file.reasons.some((r) => LAUNCHER_LOADED.has(r.kind));
-      const providers = new Map<string, ElfInfo>();
-      for (const needed of info.needed) {
-        const found = searchLibrary(needed, requester, ctx);
-        if (found) providers.set(needed, found.info);
-        else if (!loadedByLauncher && !excluded.has(needed)) {
-          issues.push({ code: 'MISSING_LIBRARY', message: `${at} needs ${needed}, which is not inside the bundle`, file: file.path });
-        }
-      }
-      for (const need of info.versionNeeds) {
-        const provider = providers.get(need.file);
-        if (!provider) continue;
-        const absent = need.versions.filter((v) => !provider.versionDefs.includes(v));
-        if (absent.length > 0) {
-          issues.push({
-            code: 'MISSING_VERSION',
-            message: `${at} needs ${absent.join(', ')} from ${need.file}, and the bundled ${need.file} does not define ${absent.length > 1 ? 'them' : 'it'}`,
-            file: file.path,
-          });
-        }
-      }
-    }
+    for (const launcher of launchers) issues.push(...launcherIssues(view, launcher));
+    const checked = payloadIssues(view, plan, launchers);
+    checkedFiles += checked.checkedFiles;
+    issues.push(...checked.issues);
   }
   issues.push(...leftOutIssues(plan));
   return { ok: issues.length === 0, checkedFiles, issues: dedupe(issues) };
+}
+
+/** A launcher's program resolved exactly as its loader will run it: its library path, no
+ * ld.so.cache, no system directories. */
+function launcherIssues(view: PayloadView, launcher: LauncherPlan): ValidationIssue[] {
+  let draft;
+  try {
+    draft = buildClosure({
+      rootFs: view.fs,
+      entries: [{ path: launcher.logicalProgram, name: launcher.name }],
+      libraryPath: (launcher.libraryPath ?? []).map(view.logical),
+      systemDirs: [],
+      useLdCache: false,
+      scanScripts: false,
+      allowGpuLibs: true,
+    });
+  } catch (error) {
+    if (!isSidebundleError(error)) throw error;
+    return [{ code: 'UNRUNNABLE', message: `${launcher.name}: ${error.message}`, file: launcher.program }];
+  }
+  return draft.missing.filter((missing) => !view.excluded.has(missing.name)).map((missing) => ({
+    code: 'MISSING_LIBRARY',
+    message: `${launcher.name}: ${missing.name} (needed by ${missing.chain[missing.chain.length - 1]}) is not found inside the bundle`,
+    file: `${view.payload}${missing.chain[missing.chain.length - 1]}`,
+    chain: missing.chain,
+  }));
+}
+
+/** Every ELF of the payload: its libraries (on the launchers' library paths together) and the
+ * symbol versions it needs from them. */
+function payloadIssues(view: PayloadView, plan: MergedPlan, launchers: LauncherPlan[]): { checkedFiles: number; issues: ValidationIssue[] } {
+  const libraryPath: string[] = [];
+  for (const launcher of launchers) {
+    for (const dir of launcher.libraryPath ?? []) if (!libraryPath.includes(view.logical(dir))) libraryPath.push(view.logical(dir));
+  }
+  const ctx: SearchContext = {
+    fs: view.fs,
+    cache: null,
+    config: { systemDirs: [], lib: 'lib/x86_64-linux-gnu', platform: 'x86_64', exact: true },
+    libraryPath,
+    note: () => undefined,
+    warn: () => undefined,
+  };
+  const issues: ValidationIssue[] = [];
+  let checkedFiles = 0;
+  for (const file of plan.files) {
+    if (!file.path.startsWith(`${view.payload}/`)) continue;
+    const at = view.logical(file.path);
+    const info = elfOrNull(view.fs, at);
+    if (info === null) continue;
+    checkedFiles += 1;
+    const requester: LoadedObject = { path: at, foundAs: at, info, source: 'program', links: [], variants: [] };
+    // Files a launcher loads were checked exactly above (RPATH inheritance included).
+    const loadedByLauncher = file.reasons.some((r) => LAUNCHER_LOADED.has(r.kind));
+    const providers = new Map<string, ElfInfo>();
+    for (const needed of info.needed) {
+      const found = searchLibrary(needed, requester, ctx);
+      if (found) providers.set(needed, found.info);
+      else if (!loadedByLauncher && !view.excluded.has(needed)) {
+        issues.push({ code: 'MISSING_LIBRARY', message: `${at} needs ${needed}, which is not inside the bundle`, file: file.path });
+      }
+    }
+    issues.push(...versionIssues(info, providers, at, file.path));
+  }
+  return { checkedFiles, issues };
+}
+
+/** The symbol versions an ELF needs that the library providing them does not define. */
+function versionIssues(info: ElfInfo, providers: Map<string, ElfInfo>, at: string, file: string): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  for (const need of info.versionNeeds) {
+    const provider = providers.get(need.file);
+    if (!provider) continue;
+    const absent = need.versions.filter((v) => !provider.versionDefs.includes(v));
+    if (absent.length > 0) {
+      issues.push({
+        code: 'MISSING_VERSION',
+        message: `${at} needs ${absent.join(', ')} from ${need.file}, and the bundled ${need.file} does not define ${absent.length > 1 ? 'them' : 'it'}`,
+        file,
+      });
+    }
+  }
+  return issues;
+}
+
+function elfOrNull(fs: RootFs, logical: string): ElfInfo | null {
+  try {
+    return fs.elf(logical);
+  } catch (error) {
+    if (!isSidebundleError(error)) throw error;
+    return null;
+  }
 }
 
 /** Files a traced run read that the trace policy kept out and the target will not provide (a
