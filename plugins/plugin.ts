@@ -15,7 +15,9 @@
 //                        target runs first when an entry lies in what it writes).
 //   files outside it     `sidebundle digest` (a runtime input): for resolve, what resolving reads
 //                        (libraries, ld.so.cache, absent paths probed); for trace (`--traced`),
-//                        what the committed sidebundle.lock lists (files traced runs read).
+//                        what the committed sidebundle.lock lists (files traced runs read, what
+//                        collection probed and listed). Run through sidebundle-fingerprint, which
+//                        replays the last output while nothing it depends on changed (docs/nx-cache.md).
 //   step results         trace, merge and package hash their upstream JSON outputs.
 // resolve hashes no sidebundle.json (the digest prints the resolve-relevant part), so editing a
 // trace command or a module only the trace imports reruns trace, merge and package only. The lock is in no file
@@ -127,8 +129,8 @@ export function sidebundleTargets(configFile: string, config: ConfigFields, work
   const t = (target: string) => `${options.targetPrefix ?? ''}${target}`;
   const stepDir = `{workspaceRoot}/dist/sidebundle/${projectRoot}/${name}`;
   const common = { config: configFile };
-  const sidebundleVersion = versionInput(workspaceRoot);
-  const digest = `node node_modules/sidebundle/dist/lib/cli/main.js digest --config ${configFile}`;
+  const digest = (extra = '') => fingerprintCommand(workspaceRoot, `node node_modules/sidebundle/dist/lib/cli/main.js digest --config ${configFile}${extra}`);
+  const sidebundleVersion = versionInput(workspaceRoot, digest());
   // What resolve reads in the workspace: the entries and copied directories it names (not the
   // rest of the project: a module only the traced run imports is the trace target's input).
   const paths = workspacePathsOf(config, projectRoot, workspaceRoot);
@@ -149,7 +151,7 @@ export function sidebundleTargets(configFile: string, config: ConfigFields, work
         ...named,
         '^default',
         { dependentTasksOutputFiles: '**/*', transitive: true },
-        { runtime: digest },
+        { runtime: digest() },
         sidebundleVersion,
       ],
       outputs: [`${stepDir}/closure.json`],
@@ -160,7 +162,7 @@ export function sidebundleTargets(configFile: string, config: ConfigFields, work
       options: common,
       cache: true,
       dependsOn: [t('resolve')],
-      inputs: ['{projectRoot}/**/*', ...NOT_INPUTS, ...(nodeInputs.length ? nodeInputs : [{ dependentTasksOutputFiles: '**/closure.json' }]), { runtime: `${digest} --traced` }, sidebundleVersion],
+      inputs: ['{projectRoot}/**/*', ...NOT_INPUTS, ...(nodeInputs.length ? nodeInputs : [{ dependentTasksOutputFiles: '**/closure.json' }]), { runtime: digest(' --traced') }, sidebundleVersion],
       outputs: [`${stepDir}/traced.json`],
       metadata: metadataOf(`Run the trace commands under the tracer; record files outside the workspace in ${LOCK_FILE}`, { traceBackend: 'ptrace', traceTimeout: 120 }),
     },
@@ -241,16 +243,31 @@ function isWorkspaceRelative(p: string): boolean {
  * The installed sidebundle's version, an input of every target. Nx knows a package installed from
  * the registry or a tarball as an external node; one linked from a directory (`file:../..`, as in
  * examples/nx-workspace, or `npm link`) is no node at all and `externalDependencies` naming it
- * fails every run, so then the version the linked copy prints is hashed instead.
+ * fails every run, so then the resolve fingerprint, whose first line is the linked copy's version,
+ * is hashed instead: Nx runs one runtime command once per run, however many tasks name it.
  */
-function versionInput(workspaceRoot: string): { externalDependencies: string[] } | { runtime: string } {
+function versionInput(workspaceRoot: string, fingerprint: string): { externalDependencies: string[] } | { runtime: string } {
   let linked = false;
   try {
     linked = lstatSync(path.join(workspaceRoot, 'node_modules', 'sidebundle')).isSymbolicLink();
   } catch {
     // not installed at the root (hoisted elsewhere): Nx's external node is the one to name
   }
-  return linked ? { runtime: 'node node_modules/sidebundle/dist/lib/cli/main.js --version' } : { externalDependencies: ['sidebundle'] };
+  return linked ? { runtime: fingerprint } : { externalDependencies: ['sidebundle'] };
+}
+
+/** Where sidebundle-fingerprint keeps its records (per checkout; never an output Nx restores). */
+const FINGERPRINT_RECORDS = 'node_modules/.cache/sidebundle/fingerprints';
+const FINGERPRINT_BINARY = 'node_modules/sidebundle/native/prebuilt/sidebundle-fingerprint';
+
+/**
+ * A `sidebundle digest` command as a runtime input: through the native sidebundle-fingerprint
+ * where the package ships it (a no-op costs a few stats instead of a Node start: it prints the
+ * digest's recorded output while nothing recorded changed, and runs the digest otherwise), else
+ * the digest itself.
+ */
+function fingerprintCommand(workspaceRoot: string, digest: string): string {
+  return existsSync(path.join(workspaceRoot, FINGERPRINT_BINARY)) ? `${FINGERPRINT_BINARY} ${FINGERPRINT_RECORDS} ${digest}` : digest;
 }
 
 /** What `nx show project` shows for a target, as @nx/vite gives it: the options live in

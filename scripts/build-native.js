@@ -31,12 +31,13 @@ if (lib !== 'ok') {
 }
 // The agent (tracing inside roots) and sidebundle-run (the launcher of namespace run modes and
 // of single-file bundles) are static: they run on machines whose C library we know nothing of.
+// sidebundle-fingerprint (Nx's runtime input) is static so that it starts without a loader.
 const agent = cargo(
-  ['build', '--release', '--offline', '--bin', 'sidebundle-agent', '--bin', 'sidebundle-run', '--target', 'x86_64-unknown-linux-gnu', '--target-dir', 'target/static', ...(stub ? ['--features', 'stub'] : [])],
+  ['build', '--release', '--offline', '--bin', 'sidebundle-agent', '--bin', 'sidebundle-run', '--bin', 'sidebundle-fingerprint', '--target', 'x86_64-unknown-linux-gnu', '--target-dir', 'target/static', ...(stub ? ['--features', 'stub'] : [])],
   { RUSTFLAGS: '-C target-feature=+crt-static' },
 );
 if (agent !== 'ok') {
-  console.error('sidebundle: building the static sidebundle-agent and sidebundle-run failed (see above).');
+  console.error('sidebundle: building the static sidebundle-agent, sidebundle-run and sidebundle-fingerprint failed (see above).');
   process.exit(1);
 }
 fs.mkdirSync(prebuilt, { recursive: true });
@@ -49,4 +50,5 @@ const copy = (from, to) => {
 copy(path.join(native, 'target/release/libsidebundle_native.so'), path.join(prebuilt, 'libsidebundle_native.so'));
 copy(path.join(native, 'target/static/x86_64-unknown-linux-gnu/release/sidebundle-agent'), path.join(prebuilt, 'sidebundle-agent'));
 copy(path.join(native, 'target/static/x86_64-unknown-linux-gnu/release/sidebundle-run'), path.join(prebuilt, 'sidebundle-run'));
+copy(path.join(native, 'target/static/x86_64-unknown-linux-gnu/release/sidebundle-fingerprint'), path.join(prebuilt, 'sidebundle-fingerprint'));
 console.log(`sidebundle: native tracer built${stub ? ' (stub mode)' : ''} into ${path.relative(root, prebuilt)}/`);

@@ -17,8 +17,9 @@ import { isSidebundleError } from '../errors';
 import { imageIdentity } from '../image/materialize';
 import { parseImageReference } from '../image/reference';
 import { buildClosure } from '../resolve/closure';
-import { version } from '../version';
+import { packageRoot, version } from '../version';
 import { parseOptions } from './options';
+import { nowNs, REPLAY_ENV, statesOf, unchangedSince, writeReplay, type ReplayReads } from './replay';
 import type { Reporter } from './reporter';
 
 export const DIGEST_HELP = `Usage: sidebundle digest --config PROJECT/sidebundle.json [--traced] [--workspace-root DIR]
@@ -41,14 +42,60 @@ export async function digestCommand(args: string[], reporterFor: (level: string 
   }
   const workspaceRoot = path.resolve(values['workspace-root'] ?? process.cwd());
   const configFile = path.resolve(workspaceRoot, values.config);
-  const lines = values.traced ? await tracedFingerprint(configFile, workspaceRoot) : await fingerprint(configFile, workspaceRoot);
-  reporter.result(lines.join('\n'), {});
+  const compute = () => (values.traced ? tracedFingerprintOf(configFile, workspaceRoot) : fingerprintOf(configFile, workspaceRoot));
+  const replay = process.env[REPLAY_ENV];
+  const { lines } = replay ? await computeAndRecord(compute, replay) : await compute();
+  reporter.result(textOf(lines), {});
   return reporter;
 }
 
+/** The text printed for `lines` (what a replay record holds). */
+function textOf(lines: string[]): string {
+  return `${lines.join('\n')}\n`;
+}
+
+/** What a digest prints, and what that depends on (undefined: it cannot be replayed, as an
+ * engine image's identity, which only the engine knows). */
+interface Fingerprint {
+  lines: string[];
+  reads?: ReplayReads;
+}
+
+/**
+ * Compute, look at the state of what was read, compute again and look again: when nothing the
+ * second computation read changed between the two looks, its output is the output for those
+ * states, and the record says so. (A single computation could read a file in the middle of an
+ * edit; comparing with a first look taken before the second computation rules that out.)
+ */
+async function computeAndRecord(compute: () => Promise<Fingerprint>, file: string): Promise<Fingerprint> {
+  const first = await compute();
+  if (first.reads === undefined) return first;
+  const before = statesOf(first.reads, nowNs());
+  if (before === undefined) return first;
+  const second = await compute();
+  const after = second.reads && statesOf(second.reads, nowNs());
+  if (after !== undefined && unchangedSince(before, after)) writeReplay(file, after, textOf(second.lines));
+  return second;
+}
+
+/** The files a digest's output depends on whatever the configuration says: the configuration,
+ * this sidebundle's version and its digest code (a rebuilt checkout keeps its version). */
+function ownReads(configFile: string): string[] {
+  return [configFile, path.join(packageRoot(), 'package.json'), __filename];
+}
+
 export async function fingerprint(configFile: string, workspaceRoot: string): Promise<string[]> {
+  return (await fingerprintOf(configFile, workspaceRoot)).lines;
+}
+
+export async function tracedFingerprint(configFile: string, workspaceRoot: string): Promise<string[]> {
+  return (await tracedFingerprintOf(configFile, workspaceRoot)).lines;
+}
+
+async function fingerprintOf(configFile: string, workspaceRoot: string): Promise<Fingerprint> {
   const portable = (p: string) => (p === workspaceRoot ? '{workspaceRoot}' : p.startsWith(`${workspaceRoot}/`) ? `{workspaceRoot}${p.slice(workspaceRoot.length)}` : p);
   const lines = [`sidebundle ${version()}`];
+  let reads: ReplayReads | undefined = { paths: ownReads(configFile), listed: [] };
   try {
     const config = readConfigFile(configFile);
     const projectDir = path.dirname(configFile);
@@ -75,6 +122,7 @@ export async function fingerprint(configFile: string, workspaceRoot: string): Pr
       }
       const identity = await imageIdentity(reference, { engine: config.imageBackend ?? 'auto', ...(config.imageAgentCli ? { engineCli: config.imageAgentCli } : {}) });
       lines.push(`image ${portable(reference)} ${identity}`);
+      reads = undefined;
     }
     const host = entries.filter((e) => e.source === 'host');
     const draft = buildClosure({
@@ -89,31 +137,39 @@ export async function fingerprint(configFile: string, workspaceRoot: string): Pr
     const read = [...archives, ...[...draft.fs.probes().keys(), ...draft.files.map((f) => f.from ?? f.path)].map((p) => draft.fs.hostPath(p))];
     for (const input of await cache.describe(read.filter((p) => !inWorkspaceOrAbove(p, workspaceRoot)))) lines.push(lineOf(input));
     cache.saveMemo();
+    // Everything the resolver looked at decides the output, inside the workspace too (an entry there
+    // names libraries outside it); the directories it listed (copied trees) by their listing.
+    if (reads) reads = { paths: [...reads.paths, ...read], listed: draft.fs.reads().listed.map((p) => draft.fs.hostPath(p)) };
   } catch (error) {
     if (!isSidebundleError(error)) throw error;
     lines.push(`error ${error.code} ${error.message}`);
+    reads = undefined;
   }
-  return lines;
+  return { lines, ...(reads ? { reads } : {}) };
 }
 
 /** What the paths sidebundle.lock lists hold now, and the names now in the directories it lists
  * (not what it recorded: a re-trace that only updates the recorded digests must leave the hash as
  * it was). */
-export async function tracedFingerprint(configFile: string, workspaceRoot: string): Promise<string[]> {
+async function tracedFingerprintOf(configFile: string, workspaceRoot: string): Promise<Fingerprint> {
   const lines = [`sidebundle ${version()}`];
+  const lockFile = lockFileOf(configFile);
+  const own = [...ownReads(configFile), lockFile];
   try {
-    const lock = readLock(lockFileOf(configFile));
-    if (lock === undefined) return [...lines, 'lock absent'];
+    const lock = readLock(lockFile);
+    if (lock === undefined) return { lines: [...lines, 'lock absent'], reads: { paths: own, listed: [] } };
     const config = readConfigFile(configFile);
     const cache = new StepCache(path.resolve(workspaceRoot, config.cacheDir ?? configDefault<string>('cacheDir')!));
     const outside = (paths: string[]) => paths.filter((p) => !inWorkspaceOrAbove(p, workspaceRoot));
-    for (const input of await cache.describe(outside(Object.keys(lock.files)), outside(Object.keys(lock.listings ?? {})))) lines.push(lineOf(input));
+    const files = outside(Object.keys(lock.files));
+    const listed = outside(Object.keys(lock.listings ?? {}));
+    for (const input of await cache.describe(files, listed)) lines.push(lineOf(input));
     cache.saveMemo();
+    return { lines, reads: { paths: [...own, ...files], listed } };
   } catch (error) {
     if (!isSidebundleError(error)) throw error;
-    lines.push(`error ${error.code} ${error.message}`);
+    return { lines: [...lines, `error ${error.code} ${error.message}`] };
   }
-  return lines;
 }
 
 function lineOf(input: StepInput): string {

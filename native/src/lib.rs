@@ -9,6 +9,7 @@ pub mod launch;
 pub mod mount;
 pub mod ptrace;
 pub mod record;
+pub mod replay;
 pub mod seccomp;
 pub mod sha256;
 pub mod single;

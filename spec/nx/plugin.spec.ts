@@ -117,15 +117,28 @@ test('options given to bundle reach the package task (params forwarded through t
   expect(tasks['a:merge']!.overrides).not.toHaveProperty('runMode');
 });
 
-test('sidebundle linked from a directory (no external node in Nx) is hashed by its version, not named as an external dependency', async () => {
+test('sidebundle linked from a directory (no external node in Nx) is hashed by the resolve fingerprint (its version first), not named as an external dependency', async () => {
   const root = workspace({ 'apps/a/project.json': '{}', 'apps/a/sidebundle.json': JSON.stringify({ name: 'a', entries: ['/usr/bin/jq'] }) });
   const installed = (await nodes(root, ['apps/a/sidebundle.json']))[0]![1].projects!['apps/a']!.targets!;
   for (const target of Object.values(installed)) expect(target.inputs).toContainEqual({ externalDependencies: ['sidebundle'] });
   mkdirSync(path.join(root, 'node_modules'));
   symlinkSync(path.resolve(__dirname, '../..'), path.join(root, 'node_modules/sidebundle'));
   const linked = (await nodes(root, ['apps/a/sidebundle.json']))[0]![1].projects!['apps/a']!.targets!;
+  const fingerprint = (linked.resolve!.inputs ?? []).find((i) => typeof i === 'object' && 'runtime' in i);
+  expect(fingerprint).toEqual({ runtime: expect.stringMatching(/ node node_modules\/sidebundle\/dist\/lib\/cli\/main\.js digest --config apps\/a\/sidebundle\.json$/) });
   for (const target of Object.values(linked)) {
     expect(target.inputs).not.toContainEqual({ externalDependencies: ['sidebundle'] });
-    expect(target.inputs).toContainEqual({ runtime: 'node node_modules/sidebundle/dist/lib/cli/main.js --version' });
+    expect(target.inputs).toContainEqual(fingerprint);
   }
+});
+
+test('the digests run through the native sidebundle-fingerprint where the package ships it', async () => {
+  const root = workspace({ 'apps/a/project.json': '{}', 'apps/a/sidebundle.json': JSON.stringify({ name: 'a', entries: ['/usr/bin/jq'] }) });
+  const binary = path.join(root, 'node_modules/sidebundle/native/prebuilt/sidebundle-fingerprint');
+  mkdirSync(path.dirname(binary), { recursive: true });
+  writeFileSync(binary, '', { mode: 0o755 });
+  const targets = (await nodes(root, ['apps/a/sidebundle.json']))[0]![1].projects!['apps/a']!.targets!;
+  const wrapped = 'node_modules/sidebundle/native/prebuilt/sidebundle-fingerprint node_modules/.cache/sidebundle/fingerprints node node_modules/sidebundle/dist/lib/cli/main.js digest --config apps/a/sidebundle.json';
+  expect(targets.resolve!.inputs).toContainEqual({ runtime: wrapped });
+  expect(targets.trace!.inputs).toContainEqual({ runtime: `${wrapped} --traced` });
 });
