@@ -116,10 +116,10 @@ export async function collect(closures: ResolvedClosure[], options: CollectOptio
       if (found.present?.length) summary.push({ family: family.name, files: 0, bytes: 0, parts: found.present });
       continue;
     }
-    // The family's libraries the bundle has already go along: a library loaded after them may
-    // need them by name (a run's own libraries satisfy its names, see resolve/closure.ts).
-    const loaded = found.additions.filter((a) => seen.has(a.path) && /\.so(\.|$)/.test(a.path)).map(({ droppable: _d, ...a }) => a);
-    const { closure, dropped, views } = await resolveAdditions(root, [...additions, ...loaded], loaderEntry, options.digests);
+    // The family's libraries the bundle has already were loaded first: a library added now may
+    // need one of them by name (a run's own libraries satisfy its names, see resolve/closure.ts).
+    const loadedBefore = found.additions.filter((a) => seen.has(a.path) && /\.so(\.|$)/.test(a.path)).map((a) => a.path.slice(a.path.lastIndexOf('/') + 1));
+    const { closure, dropped, views } = await resolveAdditions(root, additions, loaderEntry, options.digests, loadedBefore);
     probed.push(...views);
     const added = closure.files.filter((f) => !seen.has(f.path) && admitted(f.path, screen, out));
     added.forEach((f) => seen.add(f.path));
@@ -160,7 +160,7 @@ function admitted(logical: string, screen: (p: string) => Exclusion | undefined,
  * library the root lacks is left out (with a diagnostic) and the rest resolved again, so the
  * bundle carries no half-usable module and no "missing library" for an optional one.
  */
-async function resolveAdditions(root: string, additions: Addition[], entry: { name: string; loader?: string } | undefined, digests?: DigestMemo): Promise<{ closure: ResolvedClosure; dropped: Diagnostic[]; views: RootFs[] }> {
+async function resolveAdditions(root: string, additions: Addition[], entry: { name: string; loader?: string } | undefined, digests?: DigestMemo, loadedBefore: string[] = []): Promise<{ closure: ResolvedClosure; dropped: Diagnostic[]; views: RootFs[] }> {
   const dropped: Diagnostic[] = [];
   const views: RootFs[] = [];
   let remaining = additions;
@@ -178,6 +178,7 @@ async function resolveAdditions(root: string, additions: Addition[], entry: { na
       ...(entry?.loader ? { loader: entry.loader } : {}),
       reason,
       files: paths.map((p) => ({ path: p, ops: ['open' as const], found: true, seenBy: [] })),
+      ...(loadedBefore.length ? { loadedBefore } : {}),
     }));
     const { closure, fs } = await resolveClosure({ root, entries: [], traced, ...(digests ? { digests } : {}) });
     views.push(fs);

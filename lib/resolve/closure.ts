@@ -82,6 +82,9 @@ export interface TracedRun {
   files: TracedFile[];
   /** The reason its files get instead of `traced` (files added by lib/collect). */
   reason?: Reason;
+  /** Names of libraries the process loaded before these files (collection: the family's
+   * libraries the bundle has already); they satisfy a DT_NEEDED of that name. */
+  loadedBefore?: string[];
 }
 
 export interface ClosureFileDraft {
@@ -573,7 +576,7 @@ class ClosureBuilder {
   private namesOpenedBy(trace: TracedRun): ReadonlySet<string> {
     let names = this.openedNames.get(trace);
     if (names === undefined) {
-      names = new Set(trace.files.map((f) => path.posix.basename(f.path)));
+      names = new Set([...trace.files.map((f) => path.posix.basename(f.path)), ...(trace.loadedBefore ?? [])]);
       this.openedNames.set(trace, names);
     }
     return names;
