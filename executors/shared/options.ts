@@ -12,7 +12,8 @@ import type { BundleOptions } from '../../lib/bundle';
 import { StepCache } from '../../lib/cache/step-cache';
 import { SidebundleError } from '../../lib/errors';
 import { checkOptions, configDefault, copyDirsOf, entriesOf, readConfigFile, type BundleConfig } from '../../lib/config/config';
-import { executorOptions, type ExecutorName, type ExecutorOptions, type OptionSpec } from '../../lib/config/options';
+import type { ExecutorName, OptionSpec } from '../../lib/config/option-spec';
+import { executorOptions, type ExecutorOptions } from '../../lib/config/options';
 import type { EntrySpec } from '../../lib/entries/spec';
 
 /** The engine's options (lib/bundle.ts) an executor passes on: only those the table gives it. */

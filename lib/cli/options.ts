@@ -2,7 +2,8 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 import { SidebundleError } from '../errors';
-import type { CliValues, OptionSpec as TableOption } from '../config/options';
+import type { OptionSpec as TableOption } from '../config/option-spec';
+import type { CliValues } from '../config/options';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 type Parsed<T extends OptionSpec> = ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: false }>>;

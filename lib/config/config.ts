@@ -8,7 +8,8 @@ import { parseHostSpec, parseImageSpec, traceCommand, type EntrySpec } from '../
 import { parseImageReference } from '../image/reference';
 import { SidebundleError } from '../errors';
 import { validateEntryName, validateEnvName } from '../model/names';
-import { CONFIG_OPTIONS, optionNamed, type BundleConfig, type OptionName, type OptionSpec } from './options';
+import type { OptionSpec } from './option-spec';
+import { CONFIG_OPTIONS, optionNamed, type BundleConfig, type OptionName } from './options';
 
 export type { BundleConfig, EntryConfig } from './options';
 

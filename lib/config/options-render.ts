@@ -1,7 +1,8 @@
 // What the option table (./options.ts) generates: each executor's schema.json, the sidebundle.json
 // schema, the `create` help and docs/options.md. Pure functions of the table; scripts/gen-options.js
 // writes them and spec/config/options.spec.ts checks the committed copies are current.
-import { EXECUTORS, OPTIONS, cliOptions, executorOptions, type ExecutorName, type JsonSchema, type OptionSpec } from './options';
+import { EXECUTORS, type ExecutorName, type JsonSchema, type OptionSpec } from './option-spec';
+import { OPTIONS, cliOptions, executorOptions } from './options';
 
 const ALL: readonly OptionSpec[] = OPTIONS;
 

@@ -6,51 +6,9 @@
 // normalisation and the CLI parser read it. Kept free of the engine: the CLI's help loads it.
 import { COLLECT_POLICIES, DEFAULT_COLLECT, DEFAULT_COLLECT_BUDGET_MIB, LOG_LEVELS, RUN_MODES } from '../model/options';
 import { DEFAULT_TRACE_TIMEOUT_SECONDS, TRACE_BACKEND_REQUESTS } from '../model/trace';
+import { EXECUTORS, type ExecutorName, type JsonSchema, type OptionSpec } from './option-spec';
 
-export const EXECUTORS = ['resolve', 'trace', 'merge', 'package', 'bundle', 'push'] as const;
-export type ExecutorName = (typeof EXECUTORS)[number];
 const ALL = EXECUTORS;
-
-/** A JSON schema fragment (for the option types the simple kinds do not cover). */
-export type JsonSchema = { [key: string]: unknown };
-
-export type OptionKind =
-  | { type: 'string' }
-  | { type: 'boolean' }
-  /** A positive number of `unit`. */
-  | { type: 'number'; unit: string }
-  | { type: 'enum'; values: readonly string[] }
-  | { type: 'string[]' }
-  /** Structured (entries, copyDirs, setEnv): the JSON form; on the CLI a repeatable string. */
-  | { type: 'object'; schema: JsonSchema; summary: string };
-
-export interface OptionSpec {
-  readonly name: string;
-  readonly kind: OptionKind;
-  /** What it does, without its default (the generators append that). */
-  readonly description: string;
-  /** The CLI flag, if the CLI takes it, and the word for its argument in the help. */
-  readonly flag?: string;
-  readonly arg?: string;
-  readonly short?: string;
-  /** Repeatable on the CLI (string[] and object kinds are). */
-  readonly repeatable?: boolean;
-  /** In sidebundle.json (and so inline in every executor that takes it). */
-  readonly config: boolean;
-  /** The Nx executors that take it. */
-  readonly executors: readonly ExecutorName[];
-  readonly default?: string | number | boolean;
-  /** The CLI's default where it differs (a directory relative to where it runs, not to a workspace). */
-  readonly cliDefault?: string | number | boolean;
-  /** A default no value can state (computed, or another option's); and the CLI's, where it differs. */
-  readonly defaultText?: string;
-  readonly cliDefaultText?: string;
-  /** Relative paths are relative to: the workspace root, or the configuration file's directory
-   * (the project root for inline options). The CLI resolves both against its working directory. */
-  readonly path?: 'workspace' | 'config';
-  /** Where the help lists it. */
-  readonly section?: 'entries';
-}
 
 const ENTRY_TRACE: JsonSchema = { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }] };
 

@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
 
 import { validateConfig, type BundleConfig } from '../../../lib/config/config';
-import { CONFIG_OPTIONS, EXECUTORS, OPTIONS, executorOptions, type OptionSpec } from '../../../lib/config/options';
+import { EXECUTORS, type OptionSpec } from '../../../lib/config/option-spec';
+import { CONFIG_OPTIONS, OPTIONS, executorOptions } from '../../../lib/config/options';
 import { configSchema, createHelp, executorSchema, generatedFiles } from '../../../lib/config/options-render';
 import { parseTableOptions } from '../../../lib/cli/options';
 import { cliOptions } from '../../../lib/config/options';
