@@ -3,11 +3,12 @@
 // restores all three from its cache, an image path given on the command line is an output too,
 // and the inferred push target (never cached) pushes the same image to a loopback registry on
 // every run.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 
+import { IMAGE_TAG, imageFixtures } from '../fixtures/images';
 import { startRegistry, type Registry } from '../image/registry-fixture';
 import { tempDir } from '../helpers/tmp';
 import { contentDigest } from '../helpers/tree';
@@ -37,6 +38,10 @@ beforeAll(async () => {
           report: true,
           push: `registry://${registry.host}/nx/jq:1`,
         }),
+      },
+      'apps/fromimage': {
+        'project.json': JSON.stringify({ name: 'fromimage' }),
+        'sidebundle.json': JSON.stringify({ name: 'fromimage', entries: [{ image: `oci:${imageFixtures().layout}:${IMAGE_TAG}`, path: '/usr/bin/jq' }], emitOci: 'dist/images/fromimage' }),
       },
     },
   });
@@ -99,6 +104,20 @@ test('push is never a cache hit: each run pushes the image package made to the r
   expect(second.status).toBe(0);
   expect(second.tasks['jq:push']).toBe('run');
   expect(skopeoDigest(`docker://${registry.host}/nx/jq:2`, '--tls-verify=false')).toBe(digest);
+});
+
+test('an entry out of an image: package makes the image create makes, source annotations and all', async () => {
+  const run = await nx(ws, ['run', 'fromimage:package']);
+  expect([run.status, run.output]).toEqual([0, expect.anything()]);
+  const nxLayout = path.join(ws, 'dist/images/fromimage');
+  // The CLI of the same installed copy (the repository's own may have another launcher built since).
+  const cli = spawnSync(process.execPath, [path.join(ws, 'node_modules/sidebundle/dist/lib/cli/main.js'), 'create', '--json', '--name', 'fromimage', '--from-image', `oci:${imageFixtures().layout}:${IMAGE_TAG}::/usr/bin/jq`, '--out-dir', path.join(base, 'cli'), '--emit-oci', path.join(base, 'cli-oci')], { encoding: 'utf8' });
+  expect([cli.status, cli.stderr]).toEqual([0, expect.anything()]);
+  const digest = layoutDigest(nxLayout);
+  expect(digest).toBe(JSON.parse(cli.stdout).bundle.image.digest);
+  // The source image's configuration and digest reached package through closure.json.
+  const manifest = JSON.parse(readFileSync(path.join(nxLayout, 'blobs', ...digest.split(':')), 'utf8')) as { annotations: Record<string, string> };
+  expect(manifest.annotations['dev.sidebundle.source.digest']).toMatch(/^sha256:/);
 });
 
 test('a push to something that is not a registry reference fails with the reason', async () => {
