@@ -4,7 +4,8 @@
 //   runs in-process in milliseconds: no root, no rootfs or image fixtures (no globalSetup), no
 //   native shim, no network, no compiler; a temporary directory with a few files is fine.
 // - `integration`: every other spec under spec/, with the fixtures spec/global-setup.ts builds.
-// `npx jest --selectProjects unit` runs the fast one alone.
+// `npx jest --selectProjects unit` runs the fast one alone; put paths before the flag, which takes
+// every word after it as a project name (`npx jest spec/unit/merge --selectProjects unit`).
 //
 // Jest runs the TypeScript sources through swc (no type check: `npm test` runs tsc first).
 // execa is ESM-only; Jest's module loader cannot require() ESM on Node 20, so swc transforms it
