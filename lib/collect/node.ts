@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import type { Diagnostic, Reason } from '../model/closure';
 import { collected, type Addition, type CollectFamily, type CollectInput, type FamilyResult, type PartSummary } from './family';
 import { prebuildPlatform, prunedAs, type Pruned } from './node-package';
-import { lockSource, manifestSource, productionClosure, workspaceLocations, type LockPackage, type PackageLock, type PackageSource } from './npm-lock';
+import { lockSource, manifestSource, productionClosure, workspaceLocations, type LockPackage, type PackageLock, type PackageSource, type ProductionClosure } from './npm-lock';
 import { importedPackages } from './node-imports';
 import { isDir, isFile, listTree, readText } from './tree';
 
@@ -97,6 +97,17 @@ function appOf(input: CollectInput, app: AppDir): FamilyResult {
   for (const missing of closure.unresolved) {
     diagnostics.push({ level: 'warning', code: 'COLLECT_NODE_MISSING', message: `node: ${missing.name}, a dependency of ${missing.from === (start || '(root)') ? label : missing.from}, is not installed under ${lockDir} (run npm install before bundling)`, input: lockDir });
   }
+  const shipped = closureFiles(input, closure, { lockDir, label, appDir, ...(lockFile ? { lockFile } : {}) });
+  additions.push(...shipped.additions);
+  diagnostics.push(...shipped.diagnostics);
+  return { additions, diagnostics };
+}
+
+/** The closure's packages, pruned, with what pruning left out (info diagnostics). */
+function closureFiles(input: CollectInput, closure: ProductionClosure, where: { lockDir: string; label: string; appDir: string; lockFile?: string }): FamilyResult {
+  const { lockDir, label, appDir, lockFile } = where;
+  const additions: Addition[] = [];
+  const diagnostics: Diagnostic[] = [];
   const pruned = { dev: { files: 0, bytes: 0 }, build: { files: 0, bytes: 0 }, prebuild: { files: 0, bytes: 0, platforms: new Set<string>() } };
   for (const pkg of closure.packages) {
     const dir = `${lockDir === '/' ? '' : lockDir}/${pkg.linkedFrom ?? pkg.location}`;
