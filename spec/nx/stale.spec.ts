@@ -1,6 +1,7 @@
 // Nx's cache never restores a stale bundle (issue 11): a program another project builds, a
 // workspace file only the traced run reads, a file outside the workspace only the traced run
-// reads (sidebundle.lock), clones at other paths sharing one cache, and a failing trace command.
+// reads (sidebundle.lock), a file added to a directory collection took whole, clones at other
+// paths sharing one cache, and a failing trace command.
 // Each case changes something and runs the bundle: it must print the new output.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -150,6 +151,44 @@ describe('a file outside the workspace only the traced run reads', () => {
     }
     // Only the recorded digest changed, not the list: the next run is a full hit.
     expect((await nx(ws, ['run', 'pyapp:bundle'], env)).output).toMatch(/Cache:\s+5\/5 hit/);
+  });
+});
+
+describe('a file added to a directory that collection took whole', () => {
+  // A package no metadata claims, in a site directory outside the workspace that this test owns:
+  // the traced run imports the package, and collection takes its whole directory. extra.py is
+  // imported only when SB_EXTRA is set, so no traced run reads it: only collection brings it.
+  const site = path.join(base, 'pylib', 'site-packages');
+  const pkg = path.join(site, 'sbcollect');
+  const extra = path.join(pkg, 'extra.py');
+  const inPayload = (file: string) => path.join(ws, 'dist/bundles/pycoll/payload', file);
+  const tool = `#!/usr/bin/python3\nimport os, sys\nsys.path.insert(0, ${JSON.stringify(site)})\nimport sbcollect\nif os.environ.get("SB_EXTRA"):\n    import sbcollect.extra\nprint(sbcollect.WORD)\n`;
+
+  test('the next plain run reruns trace and the bundle holds the new file', async () => {
+    mkdirSync(pkg, { recursive: true });
+    writeFileSync(path.join(pkg, '__init__.py'), 'WORD = "init"\n');
+    writeProjects(ws, {
+      'apps/pycoll': {
+        'project.json': JSON.stringify({ name: 'pycoll' }),
+        'tool.py': tool,
+        // The workspace and the site directory sit under /tmp, which the trace policy leaves out.
+        'sidebundle.json': JSON.stringify({ name: 'pycoll', entries: [{ host: './tool.py', trace: './tool.py' }], traceInclude: [path.join(ws, 'apps/pycoll'), path.dirname(site)], runMode: 'host' }),
+      },
+    });
+    const first = await nx(ws, ['run', 'pycoll:bundle'], env);
+    expect(first.status).toBe(0);
+    expect(existsSync(inPayload(path.join(pkg, '__init__.py')))).toBe(true);
+    expect(existsSync(inPayload(extra))).toBe(false);
+    const lock = JSON.parse(readFileSync(path.join(ws, 'apps/pycoll/sidebundle.lock'), 'utf8')) as { listings?: Record<string, string> };
+    expect(Object.keys(lock.listings ?? {})).toContain(pkg);
+    await nx(ws, ['run', 'pycoll:bundle'], env); // the first trace wrote the lock: this run settles
+    expect((await nx(ws, ['run', 'pycoll:bundle'], env)).output).toMatch(/Cache:\s+5\/5 hit/);
+
+    writeFileSync(extra, 'WORD = "extra"\n');
+    const run = await nx(ws, ['run', 'pycoll:bundle'], env);
+    expect(run.status).toBe(0);
+    for (const step of ['trace', 'merge', 'package']) expect(run.tasks[`pycoll:${step}`]).toBe('run');
+    expect(readFileSync(inPayload(extra), 'utf8')).toBe('WORD = "extra"\n');
   });
 });
 
