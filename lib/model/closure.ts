@@ -2,6 +2,10 @@
 // later extended by tracing). Plain JSON, versioned by `schema`; paths are logical (absolute
 // inside `root`), so a closure of an image rootfs reads the same as one of the host.
 
+/** The PATH commands are looked up on inside a root (Debian's default for root): the resolver's
+ * for bare names and `#!/usr/bin/env NAME`, a traced run's, and an image's without its own. */
+export const DEFAULT_PATH: readonly string[] = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+
 /** Why a file is in the bundle. */
 export type Reason =
   | { kind: 'entry'; entry: string }

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 
 import { SidebundleError } from '../errors';
 import type { ImageConfig } from '../image/manifest';
+import { DEFAULT_PATH } from '../model/closure';
 import type { Manifest } from '../package/manifest';
 import { MANIFEST_NAME } from '../package/publish';
 import { BUNDLE_MOUNT, writeLayer, type WrittenLayer } from './layer';
@@ -30,8 +31,6 @@ export const ANNOTATIONS = {
   entry: 'dev.sidebundle.entry',
   refName: 'org.opencontainers.image.ref.name',
 };
-
-const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** The image an entry came from: what the bundle step knows of it. */
 export interface SourceImage {
@@ -74,7 +73,7 @@ export function runConfig(entry: Entry, source: SourceImage | undefined, setEnv:
   // The source's own command line, when it runs this program: its arguments become Cmd.
   const line = [...(image?.entrypoint ?? []), ...(image?.cmd ?? [])];
   const args = line[0] === program || (line[0] !== undefined && path.posix.basename(line[0]) === path.posix.basename(program)) ? line.slice(1) : entry.args ?? [];
-  const env = image?.env.length ? image.env : [DEFAULT_PATH];
+  const env = image?.env.length ? image.env : [`PATH=${DEFAULT_PATH.join(':')}`];
   return {
     Entrypoint: [program],
     ...(args.length ? { Cmd: args } : {}),

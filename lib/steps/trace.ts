@@ -8,9 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { SidebundleError } from '../errors';
-import type { ExcludedFile, ResolvedClosure, ResolvedEntry } from '../model/closure';
+import { DEFAULT_PATH, type ExcludedFile, type ResolvedClosure, type ResolvedEntry } from '../model/closure';
 import { DEFAULT_TRACE_TIMEOUT_SECONDS, type TraceBackendRequest, type TraceReport, type TracedFile, type TraceRunner } from '../model/trace';
-import { DEFAULT_PATH } from '../resolve/closure';
 import { resolveClosure } from '../resolve/resolve';
 import { relocateClosure } from '../resolve/relocate';
 import { exclusionReason, tracePolicy, type TracePolicy } from '../policy/policy';
