@@ -4,6 +4,7 @@
 import * as path from 'node:path';
 
 import { describeEdges, folderCycles, folderEdges, readTree, upwardEdges, type FolderEdge } from './helpers/import-graph';
+import { functionSizes, lineCount } from './helpers/sizes';
 
 /** Bottom first. A folder may import from any layer below its own, never from its own layer's
  * other folders or from above. Top-level files count as folders of their own name. */
@@ -113,5 +114,71 @@ describe('the checker itself', () => {
     expect(result.edges).toHaveLength(2);
     expect(result.upward).toEqual([]);
     expect(result.cycles).toEqual([]);
+  });
+});
+
+/** A file longer than this is several files waiting for names (STYLE.md: a function fits on a
+ * screen, a module holds one idea). */
+const MAX_FILE_LINES = 300;
+/** A function longer than this needs `Long because: <reason>` in its header comment. */
+const MAX_FUNCTION_LINES = 80;
+
+function oversized(files: Map<string, string>) {
+  const longFiles = [...files].filter(([, source]) => lineCount(source) > MAX_FILE_LINES).map(([file, source]) => `lib/${file}: ${lineCount(source)} lines`);
+  const longFunctions = functionSizes(files)
+    .filter((f) => f.lines > MAX_FUNCTION_LINES && f.longBecause === undefined)
+    .map((f) => `lib/${f.file}:${f.line} ${f.name}: ${f.lines} lines`);
+  return { longFiles, longFunctions };
+}
+
+describe('the size of lib/', () => {
+  const files = readTree(lib);
+  const sizes = functionSizes(files);
+  const result = oversized(files);
+
+  test('the measure sees the functions it must check (a parser that finds none passes anything)', () => {
+    expect(sizes.length).toBeGreaterThan(500);
+    expect(sizes).toContainEqual(expect.objectContaining({ file: 'steps/cached.ts', name: 'cachedStep' }));
+    expect(Math.max(...sizes.map((f) => f.lines))).toBeGreaterThan(40);
+  });
+
+  test(`no file is over ${MAX_FILE_LINES} lines`, () => {
+    expect(result.longFiles).toEqual([]);
+  });
+
+  test(`no function is over ${MAX_FUNCTION_LINES} lines without "Long because:" in its header`, () => {
+    expect(result.longFunctions).toEqual([]);
+  });
+});
+
+describe('the size checker itself', () => {
+  const body = (n: number) => Array.from({ length: n }, (_, i) => `  const x${i} = ${i};`).join('\n');
+
+  test('flags a long file and a long function by name, in a class and in a const arrow', () => {
+    const source = [
+      `export function long(): void {\n${body(79)}\n}`,
+      `class A {\n  method(): void {\n${body(79)}\n  }\n}`,
+      `export const arrow = () => {\n${body(79)}\n};`,
+      `export function short(): void {\n${body(78)}\n}`,
+      '',
+    ].join('\n');
+    const result = oversized(new Map([['x/long.ts', source]]));
+    expect(result.longFiles).toEqual([`lib/x/long.ts: ${lineCount(source)} lines`]);
+    expect(result.longFunctions).toEqual(['lib/x/long.ts:1 long: 81 lines', 'lib/x/long.ts:83 method: 81 lines', 'lib/x/long.ts:165 arrow: 81 lines']);
+  });
+
+  test('passes a long function whose header gives a reason, on the function or on what holds it', () => {
+    const source = [
+      `/** Parses a table.\n * Long because: one switch over every opcode reads best whole. */\nexport function parse(): void {\n${body(90)}\n}`,
+      `// Long because: the steps share a dozen locals.\nexport const run = async () => {\n${body(90)}\n};`,
+      `// Long, but no reason given.\nexport function other(): void {\n${body(90)}\n}`,
+    ].join('\n');
+    const sizes = functionSizes(new Map([['y.ts', source]]));
+    expect(sizes.map((f) => [f.name, f.lines, f.longBecause])).toEqual([
+      ['parse', 92, 'one switch over every opcode reads best whole.'],
+      ['run', 92, 'the steps share a dozen locals.'],
+      ['other', 92, undefined],
+    ]);
+    expect(oversized(new Map([['y.ts', source]])).longFunctions).toEqual(['lib/y.ts:189 other: 92 lines']);
   });
 });
