@@ -14,7 +14,7 @@
 // | GCONV_PATH      | a gconv-modules file is bundled                          | its directory                  |
 // | TERMINFO_DIRS   | terminfo databases are bundled                           | their directories              |
 // | MAGIC           | libmagic's magic.mgc is bundled                          | that file                      |
-// | JAVA_HOME       | the program is <H>/bin/NAME and <H>/lib/modules is bundled (a JVM home) | <H>             |
+// | JAVA_HOME       | the program is <H>/bin/NAME and <H>/lib/modules is bundled (a JVM home) | <H>; also in the payload-as-root modes |
 import * as path from 'node:path';
 
 import type { LauncherPlan } from '../model/plan';
@@ -36,6 +36,9 @@ const PERL_INC = [
 
 export interface EnvironmentRules {
   env: Record<string, string>;
+  /** For the payload-as-root run modes, at logical paths (JAVA_HOME: a host's own JAVA_HOME
+   * must not reach a program whose root has no such directory). */
+  rootEnv: Record<string, string>;
   /** Directories whose programs the entry executes by path: they get a mirror of launchers
    * (exec/<dir>), and the variable points there instead of at the payload. */
   execDirs: Array<{ variable: string; dir: string }>;
@@ -52,6 +55,7 @@ export function execMirror(payload: string, dir: string): string {
  */
 export function environmentFor(launcher: LauncherPlan, files: ReadonlySet<string>): EnvironmentRules {
   const env: Record<string, string> = {};
+  const rootEnv: Record<string, string> = {};
   const execDirs: EnvironmentRules['execDirs'] = [];
   const inBundle = (logical: string) => `${ROOT}/${launcher.payload}${logical}`;
   const program = path.posix.basename(launcher.logicalProgram);
@@ -91,7 +95,10 @@ export function environmentFor(launcher: LauncherPlan, files: ReadonlySet<string
   // The JVM finds its home from its own path; JAVA_HOME is for what it starts (build tools,
   // wrapper scripts), as the original sidebundle sets it.
   const javaHome = path.posix.dirname(path.posix.dirname(launcher.logicalProgram));
-  if (path.posix.basename(path.posix.dirname(launcher.logicalProgram)) === 'bin' && files.has(`${javaHome}/lib/modules`)) env.JAVA_HOME = inBundle(javaHome);
+  if (path.posix.basename(path.posix.dirname(launcher.logicalProgram)) === 'bin' && files.has(`${javaHome}/lib/modules`)) {
+    env.JAVA_HOME = inBundle(javaHome);
+    rootEnv.JAVA_HOME = javaHome;
+  }
 
   const locale = firstMatch(files, /^(.*\/lib\/locale)\/(locale-archive|[^/]+\/LC_[A-Z_]+)$/);
   if (locale) env.LOCPATH = inBundle(locale);
@@ -105,7 +112,7 @@ export function environmentFor(launcher: LauncherPlan, files: ReadonlySet<string
   if (terminfo.size > 0) env.TERMINFO_DIRS = [...terminfo].sort().map(inBundle).join(':');
   const magic = firstMatch(files, /^(.*\/magic\.mgc)$/);
   if (magic) env.MAGIC = inBundle(magic);
-  return { env, execDirs };
+  return { env, rootEnv, execDirs };
 }
 
 function rank(dir: string): number {

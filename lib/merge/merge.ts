@@ -165,6 +165,7 @@ function finishLauncher(launcher: PlacedLauncher, gathered: Gathered, setEnv: Re
   for (const file of gathered.files.keys()) if (file.startsWith(`${launcher.payload}/`)) payloadFiles.add(file.slice(launcher.payload.length));
   const rules = environmentFor(launcher, payloadFiles);
   launcher.hostEnv = rules.env;
+  if (Object.keys(rules.rootEnv).length > 0) launcher.rootEnv = rules.rootEnv;
   launcher.env = { ...setEnv };
   for (const { dir } of rules.execDirs) mirrorExecDir(launcher, dir, gathered.files, gathered.symlinks, shims);
   withNodeExecPath(launcher, shims);

@@ -52,6 +52,8 @@ export interface LauncherPlan {
   /** Environment that points the program at its payload (PYTHONHOME, GIT_EXEC_PATH, ...): host
    * mode only, where the payload is not `/`. */
   hostEnv: Record<string, string>;
+  /** Environment for the payload-as-root run modes (logical paths); --set-env wins. */
+  rootEnv?: Record<string, string>;
   /** The payload directory the program's files live in (`payload`). */
   payload: string;
   /** Logical path of the program in its root (for run modes that make the payload `/`). */

@@ -91,6 +91,8 @@ export interface LauncherSpec {
   host: Word[];
   env: Record<string, string>;
   hostEnv: Record<string, string>;
+  /** Set in the payload-as-root modes only (after `env`, which wins). */
+  rootEnv?: Record<string, string>;
   helpersOnPath: boolean;
 }
 
@@ -119,6 +121,7 @@ export function launcherSpec(plan: LauncherPlan, mode: RunMode): LauncherSpec {
     host,
     env: plan.env,
     hostEnv: plan.hostEnv,
+    ...(plan.rootEnv ? { rootEnv: plan.rootEnv } : {}),
     helpersOnPath: plan.helpersOnPath,
   };
 }

@@ -79,7 +79,10 @@ pub fn run_entry(bundle: &Path, name: &OsStr, argv0: &OsStr, user_args: &[OsStri
                 run_on_host(&request)
             }
         },
-        "bwrap" => bwrap::run_bwrap(&request),
+        "bwrap" => {
+            set_root_env(&request.spec);
+            bwrap::run_bwrap(&request)
+        }
         other => die(format!("SIDEBUNDLE_RUN_MODE={} is not one of auto, host, ns, chroot, bwrap", other), 2),
     }
 }
@@ -103,7 +106,17 @@ pub fn die(message: String, code: i32) -> ! {
 }
 
 fn run_in_root(request: &Request) -> ! {
+    set_root_env(&request.spec);
     exec_command(&request.spec.root_cmd, &request.user_args, " inside the bundle's root")
+}
+
+/// The environment of the payload-as-root modes (JAVA_HOME at its path there); --set-env wins.
+fn set_root_env(spec: &Spec) {
+    for (key, value) in &spec.root_env {
+        if !spec.env.iter().any(|(k, _)| k == key) {
+            std::env::set_var(key, value);
+        }
+    }
 }
 
 /// PATH ARGV0 ARGS... followed by the user's arguments; returns only to die.

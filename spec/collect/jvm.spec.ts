@@ -24,6 +24,10 @@ import java.util.zip.CRC32;
 
 public class Main {
   public static void main(String[] args) throws Exception {
+    if (args.length > 0 && args[0].equals("--java-home")) {
+      System.out.println(System.getenv("JAVA_HOME") + " " + System.getProperty("java.home"));
+      return;
+    }
     if (args.length > 0 && args[0].equals("--version")) {
       System.out.println("demo 1.0");
       return;
@@ -116,9 +120,17 @@ describeWithJava('a jar entry', () => {
     expect(diagnostics.find((d) => d.code === 'COLLECT_JVM_LEFT_OUT')?.message).toMatch(/without include\/, jmods\/.*lib\/src\.zip, lib\/ct\.sym/);
   });
 
-  test('JAVA_HOME points at the bundled runtime in host mode', () => {
-    const spec = JSON.parse(readFileSync(path.join(bundle.dir, 'runtime/entries/demo.json'), 'utf8'));
-    expect(spec.hostEnv.JAVA_HOME).toBe(`\${SIDEBUNDLE_ROOT}/payload${home()}`);
+  test.each([['host', `${MOUNT}/payload`], ['ns', '']])('in mode %s JAVA_HOME is the runtime the JVM runs from (java.home), whatever the caller\'s was', (mode, prefix) => {
+    const r = runInRoot(root, [`${MOUNT}/bin/demo`, '--java-home'], { binds: { [bundle.dir]: MOUNT }, env: { SIDEBUNDLE_RUN_MODE: mode, JAVA_HOME: '/opt/other-jdk' } });
+    expect({ stdout: r.stdout, stderr: r.stderr, status: r.status }).toEqual({ stdout: `${prefix}${home()} ${prefix}${home()}\n`, stderr: '', status: 0 });
+  });
+
+  test('what the bundle weighs: the runtime less than its home on disk (jmods/ alone is over 70 MiB)', () => {
+    const onDisk = Number(spawnSync('du', ['-sb', home()], { encoding: 'utf8' }).stdout.split('\t')[0]);
+    const runtime = files.filter((f) => f.path.startsWith(`payload${home()}/`)).reduce((n, f) => n + f.size, 0);
+    expect(runtime).toBeGreaterThan(100 * 1048576); // lib/modules is in it
+    expect(runtime).toBeLessThan(onDisk - 70 * 1048576);
+    console.log(`jvm runtime: ${(runtime / 1048576).toFixed(1)} MiB of ${(onDisk / 1048576).toFixed(1)} MiB on disk`);
     const bytes = files.reduce((n, f) => n + f.size, 0);
     console.log(`jvm bundle: ${files.length} files, ${(bytes / 1048576).toFixed(1)} MiB`);
   });

@@ -41,6 +41,7 @@ pub struct Spec {
     pub host_cmd: Vec<OsString>,
     pub env: Vec<(String, OsString)>,
     pub host_env: Vec<(String, OsString)>,
+    pub root_env: Vec<(String, OsString)>,
     pub helpers_on_path: bool,
 }
 
@@ -65,6 +66,7 @@ pub fn read_spec(bundle: &Path, name: &OsStr, argv0: &OsStr) -> Result<Spec, Str
         host_cmd: words("host"),
         env: env("env"),
         host_env: env("hostEnv"),
+        root_env: env("rootEnv"),
         helpers_on_path: value.get("helpersOnPath").and_then(Value::as_bool).unwrap_or(false),
     })
 }

@@ -45,6 +45,8 @@ describe('environmentFor', () => {
   test('JAVA_HOME when the program sits in bin/ of a bundled JVM home', () => {
     const files = new Set(['/usr/lib/jvm/java-17/bin/java', '/usr/lib/jvm/java-17/lib/modules']);
     expect(environmentFor(launcher('/usr/lib/jvm/java-17/bin/java'), files).env).toEqual({ JAVA_HOME: `${ROOT}/payload/usr/lib/jvm/java-17` });
+    // The payload-as-root modes get it at its path there (a host's JAVA_HOME must not reach them).
+    expect(environmentFor(launcher('/usr/lib/jvm/java-17/bin/java'), files).rootEnv).toEqual({ JAVA_HOME: '/usr/lib/jvm/java-17' });
     expect(environmentFor(launcher('/usr/lib/jvm/java-17/bin/java'), new Set(['/usr/lib/jvm/java-17/bin/java'])).env).toEqual({});
   });
 
@@ -65,6 +67,6 @@ describe('environmentFor', () => {
   });
 
   test('nothing bundled, nothing set', () => {
-    expect(environmentFor(launcher('/usr/bin/jq'), new Set(['/usr/bin/jq', '/usr/lib/x86_64-linux-gnu/libjq.so.1']))).toEqual({ env: {}, execDirs: [] });
+    expect(environmentFor(launcher('/usr/bin/jq'), new Set(['/usr/bin/jq', '/usr/lib/x86_64-linux-gnu/libjq.so.1']))).toEqual({ env: {}, rootEnv: {}, execDirs: [] });
   });
 });
