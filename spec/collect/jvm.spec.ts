@@ -136,6 +136,28 @@ describeWithJava('a jar entry', () => {
   });
 });
 
+describeWithJava('java itself as the entry, with classes the target machine provides (java -cp DIR Main)', () => {
+  const work = tempDir('sb-java-cp-');
+  let bundle: ReturnType<typeof createBundle>;
+  beforeAll(() => {
+    mkdirSync(path.join(work, 'src/util'), { recursive: true });
+    writeFileSync(path.join(work, 'src/Main.java'), MAIN);
+    writeFileSync(path.join(work, 'src/util/Greeting.java'), GREETING);
+    const javac = spawnSync(tools.javac, ['-d', 'classes', 'src/Main.java', 'src/util/Greeting.java'], { cwd: work, encoding: 'utf8' });
+    if (javac.status !== 0) throw new Error(`javac failed: ${javac.stderr}`);
+    bundle = createBundle(['--name', 'java', '--out-dir', path.join(work, 'out'), '--from-host', tools.java]);
+  });
+  const root = bareRootfs();
+
+  test.each(['host', 'ns'])('in the bare root, mode %s, bin/java -cp DIR Main prints what java -cp DIR Main prints', (mode) => {
+    const native = runOnHost([tools.java, '-cp', 'classes', 'Main'], { cwd: work });
+    expect(native).toMatchObject({ stderr: '', status: 0 });
+    expect(native.stdout).toMatch(/^hello jvm .* threads true\n$/);
+    const r = runInRoot(root, [`${MOUNT}/bin/java`, '-cp', '/tmp/classes', 'Main'], { binds: { [bundle.dir]: MOUNT, [path.join(work, 'classes')]: '/tmp/classes' }, env: { SIDEBUNDLE_RUN_MODE: mode } });
+    expect({ stdout: r.stdout, stderr: r.stderr, status: r.status }).toEqual({ stdout: native.stdout, stderr: '', status: 0 });
+  });
+});
+
 describeWithJava('a JDK launcher entry (keytool), bundled without a trace', () => {
   const out = tempDir('sb-keytool-');
   let bundle: ReturnType<typeof createBundle>;
