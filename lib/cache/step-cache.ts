@@ -86,11 +86,6 @@ export class StepCache {
     return undefined;
   }
 
-  /** The inputs recorded by the newest run under `key` (for `sidebundle digest`). */
-  latestInputs(key: string): StepInput[] | undefined {
-    return this.records(key)[0]?.inputs;
-  }
-
   /** Remember `output` for `key`, valid while `inputs` are unchanged. */
   store(key: string, inputs: StepInput[], output: unknown): void {
     const text = JSON.stringify(output);

@@ -27,10 +27,6 @@ export class Reporter {
     return LOG_LEVELS.indexOf(level) <= LOG_LEVELS.indexOf(this.level);
   }
 
-  error(message: string): void {
-    this.line('error', this.paint('red', `sidebundle: error: ${message}`));
-  }
-
   warn(message: string): void {
     this.line('warn', this.paint('yellow', `warning: ${message}`));
   }

@@ -34,7 +34,6 @@ export const DT_STRTAB = 5;
 export const DT_STRSZ = 10;
 export const DT_SONAME = 14;
 export const DT_RPATH = 15;
-export const DT_FLAGS = 30;
 export const DT_RUNPATH = 29;
 export const DT_FLAGS_1 = 0x6ffffffb;
 export const DT_VERDEF = 0x6ffffffc;

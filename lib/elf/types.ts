@@ -27,8 +27,3 @@ export interface ElfInfo {
   /** Versions this object defines (the version-definition table, without the base entry). */
   versionDefs: string[];
 }
-
-/** An executable that the kernel runs without a dynamic loader. */
-export function isStaticExecutable(info: ElfInfo): boolean {
-  return info.interpreter === undefined;
-}

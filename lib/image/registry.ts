@@ -250,5 +250,3 @@ async function readAll(stream: Readable, max: number, what: string): Promise<Buf
   }
   return Buffer.concat(chunks);
 }
-
-export { proxyFor } from './registry-http';

@@ -14,8 +14,6 @@ import { DEFAULT_IMAGE_LIMITS, layerAllowance, overLimit, type ImageLimits } fro
 import { applyEntry, type LayerContext, type LayerStats } from './unpack-entries';
 import { layerTree } from './unpack-tree';
 
-export type { LayerStats } from './unpack-entries';
-
 export interface ApplyOptions {
   /** Over DEFAULT_IMAGE_LIMITS (the environment is the caller's business: see imageLimits). */
   limits?: Partial<ImageLimits>;

@@ -8,8 +8,6 @@ import { buildReportData, type ImageFacts, type ReportData } from './data';
 import { scanElfs } from './elf-scan';
 import { renderReportHtml } from './html';
 
-export type { ImageFacts, ReportData } from './data';
-
 /** Where the report of bundle DIR goes by default: OUT-DIR/NAME.report.html, beside the bundle. */
 export function defaultReportPath(bundleDir: string): string {
   const dir = path.resolve(bundleDir);
