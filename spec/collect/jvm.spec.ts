@@ -5,12 +5,12 @@
 // printing exactly what `java -jar app.jar` prints natively. Skipped, saying why, where no JDK
 // is installed (.ci/run installs default-jdk-headless).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { bareRootfs } from '../fixtures/rootfs';
 import { runInRoot, runOnHost } from '../fixtures/run-in-root';
-import { createBundle } from '../helpers/cli';
+import { createBundle, runCli } from '../helpers/cli';
 import { tempDir } from '../helpers/tmp';
 
 jest.setTimeout(1_200_000);
@@ -155,6 +155,19 @@ describeWithJava('java itself as the entry, with classes the target machine prov
     expect(native.stdout).toMatch(/^hello jvm .* threads true\n$/);
     const r = runInRoot(root, [`${MOUNT}/bin/java`, '-cp', '/tmp/classes', 'Main'], { binds: { [bundle.dir]: MOUNT, [path.join(work, 'classes')]: '/tmp/classes' }, env: { SIDEBUNDLE_RUN_MODE: mode } });
     expect({ stdout: r.stdout, stderr: r.stderr, status: r.status }).toEqual({ stdout: native.stdout, stderr: '', status: 0 });
+  });
+});
+
+describeWithJava('a broken jar', () => {
+  test('a truncated jar entry is ZIP_UNREADABLE, exit 2, and no bundle', () => {
+    const work = tempDir('sb-badjar-');
+    const jar = path.join(work, 'broken.jar');
+    // A local file header and nothing after it: what an interrupted download leaves.
+    writeFileSync(jar, Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.alloc(60)]));
+    const r = runCli(['create', '--name', 'broken', '--out-dir', path.join(work, 'out'), '--from-host', jar]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`error[ZIP_UNREADABLE]: ${jar} cannot be read as a zip archive (a jar): it has no end-of-central-directory record`);
+    expect(existsSync(path.join(work, 'out/broken'))).toBe(false);
   });
 });
 
