@@ -14,7 +14,10 @@ import { createWorkspace, nx, packRepository } from './workspace';
 jest.setTimeout(600_000);
 
 const base = tempDir('sb-nx-versions-');
-const tarball = packRepository(path.join(base, 'pack'));
+let tarball: string;
+beforeAll(() => {
+  tarball = packRepository(path.join(base, 'pack'));
+});
 const peers = (JSON.parse(readFileSync(path.join(__dirname, '../../package.json'), 'utf8')) as { peerDependencies: Record<string, string> }).peerDependencies;
 
 const project = {
