@@ -11,7 +11,6 @@ export function entryNameProblem(name: string): string | undefined {
   if (name === '') return 'it is empty';
   if (name === '.' || name === '..') return `"${name}" names a directory`;
   if (name.includes('/')) return 'it contains "/" (a launcher name is one file name, not a path)';
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(name)) return 'it contains a control character (NUL, newline, tab, ...)';
   if (Buffer.byteLength(name) > MAX_NAME_BYTES) return `it is longer than ${MAX_NAME_BYTES} bytes`;
   return undefined;

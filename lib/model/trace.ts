@@ -1,5 +1,6 @@
 // TraceReport: what one traced run of a command touched. Produced by lib/trace (the native shim or
-// the agent binary), consumed by the closure promotion step. Plain JSON, versioned by `schema`.
+// the agent binary), read by the trace step (lib/steps/trace.ts), which resolves what a run touched
+// like the static closure. Plain JSON, versioned by `schema`.
 
 export type TraceBackend = 'off' | 'ptrace' | 'fanotify' | 'combined';
 export type TraceBackendRequest = TraceBackend | 'auto';

@@ -69,7 +69,7 @@ export function nativeBinding(): NativeBinding {
   try {
     const library = locate(LIBRARY, 'target/release');
     if (!library) throw unavailable('the native shim is not built and could not be built here');
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // Required here, on first use: the addon is loaded only by commands that trace.
     const ffi = require('ffi-rs') as typeof import('ffi-rs');
     const key = `sidebundle-native:${library}`;
     ffi.open({ library: key, path: library });

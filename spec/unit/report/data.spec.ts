@@ -39,7 +39,6 @@ describe('squarify', () => {
   });
 
   it('is self-contained, so the page can embed its source', () => {
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval
     const copy = new Function(`${squarify.toString()}; return squarify;`)() as typeof squarify;
     expect(copy([3, 1], 0, 0, 4, 1)).toEqual(squarify([3, 1], 0, 0, 4, 1));
   });
