@@ -58,6 +58,10 @@ describe('image entry specs', () => {
   });
 });
 
+test('a jar\'s trace command that names a program is taken as written (java options of its own)', () => {
+  expect(parseHostSpec('./app.jar::trace=java -Xmx64m -jar ./app.jar').trace).toEqual(['java', '-Xmx64m', '-jar', './app.jar']);
+});
+
 test('traceCommand names the input it was given in its error', () => {
   expect(() => traceCommand('', '/usr/bin/jq', 'entries[0].trace')).toThrow(badSpec('entries[0].trace', /empty trace command in "entries\[0\]\.trace"/));
 });
