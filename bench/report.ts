@@ -20,6 +20,7 @@ const timed = (fn: () => unknown) => () => {
 const cli = path.resolve(__dirname, '../lib/cli/main.js');
 
 async function main(): Promise<void> {
+  const load = execFileSync('uptime', { encoding: 'utf8' }).trim();
   const work = mkdtempSync(path.join(os.tmpdir(), 'sb-bench-report-'));
   try {
     execFileSync(process.execPath, [cli, 'create', '--name', 'perl', '--out-dir', work, '--no-cache', '--from-host', '/usr/bin/perl::trace=/usr/bin/perl -e 1'], { stdio: 'ignore' });
@@ -51,6 +52,10 @@ async function main(): Promise<void> {
       '| --- | --- | --- |',
       ...rows,
       '',
+      'The machine was shared with other jobs; `uptime` before and after:',
+      '',
+      `    ${load}`,
+      `    ${execFileSync('uptime', { encoding: 'utf8' }).trim()}`,
     ].join('\n');
     writeResults('report', markdown, { files, inProcess, cli: cliRuns });
   } finally {
