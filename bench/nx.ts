@@ -2,6 +2,7 @@
 // cache — cold, no-op, and incremental (a changed trace command) — and the same no-op through
 // `nx run` in a real workspace installed from `npm pack`, to show Nx's own share.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -59,6 +60,69 @@ function nxWorkspace(work: string): string {
   return ws;
 }
 
+/** A project whose sidebundle.lock lists exactly 200 files outside the workspace (the issue's
+ * "project with 200 traced files"), written as the trace target would. */
+function lock200Project(ws: string): void {
+  const dir = path.join(ws, 'apps/lock200');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'project.json'), JSON.stringify({ name: 'lock200' }));
+  writeFileSync(path.join(dir, 'sidebundle.json'), JSON.stringify({ name: 'lock200', entries: ['/usr/bin/true'] }));
+  const files: string[] = [];
+  for (const sub of ['', '/json', '/email', '/asyncio', '/importlib', '/xml/dom']) {
+    const at = `/usr/lib/python3.11${sub}`;
+    for (const name of readdirSync(at).sort()) if (name.endsWith('.py')) files.push(`${at}/${name}`);
+  }
+  const listed = files.slice(0, 200).sort();
+  if (listed.length !== 200) throw new Error(`found ${listed.length} python modules, not 200`);
+  const entries = listed.map((f) => [f, createHash('sha256').update(readFileSync(f)).digest('hex')]);
+  writeFileSync(path.join(dir, 'sidebundle.lock'), `${JSON.stringify({ schema: 'sidebundle/lock@1', files: Object.fromEntries(entries) }, null, 2)}\n`);
+}
+
+/** The runtime inputs of a project's resolve and trace targets, as the plugin infers them. */
+function runtimeCommands(ws: string, project: string): string[] {
+  const r = spawnSync(process.execPath, [path.join(ws, 'node_modules/nx/dist/bin/nx.js'), 'show', 'project', project, '--json'], {
+    cwd: ws, encoding: 'utf8', env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' },
+  });
+  const targets = (JSON.parse(r.stdout) as { targets: Record<string, { inputs?: unknown[] }> }).targets;
+  const runtime = (target: string) => (targets[target]!.inputs ?? []).flatMap((i) => (typeof i === 'object' && i !== null && 'runtime' in i ? [(i as { runtime: string }).runtime] : []));
+  return [...new Set([...runtime('resolve'), ...runtime('trace')])];
+}
+
+/** What Nx does for one runtime input: sh -c in the workspace root; the output, and the time. */
+function runtimeRun(ws: string, command: string): { ms: number; output: string } {
+  const start = nowMs();
+  const r = spawnSync('/bin/sh', ['-c', command], { cwd: ws, encoding: 'utf8' });
+  return { ms: nowMs() - start, output: r.stdout + r.stderr };
+}
+
+/**
+ * The fingerprint of a no-op: every runtime command of the project's targets, once each (Nx runs
+ * a command once per run), through sh as Nx runs them, process starts included. Before: the
+ * digests run by Node (the commands without the native prefix); after: as the plugin infers them.
+ * Interleaved rounds; the two must print the same bytes.
+ */
+async function fingerprintCost(ws: string, project: string, rounds: number): Promise<{ before: number; after: number; commands: string[] }> {
+  const after = runtimeCommands(ws, project);
+  const before = after.map((c) => c.slice(c.indexOf('node node_modules/sidebundle/dist/')));
+  if (after.every((c, i) => c === before[i])) throw new Error(`the plugin inferred no native fingerprint for ${project}: ${after.join('; ')}`);
+  // Records are written only for files older than a second; the second warm-up run replays.
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  for (let i = 0; i < 2; i++) for (const c of after) runtimeRun(ws, c);
+  const sums = { before: [] as number[], after: [] as number[] };
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, commands] of [['before', before], ['after', after]] as const) {
+      let total = 0;
+      for (const [i, c] of commands.entries()) {
+        const run = runtimeRun(ws, c);
+        if (name === 'after' && run.output !== runtimeRun(ws, before[i]!).output) throw new Error(`${c} printed other bytes than ${before[i]}`);
+        total += run.ms;
+      }
+      sums[name].push(total);
+    }
+  }
+  return { before: median(sums.before), after: median(sums.after), commands: after };
+}
+
 function nxRun(ws: string): number {
   const start = nowMs();
   const r = spawnSync(process.execPath, [path.join(ws, 'node_modules/nx/dist/bin/nx.js'), 'run', 'tools:bundle'], {
@@ -80,14 +144,13 @@ async function main(): Promise<void> {
     const nxCold = nxRun(ws);
     nxRun(ws); // the first trace wrote sidebundle.lock: this run hashes the new list once
     const nxNoop = median([nxRun(ws), nxRun(ws), nxRun(ws), nxRun(ws), nxRun(ws)]);
-    const digestRun = (...extra: string[]) => median([0, 1, 2, 3, 4].map(() => {
-      const start = nowMs();
-      execFileSync(process.execPath, [path.join(ws, 'node_modules/sidebundle/dist/lib/cli/main.js'), 'digest', '--config', 'apps/tools/sidebundle.json', ...extra], { cwd: ws });
-      return nowMs() - start;
-    }));
-    const digest = digestRun();
-    const tracedDigest = digestRun('--traced');
-    const locked = Object.keys((JSON.parse(readFileSync(path.join(ws, 'apps/tools/sidebundle.lock'), 'utf8')) as { files: object }).files).length;
+    const tools = await fingerprintCost(ws, 'tools', 11);
+    lock200Project(ws);
+    const lock200 = await fingerprintCost(ws, 'lock200', 11);
+    const lock = JSON.parse(readFileSync(path.join(ws, 'apps/tools/sidebundle.lock'), 'utf8')) as { files: object; listings?: object };
+    const locked = Object.keys(lock.files).length;
+    const listings = Object.keys(lock.listings ?? {}).length;
+    const load = os.loadavg().map((l) => l.toFixed(2)).join(', ');
     writeResults('nx', [
       '# Rebundle costs: engine step cache and Nx',
       '',
@@ -105,9 +168,17 @@ async function main(): Promise<void> {
       `| engine, incremental (the project's script edited) | ${fmt(incremental)} (${((incremental / cold) * 100).toFixed(0)}% of cold) | ≤ 30% of cold |`,
       `| \`nx run tools:bundle\`, cold (engine + Nx) | ${fmt(nxCold)} | — |`,
       `| \`nx run tools:bundle\`, no-op (all 5 tasks from Nx's cache) | ${fmt(nxNoop)} | — |`,
-      `| … of which the \`sidebundle digest\` runtime input (resolve) | ${fmt(digest)} | — |`,
-      `| … and \`sidebundle digest --traced\` (trace: the ${locked} files sidebundle.lock lists) | ${fmt(tracedDigest)} | ≤ 50 ms |`,
-    ].join('\n'), { rounds, cold, noop, incremental, nxCold, nxNoop, digest, tracedDigest, locked });
+      `| … of which the fingerprint (resolve and trace runtime inputs), before: \`node … digest\` | ${fmt(tools.before)} | — |`,
+      `| … of which the fingerprint, after: \`sidebundle-fingerprint\` replaying the digests' records | ${fmt(tools.after)} | ≤ 50 ms |`,
+      `| fingerprint of a no-op, lock of 200 traced files (\`apps/lock200\`), before | ${fmt(lock200.before)} | — |`,
+      `| fingerprint of a no-op, lock of 200 traced files, after | ${fmt(lock200.after)} | ≤ 50 ms |`,
+      '',
+      `The fingerprint rows time the project's runtime commands as Nx runs them (\`sh -c\` in the workspace root,`,
+      'process starts included), each once per no-op, medians of 11 interleaved rounds; "before" runs the digests',
+      'with Node (the commands the plugin inferred until now), "after" the commands it infers now, which printed the',
+      `same bytes in every round. The tools lock lists ${locked} paths (the traced and collected Python standard`,
+      `library, probes) and ${listings} directories collection listed. Load average during the run: ${load}.`,
+    ].join('\n'), { rounds, cold, noop, incremental, nxCold, nxNoop, fingerprint: { tools, lock200 }, locked, listings, load });
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
