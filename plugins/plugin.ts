@@ -27,6 +27,8 @@ import * as path from 'node:path';
 
 import type { CreateDependencies, CreateNodes, CreateNodesResult, DependencyType, ProjectConfiguration, RawProjectGraphDependency, TargetConfiguration } from '@nx/devkit';
 
+import { NX_OUT_DIR, STEP_FILES, stepDirOf } from '../lib/config/nx-paths';
+
 export interface SidebundlePluginOptions {
   /** Prefix for the inferred target names (default none: resolve, trace, merge, package, bundle).
    * `nx add sidebundle` picks one that collides with no existing target and stores it here. */
@@ -125,9 +127,9 @@ function explicitTargetNames(dir: string): string[] {
 export function sidebundleTargets(configFile: string, config: ConfigFields, workspaceRoot: string, options: SidebundlePluginOptions = {}): Record<string, TargetConfiguration> {
   const projectRoot = path.posix.dirname(configFile);
   const name = typeof config.name === 'string' ? config.name : path.basename(projectRoot);
-  const outDir = typeof config.outDir === 'string' ? config.outDir : 'dist/bundles';
+  const outDir = typeof config.outDir === 'string' ? config.outDir : NX_OUT_DIR;
   const t = (target: string) => `${options.targetPrefix ?? ''}${target}`;
-  const stepDir = `{workspaceRoot}/dist/sidebundle/${projectRoot}/${name}`;
+  const stepDir = `{workspaceRoot}/${stepDirOf(projectRoot, name)}`;
   const common = { config: configFile };
   const digest = (extra = '') => fingerprintCommand(workspaceRoot, `node node_modules/sidebundle/dist/lib/cli/main.js digest --config ${configFile}${extra}`);
   const sidebundleVersion = versionInput(workspaceRoot, digest());
@@ -154,7 +156,7 @@ export function sidebundleTargets(configFile: string, config: ConfigFields, work
         { runtime: digest() },
         sidebundleVersion,
       ],
-      outputs: [`${stepDir}/closure.json`],
+      outputs: [`${stepDir}/${STEP_FILES.closureFile}`],
       metadata: metadataOf('Find the entries, their loader and libraries, as ld.so would', { traceRoot: ['/opt/sysroot'], allowGpuLibs: true }),
     },
     [t('trace')]: {
@@ -162,8 +164,8 @@ export function sidebundleTargets(configFile: string, config: ConfigFields, work
       options: common,
       cache: true,
       dependsOn: [t('resolve')],
-      inputs: ['{projectRoot}/**/*', ...NOT_INPUTS, ...(nodeInputs.length ? nodeInputs : [{ dependentTasksOutputFiles: '**/closure.json' }]), { runtime: digest(' --traced') }, sidebundleVersion],
-      outputs: [`${stepDir}/traced.json`],
+      inputs: ['{projectRoot}/**/*', ...NOT_INPUTS, ...(nodeInputs.length ? nodeInputs : [{ dependentTasksOutputFiles: `**/${STEP_FILES.closureFile}` }]), { runtime: digest(' --traced') }, sidebundleVersion],
+      outputs: [`${stepDir}/${STEP_FILES.tracedFile}`],
       metadata: metadataOf(`Run the trace commands under the tracer; record files outside the workspace in ${LOCK_FILE}`, { traceBackend: 'ptrace', traceTimeout: 120 }),
     },
     [t('merge')]: {
@@ -172,7 +174,7 @@ export function sidebundleTargets(configFile: string, config: ConfigFields, work
       cache: true,
       dependsOn: [t('trace')],
       inputs: [`{projectRoot}/sidebundle.json`, { dependentTasksOutputFiles: '**/*.json', transitive: true }, sidebundleVersion],
-      outputs: [`${stepDir}/plan.json`],
+      outputs: [`${stepDir}/${STEP_FILES.planFile}`],
       metadata: metadataOf('Merge the closures into one payload plan', { setEnv: ['LANG=C.UTF-8'] }),
     },
     [t('package')]: {
@@ -180,7 +182,7 @@ export function sidebundleTargets(configFile: string, config: ConfigFields, work
       options: common,
       cache: true,
       dependsOn: [t('merge')],
-      inputs: [`{projectRoot}/sidebundle.json`, { dependentTasksOutputFiles: '**/plan.json' }, sidebundleVersion],
+      inputs: [`{projectRoot}/sidebundle.json`, { dependentTasksOutputFiles: `**/${STEP_FILES.planFile}` }, sidebundleVersion],
       outputs: [
         `{workspaceRoot}/${outDir}/${name}`,
         ...(config.emitSingleFile === true ? [`{workspaceRoot}/${outDir}/${name}.run`] : []),

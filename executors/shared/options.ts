@@ -12,6 +12,7 @@ import type { BundleOptions } from '../../lib/bundle';
 import { StepCache } from '../../lib/cache/step-cache';
 import { SidebundleError } from '../../lib/errors';
 import { checkOptions, configDefault, copyDirsOf, entriesOf, readConfigFile, type BundleConfig } from '../../lib/config/config';
+import { STEP_FILES, stepDirOf } from '../../lib/config/nx-paths';
 import type { ExecutorName, OptionSpec } from '../../lib/config/option-spec';
 import { executorOptions, type ExecutorOptions } from '../../lib/config/options';
 import type { EntrySpec } from '../../lib/entries/spec';
@@ -55,8 +56,8 @@ export function normalizeOptions<E extends ExecutorName>(executor: E, options: E
   }
   const baseDir = configFile ? path.dirname(configFile) : path.resolve(workspaceRoot, projectRoot);
   const takes = (option: string) => taken.some((o) => o.name === option);
-  const stepDir = path.join(workspaceRoot, 'dist', 'sidebundle', projectRoot, name);
-  const stepFile = (option: 'closureFile' | 'tracedFile' | 'planFile', file: string) => path.resolve(workspaceRoot, (merged[option] as string | undefined) ?? path.join(stepDir, file));
+  const stepDir = path.join(workspaceRoot, stepDirOf(projectRoot, name));
+  const stepFile = (option: keyof typeof STEP_FILES) => path.resolve(workspaceRoot, (merged[option] as string | undefined) ?? path.join(stepDir, STEP_FILES[option]));
   return {
     workspaceRoot,
     projectRoot,
@@ -64,9 +65,9 @@ export function normalizeOptions<E extends ExecutorName>(executor: E, options: E
     entries: takes('entries') ? entriesOf(merged as Pick<BundleConfig, 'entries'>, baseDir, where) : [],
     engine: engineOptionsOf(taken, merged, { workspace: workspaceRoot, config: baseDir }),
     cache: new StepCache(path.resolve(workspaceRoot, (merged.cacheDir as string | undefined) ?? configDefault<string>('cacheDir')!)),
-    closureFile: stepFile('closureFile', 'closure.json'),
-    tracedFile: stepFile('tracedFile', 'traced.json'),
-    planFile: stepFile('planFile', 'plan.json'),
+    closureFile: stepFile('closureFile'),
+    tracedFile: stepFile('tracedFile'),
+    planFile: stepFile('planFile'),
     ...(configFile ? { configFile } : {}),
     baseDir,
   };

@@ -6,9 +6,12 @@
 // normalisation and the CLI parser read it. Kept free of the engine: the CLI's help loads it.
 import { COLLECT_POLICIES, DEFAULT_COLLECT, DEFAULT_COLLECT_BUDGET_MIB, LOG_LEVELS, RUN_MODES } from '../model/options';
 import { DEFAULT_TRACE_TIMEOUT_SECONDS, TRACE_BACKEND_REQUESTS } from '../model/trace';
+import { NX_OUT_DIR, STEP_FILES, stepDirOf } from './nx-paths';
 import { EXECUTORS, type ExecutorName, type JsonSchema, type OptionSpec } from './option-spec';
 
 const ALL = EXECUTORS;
+/** A step file's default as the schemas and docs say it. */
+const stepFileText = (file: string) => `${stepDirOf('<projectRoot>', '<name>')}/${file}`;
 
 const ENTRY_TRACE: JsonSchema = { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }] };
 
@@ -60,7 +63,7 @@ export const OPTIONS = [
   },
   {
     name: 'outDir', flag: '--out-dir', arg: 'DIR', kind: { type: 'string' }, config: true, executors: ['trace', 'package', 'bundle', 'push'], path: 'workspace',
-    default: 'dist/bundles', cliDefault: 'target/bundles',
+    default: NX_OUT_DIR, cliDefault: 'target/bundles',
     description: 'Where the bundle directory goes (in Nx, from the workspace root). Traces leave it out.',
   },
   // Reading programs
@@ -195,15 +198,15 @@ export const OPTIONS = [
   },
   // Step files (the Nx chain's JSON results)
   {
-    name: 'closureFile', kind: { type: 'string' }, config: false, executors: ['resolve', 'trace', 'merge', 'package', 'push'], path: 'workspace', defaultText: 'dist/sidebundle/<projectRoot>/<name>/closure.json',
+    name: 'closureFile', kind: { type: 'string' }, config: false, executors: ['resolve', 'trace', 'merge', 'package', 'push'], path: 'workspace', defaultText: stepFileText(STEP_FILES.closureFile),
     description: 'Where resolve writes the resolved closures (trace and merge read them; package and push read the source images\' configuration there).',
   },
   {
-    name: 'tracedFile', kind: { type: 'string' }, config: false, executors: ['trace', 'merge'], path: 'workspace', defaultText: 'dist/sidebundle/<projectRoot>/<name>/traced.json',
+    name: 'tracedFile', kind: { type: 'string' }, config: false, executors: ['trace', 'merge'], path: 'workspace', defaultText: stepFileText(STEP_FILES.tracedFile),
     description: 'Where trace writes what the traced runs added (merge reads it).',
   },
   {
-    name: 'planFile', kind: { type: 'string' }, config: false, executors: ['merge', 'package'], path: 'workspace', defaultText: 'dist/sidebundle/<projectRoot>/<name>/plan.json',
+    name: 'planFile', kind: { type: 'string' }, config: false, executors: ['merge', 'package'], path: 'workspace', defaultText: stepFileText(STEP_FILES.planFile),
     description: 'Where merge writes the plan (package reads it).',
   },
   // The CLI's output
