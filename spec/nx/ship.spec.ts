@@ -78,6 +78,17 @@ test('a second run restores the layout, the archive and the report from the cach
   expect({ layout: contentDigest(layout), archive: sha(archive), report: sha(report) }).toEqual(before);
 });
 
+test('a run without the report removes the one an earlier run left; the cache brings it back with its bundle', async () => {
+  const written = sha(report);
+  const without = await nx(ws, ['run', 'jq:package', '--report=false']);
+  expect(without.status).toBe(0);
+  expect(without.tasks['jq:package']).toBe('run');
+  expect(existsSync(report)).toBe(false);
+  const again = await nx(ws, ['run', 'jq:package']);
+  expect(again.tasks['jq:package']).toBe('cache');
+  expect(sha(report)).toBe(written);
+});
+
 test('an image directory given on the command line (through bundle) is an output too', async () => {
   const extra = path.join(ws, 'dist/images/cli');
   const first = await nx(ws, ['run', 'jq:bundle', '--emitOci=dist/images/cli']);
