@@ -67,6 +67,9 @@ export interface Timing {
   mean: number;
   median: number;
   stddev: number;
+  /** CPU time of the command, user and system, mean (ms): what machine load changes least. */
+  user: number;
+  system: number;
 }
 
 /** hyperfine (no shell) over `commands` in one run, after 30 warm-up runs each; ms. */
@@ -77,9 +80,9 @@ export function hyperfine(commands: Record<string, string>, runs: number): Recor
   for (const name of names) args.push('-n', name, commands[name]!);
   const r = spawnSync('hyperfine', args, { stdio: ['ignore', 'ignore', 'inherit'] });
   if (r.error || r.status !== 0) throw new Error(`hyperfine failed (install it: apt-get install hyperfine): ${r.error?.message ?? r.status}`);
-  const json = JSON.parse(readFileSync(out, 'utf8')) as { results: Array<{ command: string; mean: number; median: number; stddev: number }> };
+  const json = JSON.parse(readFileSync(out, 'utf8')) as { results: Array<{ command: string; mean: number; median: number; stddev: number; user: number; system: number }> };
   rmSync(path.dirname(out), { recursive: true, force: true });
   // hyperfine reports seconds unless --time-unit applies to the export (it does not in 1.15).
   const scale = json.results[0]!.mean < 0.5 ? 1000 : 1;
-  return Object.fromEntries(json.results.map((x) => [x.command, { command: commands[x.command]!, mean: x.mean * scale, median: x.median * scale, stddev: x.stddev * scale }]));
+  return Object.fromEntries(json.results.map((x) => [x.command, { command: commands[x.command]!, mean: x.mean * scale, median: x.median * scale, stddev: x.stddev * scale, user: x.user * scale, system: x.system * scale }]));
 }
