@@ -1,10 +1,13 @@
+import type { RunMode } from '../../lib/model/options';
+import type { TraceBackendRequest } from '../../lib/model/trace';
+
 export interface ConfigurationGeneratorSchema {
   project: string;
   entries?: string[] | string;
   name?: string;
-  traceBackend?: 'off' | 'auto' | 'ptrace' | 'fanotify' | 'combined';
+  traceBackend?: TraceBackendRequest;
   outDir?: string;
-  runMode?: 'auto' | 'host' | 'ns' | 'bwrap' | 'chroot';
+  runMode?: RunMode;
   emitSingleFile?: boolean;
   skipFormat?: boolean;
 }

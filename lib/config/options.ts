@@ -5,7 +5,7 @@
 // spec/config/options.spec.ts fails when a generated file is stale); validateConfig, the executors'
 // normalisation and the CLI parser read it. Kept free of the engine: the CLI's help loads it.
 import { COLLECT_POLICIES, DEFAULT_COLLECT, DEFAULT_COLLECT_BUDGET_MIB, LOG_LEVELS, RUN_MODES } from '../model/options';
-import { DEFAULT_TRACE_TIMEOUT_SECONDS, TRACE_BACKEND_REQUESTS } from '../model/trace';
+import { DEFAULT_TRACE_TIMEOUT_SECONDS, IMAGE_TRACE_BACKENDS, TRACE_BACKEND_REQUESTS } from '../model/trace';
 import { NX_OUT_DIR, STEP_FILES, stepDirOf } from './nx-paths';
 import { EXECUTORS, type ExecutorName, type JsonSchema, type OptionSpec } from './option-spec';
 
@@ -131,7 +131,7 @@ export const OPTIONS = [
     description: 'The engine for bare image references: auto (docker, then podman), docker or podman.',
   },
   {
-    name: 'imageTraceBackend', flag: '--image-trace-backend', arg: 'B', kind: { type: 'enum', values: [...TRACE_BACKEND_REQUESTS, 'agent', 'agent-combined'] }, config: true, executors: ['resolve', 'trace', 'bundle'],
+    name: 'imageTraceBackend', flag: '--image-trace-backend', arg: 'B', kind: { type: 'enum', values: IMAGE_TRACE_BACKENDS }, config: true, executors: ['resolve', 'trace', 'bundle'],
     defaultText: 'traceBackend',
     description: 'How image entries are traced: off|auto|ptrace|fanotify|combined from this machine inside the unpacked image, or agent|agent-combined (the agent runs inside a container of the image; needs an engine).',
   },

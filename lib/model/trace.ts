@@ -2,11 +2,16 @@
 // the agent binary), read by the trace step (lib/steps/trace.ts), which resolves what a run touched
 // like the static closure. Plain JSON, versioned by `schema`.
 
-export type TraceBackend = 'off' | 'ptrace' | 'fanotify' | 'combined';
-export type TraceBackendRequest = TraceBackend | 'auto';
-export const TRACE_BACKEND_REQUESTS: readonly TraceBackendRequest[] = ['off', 'auto', 'ptrace', 'fanotify', 'combined'];
+/** What the tracer can be asked for: a backend, or auto (combined, falling back to ptrace, then off). */
+export const TRACE_BACKEND_REQUESTS = ['off', 'auto', 'ptrace', 'fanotify', 'combined'] as const;
+export type TraceBackendRequest = (typeof TRACE_BACKEND_REQUESTS)[number];
+export type TraceBackend = Exclude<TraceBackendRequest, 'auto'>;
+/** How image entries may be traced besides those: by the agent inside a container of the image. */
+export const IMAGE_TRACE_BACKENDS = [...TRACE_BACKEND_REQUESTS, 'agent', 'agent-combined'] as const;
+export type ImageTraceBackend = (typeof IMAGE_TRACE_BACKENDS)[number];
 /** A trace command (and all it started) is killed after this long. */
 export const DEFAULT_TRACE_TIMEOUT_SECONDS = 60;
+export const DEFAULT_TRACE_TIMEOUT_MS = DEFAULT_TRACE_TIMEOUT_SECONDS * 1000;
 
 /** One command to trace, in a root, with a backend: what every tracer takes (lib/trace). */
 export interface TraceRequest {

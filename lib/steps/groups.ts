@@ -13,13 +13,11 @@ import { parseImageReference } from '../image/reference';
 import type { ImageStore } from '../image/store';
 import type { ResolvedClosure } from '../model/closure';
 import type { CollectPolicy } from '../model/options';
-import type { TraceBackendRequest, TraceReport, TraceRunner } from '../model/trace';
+import type { ImageTraceBackend, TraceBackendRequest, TraceReport, TraceRunner } from '../model/trace';
 import { containerAgentRunner } from '../trace/container';
 import { digestsOf, emit, type StepContext } from './context';
 import { resolve } from './resolve';
 import { trace, unionOf } from './trace';
-
-export type ImageTraceBackend = TraceBackendRequest | 'agent' | 'agent-combined';
 
 /** The options of the per-root stages (bundle()'s options extend them). */
 export interface GroupOptions {

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 
 import { SidebundleError } from '../errors';
 import { DEFAULT_PATH, type ExcludedFile, type ResolvedClosure, type ResolvedEntry } from '../model/closure';
-import { DEFAULT_TRACE_TIMEOUT_SECONDS, type TraceBackendRequest, type TraceReport, type TracedFile, type TraceRunner } from '../model/trace';
+import { DEFAULT_TRACE_TIMEOUT_MS, type TraceBackendRequest, type TraceReport, type TracedFile, type TraceRunner } from '../model/trace';
 import { resolveClosure } from '../resolve/resolve';
 import { relocateClosure } from '../resolve/relocate';
 import { exclusionReason, tracePolicy, type TracePolicy } from '../policy/policy';
@@ -49,8 +49,6 @@ export interface TracedClosure {
   reports: TraceReport[];
   closure: ResolvedClosure;
 }
-
-export const DEFAULT_TRACE_TIMEOUT_MS = DEFAULT_TRACE_TIMEOUT_SECONDS * 1000;
 
 export async function trace(closure: ResolvedClosure, options: TraceStepOptions, context: StepContext = {}, runner?: TraceRunner): Promise<TracedClosure> {
   const backend = options.backend ?? 'auto';

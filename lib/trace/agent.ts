@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { SidebundleError } from '../errors';
-import { DEFAULT_TRACE_TIMEOUT_SECONDS, type TraceBackend, type TraceReport, type TraceRequest, type TracedFile } from '../model/trace';
+import { DEFAULT_TRACE_TIMEOUT_MS, type TraceBackend, type TraceReport, type TraceRequest, type TracedFile } from '../model/trace';
 
 /** One run as the native shim and the agent report it (before it becomes a TraceReport). */
 export type RawRun = Record<string, unknown>;
@@ -15,7 +15,7 @@ export type RawRun = Record<string, unknown>;
 export function writeAgentSpec(dir: string, request: TraceRequest, cwd: string): string {
   const file = path.join(dir, 'spec.json');
   writeFileSync(file, JSON.stringify({
-    commands: [{ command: request.command, cwd, ...(request.env ? { env: request.env } : {}), timeoutMs: request.timeoutMs ?? DEFAULT_TRACE_TIMEOUT_SECONDS * 1000 }],
+    commands: [{ command: request.command, cwd, ...(request.env ? { env: request.env } : {}), timeoutMs: request.timeoutMs ?? DEFAULT_TRACE_TIMEOUT_MS }],
   }));
   return file;
 }

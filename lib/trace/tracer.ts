@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { SidebundleError } from '../errors';
-import { DEFAULT_TRACE_TIMEOUT_SECONDS, type TraceBackend, type TraceReport, type TraceRequest } from '../model/trace';
+import { DEFAULT_TRACE_TIMEOUT_MS, type TraceBackend, type TraceReport, type TraceRequest } from '../model/trace';
 import { agentBinaryPath, nativeBinding, type NativeBinding } from '../native/binding';
 import { agentArgs, agentFailure, readAgentReport, throwIfRunFailed, toTraceReport, writeAgentSpec, type RawRun } from './agent';
 import { stringEnv } from '../util/env';
@@ -62,7 +62,7 @@ async function runNative(request: TraceRequest, backend: TraceBackend, binding: 
       cwd: request.cwd ?? process.cwd(),
       env: request.env ?? stringEnv(process.env),
       backend,
-      timeoutMs: request.timeoutMs ?? DEFAULT_TRACE_TIMEOUT_SECONDS * 1000,
+      timeoutMs: request.timeoutMs ?? DEFAULT_TRACE_TIMEOUT_MS,
       session,
       stdout: 'stderr',
     });
