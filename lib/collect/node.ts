@@ -1,6 +1,8 @@
-// Node.js: a script entry run by node (`#!/usr/bin/env node`) gets its app (the package it
-// belongs to: every file but node_modules and dot-directories) and the app's production
-// dependency closure from package-lock.json (npm-lock.ts): each package whole but for what only
+// Node.js: a script entry run by node (`#!/usr/bin/env node`, or a .js file without #!) gets its
+// app (the package it belongs to, or in an Nx workspace its project or build output directory:
+// every file but node_modules and dot-directories) and the app's production dependency closure
+// from the nearest package-lock.json with node_modules beside it, the workspace root's in a
+// monorepo (npm-lock.ts; docs/node-apps.md has the rules): each package whole but for what only
 // its development needs (node-package.ts), native addons (*.node, ELF shared objects) resolved
 // with their library closures like any library, and prebuilt addons only for linux-x64. ESM or
 // CommonJS makes no difference here: both are files, found by the same node_modules lookup.
