@@ -3,8 +3,8 @@
 // target into dist/apps/app/main.js (no #! line, no package.json: its imports say what it needs);
 // runtime dependencies ms (CommonJS) and kleur (dual) packed from the node-app fixture, an
 // ESM-only package and an N-API addon compiled with gcc here, both local tarballs, and an ESM
-// workspace package. `nx g sidebundle:configuration`, `nx run app:bundle`, the bundle run in the
-// bare root (no node there) printing what `node dist/apps/app/main.js` prints; then the ESM-only
+// workspace package. `nx g sidebundle:configuration`, `nx run app:bundle` (and the CLI), the bundle
+// run in the bare root (no node there) printing what `node dist/apps/app/main.js` prints; then the ESM-only
 // package upgraded in the lockfile (installed offline from a new tarball) gives a fresh bundle.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -149,6 +149,13 @@ test('nx run app:bundle builds the app first and its bundle prints in the bare r
   // The app's closure, not the workspace's: nx and sidebundle (root devDependencies) stay out.
   expect(shipped.filter((p) => /\/node_modules\/(nx|sidebundle)\//.test(p))).toEqual([]);
   expect(shipped.filter((p) => p.includes('/apps/app/src/'))).toEqual([]);
+});
+
+test('the same app bundled through the CLI runs the same in the bare root', () => {
+  const out = path.join(base, 'cli-out');
+  execFileSync(process.execPath, [path.join(ws, 'node_modules/sidebundle/dist/lib/cli/main.js'), 'create', '--name', 'app', '--out-dir', out, '--from-host', 'dist/apps/app/main.js'], { cwd: ws, stdio: 'pipe' });
+  const r = runInRoot(bareRootfs(), [`${MOUNT}/bin/main.js`], { binds: { [path.join(out, 'app')]: MOUNT }, env: { SIDEBUNDLE_RUN_MODE: 'host' } });
+  expect({ stdout: r.stdout, stderr: r.stderr, status: r.status }).toEqual({ stdout: native(), stderr: '', status: 0 });
 });
 
 test('unchanged, the next runs are cache hits', async () => {
