@@ -141,8 +141,11 @@ export function sidebundleTargets(configFile: string, config: ConfigFields, work
   // An entry in the project's own build output (a Node app's dist/apps/x/main.js): build first.
   const buildOutputs = ownBuildOutputs(workspaceRoot, projectRoot, build);
   const ownBuild = paths.some((p) => buildOutputs.some((dir) => isInside(p, dir)));
-  // A Node app's collection (in trace) reads its build output and the packages the root lock installs.
-  const nodeInputs = isNodeApp(config, paths, workspaceRoot) ? [...NODE_LOCKS.map((f) => `{workspaceRoot}/${f}`), { dependentTasksOutputFiles: '**/*', transitive: true }] : [];
+  // A Node app's collection (in trace) reads its build output, the packages the root lock
+  // installs, and the npm workspace packages it depends on (linked, not in the lock's hash).
+  const nodeInputs = isNodeApp(config, paths, workspaceRoot)
+    ? [...NODE_LOCKS.map((f) => `{workspaceRoot}/${f}`), ...npmWorkspaceInputs(workspaceRoot), '^default', { dependentTasksOutputFiles: '**/*', transitive: true }]
+    : [];
   const targets: Record<string, TargetConfiguration> = {
     [t('resolve')]: {
       executor: 'sidebundle:resolve',
@@ -339,6 +342,21 @@ function ownBuildOutputs(workspaceRoot: string, projectRoot: string, build: stri
   if (!target) return [];
   const outputs = target.outputs ?? ['{options.outputPath}'];
   return outputDirsOf({ root: projectRoot, targets: { [build]: { ...target, outputs } } });
+}
+
+/** Every file of the root package.json's npm workspaces (each glob with `/**` + `/*` added):
+ * which of them an app uses is known only to collection, so a change in any reruns its trace. */
+function npmWorkspaceInputs(workspaceRoot: string): string[] {
+  let workspaces: unknown;
+  try {
+    workspaces = (JSON.parse(readFileSync(path.join(workspaceRoot, 'package.json'), 'utf8')) as { workspaces?: unknown }).workspaces;
+  } catch {
+    return [];
+  }
+  const globs = Array.isArray(workspaces) ? workspaces : (workspaces as { packages?: unknown } | undefined)?.packages;
+  return (Array.isArray(globs) ? globs : [])
+    .filter((g): g is string => typeof g === 'string' && isWorkspaceRelative(g) && !g.startsWith('!'))
+    .map((g) => `{workspaceRoot}/${path.posix.normalize(g).replace(/\/$/, '')}/**/*`);
 }
 
 /** A bundle of a Node app: --node given, an entry that is a .js file, or a #! line naming node. */

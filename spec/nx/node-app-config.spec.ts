@@ -68,6 +68,7 @@ describe('plugin: a Node app whose entry is its own build output', () => {
   write('apps/cli/package.json', { name: 'cli', nx: { targets: { build: { executor: 'nx:run-commands', outputs: ['{projectRoot}/dist'] } } } });
   write('apps/cli/bin/cli', '#!/usr/bin/env node\nrequire("../dist/main.js");\n');
   write('apps/cli/sidebundle.json', { name: 'cli', entries: ['./bin/cli'] });
+  write('package.json', { name: 'ws', private: true, workspaces: ['libs/*', 'packages/tools/'] });
   write('apps/jq/project.json', { name: 'jq', targets: { build: { executor: 'nx:run-commands', outputs: ['{workspaceRoot}/dist/jq'] } } });
   write('apps/jq/sidebundle.json', { name: 'jq', entries: ['/usr/bin/jq'] });
 
@@ -89,10 +90,10 @@ describe('plugin: a Node app whose entry is its own build output', () => {
     expect(tasks.dependencies['api:resolve']).toEqual([{ id: 'api:build' }]);
   });
 
-  test('trace hashes the root lockfile and the build output (transitively) for a .js or #!node entry', async () => {
+  test('trace hashes the root lockfile, the npm workspace packages, the sources of projects it depends on and the build output (transitively) for a .js or #!node entry', async () => {
     for (const project of ['apps/api', 'apps/cli']) {
       const trace = (await targetsOf(project)).trace!;
-      expect(trace.inputs).toEqual(expect.arrayContaining(['{workspaceRoot}/package-lock.json', { dependentTasksOutputFiles: '**/*', transitive: true }]));
+      expect(trace.inputs).toEqual(expect.arrayContaining(['{workspaceRoot}/package-lock.json', '{workspaceRoot}/libs/*/**/*', '{workspaceRoot}/packages/tools/**/*', '^default', { dependentTasksOutputFiles: '**/*', transitive: true }]));
     }
   });
 
@@ -102,6 +103,8 @@ describe('plugin: a Node app whose entry is its own build output', () => {
     const jq = await targetsOf('apps/jq');
     expect(jq.resolve!.dependsOn).toEqual(['^build']);
     expect(jq.trace!.inputs).not.toContain('{workspaceRoot}/package-lock.json');
+    expect(jq.trace!.inputs).not.toContain('^default');
+    expect(jq.trace!.inputs).not.toContain('{workspaceRoot}/libs/*/**/*');
     expect(jq.trace!.inputs).toContainEqual({ dependentTasksOutputFiles: '**/closure.json' });
   });
 });

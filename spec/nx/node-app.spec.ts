@@ -181,3 +181,14 @@ test('a dependency upgraded in the lockfile gives a fresh bundle, not a stale ca
   const r = bundled('host');
   expect({ stdout: r.stdout, stderr: r.stderr, status: r.status }).toEqual({ stdout: expected, stderr: '', status: 0 });
 });
+
+test('a workspace package edited gives a fresh bundle too (the npm workspaces are inputs of trace)', async () => {
+  writeFileSync(path.join(ws, 'libs/greet/index.js'), 'export const greet = (name) => `hi ${name}`;\n');
+  const expected = native();
+  expect(expected).toBe('2m "\\u001b[32mok\\u001b[39m" addon-ok HI NX!! (shout 2)\n');
+  const run = await nx(ws, ['run', 'app:bundle']);
+  expect(run.status).toBe(0);
+  expect(run.tasks['app:trace']).toBe('run');
+  const r = bundled('host');
+  expect({ stdout: r.stdout, stderr: r.stderr, status: r.status }).toEqual({ stdout: expected, stderr: '', status: 0 });
+});
