@@ -34,8 +34,10 @@ async function updateLock(o: NormalizedOptions, groups: ResolvedGroup[], traced:
   const paths = lockedPaths(groups.map((g, i) => ({ root: g.closure.root, static: g.closure, traced: traced[i]!.closure, image: g.image })), o.workspaceRoot);
   const collection = collectionInputs(groups.map((g, i) => ({ ...traced[i]!, image: g.image })), o.workspaceRoot);
   const file = lockFileOf(o.configFile ?? path.join(o.workspaceRoot, o.projectRoot));
-  // No lock for a bundle whose traces and collection read nothing outside the workspace, unless one exists.
-  if (paths.length === 0 && collection.paths.length === 0 && collection.listings.length === 0 && !existsSync(file)) return;
+  // No lock for a bundle to which neither the traces nor collection added a file outside the
+  // workspace, unless one exists: collection looks in every root (is this program a JVM's?), and a
+  // lock of such probes alone would cost every project a settling run (docs/nx-cache.md).
+  if (paths.length === 0 && !existsSync(file)) return;
   const lock = lockOf(await o.cache.describe([...paths, ...collection.paths], collection.listings));
   if (writeLock(file, lock)) console.log(`wrote ${path.relative(o.workspaceRoot, file)} (${Object.keys(lock.files).length} paths and ${Object.keys(lock.listings ?? {}).length} directories outside the workspace)`);
   o.cache.saveMemo();
