@@ -1,7 +1,7 @@
 // How much an image may unpack to: per file, per layer, per image, and per compressed byte of a
 // layer, so that a decompression or tar bomb is refused while it streams instead of filling the
 // disk. Each limit is declared once below (default, key in SIDEBUNDLE_IMAGE_LIMITS, meaning);
-// the README's Images section documents the same table.
+// docs/images.md ("Limits and timeouts") documents the same table.
 import { SidebundleError } from '../errors';
 
 export interface ImageLimits {

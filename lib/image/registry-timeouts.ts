@@ -1,6 +1,6 @@
 // How long a registry may keep us waiting: to open a connection, and between two bytes of an
 // answer (headers or body). Declared once here (default, key in SIDEBUNDLE_REGISTRY_TIMEOUTS,
-// meaning); the README's Images section documents the same table.
+// meaning); docs/images.md ("Limits and timeouts") documents the same table.
 import { SidebundleError } from '../errors';
 
 export interface RegistryTimeouts {

@@ -2,7 +2,7 @@
 // needs those programs on the target too; we bundle them as entries of their own and the
 // script's launcher puts the bundle's bin/ first on PATH.
 //
-// The heuristic, documented in the README: a word is a helper when it stands in command
+// The heuristic, documented in docs/resolution.md ("Scripts"): a word is a helper when it stands in command
 // position (start of a line or after ; | & && || ( ) { } $( ` and after the keywords if, then,
 // else, elif, do, while, until, !), after skipping VAR=value assignments and redirections, or
 // when it follows a command runner (exec, command, env, nohup, nice, time, timeout, xargs,

@@ -1,7 +1,7 @@
 // Bundles built with one cache share their files' inodes with its content store and with each
 // other. Shared content is read-only: an edit in place fails with EACCES for anyone but root.
 // Root ignores modes: its edit reaches every bundle that shares the inode (stated below, so
-// the README's claim is tested), but never the next bundle, which checks the store before reuse.
+// docs/api.md's claim is tested), but never the next bundle, which checks the store before reuse.
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, openSync, readFileSync, statSync, utimesSync, writeSync } from 'node:fs';

@@ -2,7 +2,7 @@
 //! the target's file system. Planned from directory listings only, so a test can plan against
 //! two temporary trees; root.rs mounts the plan and bwrap.rs turns it into bwrap's arguments.
 //!
-//! Rules, in order (README, "What the program sees"):
+//! Rules, in order (docs/run-modes.md, "What the program sees"):
 //! - a top-level name the payload lacks, or one of HOST_ALWAYS, is the target's;
 //! - a directory both have is merged, the payload's entries first: one read-only overlay
 //!   (`lowerdir=PAYLOAD/dir:/dir`) where overlayfs is allowed, else a directory of binds one
