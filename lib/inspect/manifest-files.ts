@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { errnoCode, SidebundleError } from '../errors';
 import { MANIFEST_FORMAT, type Manifest } from '../package/manifest';
 import { MANIFEST_NAME } from '../package/publish';
+import { entriesByProgram, reasonInWords } from './reasons';
 
 export type Expected =
   | { kind: 'file'; sha256: string; size: number; mode: string; reasons: string[] }
@@ -79,17 +80,12 @@ function firstMalformed(m: Manifest): string | undefined {
   return undefined;
 }
 
-/** One reason as a reviewer reads it: "entry jq", "needed by payload/usr/bin/jq", "traced". */
-export function describeReason(reason: Record<string, unknown>): string {
-  const details = Object.entries(reason).filter(([k]) => k !== 'kind').map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(' -> ') : typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
-  return details.length ? `${String(reason.kind)} (${details.join(', ')})` : String(reason.kind);
-}
-
 /** Every path the manifest accounts for (manifest.lock itself aside). */
 export function expectedFiles(manifest: Manifest): Map<string, Expected> {
   const expected = new Map<string, Expected>();
+  const entryOf = entriesByProgram(manifest);
   for (const f of manifest.files) {
-    const reasons = (f.reasons ?? []).map((r) => describeReason(r as unknown as Record<string, unknown>));
+    const reasons = (f.reasons ?? []).map((r) => reasonInWords(r, entryOf));
     if (f.sameAs !== undefined) {
       // Its bytes are checked at the file it points to, which the manifest lists too.
       expected.set(f.path, { kind: 'symlink', target: path.posix.relative(path.posix.dirname(f.path), f.sameAs), reasons });

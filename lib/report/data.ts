@@ -1,8 +1,9 @@
 // The report's data: a manifest.lock (and the ELF version tables read from the bundle) turned into
 // what the page shows. Pure: the ELF scan and the image facts come in as arguments.
+import { entriesByProgram, reasonInWords } from '../inspect/reasons';
 import type { Manifest, ManifestFile } from '../package/manifest';
 import { summarizeGlibc, type ElfVersions, type GlibcSummary } from './glibc';
-import { collectedBy, reasonInWords } from './reasons';
+import { collectedBy } from './reasons';
 
 export const REPORT_FORMAT = 'sidebundle/report@1';
 
@@ -54,9 +55,7 @@ export interface ReportData {
 export function buildReportData(manifest: Manifest, elfs: readonly ElfVersions[], images: readonly ImageFacts[] = []): ReportData {
   const shipped = manifest.files;
   const entriesOf = attributeEntries(manifest, shipped);
-  const programs = new Map<string, string[]>();
-  for (const e of manifest.entries) programs.set(e.logicalProgram, [...(programs.get(e.logicalProgram) ?? []), e.name]);
-  const entryOf = (logical: string) => programs.get(logical) ?? [];
+  const entryOf = entriesByProgram(manifest);
   const files: ReportFile[] = shipped.map((f) => ({
     path: f.path,
     size: f.size,

@@ -1,43 +1,6 @@
-// Why a file is in a bundle, in words a reader follows without knowing manifest.lock's schema:
-// one sentence per reason, naming the entry a library was loaded for when the chain leads to one.
-import { describeReason } from '../inspect/manifest-files';
+// Which heading the report files a file under, by the reasons it is in the bundle. The reasons
+// themselves in words: inspect/reasons.ts (verify and diff print the same sentences).
 import type { Reason } from '../model/closure';
-
-const TRACE_OPS: Record<string, string> = { open: 'opened', stat: 'looked up', exec: 'executed', readlink: 'read as a link', opendir: 'listed' };
-
-/** One reason as a sentence. `entryOf` names the entries whose program is a logical path. */
-export function reasonInWords(reason: Reason, entryOf: (logical: string) => string[] = () => []): string {
-  const of = (logical: string) => {
-    const entries = entryOf(logical);
-    return entries.length ? `${logical} (entry ${entries.join(', ')})` : logical;
-  };
-  switch (reason.kind) {
-    case 'entry':
-      return `the program of entry ${reason.entry}`;
-    case 'interpreter':
-      return `the dynamic loader (PT_INTERP) of ${of(reason.of)}`;
-    case 'needed':
-      return `needed by ${of(reason.by)} (DT_NEEDED ${reason.name}, found via ${reason.via})`;
-    case 'hwcaps-variant':
-      return `the ${reason.level} hwcaps variant of ${reason.of}`;
-    case 'script-interpreter':
-      return `the #! interpreter of ${of(reason.of)}`;
-    case 'script':
-      return `the script of entry ${reason.entry}`;
-    case 'helper':
-      return `command "${reason.command}" called by the script ${of(reason.of)}`;
-    case 'traced':
-      return `${TRACE_OPS[reason.op] ?? `touched (${reason.op})`} when tracing \`${reason.command}\` (entry ${reason.entry})`;
-    case 'copy-dir':
-      return `copied with --copy-dir from ${reason.source}`;
-    case 'loader-cache':
-      return 'the loader cache, read by the bundled loader when the payload is /';
-    case 'collected':
-      return `collected by ${reason.family}: ${reason.what}`;
-    default:
-      return describeReason(reason as unknown as Record<string, unknown>);
-  }
-}
 
 // Which single heading a file is counted under in the "how collected" view: the strongest claim
 // wins (a library both needed and traced was needed; tracing only confirmed it).

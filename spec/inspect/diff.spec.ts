@@ -26,7 +26,7 @@ test('an added entry: its files added with size and reason, as text', () => {
   const r = runCli(['diff', a, b]);
   expect(r.status).toBe(0);
   expect(r.stdout).toMatch(/^\+ entry env$/m);
-  expect(r.stdout).toMatch(/^\+ payload\/usr\/bin\/env \(\d+ bytes\): entry \(entry=env\)$/m);
+  expect(r.stdout).toMatch(/^\+ payload\/usr\/bin\/env \(\d+ bytes\): the program of entry env$/m);
   expect(r.stdout).toMatch(/^\+ bin\/env: symlink$/m);
   expect(r.stdout).toMatch(/^\+ runtime\/entries\/env\.json \(\d+ bytes\): launcher or runtime$/m);
   expect(r.stdout).not.toMatch(/data\//);
@@ -37,7 +37,7 @@ test('--json, and the other way round: removed; --exit-code exits 1', () => {
   const r = runCli(['diff', b, a, '--json', '--exit-code']);
   const { diff } = JSON.parse(r.stdout);
   expect(diff.entries).toEqual({ added: [], removed: ['env'] });
-  expect(diff.removed).toContainEqual({ path: 'payload/usr/bin/env', kind: 'file', size: expect.any(Number), reasons: ['entry (entry=env)'] });
+  expect(diff.removed).toContainEqual({ path: 'payload/usr/bin/env', kind: 'file', size: expect.any(Number), reasons: ['the program of entry env'] });
   expect(diff.added).toEqual([]);
   expect(diff.bytes.before).toBeGreaterThan(diff.bytes.after);
   expect(r.status).toBe(1);

@@ -49,7 +49,7 @@ test('a flipped byte, a removed file and an added one are each named; exit 1', (
   writeFileSync(path.join(at, 'payload/usr/bin/planted'), 'not from the build\n');
   const r = runCli(['verify', at]);
   expect(r.stdout).toMatch(/^changed {2}payload\/usr\/bin\/jq: content changed \(sha256 [0-9a-f]{64}, manifest says [0-9a-f]{64}\)$/m);
-  expect(r.stdout).toMatch(/^missing {2}payload\/etc\/ld\.so\.cache: file missing \(loader-cache\)$/m);
+  expect(r.stdout).toMatch(/^missing {2}payload\/etc\/ld\.so\.cache: file missing \(the loader cache, read by the bundled loader when the payload is \/\)$/m);
   expect(r.stdout).toMatch(/^extra {4}payload\/usr\/bin\/planted: file, 19 bytes not in manifest.lock$/m);
   expect(r.stdout).toMatch(/1 changed, 1 missing, 1 extra/);
   expect(r.status).toBe(1);

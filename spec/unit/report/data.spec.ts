@@ -1,8 +1,8 @@
-// The report's data and layout as pure functions: treemap geometry, reasons in words, the glibc
-// floor, and which entries a file serves.
+// The report's data and layout as pure functions: treemap geometry, the heading a file is counted
+// under, the glibc floor, and which entries a file serves (reasons in words: spec/unit/inspect).
 import { buildReportData } from '../../../lib/report/data';
 import { compareVersions, summarizeGlibc } from '../../../lib/report/glibc';
-import { collectedBy, reasonInWords } from '../../../lib/report/reasons';
+import { collectedBy } from '../../../lib/report/reasons';
 import { squarify } from '../../../lib/report/squarify';
 import { renderReportHtml } from '../../../lib/report/html';
 import type { Manifest } from '../../../lib/package/manifest';
@@ -44,17 +44,7 @@ describe('squarify', () => {
   });
 });
 
-describe('reasons in words', () => {
-  it('names the entry whose program needs a library', () => {
-    const words = reasonInWords({ kind: 'needed', name: 'libc.so.6', by: '/usr/bin/jq', via: 'ld.so.cache' }, (p) => (p === '/usr/bin/jq' ? ['jq'] : []));
-    expect(words).toBe('needed by /usr/bin/jq (entry jq) (DT_NEEDED libc.so.6, found via ld.so.cache)');
-  });
-
-  it('says what a traced command did and what a collector found', () => {
-    expect(reasonInWords({ kind: 'traced', entry: 'py', command: 'python3 -c 1', op: 'open' })).toBe('opened when tracing `python3 -c 1` (entry py)');
-    expect(reasonInWords({ kind: 'collected', family: 'python', what: 'python stdlib' })).toBe('collected by python: python stdlib');
-  });
-
+describe('the heading a file is counted under', () => {
   it('files a library both needed and traced under DT_NEEDED', () => {
     expect(collectedBy([{ kind: 'traced', entry: 'a', command: 'a', op: 'open' }, { kind: 'needed', name: 'x', by: '/a', via: 'path' }])).toBe('libraries (DT_NEEDED)');
     expect(collectedBy([{ kind: 'collected', family: 'perl', what: 'perl core' }])).toBe('collected: perl');
