@@ -96,8 +96,9 @@ function runtimeRun(ws: string, command: string): { ms: number; output: string }
 }
 
 /**
- * The fingerprint of a no-op: every runtime command of the project's targets, once each (Nx runs
- * a command once per run), through sh as Nx runs them, process starts included. Before: the
+ * The fingerprint of a no-op: the runtime commands of the project's resolve and trace targets (each
+ * named by one target, so run once per no-op; the version is an external dependency in a packed
+ * install), through sh as Nx runs them, process starts included. Before: the
  * digests run by Node (the commands without the native prefix); after: as the plugin infers them.
  * Interleaved rounds; the two must print the same bytes.
  */

@@ -131,8 +131,9 @@ export function sidebundleTargets(configFile: string, config: ConfigFields, work
   const t = (target: string) => `${options.targetPrefix ?? ''}${target}`;
   const stepDir = `{workspaceRoot}/${stepDirOf(projectRoot, name)}`;
   const common = { config: configFile };
-  const digest = (extra = '') => fingerprintCommand(workspaceRoot, `node node_modules/sidebundle/dist/lib/cli/main.js digest --config ${configFile}${extra}`);
-  const sidebundleVersion = versionInput(workspaceRoot, digest());
+  const native = existsSync(path.join(workspaceRoot, FINGERPRINT_BINARY));
+  const digest = (extra = '') => fingerprintCommand(native, `node node_modules/sidebundle/dist/lib/cli/main.js digest --config ${configFile}${extra}`);
+  const sidebundleVersion = versionInput(workspaceRoot, native ? digest() : 'node node_modules/sidebundle/dist/lib/cli/main.js --version');
   // What resolve reads in the workspace: the entries and copied directories it names (not the
   // rest of the project: a module only the traced run imports is the trace target's input).
   const paths = workspacePathsOf(config, projectRoot, workspaceRoot);
@@ -248,17 +249,19 @@ function isWorkspaceRelative(p: string): boolean {
  * The installed sidebundle's version, an input of every target. Nx knows a package installed from
  * the registry or a tarball as an external node; one linked from a directory (`file:../..`, as in
  * examples/nx-workspace, or `npm link`) is no node at all and `externalDependencies` naming it
- * fails every run, so then the resolve fingerprint, whose first line is the linked copy's version,
- * is hashed instead: Nx runs one runtime command once per run, however many tasks name it.
+ * fails every run, so then `printed`, a command whose output starts with the linked copy's version,
+ * is hashed instead. Nx runs a runtime input for every task that names it (Nx 24.0.6, measured),
+ * so that is the replayed resolve fingerprint where sidebundle-fingerprint is shipped (a few stats
+ * per task), else `--version`.
  */
-function versionInput(workspaceRoot: string, fingerprint: string): { externalDependencies: string[] } | { runtime: string } {
+function versionInput(workspaceRoot: string, printed: string): { externalDependencies: string[] } | { runtime: string } {
   let linked = false;
   try {
     linked = lstatSync(path.join(workspaceRoot, 'node_modules', 'sidebundle')).isSymbolicLink();
   } catch {
     // not installed at the root (hoisted elsewhere): Nx's external node is the one to name
   }
-  return linked ? { runtime: fingerprint } : { externalDependencies: ['sidebundle'] };
+  return linked ? { runtime: printed } : { externalDependencies: ['sidebundle'] };
 }
 
 /** Where sidebundle-fingerprint keeps its records (per checkout; never an output Nx restores). */
@@ -271,8 +274,8 @@ const FINGERPRINT_BINARY = 'node_modules/sidebundle/native/prebuilt/sidebundle-f
  * digest's recorded output while nothing recorded changed, and runs the digest otherwise), else
  * the digest itself.
  */
-function fingerprintCommand(workspaceRoot: string, digest: string): string {
-  return existsSync(path.join(workspaceRoot, FINGERPRINT_BINARY)) ? `${FINGERPRINT_BINARY} ${FINGERPRINT_RECORDS} ${digest}` : digest;
+function fingerprintCommand(native: boolean, digest: string): string {
+  return native ? `${FINGERPRINT_BINARY} ${FINGERPRINT_RECORDS} ${digest}` : digest;
 }
 
 /** What `nx show project` shows for a target, as @nx/vite gives it: the options live in
