@@ -16,7 +16,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { existsSync, linkSync, lstatSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { errnoCode, SidebundleError } from '../errors';
+import { errnoCode, fromWriteDirError, SidebundleError, type DirectoryFault } from '../errors';
 import { makeDir } from '../util/make-dir';
 import { DigestMemo, type FileDigest } from './file-digest';
 
@@ -235,25 +235,17 @@ function listing(dir: string): StepInput {
   return { path: dir, kind: 'listing', sha256: sha256Text(names.join('\0')) };
 }
 
-/** A failed file operation in the cache directory, said as what it is, with the directory. */
+/** A failed file operation in the cache directory, said as what it is, with the directory (which
+ * errno means which: the one table in errors.ts); any other error stays as it is. */
 export function cacheError(error: unknown, dir: string): unknown {
   if (error instanceof SidebundleError) return error;
-  const make = (code: string, hint: string) => new SidebundleError(code, `cannot use the cache directory ${dir}: ${(error as Error).message}`, { input: dir, kind: 'input', hint: `${hint}, or run with --no-cache`, cause: error });
-  switch (errnoCode(error)) {
-    case 'ENOTDIR':
-    case 'EEXIST':
-      return make('CACHE_NOT_A_DIRECTORY', `${dir} (or a directory above it) is not a directory; choose another --cache-dir`);
-    case 'EROFS':
-      return make('CACHE_READ_ONLY', `${dir} is on a read-only file system; choose a --cache-dir on a writable one`);
-    case 'EACCES':
-    case 'EPERM':
-      return make('CACHE_UNWRITABLE', `you may not write in ${dir}; choose a --cache-dir you own`);
-    case 'ENOSPC':
-    case 'EDQUOT':
-      return new SidebundleError('CACHE_NO_SPACE', `no space left for the cache in ${dir}: ${(error as Error).message}`, { input: dir, hint: 'free space there, prune the cache, or choose another --cache-dir (or --no-cache)', cause: error });
-    default:
-      return error;
-  }
+  const hints: Record<DirectoryFault, string> = {
+    NOT_A_DIRECTORY: `${dir} (or a directory above it) is not a directory; choose another --cache-dir, or run with --no-cache`,
+    READ_ONLY: `${dir} is on a read-only file system; choose a --cache-dir on a writable one, or run with --no-cache`,
+    UNWRITABLE: `you may not write in ${dir}; choose a --cache-dir you own, or run with --no-cache`,
+    NO_SPACE: 'free space there, prune the cache, or choose another --cache-dir (or --no-cache)',
+  };
+  return fromWriteDirError(error, { dir, prefix: 'CACHE', message: `cannot use the cache directory ${dir}: ${(error as Error).message}`, hints }) ?? error;
 }
 
 /** The memo's secret (created once, readable by the cache's owner only). */
