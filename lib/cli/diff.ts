@@ -5,7 +5,7 @@ import { diffManifests } from '../inspect/diff';
 import { readManifest } from '../inspect/manifest-files';
 import type { CommandOutcome } from './main';
 import type { Reporter } from './reporter';
-import { parseWithOperands } from './positionals';
+import { startCommand } from './command';
 
 export const DIFF_HELP = `Usage: sidebundle diff A B [--json] [--exit-code]
 
@@ -21,12 +21,9 @@ Options:
 Exit status: 0 (or 1 with --exit-code and a difference), 2 bad input.`;
 
 export async function diffCommand(args: string[], reporterFor: (level: string | undefined, json: boolean) => Reporter): Promise<CommandOutcome> {
-  const { values, operands } = parseWithOperands('diff', args, { json: { type: 'boolean' }, 'exit-code': { type: 'boolean' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, ['A', 'B']);
-  const reporter = reporterFor(values['log-level'] as string | undefined, values.json === true);
-  if (values.help) {
-    reporter.result(DIFF_HELP, { help: DIFF_HELP });
-    return { reporter, status: 0 };
-  }
+  const start = startCommand({ name: 'diff', help: DIFF_HELP, operands: ['A', 'B'], options: { 'exit-code': { type: 'boolean' } } }, args, reporterFor);
+  if (start.helped) return start.helped;
+  const { values, operands, reporter } = start;
   const diff = diffManifests(readManifest(operands[0]!).manifest, readManifest(operands[1]!).manifest);
   const size = (n: number | undefined) => (n === undefined ? '' : ` (${n} bytes)`);
   const lines = [

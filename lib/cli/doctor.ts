@@ -2,16 +2,15 @@
 // (or a plain program) would not run here. Exit 1 when a check fails.
 import { statSync } from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 
 import { overall, type Check } from '../doctor/checks';
 import { bundleChecks } from '../doctor/bundle';
 import { hostProbe, procCheck, seccompCheck, usernsChecks, type KernelProbe } from '../doctor/kernel';
 import { programChecks } from '../doctor/program';
-import { SidebundleError } from '../errors';
 import { RUN_MODES, type RunMode } from '../model/options';
 import type { CommandOutcome } from './main';
 import type { Reporter } from './reporter';
+import { startCommand } from './command';
 import { oneOf } from './options';
 
 export const DOCTOR_HELP = `Usage: sidebundle doctor [BUNDLE-DIR | PROGRAM] [--root DIR] [--run-mode M] [--json]
@@ -36,19 +35,9 @@ Exit status: 0 nothing fails (warnings allowed), 1 a check fails, 2 bad input.`;
 const MARK = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL' } as const;
 
 export async function doctorCommand(args: string[], reporterFor: (level: string | undefined, json: boolean) => Reporter): Promise<CommandOutcome> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, allowPositionals: true, strict: true, options: { root: { type: 'string' }, 'run-mode': { type: 'string' }, json: { type: 'boolean' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
-  } catch (error) {
-    throw new SidebundleError('BAD_OPTION', `doctor: ${(error as Error).message.replace(/^.*?: /, '')}`, { input: args.join(' '), kind: 'input', hint: 'run sidebundle doctor --help' });
-  }
-  const { values, positionals } = parsed;
-  const reporter = reporterFor(values['log-level'], values.json === true);
-  if (values.help) {
-    reporter.result(DOCTOR_HELP, { help: DOCTOR_HELP });
-    return { reporter, status: 0 };
-  }
-  if (positionals.length > 1) throw new SidebundleError('BAD_OPTION', `doctor takes at most one BUNDLE-DIR or PROGRAM (${positionals.length} given)`, { input: args.join(' '), kind: 'input', hint: 'run sidebundle doctor --help' });
+  const start = startCommand({ name: 'doctor', help: DOCTOR_HELP, operands: ['[BUNDLE-DIR|PROGRAM]'], options: { root: { type: 'string' }, 'run-mode': { type: 'string' } } }, args, reporterFor);
+  if (start.helped) return start.helped;
+  const { values, operands: positionals, reporter } = start;
   const root = values.root === undefined ? undefined : path.resolve(values.root);
   const probe: KernelProbe = root ? { proc: path.join(root, 'proc'), userns: () => undefined, uid: process.getuid?.() ?? -1 } : hostProbe();
   const override = values['run-mode'] === undefined ? process.env.SIDEBUNDLE_RUN_MODE : oneOf(values['run-mode'], RUN_MODES, '--run-mode', 'auto');

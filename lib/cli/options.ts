@@ -12,12 +12,17 @@ export function parseOptions<T extends OptionSpec>(command: string, args: string
   try {
     return parseArgs({ args, options, strict: true, allowPositionals: false });
   } catch (error) {
-    throw new SidebundleError('BAD_OPTION', `${command}: ${(error as Error).message.replace(/^.*?: /, '')}`, {
-      input: args.join(' '),
-      kind: 'input',
-      hint: `run sidebundle ${command} --help`,
-    });
+    throw badOption(command, args, error);
   }
+}
+
+/** What parseArgs refused (an unknown option, a missing value), as a BAD_OPTION of `command`. */
+export function badOption(command: string, args: string[], error: unknown): SidebundleError {
+  return new SidebundleError('BAD_OPTION', `${command}: ${(error as Error).message.replace(/^.*?: /, '')}`, {
+    input: args.join(' '),
+    kind: 'input',
+    hint: `run sidebundle ${command} --help`,
+  });
 }
 
 /** KEY=VALUE (for --set-env). */

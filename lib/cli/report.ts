@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { defaultReportPath, writeReport } from '../report';
 import type { CommandOutcome } from './main';
 import type { Reporter } from './reporter';
-import { parseWithOperands } from './positionals';
+import { startCommand } from './command';
 
 export const REPORT_HELP = `Usage: sidebundle report DIR [--out FILE] [--json]
 
@@ -26,12 +26,9 @@ Options:
 Exit status: 0 written, 1 failure, 2 bad input.`;
 
 export async function reportCommand(args: string[], reporterFor: (level: string | undefined, json: boolean) => Reporter): Promise<CommandOutcome> {
-  const { values, operands } = parseWithOperands('report', args, { out: { type: 'string' }, json: { type: 'boolean' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, ['DIR']);
-  const reporter = reporterFor(values['log-level'] as string | undefined, values.json === true);
-  if (values.help) {
-    reporter.result(REPORT_HELP, { help: REPORT_HELP });
-    return { reporter, status: 0 };
-  }
+  const start = startCommand({ name: 'report', help: REPORT_HELP, operands: ['DIR'], options: { out: { type: 'string' } } }, args, reporterFor);
+  if (start.helped) return start.helped;
+  const { values, operands, reporter } = start;
   const target = operands[0]!;
   let bundleDir = target;
   try {

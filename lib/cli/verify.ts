@@ -7,7 +7,7 @@ import { isSingleFile, verifySingleFile } from '../inspect/verify-single';
 import { verifyBundle } from '../inspect/verify';
 import type { CommandOutcome } from './main';
 import type { Reporter } from './reporter';
-import { parseWithOperands } from './positionals';
+import { startCommand } from './command';
 
 export const VERIFY_HELP = `Usage: sidebundle verify DIR|FILE.run [--json]
 
@@ -22,12 +22,9 @@ Options:
 Exit status: 0 intact, 1 changed, 2 bad input.`;
 
 export async function verifyCommand(args: string[], reporterFor: (level: string | undefined, json: boolean) => Reporter): Promise<CommandOutcome> {
-  const { values, operands } = parseWithOperands('verify', args, { json: { type: 'boolean' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, ['DIR|FILE.run']);
-  const reporter = reporterFor(values['log-level'] as string | undefined, values.json === true);
-  if (values.help) {
-    reporter.result(VERIFY_HELP, { help: VERIFY_HELP });
-    return { reporter, status: 0 };
-  }
+  const start = startCommand({ name: 'verify', help: VERIFY_HELP, operands: ['DIR|FILE.run'], options: {} }, args, reporterFor);
+  if (start.helped) return start.helped;
+  const { operands, reporter } = start;
   const target = operands[0]!;
   let isFile = false;
   try {
