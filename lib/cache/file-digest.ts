@@ -1,9 +1,10 @@
 // sha256 of files, memoized by (dev, ino, size, mtime_ns, ctime_ns): an unchanged file is never
 // read twice. The memo is a plain map that a caller may load from and save to disk (the step
-// cache does).
+// cache does). Copies either hash what they write (one read) or, for a file this process hashed
+// and that has not changed since, leave the bytes to the kernel (no read at all).
 import { createHash } from 'node:crypto';
-import { statSync, type BigIntStats } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { constants, statSync, type BigIntStats } from 'node:fs';
+import { copyFile, open, rm, type FileHandle } from 'node:fs/promises';
 
 export interface FileDigest {
   sha256: string;
@@ -20,11 +21,23 @@ export function statKey(stats: BigIntStats): string {
   return `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`;
 }
 
+/**
+ * How long after a file's last change (its ctime) a hash of it must start for the memo to vouch
+ * for an unread copy. Where timestamps are coarse (a kernel tick, or seconds on some file
+ * systems), a write in the same tick as the change before it leaves the ctime as it was; a file
+ * hashed well after its ctime cannot have been written since without its ctime moving.
+ */
+export const SETTLED_MS = 2000;
+
 export class DigestMemo {
   /** Bumped on every change, so a saver knows whether there is anything to save. */
   changes = 0;
+  /** When this process began hashing each state it hashed (ms since the epoch); not saved, so
+   * only a hash made here, whose timing is known, lets a copy skip reading the file. */
+  private readonly hashedAt = new Map<string, number>();
 
-  constructor(readonly entries: Map<string, FileDigest> = new Map()) {}
+  /** `clock`: the time now (ms since the epoch), for the hash times `settled` compares. */
+  constructor(readonly entries: Map<string, FileDigest> = new Map(), private readonly clock: () => number = Date.now) {}
 
   /** The digest of `hostPath` if the file is unchanged since it was hashed (a stat, no read). */
   known(hostPath: string): FileDigest | undefined {
@@ -60,10 +73,24 @@ export class DigestMemo {
     const key = statKey(statSync(hostPath, { bigint: true }));
     const known = this.entries.get(key);
     if (known) return known;
+    const started = this.clock();
     const computed = await sha256File(hostPath);
     this.entries.set(key, computed);
+    this.hashedAt.set(key, started);
     this.changes += 1;
     return computed;
+  }
+
+  /**
+   * The digest of a file in the state `stats` describes, only if this process hashed it in that
+   * state at least SETTLED_MS after its last change: then no write since can have left `stats`
+   * as they are, and a copy made while they stay so holds these bytes without being read.
+   */
+  settled(stats: BigIntStats): FileDigest | undefined {
+    const key = statKey(stats);
+    const at = this.hashedAt.get(key);
+    if (at === undefined || at - Number(stats.ctimeNs / 1_000_000n) < SETTLED_MS) return undefined;
+    return this.entries.get(key);
   }
 }
 
@@ -118,6 +145,38 @@ export async function copyHashed(source: string, target: string, mode: number): 
     await input.close();
   }
 }
+
+/**
+ * Copy `source` to the new file `target` in the kernel (a reflink where the file system offers
+ * one, else copy_file_range: no byte passes through this process) when `memo` vouches for its
+ * state (DigestMemo.settled) and that state holds from before the copy to after it. Returns the
+ * digest, or undefined (the target not created) when the memo cannot vouch, the source changed
+ * during the copy or the kernel copy failed: the caller then hashes while copying, which reports
+ * each failure as what it is. The target gets the source's mode, for the caller to set.
+ */
+export async function copyKnown(source: string, target: string, memo: DigestMemo, copy: KernelCopy = kernelCopy): Promise<FileDigest | undefined> {
+  const before = statSync(source, { bigint: true });
+  const known = memo.settled(before);
+  if (known === undefined) return undefined;
+  try {
+    await copy(source, target);
+  } catch (error) {
+    // The target was not ours when it already existed; otherwise drop what was half-written.
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') await rm(target, { force: true });
+    return undefined;
+  }
+  const after = statSync(source, { bigint: true });
+  if (statKey(after) !== statKey(before) || statSync(target).size !== known.size) {
+    await rm(target, { force: true });
+    return undefined;
+  }
+  return known;
+}
+
+/** Copy a file to a new path without reading it here (tests swap it to change the source mid-copy). */
+export type KernelCopy = (source: string, target: string) => Promise<void>;
+
+const kernelCopy: KernelCopy = (source, target) => copyFile(source, target, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
 
 async function hashStream(handle: FileHandle, onChunk?: (chunk: Buffer) => Promise<void>): Promise<FileDigest> {
   const hash = createHash('sha256');

@@ -1,13 +1,15 @@
 // The payload's files: each distinct content written once, as a real file at the first path
 // that has it, the other paths linked to it (layout.ts says how). Every copy is hashed as it is
-// written and every link from the cache's content store is checked, so a file that changed
-// since it was resolved (or a store copy edited in place) is caught instead of shipped under a
-// wrong digest. Every file gets the bundle's one mtime (the epoch), never its source's.
+// written, unless this run hashed its source and the source has not changed since (then the
+// kernel copies it unread: DigestMemo.settled, copyKnown), and every link from the cache's content
+// store is checked, so a file that changed since it was resolved (or a store copy edited in
+// place) is caught instead of shipped under a wrong digest. Every file gets the bundle's one
+// mtime (the epoch), never its source's.
 import { linkSync, lutimesSync, mkdirSync, symlinkSync, unlinkSync, statSync } from 'node:fs';
 import { chmod, utimes } from 'node:fs/promises';
 import * as path from 'node:path';
 
-import { copyHashed, CopyWriteError, sha256File, type DigestMemo } from '../cache/file-digest';
+import { copyHashed, copyKnown, CopyWriteError, sha256File, type DigestMemo, type FileDigest } from '../cache/file-digest';
 import { mapLimit } from '../util/limit';
 import { SidebundleError } from '../errors';
 import type { PlanFile } from '../model/plan';
@@ -78,9 +80,9 @@ export async function writeContent(bundleDir: string, files: PlanFile[], options
 
 async function storeOne(file: PlanFile, stored: string, reusable: string | undefined, digests: DigestMemo | undefined, epoch: number): Promise<void> {
   if (reusable !== undefined && (await linkVerified(reusable, stored, file.sha256, storedMode(file.mode), epoch, digests))) return;
-  let copied;
+  let copied: FileDigest;
   try {
-    copied = await copyHashed(file.source, stored, storedMode(file.mode));
+    copied = (digests && (await copyKnown(file.source, stored, digests))) ?? (await copyHashed(file.source, stored, storedMode(file.mode)));
   } catch (error) {
     if (error instanceof CopyWriteError) throw error.cause; // the output's fault (ENOSPC, EROFS): reported as such by the caller
     throw new SidebundleError('SOURCE_UNREADABLE', `cannot copy ${file.source}: ${(error as Error).message}`, {

@@ -2,10 +2,10 @@
 // by the validator, then published atomically: a failure, an invalid bundle under
 // --strict-validate or Ctrl+C leaves the previous bundle untouched and nothing half-written.
 import { createHash } from 'node:crypto';
-import { copyFileSync, chmodSync, lutimesSync, mkdirSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, lutimesSync, mkdirSync, readdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import type { DigestMemo } from '../cache/file-digest';
+import { copyHashed, copyKnown, CopyWriteError, type DigestMemo } from '../cache/file-digest';
 import { SidebundleError } from '../errors';
 import type { LauncherPlan, MergedPlan, PlanSymlink } from '../model/plan';
 import { validateBundle, type ValidationReport } from '../validate/validate';
@@ -70,7 +70,8 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
     plan = payload.plan;
     const runMode = options.runMode ?? 'host';
     const { modes, hostOnly } = runModesOf(plan, runMode);
-    const written = stageLaunchers(staging.dir, plan, modes, runMode, options.runner, epoch);
+    const runtime = runMode === 'host' ? [] : [await writeRunner(staging.dir, options.runner, runMode, epoch, options.digests)];
+    const written = stageLaunchers(staging.dir, plan, modes, runtime, epoch);
 
     options.signal?.throwIfAborted();
     const validation = validateBundle(staging.dir, plan);
@@ -171,9 +172,8 @@ function runModesOf(plan: MergedPlan, runMode: RunMode): { modes: RunMode[]; hos
  * it: bin/NAME links to it and runtime/entries/NAME.json describes the entry. exec/ shims stand
  * in for programs in host mode only (where GIT_EXEC_PATH points at them) and stay sh scripts.
  */
-function stageLaunchers(dir: string, plan: MergedPlan, modes: RunMode[], runMode: RunMode, runner: PackOptions['runner'], epoch: number): { files: Manifest['launchers']; binLinks: PlanSymlink[] } {
+function stageLaunchers(dir: string, plan: MergedPlan, modes: RunMode[], runtime: Manifest['launchers'], epoch: number): { files: Manifest['launchers']; binLinks: PlanSymlink[] } {
   mkdirSync(path.join(dir, 'bin'), { recursive: true });
-  const runtime = runMode === 'host' ? [] : [writeRunner(dir, runner, runMode, epoch)];
   const binLinks: PlanSymlink[] = [];
   const launchers = plan.launchers.map((launcher, i) => {
     if (runtime.length === 0) return writeStaged(dir, launcher.path, renderLauncher(launcher), 0o755, epoch);
@@ -226,8 +226,9 @@ function hiddenByHost(plan: MergedPlan, payload: string): string | undefined {
   return hit && hit.path.slice(payload.length);
 }
 
-/** runtime/sidebundle-run and the empty runtime/root the new root is mounted on. */
-function writeRunner(dir: string, runner: PackOptions['runner'], runMode: RunMode, epoch: number) {
+/** runtime/sidebundle-run (staged first, its launchers link to it) and the empty runtime/root
+ * the new root is mounted on. Copied like the payload (content.ts): checked against its digest. */
+async function writeRunner(dir: string, runner: PackOptions['runner'], runMode: RunMode, epoch: number, digests: DigestMemo | undefined): Promise<Manifest['launchers'][number]> {
   if (runner === undefined) {
     throw new SidebundleError('RUNNER_MISSING', `run mode ${runMode} needs the static launcher sidebundle-run, which is not built`, {
       input: runMode,
@@ -236,10 +237,23 @@ function writeRunner(dir: string, runner: PackOptions['runner'], runMode: RunMod
   }
   const at = path.join(dir, RUNNER_PATH);
   mkdirSync(path.join(dir, ROOT_MOUNT_POINT), { recursive: true });
-  copyFileSync(runner.path, at);
+  let copied;
+  try {
+    copied = (digests && (await copyKnown(runner.path, at, digests))) ?? (await copyHashed(runner.path, at, 0o755));
+  } catch (error) {
+    throw error instanceof CopyWriteError ? error.cause : error; // the output's fault: reported as such
+  }
+  if (copied.sha256 !== runner.sha256) {
+    throw new SidebundleError('SOURCE_CHANGED', `${runner.path} changed while the bundle was written (expected sha256 ${runner.sha256}, copied ${copied.sha256})`, {
+      input: runner.path,
+      hint: 'something is rebuilding the launcher (npm run build:native?); run again once it is done',
+    });
+  }
   chmodSync(at, 0o755);
   utimesSync(at, epoch, epoch);
-  return { path: RUNNER_PATH, sha256: runner.sha256, size: statSync(at).size, mode: '0755' };
+  // Verified: the package step's cache describes the published copy without reading it again.
+  digests?.remember(at, copied);
+  return { path: RUNNER_PATH, sha256: runner.sha256, size: copied.size, mode: '0755' };
 }
 
 /** Directories get the fixed time last: creating entries in them changed it. */

@@ -1,0 +1,61 @@
+// writeContent's copy paths: a source this run hashed long after its change is copied by the
+// kernel unread, any other is hashed while copied; either way the stored file holds the digest
+// the plan records, with the stored mode and the bundle's one time, and a source that changed
+// since it was resolved fails the build instead of shipping under a digest it does not have.
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { DigestMemo, SETTLED_MS } from '../../../lib/cache/file-digest';
+import type { PlanFile } from '../../../lib/model/plan';
+import { writeContent } from '../../../lib/package/content';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'sb-content-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const EPOCH = 946684800;
+const sha = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
+
+/** Two sources, resolved (hashed) through `memo`, as plan files. */
+async function planOf(memo: DigestMemo): Promise<PlanFile[]> {
+  const files: PlanFile[] = [];
+  for (const [name, mode] of [['prog', 0o755], ['data', 0o644]] as const) {
+    const source = path.join(dir, `src-${name}`);
+    writeFileSync(source, `${name}\n`.repeat(5000), { mode });
+    const { sha256, size } = await memo.digest(source);
+    files.push({ path: `payload/${name}`, source, sha256, size, mode, kind: 'data', reasons: [] });
+  }
+  return files;
+}
+
+describe.each([
+  ['settled sources (kernel copy)', () => new DigestMemo(new Map(), () => Date.now() + SETTLED_MS + 1000)],
+  ['fresh sources (hashed while copied)', () => new DigestMemo()],
+])('writeContent, %s', (_name, memoOf) => {
+  test('each stored file has the digest of its plan entry, the stored mode and the epoch', async () => {
+    const memo = memoOf();
+    const files = await planOf(memo);
+    const out = path.join(dir, 'bundle');
+    await writeContent(out, files, { epoch: EPOCH, digests: memo });
+    for (const file of files) {
+      const written = path.join(out, file.path);
+      expect(sha(readFileSync(written))).toBe(file.sha256);
+      const stats = statSync(written);
+      expect(stats.mode & 0o7777).toBe(file.mode & 0o555);
+      expect(stats.mtimeMs).toBe(EPOCH * 1000);
+      // The memo learned the stored file's final state (the package step's cache reads none).
+      expect(memo.known(written)?.sha256).toBe(file.sha256);
+    }
+  });
+
+  test('a source changed after it was resolved fails with SOURCE_CHANGED', async () => {
+    const memo = memoOf();
+    const files = await planOf(memo);
+    writeFileSync(files[0]!.source, 'changed since resolve\n');
+    await expect(writeContent(path.join(dir, 'bundle'), files, { epoch: EPOCH, digests: memo })).rejects.toMatchObject({ code: 'SOURCE_CHANGED' });
+  });
+});
