@@ -15,6 +15,7 @@ import { resolveClosure } from '../resolve/resolve';
 import { RootFs } from '../resolve/rootfs';
 import { tracePolicy, type Exclusion } from '../policy/policy';
 import { screener } from '../policy/screen';
+import { lexicalPath } from '../util/lexical-path';
 import { dpkgIndex } from './dpkg';
 import { DEFAULT_COLLECT, DEFAULT_COLLECT_BUDGET_MIB, type CollectPolicy } from '../model/options';
 import type { Addition, CollectFamily, CollectInput, PartSummary } from './family';
@@ -234,20 +235,10 @@ function sameFile(requested: string, canonical: string, closure: ResolvedClosure
     const link = closure.symlinks.find((l) => p === l.path || p.startsWith(`${l.path}/`));
     if (!link) return false;
     const target = link.target.startsWith('/') ? link.target : `${link.path.slice(0, link.path.lastIndexOf('/'))}/${link.target}`;
-    p = normalize(`${target}${p.slice(link.path.length)}`);
+    p = lexicalPath(`${target}${p.slice(link.path.length)}`);
     if (p === canonical) return true;
   }
   return false;
-}
-
-function normalize(p: string): string {
-  const out: string[] = [];
-  for (const part of p.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') out.pop();
-    else out.push(part);
-  }
-  return `/${out.join('/')}`;
 }
 
 /** The families' closures as one; library directories found for dlopen go to every entry. */

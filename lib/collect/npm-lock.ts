@@ -7,6 +7,8 @@
 // optional dependency that is not installed (another platform's binary) is skipped. Pure: the
 // lock and the package manifests come in through `PackageSource`.
 
+import { lexicalPath } from '../util/lexical-path';
+
 /** One installed package as the lock (or its package.json) describes it. */
 export interface LockPackage {
   name?: string;
@@ -74,7 +76,7 @@ export function productionClosure(source: PackageSource, start = ''): Production
       }
       let target = found;
       const dep = source.at(found)!;
-      if (dep.link && dep.resolved !== undefined) target = normalizeLocation(dep.resolved);
+      if (dep.link && dep.resolved !== undefined) target = lexicalPath(dep.resolved);
       const targetPkg = source.at(target);
       if (targetPkg?.dev === true || dep.dev === true) {
         devSkipped.add(found);
@@ -117,16 +119,6 @@ function findInstalled(source: PackageSource, location: string, name: string): s
     // A workspace package (packages/x) falls back to the root's node_modules, like Node does.
     dir = at < 0 ? '' : dir.slice(0, at);
   }
-}
-
-function normalizeLocation(location: string): string {
-  const out: string[] = [];
-  for (const part of location.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') out.pop();
-    else out.push(part);
-  }
-  return out.join('/');
 }
 
 /** A lock's packages as a source; `installed` is asked of the disk. */

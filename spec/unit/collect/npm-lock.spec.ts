@@ -52,6 +52,21 @@ test('a workspace link is followed to its target; a dev-flagged package reached 
   expect(closure.devSkipped).toEqual(['node_modules/oops']);
 });
 
+test('a link to a package beside the lock\'s root (file:../shared) is followed there, its own dependencies too', () => {
+  const source = lockSource({
+    packages: {
+      '': { dependencies: { shared: 'file:../shared' } },
+      'node_modules/shared': { resolved: '../shared', link: true },
+      '../shared': { name: 'shared', version: '0.1.0', dependencies: { ms: '2' } },
+      'node_modules/ms': { version: '2.1.3' },
+    },
+  }, all)!;
+  expect(productionClosure(source).packages).toEqual([
+    { location: '../shared', name: 'shared', version: '0.1.0', linkedFrom: 'node_modules/shared' },
+    { location: 'node_modules/ms', name: 'ms', version: '2.1.3' },
+  ]);
+});
+
 test('a required package that is not installed is named; required peers are followed', () => {
   const source = lockSource({
     packages: {
