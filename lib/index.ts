@@ -34,7 +34,7 @@ export { validateBundle } from './validate/validate';
 export type { ValidationIssue, ValidationReport } from './validate/validate';
 export { treeDigest } from './package/tree-digest';
 export { readConfigFile, entriesOf } from './config/config';
-export type { BundleConfig, EntryConfig } from './config/config';
+export type { BundleConfig, EntryConfig } from './config/options';
 export type * from './model/closure';
 export type * from './model/plan';
 export type * from './model/trace';

@@ -11,10 +11,10 @@ import type { ExecutorContext } from '@nx/devkit';
 import type { BundleOptions } from '../../lib/bundle';
 import { StepCache } from '../../lib/cache/step-cache';
 import { SidebundleError } from '../../lib/errors';
-import { checkOptions, configDefault, copyDirsOf, entriesOf, readConfigFile, type BundleConfig } from '../../lib/config/config';
+import { checkOptions, configDefault, copyDirsOf, entriesOf, readConfigFile } from '../../lib/config/config';
 import { STEP_FILES, stepDirOf } from '../../lib/config/nx-paths';
 import type { ExecutorName, OptionSpec } from '../../lib/config/option-spec';
-import { executorOptions, type ExecutorOptions } from '../../lib/config/options';
+import { executorOptions, type BundleConfig, type ExecutorOptions } from '../../lib/config/options';
 import type { EntrySpec } from '../../lib/entries/spec';
 
 /** The engine's options (lib/bundle.ts) an executor passes on: only those the table gives it. */

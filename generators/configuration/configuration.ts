@@ -6,7 +6,7 @@ import * as path from 'node:path';
 
 import { SidebundleError } from '../../lib/errors';
 
-import type { BundleConfig, EntryConfig } from '../../lib/config/config';
+import type { BundleConfig, EntryConfig } from '../../lib/config/options';
 import { initGenerator } from '../init/init';
 import { nodeAppEntryOf } from './node-app';
 import type { ConfigurationGeneratorSchema } from './schema';

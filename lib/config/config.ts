@@ -11,8 +11,6 @@ import { validateEntryName, validateEnvName } from '../model/names';
 import type { OptionSpec } from './option-spec';
 import { CONFIG_OPTIONS, optionNamed, type BundleConfig, type OptionName } from './options';
 
-export type { BundleConfig, EntryConfig } from './options';
-
 /** A sidebundle.json's default for an option (the table's). */
 export function configDefault<T extends string | number | boolean>(name: OptionName): T | undefined {
   return optionNamed(name)?.default as T | undefined;

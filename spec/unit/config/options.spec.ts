@@ -5,9 +5,9 @@ import * as path from 'node:path';
 
 import type { ExecutorContext } from '@nx/devkit';
 
-import { validateConfig, type BundleConfig } from '../../../lib/config/config';
+import { validateConfig } from '../../../lib/config/config';
 import { EXECUTORS, type OptionSpec } from '../../../lib/config/option-spec';
-import { CONFIG_OPTIONS, OPTIONS, executorOptions } from '../../../lib/config/options';
+import { CONFIG_OPTIONS, OPTIONS, executorOptions, type BundleConfig } from '../../../lib/config/options';
 import { configSchema, createHelp, executorSchema, generatedFiles } from '../../../lib/config/options-render';
 import { parseTableOptions } from '../../../lib/cli/options';
 import { cliOptions } from '../../../lib/config/options';
