@@ -11,7 +11,8 @@ import type { Diagnostic, ResolvedClosure } from './model/closure';
 import type { RunMode } from './model/options';
 import type { MergedPlan } from './model/plan';
 import type { TraceReport, TraceRunner } from './model/trace';
-import { emitImage, wantsImage, type EmitImageOptions, type EmittedImage } from './ship/emit';
+import type { EmitImageOptions, EmittedImage } from './ship/emit';
+import { wantsImage } from './ship/wants';
 import type { StepContext } from './steps/context';
 import { closuresOf, resolveGroups, traceGroups, type GroupOptions } from './steps/groups';
 import { merge } from './steps/merge';
@@ -90,7 +91,9 @@ export async function shipBundle(dir: string, images: MaterializedImage[], optio
     ...(options.push ? { push: options.push } : {}),
     ...(options.ociEntry ? { entry: options.ociEntry } : {}),
   };
-  const emitted = wantsImage(image) ? await emitImage(dir, { ...image, images, registry: { ...(context.signal ? { signal: context.signal } : {}) } }) : undefined;
+  // The image code (tar-stream, the registry client) is loaded only when an image is wanted.
+  const ship = wantsImage(image) ? (require('./ship/emit') as typeof import('./ship/emit')) : undefined;
+  const emitted = ship ? await ship.emitImage(dir, { ...image, images, registry: { ...(context.signal ? { signal: context.signal } : {}) } }) : undefined;
   // The report goes beside the bundle (the bundle is immutable and hashed); loaded only when asked.
   const report = options.report ? writeReportOf(dir, images) : undefined;
   return { ...(emitted ? { image: emitted } : {}), ...(report ? { report } : {}) };

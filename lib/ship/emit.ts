@@ -34,9 +34,7 @@ export interface EmittedImage {
   ratio?: number;
 }
 
-export function wantsImage(options: EmitImageOptions): boolean {
-  return options.ociDir !== undefined || options.ociArchive !== undefined || options.push !== undefined;
-}
+export { wantsImage } from './wants';
 
 /** The push target: a registry reference with a tag (or none: latest). */
 function pushTarget(text: string): { registry: string; repository: string; tag: string } {

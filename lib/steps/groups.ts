@@ -7,14 +7,12 @@ import * as path from 'node:path';
 import { collect, type CollectReads, type FamilySummary } from '../collect';
 import type { EntrySpec } from '../entries/spec';
 import { SidebundleError } from '../errors';
-import { pickEngine } from '../image/engine';
-import { materializeImage, type MaterializedImage } from '../image/materialize';
+import type { MaterializedImage } from '../image/materialize';
 import { parseImageReference } from '../image/reference';
 import type { ImageStore } from '../image/store';
 import type { ResolvedClosure } from '../model/closure';
 import type { CollectPolicy } from '../model/options';
 import type { ImageTraceBackend, TraceBackendRequest, TraceReport, TraceRunner } from '../model/trace';
-import { containerAgentRunner } from '../trace/container';
 import { digestsOf, emit, type StepContext } from './context';
 import { resolve } from './resolve';
 import { trace, unionOf } from './trace';
@@ -166,7 +164,7 @@ async function groupsOf(options: Omit<GroupOptions, 'outDir'>, cwd: string, cont
     if (agentMode(options) && parseImageReference(reference).kind !== 'engine') throw agentNeedsEngine(options, reference);
     const resolvedRef = resolveLocalPath(reference, cwd);
     emit(context, { type: 'log', level: 'info', message: `materialising ${reference}` });
-    const image = await materializeImage(resolvedRef, {
+    const image = await imageCode().materializeImage(resolvedRef, {
       ...(options.imageStore ? { store: options.imageStore } : {}),
       ...(options.imageAgentCli ? { engineCli: options.imageAgentCli } : {}),
       ...(options.imageBackend ? { engine: options.imageBackend } : {}),
@@ -192,8 +190,9 @@ async function traceSetup(group: { image?: MaterializedImage }, options: Omit<Gr
   if (requested !== 'agent' && requested !== 'agent-combined') return { backend: requested, ...(tracer ? { runner: tracer } : {}) };
   const source = parseImageReference(group.image.reference);
   if (source.kind !== 'engine') throw agentNeedsEngine(options, group.image.reference);
-  const engine = await pickEngine(source.engine === 'auto' ? options.imageBackend ?? 'auto' : source.engine, options.imageAgentCli);
+  const engine = await imageCode().pickEngine(source.engine === 'auto' ? options.imageBackend ?? 'auto' : source.engine, options.imageAgentCli);
   const backend = requested === 'agent' ? 'ptrace' : 'combined';
+  const { containerAgentRunner } = require('../trace/container') as typeof import('../trace/container');
   return {
     backend,
     runner: containerAgentRunner({
@@ -204,6 +203,12 @@ async function traceSetup(group: { image?: MaterializedImage }, options: Omit<Gr
       ...(options.imageAgentKeepOutput ? { keepOutput: (dir: string) => process.stderr.write(`sidebundle: kept the agent output in ${dir}\n`) } : {}),
     }),
   };
+}
+
+/** The image code (registry client, tar-stream, engines), loaded only for image entries: a
+ * bundle of host programs does not pay for loading it. */
+function imageCode(): typeof import('../image/materialize') & typeof import('../image/engine') {
+  return { ...(require('../image/materialize') as typeof import('../image/materialize')), ...(require('../image/engine') as typeof import('../image/engine')) };
 }
 
 function agentMode(options: Pick<GroupOptions, 'imageTraceBackend'>): boolean {

@@ -32,11 +32,20 @@ const pipeline = (loaded: string[]) =>
 
 describe('each command loads only its own code', () => {
   test('the recorder sees the create graph (so the checks below can fail)', () => {
-    const r = loadedBy(['create', '--help']);
-    expect(r.status).toBe(0);
+    // An image entry loads the image code (an absent layout fails after loading it).
+    const r = loadedBy(['create', '--name', 'x', '--from-image', `oci:${path.join(dir, 'no-such-layout')}:latest::/usr/bin/true`, '--out-dir', path.join(dir, 'out-image'), '--no-cache']);
+    expect(r.status).not.toBe(0);
     expect(r.loaded).toContain('dist/lib/cli/create.js');
     expect(pipeline(r.loaded)).toEqual(expect.arrayContaining(['dist/lib/image/materialize.js', 'dist/lib/package/pack.js']));
     expect(thirdParty(r.loaded)).toEqual(expect.arrayContaining([expect.stringMatching(/^node_modules\/tar-stream\//)]));
+  });
+
+  test('create of host programs loads no image code (registry client, tar-stream): its start-up is most of a small bundle', () => {
+    const r = loadedBy(['create', '--name', 'x', '--from-host', '/usr/bin/true', '--out-dir', path.join(dir, 'out-host'), '--no-cache']);
+    expect(r.status).toBe(0);
+    expect(r.loaded).toContain('dist/lib/package/pack.js');
+    expect(r.loaded.filter((f) => /^dist\/lib\/(image\/(?!reference\.js$)|ship\/(?!wants\.js$))/.test(f))).toEqual([]);
+    expect(thirdParty(r.loaded).filter((f) => f.startsWith('node_modules/tar-stream/'))).toEqual([]);
   });
 
   test('--version loads the entry, the version, the error and reporter modules and the log levels, nothing else', () => {
