@@ -1,6 +1,7 @@
 // TraceReport: what one traced run of a command touched. Produced by lib/trace (the native shim or
 // the agent binary), read by the trace step (lib/steps/trace.ts), which resolves what a run touched
 // like the static closure. Plain JSON, versioned by `schema`.
+import { DEFAULT_PATH } from './closure';
 
 /** What the tracer can be asked for: a backend, or auto (combined, falling back to ptrace, then off). */
 export const TRACE_BACKEND_REQUESTS = ['off', 'auto', 'ptrace', 'fanotify', 'combined'] as const;
@@ -12,6 +13,11 @@ export type ImageTraceBackend = (typeof IMAGE_TRACE_BACKENDS)[number];
 /** A trace command (and all it started) is killed after this long. */
 export const DEFAULT_TRACE_TIMEOUT_SECONDS = 60;
 export const DEFAULT_TRACE_TIMEOUT_MS = DEFAULT_TRACE_TIMEOUT_SECONDS * 1000;
+/** What a command traced by the agent inside another root gets when its request names no
+ * environment: what a root shell there would have. Every spec sidebundle writes for the agent
+ * carries it and the timeout; native/src/bin/agent.rs keeps the same two as its fallback for a
+ * spec written by hand, and spec/unit/trace/agent.spec.ts fails when they part. */
+export const DEFAULT_TRACE_ENV: Readonly<Record<string, string>> = { PATH: DEFAULT_PATH.join(':'), HOME: '/root', LANG: 'C.UTF-8' };
 
 /** One command to trace, in a root, with a backend: what every tracer takes (lib/trace). */
 export interface TraceRequest {

@@ -6,18 +6,21 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { SidebundleError } from '../errors';
-import { DEFAULT_TRACE_TIMEOUT_MS, type TraceBackend, type TraceReport, type TraceRequest, type TracedFile } from '../model/trace';
+import { DEFAULT_TRACE_ENV, DEFAULT_TRACE_TIMEOUT_MS, type TraceBackend, type TraceReport, type TraceRequest, type TracedFile } from '../model/trace';
 
 /** One run as the native shim and the agent report it (before it becomes a TraceReport). */
 export type RawRun = Record<string, unknown>;
 
-/** Write the agent's spec for one command into `dir`; `cwd` is the path inside the root. */
+/** Write the agent's spec for one command into `dir`; `cwd` is the path inside the root. The
+ * defaults go with it, so the agent's own are never the ones used (lib/model/trace.ts). */
 export function writeAgentSpec(dir: string, request: TraceRequest, cwd: string): string {
   const file = path.join(dir, 'spec.json');
-  writeFileSync(file, JSON.stringify({
-    commands: [{ command: request.command, cwd, ...(request.env ? { env: request.env } : {}), timeoutMs: request.timeoutMs ?? DEFAULT_TRACE_TIMEOUT_MS }],
-  }));
+  writeFileSync(file, JSON.stringify(agentSpec(request, cwd)));
   return file;
+}
+
+export function agentSpec(request: TraceRequest, cwd: string): { commands: Array<Record<string, unknown>> } {
+  return { commands: [{ command: request.command, cwd, env: request.env ?? DEFAULT_TRACE_ENV, timeoutMs: request.timeoutMs ?? DEFAULT_TRACE_TIMEOUT_MS }] };
 }
 
 /** The agent's command line: trace the spec's commands inside `rootfs`, write into `output`. */

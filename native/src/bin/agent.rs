@@ -22,6 +22,17 @@ use sidebundle_native::spawn::Stdio;
 use sidebundle_native::sys;
 use sidebundle_native::trace::{self, Backend, Request};
 
+// What a command gets when its spec names no environment or timeout. sidebundle always sends both
+// (lib/trace/agent.ts, from DEFAULT_TRACE_ENV and DEFAULT_TRACE_TIMEOUT_MS in lib/model/trace.ts):
+// these serve a spec written by hand, and must say the same; spec/unit/trace/agent.spec.ts
+// compares them.
+const DEFAULT_ENV: [(&str, &str); 3] = [
+    ("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
+    ("HOME", "/root"),
+    ("LANG", "C.UTF-8"),
+];
+const DEFAULT_TIMEOUT_MS: f64 = 60_000.0;
+
 const USAGE: &str = "usage: sidebundle-agent trace --rootfs DIR --spec SPEC.json --output DIR [--trace-backend ptrace|fanotify|combined]\n       sidebundle-agent probe\n       sidebundle-agent --version\n";
 
 fn main() -> ExitCode {
@@ -104,18 +115,14 @@ fn trace_command(args: &[String]) -> Result<(), Failure> {
         };
         let env = match command.get("env").and_then(Value::as_object) {
             Some(map) => map.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned()))).collect(),
-            None => vec![
-                ("PATH".to_owned(), "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_owned()),
-                ("HOME".to_owned(), "/root".to_owned()),
-                ("LANG".to_owned(), "C.UTF-8".to_owned()),
-            ],
+            None => DEFAULT_ENV.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
         };
         let request = Request {
             argv,
             cwd: Some(command.get("cwd").and_then(Value::as_str).unwrap_or("/").to_owned()),
             env,
             backend,
-            timeout: Duration::from_millis(command.get("timeoutMs").and_then(Value::as_f64).unwrap_or(60_000.0) as u64),
+            timeout: Duration::from_millis(command.get("timeoutMs").and_then(Value::as_f64).unwrap_or(DEFAULT_TIMEOUT_MS) as u64),
             linger: Duration::from_millis(command.get("lingerMs").and_then(Value::as_f64).unwrap_or(1_000.0) as u64),
             session: n as u64,
             stdout: Stdio::Stderr,
