@@ -27,6 +27,7 @@ import * as path from 'node:path';
 
 import type { CreateDependencies, CreateNodes, CreateNodesResult, DependencyType, ProjectConfiguration, RawProjectGraphDependency, TargetConfiguration } from '@nx/devkit';
 
+import { LOCK_FILE } from '../lib/config/lockfile';
 import { NX_OUT_DIR, STEP_FILES, stepDirOf } from '../lib/config/nx-paths';
 
 export interface SidebundlePluginOptions {
@@ -49,7 +50,6 @@ export const createNodes: CreateNodes<SidebundlePluginOptions> = [
 /** @deprecated Nx 21–23 name of the same hook. */
 export const createNodesV2 = createNodes;
 
-const LOCK_FILE = 'sidebundle.lock';
 /** The inferred targets, in chain order (bundle depends on package, … on resolve). */
 export const STEP_TARGETS = ['resolve', 'trace', 'merge', 'package', 'bundle'] as const;
 /** Inferred beside them when sidebundle.json has "push". */
@@ -60,7 +60,7 @@ export const COLLISION_PREFIX = 'sidebundle-';
  * ignored file, and node_modules is one). */
 const NODE_LOCKS = ['package-lock.json', 'npm-shrinkwrap.json'];
 /** Python writes byte code beside the modules a trace imports: not a source change. */
-const NOT_INPUTS = ['!{projectRoot}/sidebundle.lock', '!{projectRoot}/**/__pycache__/**'];
+const NOT_INPUTS = [`!{projectRoot}/${LOCK_FILE}`, '!{projectRoot}/**/__pycache__/**'];
 
 export interface ConfigFields {
   name?: unknown;
