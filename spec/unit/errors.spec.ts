@@ -1,23 +1,13 @@
 // The errno table: what an operating-system error means in general, and in a directory sidebundle
 // writes in. Real fs errors, made in a temporary directory.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { errnoCode, fromSystemError, fromWriteDirError, type DirectoryFault } from '../../lib/errors';
+import { tempDir } from '../helpers/tmp';
+import { thrown } from '../helpers/thrown';
 
-let dir: string;
-beforeAll(() => (dir = mkdtempSync(path.join(tmpdir(), 'errors-'))));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function thrown(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the action to throw');
-}
+const dir = tempDir('errors-');
 
 const hints: Record<DirectoryFault, string> = { NO_SPACE: 'free', READ_ONLY: 'writable', UNWRITABLE: 'yours', NOT_A_DIRECTORY: 'a directory' };
 

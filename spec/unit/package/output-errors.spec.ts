@@ -1,24 +1,14 @@
 // The output directory's errors: its own codes first, the general meaning where it says nothing
 // about the directory, and SidebundleErrors passed through. Real fs errors.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { SidebundleError } from '../../../lib/errors';
 import { outputError } from '../../../lib/package/output-errors';
+import { tempDir } from '../../helpers/tmp';
+import { thrown } from '../../helpers/thrown';
 
-let dir: string;
-beforeAll(() => (dir = mkdtempSync(path.join(tmpdir(), 'output-errors-'))));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function thrown(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the action to throw');
-}
+const dir = tempDir('output-errors-');
 
 it('a file where the output directory belongs: OUTPUT_NOT_A_DIRECTORY naming the directory', () => {
   const out = path.join(dir, 'out');
