@@ -1,0 +1,114 @@
+// A whole `sidebundle create` process (Node's start-up included) against the floor of copying and
+// hashing the same files (`cp` + `sha256sum`), run interleaved. Cold means a fresh, empty cache
+// directory every run (XDG_CACHE_HOME): nothing is known, every file is read and hashed; "cache
+// of an earlier run" is the default cache after the warm-up, with a new output directory each
+// time (the package step then links contents from the cache's store). Each contender runs under
+// /usr/bin/time, which also gives its CPU time (what machine load changes least) and peak RSS.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { buildClosure } from '../lib/resolve/closure';
+import { fmt, median, nowMs } from './harness';
+
+const TIME = '/usr/bin/time';
+
+export interface ProcessRun {
+  wallMs: number;
+  cpuMs: number;
+  maxRssKiB: number;
+}
+
+/** One process, timed by us (wall) and by /usr/bin/time (CPU, peak RSS). */
+export function runTimed(argv: string[], env: NodeJS.ProcessEnv = process.env): ProcessRun {
+  const report = path.join(os.tmpdir(), `sb-bench-time-${process.pid}`);
+  const start = nowMs();
+  const result = spawnSync(TIME, ['-f', '%U %S %M', '-o', report, ...argv], { stdio: 'ignore', env });
+  const wallMs = nowMs() - start;
+  if (result.status !== 0) throw new Error(`benchmark command failed (${result.status}): ${argv.join(' ')}`);
+  const [user, system, rss] = readFileSync(report, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+  rmSync(report, { force: true });
+  return { wallMs, cpuMs: (user! + system!) * 1000, maxRssKiB: rss! };
+}
+
+export interface FloorComparison {
+  programs: string[];
+  files: number;
+  bytes: number;
+  rounds: number;
+  contenders: Record<string, { wallMs: number; cpuMs: number; maxRssKiB: number; wallRuns: number[]; cpuRuns: number[] }>;
+}
+
+/**
+ * `sidebundle create` of `programs` (cold, and with the cache of an earlier run), the floor and
+ * `node -e 0`, interleaved for `rounds` rounds after one warm-up each. `baselineCli`: another
+ * build's main.js (e.g. the previous commit's), run cold beside this one.
+ */
+export function bundleAgainstFloor(cli: string, programs: string[], rounds: number, baselineCli?: string): FloorComparison {
+  if (!existsSync(TIME)) throw new Error(`${TIME} is needed (apt-get install time)`);
+  const closure = buildClosure({ entries: programs.map((p) => ({ path: p })) });
+  const files = closure.files.map((f) => f.path);
+  const bytes = files.reduce((sum, f) => sum + Number(spawnSync('stat', ['-L', '-c', '%s', f], { encoding: 'utf8' }).stdout.trim()), 0);
+  const work = mkdtempSync(path.join(os.tmpdir(), 'sb-bench-floor-'));
+  let round = 0;
+  const fresh = (stem: string) => path.join(work, `${stem}${round++}`);
+  const create = (main: string, env: NodeJS.ProcessEnv) => () => {
+    const out = fresh('out');
+    const argv = [process.execPath, main, 'create', '--name', 'b', ...programs.flatMap((p) => ['--from-host', p]), '--out-dir', out];
+    const run = runTimed(argv, env);
+    rmSync(out, { recursive: true, force: true });
+    return run;
+  };
+  const cold = (main: string) => () => {
+    const cache = fresh('cache');
+    mkdirSync(cache);
+    const run = create(main, { ...process.env, XDG_CACHE_HOME: cache })();
+    rmSync(cache, { recursive: true, force: true });
+    return run;
+  };
+  const floor = () => {
+    const dest = fresh('floor');
+    const run = runTimed(['/bin/sh', '-c', `mkdir -p ${dest} && cp --preserve=mode ${files.join(' ')} ${dest}/ && sha256sum ${files.join(' ')} > /dev/null`]);
+    rmSync(dest, { recursive: true, force: true });
+    return run;
+  };
+  const contenders: Record<string, () => ProcessRun> = {
+    'sidebundle create, cold': cold(cli),
+    ...(baselineCli ? { 'baseline create, cold': cold(baselineCli) } : {}),
+    'sidebundle create, cache of an earlier run': create(cli, process.env),
+    'floor: cp + sha256sum': floor,
+    'node -e 0': () => runTimed([process.execPath, '-e', '0']),
+  };
+  const runs: Record<string, ProcessRun[]> = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));
+  try {
+    for (const fn of Object.values(contenders)) fn();
+    for (let r = 0; r < rounds; r++) for (const [name, fn] of Object.entries(contenders)) runs[name]!.push(fn());
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  const summary = Object.fromEntries(Object.entries(runs).map(([name, list]) => [name, {
+    wallMs: median(list.map((x) => x.wallMs)),
+    cpuMs: median(list.map((x) => x.cpuMs)),
+    maxRssKiB: Math.max(...list.map((x) => x.maxRssKiB)),
+    wallRuns: list.map((x) => Math.round(x.wallMs)),
+    cpuRuns: list.map((x) => Math.round(x.cpuMs)),
+  }]));
+  return { programs, files: files.length, bytes, rounds, contenders: summary };
+}
+
+/** The median over rounds of `runs[i] / floorRuns[i]`: contenders of one round share its load. */
+function roundRatio(runs: number[], floorRuns: number[]): number {
+  return median(runs.map((x, i) => x / Math.max(floorRuns[i]!, 1)));
+}
+
+/** Table rows: each contender's medians and its ratios to the floor (the median of the
+ * per-round ratios, which the machine's load sways less than a ratio of medians). */
+export function floorRows(label: string, c: FloorComparison): string[] {
+  const floor = c.contenders['floor: cp + sha256sum']!;
+  const mib = (c.bytes / 2 ** 20).toFixed(0);
+  return Object.entries(c.contenders).map(([name, x]) => {
+    const ratios = name.startsWith('floor') ? '1×' : `${roundRatio(x.wallRuns, floor.wallRuns).toFixed(2)}× (CPU ${roundRatio(x.cpuRuns, floor.cpuRuns).toFixed(2)}×)`;
+    return `| ${label} (${c.files} files, ${mib} MiB): ${name} | ${fmt(x.wallMs)} wall, ${fmt(x.cpuMs)} CPU, peak RSS ${(x.maxRssKiB / 1024).toFixed(0)} MiB | ${ratios} |`;
+  });
+}
