@@ -16,6 +16,7 @@ import { RootFs } from '../resolve/rootfs';
 import { tracePolicy, type Exclusion } from '../policy/policy';
 import { screener } from '../policy/screen';
 import { lexicalPath } from '../util/lexical-path';
+import { emptyClosure, unionOf } from '../resolve/union';
 import { dpkgIndex } from './dpkg';
 import { DEFAULT_COLLECT, DEFAULT_COLLECT_BUDGET_MIB, type CollectPolicy } from '../model/options';
 import type { Addition, CollectFamily, CollectInput, PartSummary } from './family';
@@ -243,24 +244,9 @@ function sameFile(requested: string, canonical: string, closure: ResolvedClosure
 
 /** The families' closures as one; library directories found for dlopen go to every entry. */
 function unite(out: ResolvedClosure, parts: ResolvedClosure[], entries: string[]): ResolvedClosure {
-  const files = new Map<string, ClosureFile>();
-  const links = new Map<string, ResolvedClosure['symlinks'][number]>();
-  const dirs = new Set<string>();
-  for (const part of parts) {
-    for (const f of part.files) if (!files.has(f.path)) files.set(f.path, f);
-    for (const l of part.symlinks) links.set(l.path, l);
-    for (const e of part.libraryPathExtras ?? []) e.dirs.forEach((d) => dirs.add(d));
-    out.missing.push(...part.missing);
-    out.excluded.push(...part.excluded);
-    for (const d of part.diagnostics) if (!out.diagnostics.some((x) => x.message === d.message)) out.diagnostics.push(d);
-  }
-  const byPath = <T extends { path: string }>(a: T, b: T) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
-  out.files = [...files.values()].sort(byPath);
-  out.symlinks = [...links.values()].sort(byPath);
-  if (dirs.size > 0 && entries.length > 0) out.libraryPathExtras = entries.sort().map((entry) => ({ entry, dirs: [...dirs].sort() }));
-  return out;
+  const dirs = new Set(parts.flatMap((p) => p.libraryPathExtras ?? []).flatMap((e) => e.dirs));
+  const united = unionOf(out.root, [out, ...parts.map(({ libraryPathExtras: _, ...part }) => part)]);
+  if (dirs.size > 0 && entries.length > 0) united.libraryPathExtras = entries.sort().map((entry) => ({ entry, dirs: [...dirs].sort() }));
+  return united;
 }
 
-function emptyClosure(root: string): ResolvedClosure {
-  return { schema: 'sidebundle/closure@1', root, entries: [], files: [], symlinks: [], missing: [], excluded: [], diagnostics: [] };
-}

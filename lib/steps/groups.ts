@@ -15,7 +15,8 @@ import type { CollectPolicy } from '../model/options';
 import type { ImageTraceBackend, TraceBackendRequest, TraceReport, TraceRunner } from '../model/trace';
 import { digestsOf, emit, type StepContext } from './context';
 import { resolve } from './resolve';
-import { trace, unionOf } from './trace';
+import { unionOf } from '../resolve/union';
+import { trace } from './trace';
 
 /** The options of the per-root stages (bundle()'s options extend them). */
 export interface GroupOptions {

@@ -12,6 +12,7 @@ import { DEFAULT_PATH, type ExcludedFile, type ResolvedClosure, type ResolvedEnt
 import { DEFAULT_TRACE_TIMEOUT_MS, type TraceBackendRequest, type TraceReport, type TracedFile, type TraceRunner } from '../model/trace';
 import { resolveClosure } from '../resolve/resolve';
 import { relocateClosure } from '../resolve/relocate';
+import { dedupeExcluded, emptyClosure, unionOf } from '../resolve/union';
 import { exclusionReason, tracePolicy, type TracePolicy } from '../policy/policy';
 import { screener } from '../policy/screen';
 import { trace as runTrace } from '../trace/tracer';
@@ -216,48 +217,4 @@ function warnLeftOut(context: StepContext, entry: string, leftOut: ExcludedFile[
 function originalPath(logical: string, closure: ResolvedClosure): string {
   const project = closure.projects?.find((p) => logical === p.at || logical.startsWith(`${p.at}/`));
   return project ? `${project.dir}${logical.slice(project.at.length)}` : logical;
-}
-
-/** The closures of several runs as one (files and links by path, reasons united). */
-export function unionOf(root: string, closures: ResolvedClosure[]): ResolvedClosure {
-  if (closures.length === 1) return closures[0]!;
-  const out = emptyClosure(root);
-  const files = new Map<string, ResolvedClosure['files'][number]>();
-  const links = new Map<string, ResolvedClosure['symlinks'][number]>();
-  const dirs = new Set<string>();
-  const extras = new Map<string, Set<string>>();
-  for (const c of closures) {
-    for (const f of c.files) {
-      const known = files.get(f.path);
-      if (known) known.reasons.push(...f.reasons.filter((r) => !known.reasons.some((k) => JSON.stringify(k) === JSON.stringify(r))));
-      else files.set(f.path, { ...f, reasons: [...f.reasons] });
-    }
-    for (const l of c.symlinks) links.set(l.path, l);
-    for (const d of c.dirs ?? []) dirs.add(d);
-    for (const e of c.libraryPathExtras ?? []) {
-      const set = extras.get(e.entry) ?? new Set<string>();
-      e.dirs.forEach((d) => set.add(d));
-      extras.set(e.entry, set);
-    }
-    out.missing.push(...c.missing);
-    out.excluded.push(...c.excluded);
-    for (const d of c.diagnostics) if (!out.diagnostics.some((x) => x.message === d.message)) out.diagnostics.push(d);
-  }
-  const byPath = <T extends { path: string }>(a: T, b: T) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
-  out.files = [...files.values()].sort(byPath);
-  out.symlinks = [...links.values()].sort(byPath);
-  out.excluded = dedupeExcluded(out.excluded);
-  if (dirs.size) out.dirs = [...dirs].sort();
-  if (extras.size) out.libraryPathExtras = [...extras].map(([entry, set]) => ({ entry, dirs: [...set] })).sort((a, b) => (a.entry < b.entry ? -1 : 1));
-  return out;
-}
-
-function emptyClosure(root: string): ResolvedClosure {
-  return { schema: 'sidebundle/closure@1', root, entries: [], files: [], symlinks: [], missing: [], excluded: [], diagnostics: [] };
-}
-
-function dedupeExcluded(list: ExcludedFile[]): ExcludedFile[] {
-  const seen = new Map<string, ExcludedFile>();
-  for (const e of list) if (!seen.has(e.path)) seen.set(e.path, e);
-  return [...seen.values()].sort((a, b) => (a.path < b.path ? -1 : 1));
 }
