@@ -50,7 +50,18 @@ export class DigestMemo {
 
   /** The digest of a file in the state `stats` describes, if it was hashed in that state. */
   knownStats(stats: BigIntStats): FileDigest | undefined {
-    return this.entries.get(statKey(stats));
+    return this.used(statKey(stats));
+  }
+
+  /** The entry of `key`, moved to the end: the map's order is least recently used first, which
+   * is what a saver that keeps the last N entries needs. */
+  private used(key: string): FileDigest | undefined {
+    const known = this.entries.get(key);
+    if (known) {
+      this.entries.delete(key);
+      this.entries.set(key, known);
+    }
+    return known;
   }
 
   /** Record a digest known by other means (a content-store file named by its verified digest). */
@@ -71,7 +82,7 @@ export class DigestMemo {
   /** Digest of the file at `hostPath` (following symlinks). */
   async digest(hostPath: string): Promise<FileDigest> {
     const key = statKey(statSync(hostPath, { bigint: true }));
-    const known = this.entries.get(key);
+    const known = this.used(key);
     if (known) return known;
     const started = this.clock();
     const computed = await sha256File(hostPath);
