@@ -1,14 +1,15 @@
 // JVM entries, for real: a jar built here with javac and jar (its Main-Class uses a class from
 // another jar named by its Class-Path, a time zone from tzdb.dat, CRC32, java.net and
 // java.lang.management, whose libmanagement.so the traced run never loads), bundled through the CLI with a trace that takes only its
-// --version path, and run in the bare root (no java, no libc there) in host and ns modes,
-// printing exactly what `java -jar app.jar` prints natively. Skipped, saying why, where no JDK
-// is installed (.ci/run installs default-jdk-headless).
+// --version path, and run in the bare root (no java, no libc there) and in the Debian 11 root
+// (glibc 2.31, no java) in host and ns modes, printing exactly what `java -jar app.jar` prints
+// natively. Skipped, saying why, where no JDK is installed (.ci/run installs
+// default-jdk-headless).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { bareRootfs } from '../fixtures/rootfs';
+import { bareRootfs, bullseyeRootfs } from '../fixtures/rootfs';
 import { runInRoot, runOnHost } from '../fixtures/run-in-root';
 import { createBundle, runCli } from '../helpers/cli';
 import { tempDir } from '../helpers/tmp';
@@ -103,6 +104,17 @@ describeWithJava('a jar entry', () => {
     expect(expected).toMatch(/^hello jvm 2023-11-15T03:43:20\+05:30\[Asia\/Kolkata\] 352441c2 true threads true\n$/);
     expect(runInRoot(root, ['/bin/sh', '-c', 'command -v java || ls /lib*/ld-linux* 2>/dev/null'], {}).stdout).toBe(''); // the precondition
     const r = runInRoot(root, [`${MOUNT}/bin/demo`], { binds: { [bundle.dir]: MOUNT }, env: { SIDEBUNDLE_RUN_MODE: mode } });
+    expect({ stdout: r.stdout, stderr: r.stderr, status: r.status }).toEqual({ stdout: expected, stderr: '', status: 0 });
+  });
+
+  test.each(['host', 'ns'])('in the bullseye root (glibc 2.31), mode %s, it prints what `java -jar app.jar` prints', (mode) => {
+    const bullseye = bullseyeRootfs();
+    const expected = native();
+    expect(expected).toMatch(/^hello jvm /);
+    // The precondition: an older libc than the bundled java's, and no java of its own.
+    expect(existsSync(path.join(bullseye, 'lib/x86_64-linux-gnu/libc-2.31.so'))).toBe(true);
+    expect(runInRoot(bullseye, ['/bin/sh', '-c', 'command -v java'], {}).stdout).toBe('');
+    const r = runInRoot(bullseye, [`${MOUNT}/bin/demo`], { binds: { [bundle.dir]: MOUNT }, env: { SIDEBUNDLE_RUN_MODE: mode } });
     expect({ stdout: r.stdout, stderr: r.stderr, status: r.status }).toEqual({ stdout: expected, stderr: '', status: 0 });
   });
 

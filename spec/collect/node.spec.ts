@@ -1,13 +1,14 @@
 // Node.js apps as entries, for real: an app installed with npm from the registry (ms, kleur,
 // bufferutil with per-platform prebuilds, better-sqlite3 compiled at install, an ESM-only
 // workspace package, left-pad as a devDependency), a CommonJS and an ESM `#!/usr/bin/env node`
-// entry, bundled through the CLI and run in the bare root (no node, no libc there) in host and
-// ns modes, printing exactly what `node cli.js` prints natively.
+// entry, bundled through the CLI and run in the bare root (no node, no libc there) and in the
+// Debian 11 root (glibc 2.31, older than the bundled node needs, and no node) in host and ns
+// modes, printing exactly what `node cli.js` prints natively.
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { nodeAppFixture } from '../fixtures/node-app';
-import { bareRootfs } from '../fixtures/rootfs';
+import { bareRootfs, bullseyeRootfs } from '../fixtures/rootfs';
 import { runInRoot, runOnHost } from '../fixtures/run-in-root';
 import { createBundle } from '../helpers/cli';
 import { tempDir } from '../helpers/tmp';
@@ -65,21 +66,32 @@ beforeAll(() => {
   traced = createBundle(['--name', 'app-traced', '--out-dir', out, '--from-host', `${path.join(app, 'cli.js')}::trace=--pad`]);
 });
 
-const root = bareRootfs();
+const roots: Record<string, string> = { bare: bareRootfs(), bullseye: bullseyeRootfs() };
 const native = (args: string[]) => {
   const r = runOnHost([NODE, ...args], { cwd: app });
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
   return r.stdout;
 };
-const bundled = (bundle: string, mode: string, argv: string[]) => runInRoot(root, argv, { binds: { [bundle]: MOUNT }, env: { SIDEBUNDLE_RUN_MODE: mode } });
+const runIn = (root: string) => (bundle: string, mode: string, argv: string[]) => runInRoot(root, argv, { binds: { [bundle]: MOUNT }, env: { SIDEBUNDLE_RUN_MODE: mode } });
 
 test('better-sqlite3 is installed (else this file says why and runs without it)', () => {
   if (fixture.sqlite !== true) console.warn(`SKIPPED the better-sqlite3 case: ${fixture.sqlite}`);
   expect(existsSync(path.join(fixture.dir, 'node_modules/left-pad/index.js'))).toBe(true);
 });
 
-describe.each(['host', 'ns'])('in the bare root, mode %s', (mode) => {
+test('the preconditions: neither root has a node, the bullseye root has an older glibc than this host', () => {
+  for (const root of Object.values(roots)) expect(runInRoot(root, ['/bin/sh', '-c', 'command -v node nodejs'], {}).stdout).toBe('');
+  expect(existsSync(path.join(roots.bullseye!, 'lib/x86_64-linux-gnu/libc-2.31.so'))).toBe(true);
+});
+
+describe.each([
+  ['bare', 'host'],
+  ['bare', 'ns'],
+  ['bullseye', 'host'],
+  ['bullseye', 'ns'],
+])('in the %s root, mode %s', (rootName, mode) => {
+  const bundled = runIn(roots[rootName]!);
   test('the CommonJS entry (addons, a workspace ESM package by import()) prints what `node cli.js` prints', () => {
     const expected = native(['cli.js']);
     expect(expected).toMatch(fixture.sqlite === true ? /^cjs 2m 86400000 60606060 sqlite 42 hello cjs\n$/ : /^cjs 2m 86400000 60606060 hello cjs\n$/);
