@@ -9,7 +9,7 @@ export type StepEvent =
   | { type: 'progress'; step: StepName; done: number; total: number; bytes?: number }
   | { type: 'log'; level: 'warn' | 'info' | 'debug'; message: string };
 
-export type StepName = 'resolve' | 'trace' | 'merge' | 'package';
+export type StepName = 'resolve' | 'trace' | 'collect' | 'merge' | 'package';
 
 export interface StepContext {
   cache?: StepCache;
@@ -22,6 +22,7 @@ export interface StepContext {
 export const STEP_VERSIONS: Record<StepName, string> = {
   resolve: `${version()}/5`,
   trace: `${version()}/5`,
+  collect: `${version()}/1`,
   merge: `${version()}/5`,
   package: `${version()}/5`,
 };

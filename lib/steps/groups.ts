@@ -4,7 +4,7 @@
 // runs them in turn; the Nx resolve, trace and merge executors run them one target each.
 import * as path from 'node:path';
 
-import { collect, type CollectReads, type FamilySummary } from '../collect';
+import { collect, type CollectOptions, type CollectReads, type CollectResult, type FamilySummary } from '../collect';
 import type { EntrySpec } from '../entries/spec';
 import { SidebundleError } from '../errors';
 import type { MaterializedImage } from '../image/materialize';
@@ -13,6 +13,7 @@ import type { ImageStore } from '../image/store';
 import type { ResolvedClosure } from '../model/closure';
 import type { CollectPolicy } from '../model/options';
 import type { ImageTraceBackend, TraceBackendRequest, TraceReport, TraceRunner } from '../model/trace';
+import { cachedStep } from './cached';
 import { digestsOf, emit, type StepContext } from './context';
 import { resolve } from './resolve';
 import { unionOf } from '../resolve/union';
@@ -123,7 +124,7 @@ export async function traceGroups(groups: ResolvedGroup[], options: Omit<GroupOp
     }, context, runner);
     // Collection runs here, after tracing, so the trace executor and bundle() both get it: the
     // traced closure says which interpreter ran and which plugin it loaded.
-    const collected = await collect([group.closure, traced.closure], {
+    const collected = await collectStep([group.closure, traced.closure], {
       ...(options.collect ? { policy: options.collect } : {}),
       ...(options.collectBudget ? { budgetMiB: options.collectBudget } : {}),
       exclude: [outDir],
@@ -131,7 +132,7 @@ export async function traceGroups(groups: ResolvedGroup[], options: Omit<GroupOp
       ...(options.allowSecret ? { allowSecret: options.allowSecret.map((p) => path.resolve(cwd, p)) } : {}),
       ...(options.copyDirs && !group.image ? { own: options.copyDirs.map((c) => path.resolve(cwd, c.source)) } : {}),
       digests: digestsOf(context),
-    });
+    }, context);
     for (const s of collected.summary) emit(context, { type: 'log', level: 'info', message: `collect ${s.family}: ${s.files} files, ${(s.bytes / 1048576).toFixed(1)} MiB${s.parts ? ` (${s.parts.map((p) => `${p.part} ${p.files} files, ${(p.bytes / 1048576).toFixed(1)} MiB`).join('; ')})` : ''}` });
     const closure = collected.closure.files.length > 0 || collected.closure.diagnostics.length > 0 ? unionOf(traced.closure.root, [traced.closure, collected.closure]) : traced.closure;
     if (group.closure.source) closure.source = group.closure.source;
@@ -139,6 +140,24 @@ export async function traceGroups(groups: ResolvedGroup[], options: Omit<GroupOp
     context.signal?.throwIfAborted();
   }
   return out;
+}
+
+/**
+ * Collection through the step cache: keyed on the closures it starts from and its options, and
+ * valid while every path it probed or read (absent ones too) and every directory it listed are
+ * unchanged — the same record sidebundle.lock keeps for Nx. Without it a no-op rebundle of a
+ * Python program walked the standard library and the dpkg database again (about 200 ms).
+ */
+async function collectStep(closures: ResolvedClosure[], options: CollectOptions, context: StepContext): Promise<CollectResult> {
+  const { digests: _memo, ...key } = options;
+  return cachedStep<CollectResult>(context, {
+    step: 'collect',
+    options: { closures, ...key },
+    run: async () => {
+      const output = await collect(closures, options);
+      return { output, inputs: (cache) => cache.describe(output.read.paths, output.read.listings) };
+    },
+  });
 }
 
 /** The closures merge takes: each group's static closure, then its traced additions if any. */
