@@ -10,6 +10,7 @@ import * as path from 'node:path';
 
 import { bareRootfs } from '../fixtures/rootfs';
 import { runInRoot, runOnHost, type RunResult } from '../fixtures/run-in-root';
+import { holdPythonSiteLock } from '../helpers/python-site-lock';
 import { tempDir } from '../helpers/tmp';
 import { contentDigest } from '../helpers/tree';
 import { startRemoteCache, type RemoteCache } from './remote-cache';
@@ -20,9 +21,15 @@ jest.setTimeout(600_000);
 const base = tempDir('sb-nx-paths-');
 const rootHome = mkdtempSync('/root/sb-nx-paths-');
 const userHome = mkdtempSync('/home/sb-nx-paths-');
+// The bundles' locks list the interpreter's site directory, which stale.spec.ts changes.
+let releaseSiteLock = () => {};
+beforeAll(async () => {
+  releaseSiteLock = await holdPythonSiteLock();
+}, 900_000);
 afterAll(() => {
   rmSync(rootHome, { recursive: true, force: true });
   rmSync(userHome, { recursive: true, force: true });
+  releaseSiteLock();
 });
 
 const STEPS = ['resolve', 'trace', 'merge', 'package'];

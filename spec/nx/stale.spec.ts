@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSy
 import * as path from 'node:path';
 
 import { runOnHost } from '../fixtures/run-in-root';
+import { holdPythonSiteLock } from '../helpers/python-site-lock';
 import { tempDir } from '../helpers/tmp';
 import { cloneWorkspace, createWorkspace, nx, packRepository, writeProjects } from './workspace';
 
@@ -30,7 +31,9 @@ const madeSitePackages = !existsSync(sitePackages);
 const helloC = (word: string) => `#include <stdio.h>\nint main(void) { puts("${word}"); return 0; }\n`;
 const pyTool = `#!/usr/bin/python3\nimport helper, ${moduleName}\nprint(helper.message(), ${moduleName}.WORD)\n`;
 
-beforeAll(() => {
+let releaseSiteLock = () => {};
+beforeAll(async () => {
+  releaseSiteLock = await holdPythonSiteLock();
   if (madeSitePackages) mkdirSync(sitePackages, { recursive: true });
   writeFileSync(moduleFile, 'WORD = "module v1"\n');
   createWorkspace(ws, {
@@ -64,12 +67,13 @@ beforeAll(() => {
       },
     },
   });
-});
+}, 900_000);
 
 afterAll(() => {
   rmSync(moduleFile, { force: true });
   rmSync(path.join(sitePackages, '__pycache__', `${moduleName}.cpython-311.pyc`), { force: true });
   if (madeSitePackages) rmSync(sitePackages, { recursive: true, force: true });
+  releaseSiteLock();
 });
 
 const STEPS = ['resolve', 'trace', 'merge', 'package'];
