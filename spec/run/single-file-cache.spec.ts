@@ -58,8 +58,8 @@ asRoot('the single-file cache', () => {
 
   function chownTree(top: string, uid: number): void {
     lchownSync(top, uid, uid);
-    if (!lstatSync(top).isDirectory()) return;
-    for (const name of readdirSync(top)) chownTree(path.join(top, name), uid);
+    const children = lstatSync(top).isDirectory() ? readdirSync(top) : [];
+    for (const name of children) chownTree(path.join(top, name), uid);
   }
 
   test('a planted copy is a working attack: one this user owns is trusted by its stamp', () => {
