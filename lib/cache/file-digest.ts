@@ -203,3 +203,9 @@ async function hashStream(handle: FileHandle, onChunk?: (chunk: Buffer) => Promi
   }
   return { sha256: hash.digest('hex'), size };
 }
+
+/** One read at most: the kernel copies a file `memo` vouches for (copyKnown), anything else is
+ * hashed while it is copied (copyHashed, whose errors the callers report). */
+export async function copyOnce(source: string, target: string, mode: number, memo?: DigestMemo): Promise<FileDigest> {
+  return (memo && (await copyKnown(source, target, memo))) ?? copyHashed(source, target, mode);
+}

@@ -1,7 +1,7 @@
 // The payload's files: each distinct content written once, as a real file at the first path
 // that has it, the other paths linked to it (layout.ts says how). Every copy is hashed as it is
 // written, unless this run hashed its source and the source has not changed since (then the
-// kernel copies it unread: DigestMemo.settled, copyKnown), and every link from the cache's content
+// kernel copies it unread: DigestMemo.settled, copyOnce), and every link from the cache's content
 // store is checked, so a file that changed since it was resolved (or a store copy edited in
 // place) is caught instead of shipped under a wrong digest. Every file gets the bundle's one
 // mtime (the epoch), never its source's.
@@ -9,7 +9,7 @@ import { linkSync, lutimesSync, mkdirSync, symlinkSync, unlinkSync, statSync } f
 import { chmod, utimes } from 'node:fs/promises';
 import * as path from 'node:path';
 
-import { copyHashed, copyKnown, CopyWriteError, sha256File, type DigestMemo, type FileDigest } from '../cache/file-digest';
+import { copyOnce, CopyWriteError, sha256File, type DigestMemo, type FileDigest } from '../cache/file-digest';
 import { mapLimit } from '../util/limit';
 import { SidebundleError } from '../errors';
 import type { PlanFile } from '../model/plan';
@@ -82,7 +82,7 @@ async function storeOne(file: PlanFile, stored: string, reusable: string | undef
   if (reusable !== undefined && (await linkVerified(reusable, stored, file.sha256, storedMode(file.mode), epoch, digests))) return;
   let copied: FileDigest;
   try {
-    copied = (digests && (await copyKnown(file.source, stored, digests))) ?? (await copyHashed(file.source, stored, storedMode(file.mode)));
+    copied = await copyOnce(file.source, stored, storedMode(file.mode), digests);
   } catch (error) {
     if (error instanceof CopyWriteError) throw error.cause; // the output's fault (ENOSPC, EROFS): reported as such by the caller
     throw new SidebundleError('SOURCE_UNREADABLE', `cannot copy ${file.source}: ${(error as Error).message}`, {

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, lutimesSync, mkdirSync, readdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { copyHashed, copyKnown, CopyWriteError, type DigestMemo } from '../cache/file-digest';
+import { copyOnce, CopyWriteError, type DigestMemo } from '../cache/file-digest';
 import { SidebundleError } from '../errors';
 import type { LauncherPlan, MergedPlan, PlanSymlink } from '../model/plan';
 import { validateBundle, type ValidationReport } from '../validate/validate';
@@ -239,7 +239,7 @@ async function writeRunner(dir: string, runner: PackOptions['runner'], runMode: 
   mkdirSync(path.join(dir, ROOT_MOUNT_POINT), { recursive: true });
   let copied;
   try {
-    copied = (digests && (await copyKnown(runner.path, at, digests))) ?? (await copyHashed(runner.path, at, 0o755));
+    copied = await copyOnce(runner.path, at, 0o755, digests);
   } catch (error) {
     throw error instanceof CopyWriteError ? error.cause : error; // the output's fault: reported as such
   }
