@@ -10,7 +10,7 @@ import { isSidebundleError } from '../errors';
 import type { SearchSource } from '../model/closure';
 import type { Draft } from './draft';
 import { GPU_EXCLUSION_REASON, isGpuLibrary } from './gpu';
-import { parseLdCache, type LdCache } from './ldcache';
+import { openLdCache, type LdCache } from './ldcache';
 import { loaderConfig, type LoaderConfig } from './loader-config';
 import type { Walk } from './rootfs';
 import { dirname, searchLibrary, type LoadedObject, type SearchContext } from './search';
@@ -179,7 +179,7 @@ export class LoaderWalk {
       } else {
         this.draft.addLinks(walk.links);
         try {
-          this.ldCache = parseLdCache(readFileSync(this.draft.fs.hostPath(walk.path)), path.join(this.draft.fs.root, 'etc/ld.so.cache'));
+          this.ldCache = openLdCache(readFileSync(this.draft.fs.hostPath(walk.path)), path.join(this.draft.fs.root, 'etc/ld.so.cache'));
           this.draft.addFile(walk.path, 'data', { kind: 'loader-cache' });
         } catch (error) {
           if (!isSidebundleError(error)) throw error;

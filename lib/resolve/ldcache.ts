@@ -1,7 +1,10 @@
 // /etc/ld.so.cache, parsed in its binary format the way glibc's dl-cache.c reads it: the
 // `glibc-ld.so.cache1.1` table (alone, or after the old `ld.so-1.7.0` table), x86-64 entries
 // only, and the glibc-hwcaps extension that marks entries living in glibc-hwcaps/<level>/.
-// ldconfig sorts entries with _dl_cache_libcmp, so lookups are a binary search.
+// parseLdCache decodes a cache whole; openLdCache checks it whole but decodes only the names
+// looked up (what `resolve`, which looks up a handful, uses).
+import * as os from 'node:os';
+
 import { SidebundleError } from '../errors';
 
 const OLD_MAGIC = 'ld.so-1.7.0';
@@ -27,11 +30,12 @@ export interface LdCacheEntry {
   hwcaps?: string;
 }
 
+/** The x86-64 entries of a cache. */
 export interface LdCache {
-  /** All x86-64 entries in file order (ldconfig's sort order). */
-  entries: LdCacheEntry[];
-  /** Entries by soname, in file order (hwcaps entries come first, as ldconfig writes them). */
-  byName: Map<string, LdCacheEntry[]>;
+  /** All of them in file order (ldconfig's sort order); a lazily read cache decodes them all on first use. */
+  readonly entries: LdCacheEntry[];
+  /** Those answering to `name`, in file order (hwcaps entries come first, as ldconfig writes them). */
+  entriesFor(name: string): LdCacheEntry[];
 }
 
 function indexed(entries: LdCacheEntry[]): LdCache {
@@ -41,50 +45,127 @@ function indexed(entries: LdCacheEntry[]): LdCache {
     if (list) list.push(entry);
     else byName.set(entry.name, [entry]);
   }
-  return { entries, byName };
+  return { entries, entriesFor: (name) => byName.get(name) ?? [] };
 }
 
-/** Parse an ld.so.cache image. `source` names the file in errors. */
-export function parseLdCache(data: Buffer, source: string): LdCache {
+/** Where the new-format table starts, or 'old' for an old-format-only cache (which has no
+ * hwcaps and is read whole). Throws on an image with no magic. */
+function locateNewTable(data: Buffer, source: string): number | 'old' {
   const asText = (at: number, length: number) => data.toString('latin1', at, at + length);
-  let newStart: number;
-  if (data.length >= NEW_HEADER && asText(0, NEW_MAGIC.length) === NEW_MAGIC) {
-    newStart = 0;
-  } else if (data.length >= OLD_HEADER && asText(0, OLD_MAGIC.length) === OLD_MAGIC) {
+  if (data.length >= NEW_HEADER && asText(0, NEW_MAGIC.length) === NEW_MAGIC) return 0;
+  if (data.length >= OLD_HEADER && asText(0, OLD_MAGIC.length) === OLD_MAGIC) {
     const oldCount = data.readUInt32LE(12);
     // The new table follows the old one, aligned like struct cache_file_new (8 bytes).
-    newStart = align8(OLD_HEADER + oldCount * OLD_ENTRY);
-    if (newStart + NEW_HEADER > data.length || asText(newStart, NEW_MAGIC.length) !== NEW_MAGIC) {
-      return indexed(parseOld(data, oldCount, source));
-    }
-  } else {
-    throw corrupt(source, 'it does not start with an ld.so.cache magic');
+    const newStart = align8(OLD_HEADER + oldCount * OLD_ENTRY);
+    if (newStart + NEW_HEADER > data.length || asText(newStart, NEW_MAGIC.length) !== NEW_MAGIC) return 'old';
+    return newStart;
   }
+  throw corrupt(source, 'it does not start with an ld.so.cache magic');
+}
 
+/** The new table's entry count, checked against the image size. */
+function newTableCount(data: Buffer, newStart: number, source: string): number {
   const count = data.readUInt32LE(newStart + 20);
-  const extensionOffset = data.readUInt32LE(newStart + 32);
   if (count > (data.length - newStart - NEW_HEADER) / NEW_ENTRY) throw corrupt(source, `it claims ${count} entries but is only ${data.length} bytes`);
-  const hwcapNames = readHwcapNames(data, extensionOffset);
+  return count;
+}
+
+/** Decode new-table entry `i` (undefined for an entry ld.so would not use on x86-64). */
+function decodeEntry(data: Buffer, newStart: number, i: number, hwcapNames: () => string[], source: string): LdCacheEntry | undefined {
+  const at = newStart + NEW_HEADER + i * NEW_ENTRY;
+  const flags = data.readInt32LE(at);
+  if (flags !== X86_64_LIBC6) return undefined;
+  const name = cstring(data, newStart + data.readUInt32LE(at + 4));
+  const path = cstring(data, newStart + data.readUInt32LE(at + 8));
+  if (name === undefined || path === undefined) throw corrupt(source, `entry ${i} points outside the string table`);
+  const hwcap = data.readBigUInt64LE(at + 16);
+  const entry: LdCacheEntry = { name, path };
+  if (((hwcap >> 32n) & ~ISA_LEVEL_MASK) === HWCAP_EXTENSION >> 32n) {
+    const hwcaps = hwcapNames()[Number(hwcap & 0xffffffffn)];
+    if (hwcaps === undefined) return undefined; // glibc ignores entries with an unknown index too
+    entry.hwcaps = hwcaps;
+  } else if (hwcap !== 0n) {
+    return undefined; // legacy hwcap (platform/tls) entries: gone since glibc 2.37, not produced for x86-64 levels
+  }
+  return entry;
+}
+
+/** Parse an ld.so.cache image whole. `source` names the file in errors. */
+export function parseLdCache(data: Buffer, source: string): LdCache {
+  const newStart = locateNewTable(data, source);
+  if (newStart === 'old') return indexed(parseOld(data, data.readUInt32LE(12), source));
+  const count = newTableCount(data, newStart, source);
+  let names: string[] | undefined;
+  const hwcapNames = () => (names ??= readHwcapNames(data, data.readUInt32LE(newStart + 32)));
   const entries: LdCacheEntry[] = [];
   for (let i = 0; i < count; i++) {
-    const at = newStart + NEW_HEADER + i * NEW_ENTRY;
-    const flags = data.readInt32LE(at);
-    if (flags !== X86_64_LIBC6) continue;
-    const name = cstring(data, newStart + data.readUInt32LE(at + 4));
-    const path = cstring(data, newStart + data.readUInt32LE(at + 8));
-    if (name === undefined || path === undefined) throw corrupt(source, `entry ${i} points outside the string table`);
-    const hwcap = data.readBigUInt64LE(at + 16);
-    const entry: LdCacheEntry = { name, path };
-    if (((hwcap >> 32n) & ~ISA_LEVEL_MASK) === HWCAP_EXTENSION >> 32n) {
-      const hwcaps = hwcapNames[Number(hwcap & 0xffffffffn)];
-      if (hwcaps === undefined) continue; // glibc ignores entries with an unknown index too
-      entry.hwcaps = hwcaps;
-    } else if (hwcap !== 0n) {
-      continue; // legacy hwcap (platform/tls) entries: gone since glibc 2.37, not produced for x86-64 levels
-    }
-    entries.push(entry);
+    const entry = decodeEntry(data, newStart, i, hwcapNames, source);
+    if (entry) entries.push(entry);
   }
   return indexed(entries);
+}
+
+/**
+ * A cache read lazily, for a command that looks up a handful of names: every entry's offsets are
+ * checked up front (a damaged cache fails here exactly as in parseLdCache) and the x86-64 entries
+ * indexed by where their name starts, but only the entries a lookup asks for are decoded. A
+ * lookup finds the places its name is stored (Buffer.indexOf) and takes the entries whose key
+ * points there: the answer parseLdCache gives, for any cache, sorted or not.
+ */
+export function openLdCache(data: Buffer, source: string): LdCache {
+  const newStart = locateNewTable(data, source);
+  if (newStart === 'old' || os.endianness() !== 'LE') return parseLdCache(data, source);
+  const count = newTableCount(data, newStart, source);
+  const byKey = indexByKey(data, newStart, count, source);
+  let names: string[] | undefined;
+  const hwcapNames = () => (names ??= readHwcapNames(data, data.readUInt32LE(newStart + 32)));
+  let whole: LdCache | undefined;
+  const decoded = () => (whole ??= parseLdCache(data, source));
+  return {
+    get entries() {
+      return decoded().entries;
+    },
+    entriesFor(name: string): LdCacheEntry[] {
+      // Keys are decoded as UTF-8 and compared as strings; a name with U+FFFD can equal a key
+      // whose bytes are not its bytes (any invalid sequence decodes to U+FFFD).
+      if (name.includes('\uFFFD')) return decoded().entriesFor(name);
+      if (name.includes('\0')) return [];
+      const stored = Buffer.from(`${name}\0`, 'utf8');
+      const indices: number[] = [];
+      for (let at = data.indexOf(stored, newStart); at !== -1; at = data.indexOf(stored, at + 1)) indices.push(...(byKey.get(at - newStart) ?? []));
+      indices.sort((a, b) => a - b);
+      const found: LdCacheEntry[] = [];
+      for (const i of indices) {
+        const entry = decodeEntry(data, newStart, i, hwcapNames, source);
+        if (entry !== undefined) found.push(entry);
+      }
+      return found;
+    },
+  };
+}
+
+/**
+ * The x86-64 entries by key offset (relative to the table, as stored), in file order; throws
+ * as parseLdCache does for the first one whose strings lie outside the image.
+ */
+function indexByKey(data: Buffer, newStart: number, count: number, source: string): Map<number, number[]> {
+  // A typed-array view reads the table without a call per field (this loop runs for every
+  // entry at every start of `resolve`); a buffer that is not 4-byte aligned is copied first.
+  const words = (data.byteOffset + newStart) % 4 === 0 ? data : Buffer.from(data);
+  const table = new Uint32Array(words.buffer, words.byteOffset + newStart + NEW_HEADER, count * (NEW_ENTRY / 4));
+  // cstring finds a string at `at` when a NUL follows it: when the last NUL is at or after it.
+  const lastNul = data.lastIndexOf(0);
+  const limit = Math.min(data.length - 1, lastNul) - newStart;
+  const byKey = new Map<number, number[]>();
+  for (let i = 0, at = 0; i < count; i++, at += NEW_ENTRY / 4) {
+    if (table[at] !== X86_64_LIBC6) continue;
+    const key = table[at + 1]!;
+    if (key > limit || table[at + 2]! > limit) throw corrupt(source, `entry ${i} points outside the string table`);
+    const list = byKey.get(key);
+    if (list) list.push(i);
+    else byKey.set(key, [i]);
+  }
+  return byKey;
 }
 
 function parseOld(data: Buffer, count: number, source: string): LdCacheEntry[] {
@@ -143,7 +224,7 @@ function corrupt(source: string, why: string): SidebundleError {
  * newer ISA levels loads, so it is the canonical answer; hwcaps entries are its variants.
  */
 export function lookupLdCache(cache: LdCache, name: string): { path?: string; variants: LdCacheEntry[] } {
-  const matches = cache.byName.get(name) ?? [];
+  const matches = cache.entriesFor(name);
   const baseline = matches.find((e) => e.hwcaps === undefined);
   return { ...(baseline ? { path: baseline.path } : {}), variants: matches.filter((e) => e.hwcaps !== undefined) };
 }
