@@ -127,6 +127,110 @@ int main(int argc, char **argv) {
   }
 });
 
+describe('ptrace: what each kind of lookup records', () => {
+  // One program making the lookups the tracer handles differently: relative to the cwd after a
+  // chdir and to a directory descriptor, repeated (recorded at the entry once the path is known),
+  // paths crossing a page boundary or ending at unreadable memory (read with process_vm_readv),
+  // descriptor stats (AT_EMPTY_PATH, let through by the seccomp filter) and readlink.
+  const base = path.join(dir, 'lookups');
+  let report: TraceReport;
+  const file = (name: string) => report.files.find((f) => f.path === path.join(base, name));
+
+  beforeAll(async () => {
+    require('node:fs').mkdirSync(path.join(base, 'sub/listed'), { recursive: true });
+    for (const name of ['rel-file', 'sub/in-sub', 'stat-me', 'target', 'plain', 'crossing-a-page-boundary', 'at-page-end', 'fdcwd-empty-flag']) writeFileSync(path.join(base, name), '');
+    require('node:fs').symlinkSync('target', path.join(base, 'link'));
+    const program = compile(path.join(dir, 'lookups-program'), `
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+static char p[4096];
+static const char *at(const char *base, const char *name) { snprintf(p, sizeof p, "%s/%s", base, name); return p; }
+int main(int argc, char **argv) {
+  const char *base = argv[1]; struct stat st; char buf[256]; int fd;
+  if (chdir(base) != 0) return 10;
+  fd = open("rel-file", O_RDONLY); if (fd < 0) return 11; close(fd);
+  int dfd = open(at(base, "sub"), O_RDONLY | O_DIRECTORY); if (dfd < 0) return 12;
+  if (fstatat(dfd, "in-sub", &st, 0) != 0) return 13;
+  if (fstat(dfd, &st) != 0) return 14;
+  for (int i = 0; i < 3; i++) if (stat(at(base, "stat-me"), &st) != 0) return 15;
+  for (int i = 0; i < 2; i++) { fd = open(at(base, "link"), O_RDONLY); if (fd < 0) return 16; close(fd); }
+  for (int i = 0; i < 2; i++) { fd = open(at(base, "sub/listed"), O_RDONLY); if (fd < 0) return 17; close(fd); }
+  fd = open(at(base, "plain"), O_RDONLY); if (fd < 0) return 18; close(fd);
+  if (open(at(base, "plain"), O_RDONLY | O_DIRECTORY) >= 0) return 19;
+  if (stat(at(base, "later"), &st) == 0) return 20;
+  fd = open(at(base, "made-later"), O_WRONLY | O_CREAT, 0644); if (fd < 0) return 21; close(fd);
+  char made[4096]; strcpy(made, p); if (rename(made, at(base, "later")) != 0) return 22;
+  if (stat(at(base, "later"), &st) != 0) return 22;
+  if (readlink(at(base, "link"), buf, sizeof buf) < 0) return 23;
+  if (fstatat(AT_FDCWD, at(base, "fdcwd-empty-flag"), &st, AT_EMPTY_PATH) != 0) return 24;
+  char *pages = mmap(0, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (pages == MAP_FAILED || mprotect(pages + 2 * 4096, 4096, PROT_NONE) != 0) return 25;
+  at(base, "crossing-a-page-boundary");
+  char *crossing = pages + 4096 - strlen(p) / 2; strcpy(crossing, p);
+  fd = open(crossing, O_RDONLY); if (fd < 0) return 26; close(fd);
+  at(base, "at-page-end");
+  char *end = pages + 2 * 4096 - strlen(p) - 1; strcpy(end, p);
+  fd = open(end, O_RDONLY); if (fd < 0) return 27; close(fd);
+  return 0;
+}`);
+    report = await trace({ command: [program, base], backend: 'ptrace' });
+  });
+
+  test('the program ran to its end', () => {
+    expect(report.exit).toEqual({ code: 0 });
+  });
+
+  test('relative paths are made absolute with the cwd after a chdir, or the directory descriptor', () => {
+    expect(file('rel-file')).toMatchObject({ ops: ['open'], found: true });
+    expect(file('sub/in-sub')).toMatchObject({ ops: ['stat'], found: true });
+    expect(report.files.some((f) => f.path === '' || f.path.endsWith('/'))).toBe(false);
+  });
+
+  test('repeated lookups record the same as one: ops, found, and the file a link opened', () => {
+    expect(file('stat-me')).toMatchObject({ ops: ['stat'], found: true });
+    expect(file('link')).toMatchObject({ ops: ['open', 'stat'], found: true, resolved: path.join(realpathSync(base), 'target') });
+    expect(file('sub/listed')).toMatchObject({ ops: ['opendir'], found: true });
+    expect(file('plain')).toMatchObject({ ops: ['open', 'opendir'], found: true });
+  });
+
+  test('a path missing at its first stat and there at a later one is found', () => {
+    expect(file('later')).toMatchObject({ ops: ['stat'], found: true });
+  });
+
+  test('a path crossing a page boundary, or ending where readable memory ends, is read whole', () => {
+    expect(file('crossing-a-page-boundary')).toMatchObject({ ops: ['open'], found: true });
+    expect(file('at-page-end')).toMatchObject({ ops: ['open'], found: true });
+  });
+
+  test('AT_EMPTY_PATH with a path from the cwd is still a lookup', () => {
+    expect(file('fdcwd-empty-flag')).toMatchObject({ ops: ['stat'], found: true });
+  });
+});
+
+test('ptrace: a thread other than the leader that executes a program', async () => {
+  const base = path.join(dir, 'thread-exec');
+  require('node:fs').mkdirSync(base, { recursive: true });
+  writeFileSync(path.join(base, 'marker'), '');
+  const helper = compile(path.join(base, 'helper'), `
+#include <fcntl.h>
+int main(int argc, char **argv) { return open(argv[1], O_RDONLY) >= 0 ? 7 : 1; }`);
+  const program = compile(path.join(base, 'thread-exec'), `
+#include <pthread.h>
+#include <unistd.h>
+static char **args;
+static void *run(void *unused) { (void) unused; execv(args[1], args + 1); return 0; }
+int main(int argc, char **argv) { (void) argc; args = argv; pthread_t t; pthread_create(&t, 0, run, 0); pthread_join(t, 0); return 1; }`, ['-pthread']);
+  const report = await trace({ command: [program, helper, path.join(base, 'marker')], backend: 'ptrace' });
+  expect(report.exit).toEqual({ code: 7 });
+  expect(report.files.find((f) => f.path === helper)).toMatchObject({ ops: ['exec'], found: true });
+  expect(paths(report)).toContain(path.join(base, 'marker'));
+});
+
 describe('the process tree ends with the trace', () => {
   function running(marker: string): string[] {
     return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
