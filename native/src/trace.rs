@@ -156,7 +156,8 @@ pub fn run(req: &Request) -> Result<Value, Failure> {
         let (timeout, linger, ns) = (req.timeout, req.linger, mount_ns.clone());
         std::thread::spawn(move || {
             while !done.load(Ordering::SeqCst) {
-                std::thread::sleep(Duration::from_millis(10));
+                // Parked, not asleep: the session's end unparks it, so joining it costs no wait.
+                std::thread::park_timeout(Duration::from_millis(10));
                 let over_time = started.elapsed() >= timeout;
                 let lingering = root_exited.lock().ok().and_then(|t| *t).map(|t| t.elapsed() >= linger).unwrap_or(false);
                 if over_time || control.cancelled.load(Ordering::SeqCst) || lingering {
@@ -200,6 +201,7 @@ pub fn run(req: &Request) -> Result<Value, Failure> {
         kill_namespace(ns);
     }
     done.store(true, Ordering::SeqCst);
+    watchdog.thread().unpark();
     let _ = watchdog.join();
     sessions().lock().map(|mut s| s.remove(&req.session)).ok();
     let (fan_events, overflow) = listener.map(|l| l.finish()).unwrap_or((0, false));
