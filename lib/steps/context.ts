@@ -22,7 +22,7 @@ export interface StepContext {
 export const STEP_VERSIONS: Record<StepName, string> = {
   resolve: `${version()}/5`,
   trace: `${version()}/5`,
-  collect: `${version()}/1`,
+  collect: `${version()}/2`,
   merge: `${version()}/5`,
   package: `${version()}/5`,
 };

@@ -10,6 +10,7 @@ import { SidebundleError } from '../errors';
 import type { MaterializedImage } from '../image/materialize';
 import { parseImageReference } from '../image/reference';
 import type { ImageStore } from '../image/store';
+import { sha256Text } from '../cache/step-cache';
 import type { ResolvedClosure } from '../model/closure';
 import type { CollectPolicy } from '../model/options';
 import type { ImageTraceBackend, TraceBackendRequest, TraceReport, TraceRunner } from '../model/trace';
@@ -143,21 +144,35 @@ export async function traceGroups(groups: ResolvedGroup[], options: Omit<GroupOp
 }
 
 /**
- * Collection through the step cache: keyed on the closures it starts from and its options, and
- * valid while every path it probed or read (absent ones too) and every directory it listed are
- * unchanged — the same record sidebundle.lock keeps for Nx. Without it a no-op rebundle of a
- * Python program walked the standard library and the dpkg database again (about 200 ms).
+ * Collection through the step cache, valid while every path it probed or read (absent ones too)
+ * and every directory it listed are unchanged — the same record sidebundle.lock keeps for Nx.
+ * Without it a no-op rebundle of a Python program walked the standard library and the dpkg
+ * database again (about 200 ms). Keyed on what collection decides on (collectionKey), not on
+ * every byte of the closures: editing the project's script leaves the interpreter's collection
+ * (the standard library, the dpkg database) a hit.
  */
 async function collectStep(closures: ResolvedClosure[], options: CollectOptions, context: StepContext): Promise<CollectResult> {
   const { digests: _memo, ...key } = options;
   return cachedStep<CollectResult>(context, {
     step: 'collect',
-    options: { closures, ...key },
+    options: { closures: collectionKey(closures), ...key },
     run: async () => {
       const output = await collect(closures, options);
       return { output, inputs: (cache) => cache.describe(output.read.paths, output.read.listings) };
     },
   });
+}
+
+/**
+ * The closures as collection sees them, hashed: paths, kinds, ELF facts, reasons, entries and
+ * projects, but not the digest or size of a script or data file. The families decide on paths
+ * and ELF facts; where one looks into a file (a package.json beside a script, a RECORD, a
+ * .packlist) it reads it through the root, and that read is an input of the cached run, checked
+ * by content. ELF files keep digest and size (the node family weighs its runtime by them).
+ */
+export function collectionKey(closures: ResolvedClosure[]): string {
+  const seen = closures.map((c) => ({ ...c, files: c.files.map(({ sha256, size, ...file }) => (file.kind === 'elf' ? { ...file, sha256, size } : file)) }));
+  return sha256Text(JSON.stringify(seen));
 }
 
 /** The closures merge takes: each group's static closure, then its traced additions if any. */

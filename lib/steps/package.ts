@@ -55,7 +55,8 @@ export async function pack(plan: MergedPlan, options: PackageStepOptions, contex
   const bundled = runMode !== 'host' ? runnerFile : undefined;
   return cachedStep<PackStepResult>(context, {
     step: 'package',
-    options: { plan, outDir, strictValidate: options.strictValidate === true, runMode, runnerSha, singleFile: options.singleFile === true },
+    // The plan by the digest of its JSON, as merge keys its closures (lib/steps/merge.ts).
+    options: { plan: sha256Text(JSON.stringify(plan)), outDir, strictValidate: options.strictValidate === true, runMode, runnerSha, singleFile: options.singleFile === true },
     runDetail: `${plan.files.length} files`,
     usable: (stored) => {
       const manifest = path.join(stored.dir, MANIFEST_NAME);
@@ -99,14 +100,29 @@ async function bundleInputs(cache: StepCache, plan: MergedPlan, result: PackStep
 }
 
 /** Compiled byte code remembered in the step cache: an index per interpreter digest, the .pyc
- * files themselves in its content store. */
+ * files themselves in its content store. An index saved unchanged (every source's byte code
+ * reused, as when the project's script is all an incremental build changed) is not written
+ * again: storing it rewrote its record and the digest memo, about 100 ms. */
 function bytecodeStore(cache: StepCache): BytecodeStore {
   const keyOf = (interpreterSha: string) => cache.key('bytecode', STEP_VERSIONS.package, { interpreterSha, mode: INVALIDATION_MODE });
+  const loaded = new Map<string, CompiledIndex | undefined>();
   return {
-    load: (interpreterSha) => cache.lookup<CompiledIndex>(keyOf(interpreterSha)),
-    save: (interpreterSha, index) => cache.store(keyOf(interpreterSha), [], index),
+    load: async (interpreterSha) => {
+      const index = await cache.lookup<CompiledIndex>(keyOf(interpreterSha));
+      loaded.set(interpreterSha, index);
+      return index;
+    },
+    save: (interpreterSha, index) => {
+      if (!sameIndex(loaded.get(interpreterSha), index)) cache.store(keyOf(interpreterSha), [], index);
+    },
     contentPath: (sha) => cache.casPath(sha),
   };
+}
+
+function sameIndex(before: CompiledIndex | undefined, after: CompiledIndex): boolean {
+  if (before === undefined) return false;
+  const keys = Object.keys(after);
+  return keys.length === Object.keys(before).length && keys.every((k) => before[k]?.sha256 === after[k]!.sha256 && before[k]?.size === after[k]!.size);
 }
 
 export { pack as package };
