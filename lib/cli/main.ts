@@ -7,7 +7,7 @@
 import { SidebundleError, fromSystemError, isSidebundleError } from '../errors';
 import { version } from '../version';
 import { LOG_LEVELS, type LogLevel } from '../model/options';
-import { Reporter } from './reporter';
+import { Reporter, writeToFd } from './reporter';
 
 type ReporterFor = (level: string | undefined, json: boolean) => Reporter;
 
@@ -102,11 +102,11 @@ export async function main(argv: string[]): Promise<number> {
       case '-h':
       case '--help':
       case 'help':
-        process.stdout.write(`${HELP}\n`);
+        writeToFd(1, `${HELP}\n`);
         return command === undefined ? 2 : 0;
       case '-V':
       case '--version':
-        process.stdout.write(`${version()}\n`);
+        writeToFd(1, `${version()}\n`);
         return 0;
       default:
         throw new SidebundleError('UNKNOWN_COMMAND', `unknown command "${command}"`, {
@@ -135,7 +135,7 @@ function fail(error: unknown, reporter: Reporter, interrupted: boolean): number 
         cause: error,
       });
   if (reporter.json) {
-    process.stdout.write(`${JSON.stringify({ ok: false, error: known.toJSON() })}\n`);
+    writeToFd(1, `${JSON.stringify({ ok: false, error: known.toJSON() })}\n`);
   } else {
     process.stderr.write(`sidebundle: error[${known.code}]: ${known.message}\n`);
     if (known.hint) process.stderr.write(`  hint: ${known.hint}\n`);

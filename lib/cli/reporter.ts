@@ -3,24 +3,56 @@
 // absent otherwise, so CI logs stay quiet and parseable.
 // Colours come from node:util styleText (it honours NO_COLOR, FORCE_COLOR and non-terminals):
 // chalk 5 does the same but, being ESM loaded through require(), added 16 ms to every start.
+// Results go to fd 1 by writeSync, and process.stderr is touched only to say something there:
+// the first use of either stream loads Node's stream (and, for a pipe or a terminal, net)
+// modules, 3 to 5 ms of CPU a command that prints one answer does not need.
+import { writeSync } from 'node:fs';
 import { styleText } from 'node:util';
 
 import { LOG_LEVELS, type LogLevel } from '../model/options';
 
+/**
+ * Write all of `text` to `fd` (1 or 2), synchronously as process.stdout writes to a file, pipe
+ * or terminal on Linux. A reader that went away (`sidebundle resolve ... | head -1`) ends the
+ * output, not the command.
+ */
+export function writeToFd(fd: number, text: string): void {
+  const data = Buffer.from(text);
+  for (let done = 0; done < data.length; ) {
+    try {
+      done += writeSync(fd, data, done, data.length - done);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE') return;
+      if (code !== 'EAGAIN') throw error;
+      // A non-blocking descriptor (shared with a parent that made it so) is full: wait 1 ms.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+    }
+  }
+}
+
 export class Reporter {
   private progressShown = false;
-  readonly interactive: boolean;
-
-  private readonly paint: (format: 'red' | 'yellow' | 'dim' | 'cyan', text: string) => string;
 
   constructor(
     readonly level: LogLevel,
     readonly json: boolean,
-    private readonly stderr: NodeJS.WriteStream = process.stderr,
-    private readonly stdout: NodeJS.WriteStream = process.stdout,
-  ) {
-    this.interactive = !json && stderr.isTTY === true && process.env.CI === undefined;
-    this.paint = (format, text) => styleText(format, text, { stream: this.stderr });
+    private readonly errorStream?: NodeJS.WriteStream,
+    private readonly resultStream?: NodeJS.WriteStream,
+  ) {}
+
+  /** process.stderr unless another stream was given; made on first use. */
+  private get stderr(): NodeJS.WriteStream {
+    return this.errorStream ?? process.stderr;
+  }
+
+  /** Progress lines are shown: on a terminal, outside CI, without --json. */
+  get interactive(): boolean {
+    return !this.json && this.stderr.isTTY === true && process.env.CI === undefined;
+  }
+
+  private paint(format: 'red' | 'yellow' | 'dim' | 'cyan', text: string): string {
+    return styleText(format, text, { stream: this.stderr });
   }
 
   enabled(level: LogLevel): boolean {
@@ -49,8 +81,9 @@ export class Reporter {
   /** The command's result: JSON with --json, else human text. */
   result(human: string, data: unknown): void {
     this.clearProgress();
-    if (this.json) this.stdout.write(`${JSON.stringify(data)}\n`);
-    else this.stdout.write(human.endsWith('\n') ? human : `${human}\n`);
+    const text = this.json ? `${JSON.stringify(data)}\n` : human.endsWith('\n') ? human : `${human}\n`;
+    if (this.resultStream) this.resultStream.write(text);
+    else writeToFd(1, text);
   }
 
   clearProgress(): void {

@@ -7,13 +7,11 @@
 import type { ElfInfo } from '../elf';
 import type { ClosureSymlink, Diagnostic, ExcludedFile, MissingLibrary, Reason, ResolvedEntry } from '../model/closure';
 import type { TracedFile } from '../model/trace';
-import { addCopyDir } from './copy-dir';
 import { Draft } from './draft';
 import { EntryRequests } from './entry-requests';
 import { LoaderWalk } from './ld-walk';
 import { Programs } from './programs';
 import type { RootFs } from './rootfs';
-import { TracedFiles } from './traced-files';
 
 export interface EntryRequest {
   /** Path of the program (absolute inside the root; relative to `cwd` on the host; a bare
@@ -103,8 +101,16 @@ export function buildClosure(options: ClosureOptions): ClosureDraft {
   programs.checkInterpreters();
   const entries = new EntryRequests(draft, programs);
   for (const request of options.entries) entries.addEntry(request);
-  const traced = new TracedFiles(draft, walk, programs);
-  for (const run of options.traced ?? []) for (const file of run.files) traced.addTraced(file, run);
-  for (const copy of options.copyDirs ?? []) addCopyDir(draft, copy.source, copy.dest ?? copy.source);
+  // Required only when used: `sidebundle resolve` has neither, and the copy-dir code brings the
+  // secret and exclusion rules (four modules of start-up it would not use).
+  if (options.traced?.length) {
+    const { TracedFiles } = require('./traced-files') as typeof import('./traced-files');
+    const traced = new TracedFiles(draft, walk, programs);
+    for (const run of options.traced) for (const file of run.files) traced.addTraced(file, run);
+  }
+  if (options.copyDirs?.length) {
+    const { addCopyDir } = require('./copy-dir') as typeof import('./copy-dir');
+    for (const copy of options.copyDirs) addCopyDir(draft, copy.source, copy.dest ?? copy.source);
+  }
   return draft.finish();
 }

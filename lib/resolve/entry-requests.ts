@@ -11,7 +11,6 @@ import type { EntryRequest } from './closure';
 import type { Draft } from './draft';
 import { isJar, type Programs } from './programs';
 import type { Walk } from './rootfs';
-import { scanShellCommands } from './script-scan';
 import { isShellInterpreter } from './shebang';
 
 const MAX_SCRIPT_SCAN = 1024 * 1024;
@@ -96,6 +95,8 @@ export class EntryRequests {
     } catch {
       return;
     }
+    // Required here: only shell-script entries need the scanner.
+    const { scanShellCommands } = require('./script-scan') as typeof import('./script-scan');
     for (const command of scanShellCommands(text)) {
       const found = this.draft.findOnPath(command);
       if (found === undefined) continue;

@@ -1,28 +1,35 @@
 // Start-up: a command loads only its own code. `--version` and `resolve` must not load the
 // create pipeline (images, packaging, the native tracer) nor any third-party package (tar-stream,
-// execa, ffi-rs, @nx/devkit). Checked on the built CLI through what require() loaded, not by time
-// (bench/startup.ts times it).
+// execa, ffi-rs, @nx/devkit), nor Node's stream and net modules (their answer is written with
+// writeSync). Checked on the built CLI through what require() loaded and Node's own list of
+// loaded built-ins, not by time (bench/startup.ts times it).
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { repoRoot, runCli } from '../helpers/cli';
+import { cliPath, repoRoot, runCli } from '../helpers/cli';
 import { tempDir } from '../helpers/tmp';
 
 const dir = tempDir('sb-startup-');
 
-// Preloaded with --require: on exit, writes every file require() loaded (require.cache) to a file.
+// Preloaded with --require: on exit, writes every file require() loaded (require.cache) and
+// Node's list of the built-in modules it loaded (process.moduleLoadList) to a file.
 const recorder = path.join(dir, 'record-loaded.js');
-writeFileSync(recorder, `process.on('exit', () => require('node:fs').writeFileSync(process.env.SB_LOADED_OUT, JSON.stringify(Object.keys(require.cache))));\n`);
+writeFileSync(recorder, `process.on('exit', () => require('node:fs').writeFileSync(process.env.SB_LOADED_OUT, JSON.stringify({ files: Object.keys(require.cache), builtins: process.moduleLoadList })));\n`);
 
 let run = 0;
-/** Run the CLI; the files it loaded, relative to the repository (dist/...) or to node_modules. */
-function loadedBy(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string; loaded: string[] } {
+/** Run the CLI; the files it loaded, relative to the repository (dist/...) or to node_modules,
+ * and the built-in modules (`stream`, `internal/fs/utils`, ...). Its output goes to a pipe. */
+function loadedBy(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string; loaded: string[]; builtins: string[] } {
   const out = path.join(dir, `loaded-${run++}.json`);
   const result = runCli(args, { env: { ...env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${recorder}`, SB_LOADED_OUT: out } });
-  const files = JSON.parse(readFileSync(out, 'utf8')) as string[];
+  const { files, builtins } = JSON.parse(readFileSync(out, 'utf8')) as { files: string[]; builtins: string[] };
   const loaded = files.filter((f) => f !== recorder).map((f) => (f.includes('/node_modules/') ? `node_modules/${f.split('/node_modules/').pop()}` : path.relative(repoRoot, f)));
-  return { ...result, loaded };
+  return { ...result, loaded, builtins: builtins.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice('NativeModule '.length)) };
 }
+
+/** Node's stream and net modules: what the first use of process.stdout or process.stderr loads. */
+const streams = (builtins: string[]) => builtins.filter((m) => m === 'stream' || m === 'net' || m === 'tty');
 
 const thirdParty = (loaded: string[]) => loaded.filter((f) => f.startsWith('node_modules/'));
 /** The create pipeline's own code: image sources (the reference parser is a pure string function
@@ -38,6 +45,9 @@ describe('each command loads only its own code', () => {
     expect(r.loaded).toContain('dist/lib/cli/create.js');
     expect(pipeline(r.loaded)).toEqual(expect.arrayContaining(['dist/lib/image/materialize.js', 'dist/lib/package/pack.js']));
     expect(thirdParty(r.loaded)).toEqual(expect.arrayContaining([expect.stringMatching(/^node_modules\/tar-stream\//)]));
+    // It wrote its error to stderr, a pipe here: the check on streams below can fail too.
+    expect(r.stderr).toMatch(/error\[/);
+    expect(streams(r.builtins)).toEqual(expect.arrayContaining(['stream', 'net']));
   });
 
   test('create of host programs loads no image code (registry client, tar-stream): its start-up is most of a small bundle', () => {
@@ -53,6 +63,7 @@ describe('each command loads only its own code', () => {
     expect(r.status).toBe(0);
     expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
     expect([...r.loaded].sort()).toEqual(['dist/lib/cli/main.js', 'dist/lib/cli/reporter.js', 'dist/lib/errors.js', 'dist/lib/model/options.js', 'dist/lib/version.js']);
+    expect(streams(r.builtins)).toEqual([]);
   });
 
   test('--help loads no command module', () => {
@@ -71,6 +82,27 @@ describe('each command loads only its own code', () => {
     expect(pipeline(r.loaded)).toEqual([]);
     expect(r.loaded).not.toContain('dist/lib/cache/file-digest.js');
     expect(r.loaded).not.toContain('dist/lib/cli/create.js');
+    // Only what an ELF program's closure needs: not the copy-dir code (with the secret and
+    // exclusion rules), traced files, nor the shell-script scanner.
+    expect(r.loaded.filter((f) => /^dist\/lib\/(policy\/|util\/redact|resolve\/(copy-dir|traced-files|script-scan)\.js$)/.test(f))).toEqual([]);
+    expect(streams(r.builtins)).toEqual([]);
+  });
+
+  test('resolve of a shell script still finds the commands it calls (the scanner, loaded on demand)', () => {
+    const script = path.join(dir, 'calls-jq.sh');
+    writeFileSync(script, '#!/bin/sh\njq --version\n', { mode: 0o755 });
+    const r = loadedBy(['resolve', '--from-host', script]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^jq \(elf-dynamic\) \/usr\/bin\/jq$/m);
+    expect(r.loaded).toContain('dist/lib/resolve/script-scan.js');
+  });
+
+  test('resolve into a pipe whose reader has gone ends quietly (status 0, nothing on stderr)', () => {
+    // `resolve | true`: true exits long before node has started, so the write fails with EPIPE,
+    // which ends the output, not the command (process.stdout threw it as an unhandled error).
+    const r = spawnSync('/bin/bash', ['-c', '"$0" "$1" resolve --from-host /usr/bin/jq | true; echo "status ${PIPESTATUS[0]}"', process.execPath, cliPath], { encoding: 'utf8' });
+    expect(r.stdout).toBe('status 0\n');
+    expect(r.stderr).toBe('');
   });
 
   test('resolve --json (with digests) still loads no third-party package and none of the pipeline', () => {
