@@ -5,9 +5,7 @@
 // The command follows shell quoting rules; a command that starts with an option
 // (`trace=--version`) runs the entry itself with it.
 import { SidebundleError } from '../errors';
-import { parseImageReference } from '../image/reference';
 import { validateEntryName } from '../model/names';
-import { shellWords } from '../util/shell-words';
 
 interface EntryCommon {
   /** Program path (host: absolute, relative to the cwd, or a name looked up on PATH; image:
@@ -55,6 +53,8 @@ export function parseImageSpec(spec: string): ImageEntrySpec {
       hint: "write [backend://]IMAGE::/abs/path[::trace=CMD], e.g. --from-image 'oci:./img:1.0::/usr/bin/jq'",
     });
   }
+  // Required here, as shellWords below: `sidebundle resolve` parses plain host specs only.
+  const { parseImageReference } = require('../image/reference') as typeof import('../image/reference');
   parseImageReference(image); // a clear error now rather than later
   return { source: 'image', image, path, ...options(parts, path, spec) };
 }
@@ -86,6 +86,7 @@ function options(parts: string[], path: string, spec: string): Pick<EntryCommon,
 
 /** Parse a trace command; `-...` alone means "run the entry with these arguments". */
 export function traceCommand(text: string, entryPath: string, input: string): string[] {
+  const { shellWords } = require('../util/shell-words') as typeof import('../util/shell-words');
   const words = shellWords(text.trim(), input);
   if (words.length === 0) {
     throw new SidebundleError('BAD_ENTRY_SPEC', `empty trace command in ${JSON.stringify(input)}`, {

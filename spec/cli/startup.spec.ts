@@ -83,8 +83,9 @@ describe('each command loads only its own code', () => {
     expect(r.loaded).not.toContain('dist/lib/cache/file-digest.js');
     expect(r.loaded).not.toContain('dist/lib/cli/create.js');
     // Only what an ELF program's closure needs: not the copy-dir code (with the secret and
-    // exclusion rules), traced files, nor the shell-script scanner.
-    expect(r.loaded.filter((f) => /^dist\/lib\/(policy\/|util\/redact|resolve\/(copy-dir|traced-files|script-scan)\.js$)/.test(f))).toEqual([]);
+    // exclusion rules), traced files, the shell-script scanner, nor the parsers of image
+    // references and trace= commands.
+    expect(r.loaded.filter((f) => /^dist\/lib\/(policy\/|util\/(redact|shell-words)|image\/|resolve\/(copy-dir|traced-files|script-scan)\.js$)/.test(f))).toEqual([]);
     expect(streams(r.builtins)).toEqual([]);
   });
 
