@@ -2,7 +2,8 @@
 // hashing the same files (`cp` + `sha256sum`), run interleaved. Cold means a fresh, empty cache
 // directory every run (XDG_CACHE_HOME): nothing is known, every file is read and hashed; "cache
 // of an earlier run" is the default cache after the warm-up, with a new output directory each
-// time (the package step then links contents from the cache's store). Each contender runs under
+// time (the package step then links contents from the cache's store; the baseline build, if any,
+// shares that cache, each build with its own digest memo). Each contender runs under
 // /usr/bin/time, which also gives its CPU time (what machine load changes least) and peak RSS.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -43,7 +44,7 @@ export interface FloorComparison {
 /**
  * `sidebundle create` of `programs` (cold, and with the cache of an earlier run), the floor and
  * `node -e 0`, interleaved for `rounds` rounds after one warm-up each. `baselineCli`: another
- * build's main.js (e.g. the previous commit's), run cold beside this one.
+ * build's main.js (e.g. the previous commit's), run cold and warm beside this one.
  */
 export function bundleAgainstFloor(cli: string, programs: string[], rounds: number, baselineCli?: string): FloorComparison {
   if (!existsSync(TIME)) throw new Error(`${TIME} is needed (apt-get install time)`);
@@ -77,6 +78,7 @@ export function bundleAgainstFloor(cli: string, programs: string[], rounds: numb
     'sidebundle create, cold': cold(cli),
     ...(baselineCli ? { 'baseline create, cold': cold(baselineCli) } : {}),
     'sidebundle create, cache of an earlier run': create(cli, process.env),
+    ...(baselineCli ? { 'baseline create, cache of an earlier run': create(baselineCli, process.env) } : {}),
     'floor: cp + sha256sum': floor,
     'node -e 0': () => runTimed([process.execPath, '-e', '0']),
   };

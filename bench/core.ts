@@ -3,10 +3,14 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { readFileSync } from 'node:fs';
+
 import { DigestMemo } from '../lib/cache/file-digest';
+import { MemoTable } from '../lib/cache/memo-table';
 import { readElf } from '../lib/elf';
 import { buildClosure } from '../lib/resolve/closure';
 import { resolveClosure } from '../lib/resolve/resolve';
+import { userCacheDir } from '../lib/util/cache-dir';
 import { bundleAgainstFloor, floorRows } from './bundle-floor';
 import { fmt, median, sideBySide, timeAsync, timeCommand, writeResults } from './harness';
 
@@ -61,6 +65,10 @@ async function main(): Promise<void> {
   data.coldBundle = small;
   data.thirtyPrograms = large;
   const load = os.loadavg().map((x) => x.toFixed(2)).join(', ');
+  // The warm rows use the user's cache, which other runs fill too: how full its memo was.
+  const cacheDir = userCacheDir();
+  const memoStates = new MemoTable(path.join(cacheDir, 'memo.bin'), path.join(cacheDir, 'tmp'), readFileSync(path.join(cacheDir, 'memo.key'))).count();
+  data.memoStates = memoStates;
   data.loadAverage = os.loadavg();
   rows.push(...floorRows('jq+curl+git', small), ...floorRows('30 programs', large));
 
@@ -69,6 +77,7 @@ async function main(): Promise<void> {
     '',
     'Medians; page cache warm; contenders run interleaved in the same rounds. `npm run bench:core` regenerates this file.',
     'Whole processes (`create`, the floor, `node -e 0`) include Node\'s start-up; "cold" is a fresh cache directory every run (bench/bundle-floor.ts);',
+    `"cache of an earlier run" is the user's cache (${cacheDir}), whose digest memo held ${memoStates} file states at the end (of 20,000 at most); "baseline" is the build given in SIDEBUNDLE_BENCH_BASELINE (the previous commit's);`,
     `ratios are to the floor measured in the same round (the median of the per-round ratios); CPU is user + system. Load average at the end: ${load} (2 cores, shared).`,
     `30 programs: ${THIRTY.join(' ')}.`,
     '',

@@ -9,16 +9,18 @@
 //   <dir>/records/<key>.json   earlier runs of a step with these options: inputs → output digest
 //   <dir>/outputs/<sha256>     stored outputs (JSON), named by their own digest
 //   <dir>/cas/<sha256>         content store shared by bundles (hard-linked, never copied twice)
-//   <dir>/digests.json         the file-digest memo, so an unchanged file is never read again,
-//                              preceded by its HMAC under <dir>/memo.key (0600): a memo written
-//                              by anyone who cannot read the key (or by hand) is not believed
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+//   <dir>/memo.bin             the file-digest memo (memo-table.ts), so an unchanged file is never
+//                              read again, with its HMAC under <dir>/memo.key (0600): a memo
+//                              written by anyone who cannot read the key (or by hand, or torn)
+//                              is not believed
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, linkSync, lstatSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { errnoCode, fromWriteDirError, SidebundleError, type DirectoryFault } from '../errors';
 import { makeDir } from '../util/make-dir';
-import { DigestMemo, type FileDigest } from './file-digest';
+import { DigestMemo } from './digest-memo';
+import { MemoTable } from './memo-table';
 
 /** One thing a step read: a file's digest, a symlink's target, or the fact that nothing was there. */
 export type StepInput =
@@ -34,10 +36,6 @@ interface StepRecord {
 }
 
 const MAX_RECORDS_PER_KEY = 8;
-// The memo is read whole at every start, so its size is a fixed cost of every run: 20,000 states
-// (about 3 MB, ~40 ms to load on this machine; 46,000 took 160 ms) hold several large bundles'
-// working sets. Entries are kept in least-recently-used order, so what runs use stays.
-const MAX_MEMO_ENTRIES = 20_000;
 
 /** JSON with object keys sorted, so equal options always give equal keys. */
 export function canonicalJson(value: unknown): string {
@@ -55,14 +53,13 @@ export function sha256Text(text: string): string {
 export class StepCache {
   readonly dir: string;
   readonly digests: DigestMemo;
-  private savedMemoChanges: number;
-  private readonly memoKey: Buffer;
 
   constructor(dir: string) {
     this.dir = path.resolve(dir);
     try {
       for (const sub of ['records', 'outputs', 'cas', 'tmp']) makeDir(path.join(this.dir, sub));
-      this.memoKey = memoKey(path.join(this.dir, 'memo.key'));
+      const key = memoKey(path.join(this.dir, 'memo.key'), path.join(this.dir, 'tmp'));
+      this.digests = new DigestMemo(undefined, Date.now, new MemoTable(path.join(this.dir, 'memo.bin'), path.join(this.dir, 'tmp'), key));
       // Fail now, not after the bundle is published, when the cache cannot be written.
       const probe = path.join(this.dir, 'tmp', `probe.${process.pid}.${randomBytes(4).toString('hex')}`);
       writeFileSync(probe, '');
@@ -70,8 +67,6 @@ export class StepCache {
     } catch (error) {
       throw cacheError(error, this.dir);
     }
-    this.digests = new DigestMemo(loadMemo(path.join(this.dir, 'digests.json'), this.memoKey));
-    this.savedMemoChanges = this.digests.changes;
   }
 
   /** The key of a step run: name, version and options. */
@@ -150,6 +145,7 @@ export class StepCache {
 
   /** Remove the oldest outputs and content until the cache is at most `maxBytes`. */
   prune(maxBytes: number): { removed: number; bytes: number } {
+    rmSync(path.join(this.dir, 'digests.json'), { force: true }); // earlier versions' whole-file memo, unread since
     const files: Array<{ file: string; size: number; mtime: number }> = [];
     for (const sub of ['outputs', 'cas', 'records']) {
       for (const name of readdirSync(path.join(this.dir, sub))) {
@@ -169,13 +165,13 @@ export class StepCache {
     return { removed, bytes: total };
   }
 
-  /** Persist the digest memo when it learned something (keeping the most recently used entries). */
+  /** Persist what the digest memo learned, if anything. */
   saveMemo(): void {
-    const entries = this.digests.entries;
-    if (this.digests.changes === this.savedMemoChanges) return;
-    const kept = JSON.stringify(Object.fromEntries([...entries].slice(-MAX_MEMO_ENTRIES)));
-    this.writeAtomic(path.join(this.dir, 'digests.json'), `${memoMac(this.memoKey, kept)}\n${kept}`);
-    this.savedMemoChanges = this.digests.changes;
+    try {
+      this.digests.save();
+    } catch (error) {
+      throw cacheError(error, this.dir);
+    }
   }
 
   private async current(file: string): Promise<StepInput> {
@@ -251,31 +247,31 @@ export function cacheError(error: unknown, dir: string): unknown {
   return fromWriteDirError(error, { dir, prefix: 'CACHE', message: `cannot use the cache directory ${dir}: ${(error as Error).message}`, hints }) ?? error;
 }
 
-/** The memo's secret (created once, readable by the cache's owner only). */
-function memoKey(file: string): Buffer {
-  try {
-    writeFileSync(file, randomBytes(32), { flag: 'wx', mode: 0o600 });
-  } catch (error) {
-    if (errnoCode(error) !== 'EEXIST') throw error;
+/** The memo's secret (created once, readable by the cache's owner only). Written whole under a
+ * temporary name and linked into place, so a run starting beside the one creating it never reads
+ * it half-written (and takes it for damaged). */
+function memoKey(file: string, tmp: string): Buffer {
+  if (!existsSync(file)) {
+    const temporary = path.join(tmp, `memo.key.${process.pid}.${randomBytes(4).toString('hex')}`);
+    writeFileSync(temporary, randomBytes(32), { flag: 'wx', mode: 0o600 });
+    try {
+      linkSync(temporary, file);
+    } catch (error) {
+      // No hard links on this file system: create it in place (the race above stays possible).
+      if (errnoCode(error) !== 'EEXIST') writeKeyOnce(file);
+    } finally {
+      rmSync(temporary, { force: true });
+    }
   }
   const key = readFileSync(file);
   if (key.length < 32) throw new SidebundleError('CACHE_DAMAGED', `${file} is not a sidebundle memo key`, { input: file, hint: `remove ${file} (the cache re-hashes files once)` });
   return key;
 }
 
-function memoMac(key: Buffer, text: string): string {
-  return createHmac('sha256', key).update(text).digest('hex');
-}
-
-/** The memo, if its MAC holds (else empty: every file is hashed again, once). */
-function loadMemo(file: string, key: Buffer): Map<string, FileDigest> {
+function writeKeyOnce(file: string): void {
   try {
-    const text = readFileSync(file, 'utf8');
-    const newline = text.indexOf('\n');
-    const body = text.slice(newline + 1);
-    if (newline !== 64 || !timingSafeEqual(Buffer.from(text.slice(0, 64)), Buffer.from(memoMac(key, body)))) return new Map();
-    return new Map(Object.entries(JSON.parse(body) as Record<string, FileDigest>));
-  } catch {
-    return new Map();
+    writeFileSync(file, randomBytes(32), { flag: 'wx', mode: 0o600 });
+  } catch (error) {
+    if (errnoCode(error) !== 'EEXIST') throw error;
   }
 }

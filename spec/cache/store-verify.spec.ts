@@ -1,11 +1,12 @@
 // The content store is checked before it is linked into a bundle: a store file edited in place
 // (its mtime put back with utimes) or a forged digest memo never yields a bundle whose bytes
 // differ from its manifest.lock; the damaged store entry is dropped and copied again.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, openSync, readFileSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { statKey } from '../../lib/cache/file-digest';
+import { statKey, type MemoEntry } from '../../lib/cache/digest-memo';
+import { encodeTable } from '../../lib/cache/memo-table';
 import { runCli } from '../helpers/cli';
 import { tempDir } from '../helpers/tmp';
 import { leftovers, manifestFiles, mismatches } from '../package/manifest-check';
@@ -53,9 +54,9 @@ test.each(['same name', 'another name'])('a store file edited in place with its 
 });
 
 test.each([
-  ['forged without the memo key', (_cacheDir: string, entries: string) => entries],
-  ['with a made-up MAC', (_cacheDir: string, entries: string) => `${'0'.repeat(64)}\n${entries}`],
-])('a poisoned digests.json (%s) vouching for an edited store file is not believed', (_how, forge) => {
+  ['forged without the memo key', (entries: MemoEntry[]) => encodeTable(entries, randomBytes(32))],
+  ['with a made-up MAC', (entries: MemoEntry[]) => Buffer.concat([Buffer.alloc(32), encodeTable(entries, randomBytes(32)).subarray(32)])],
+])('a poisoned memo.bin (%s) vouching for an edited store file is not believed', (_how, forge) => {
   const out = path.join(dir, `poison-${_how.split(' ')[0]}`);
   const cacheDir = path.join(out, 'cache');
   const first = create('one', out, cacheDir);
@@ -64,7 +65,7 @@ test.each([
   editInPlace(stored);
   // The forger knows the edited file's exact state (a stat) and claims it holds the old digest.
   const key = statKey(statSync(stored, { bigint: true }));
-  writeFileSync(path.join(cacheDir, 'digests.json'), forge(cacheDir, JSON.stringify({ [key]: { sha256: sha, size: statSync(stored).size } })));
+  writeFileSync(path.join(cacheDir, 'memo.bin'), forge([{ key, digest: { sha256: sha, size: statSync(stored).size } }]));
 
   const second = create('two', out, cacheDir);
   expect(mismatches(second.dir)).toEqual([]);

@@ -1,0 +1,178 @@
+// The file-digest memo: the sha256 of a file by its exact state (dev, ino, size, mtime_ns,
+// ctime_ns), so an unchanged file is never read twice. It keeps one state per inode, the latest
+// (a state once left never comes back: the ctime only grows). A backing (the step cache's table,
+// memo-table.ts) persists it: each inode is looked up there when first asked for, and what a run
+// learned is written back when it saves.
+import { statSync, type BigIntStats } from 'node:fs';
+
+import { sha256File, type FileDigest } from './sha256-file';
+
+/**
+ * Memo key of a file's current state; changes when the file is modified or replaced. The ctime
+ * is part of it because no one can set it: an edit in place whose mtime was put back (utimes)
+ * still changes the key. The price: a new hard link or chmod changes it too, so whoever links a
+ * verified file (the content store) remembers it again afterwards.
+ */
+export function statKey(stats: BigIntStats): string {
+  return `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`;
+}
+
+/** The inode a statKey is a state of (`dev:ino`): what the memo and its shards are keyed on. */
+export function inodeOf(key: string): string {
+  return key.slice(0, key.indexOf(':', key.indexOf(':') + 1));
+}
+
+/**
+ * How long after a file's last change (its ctime) a hash of it must start for the memo to vouch
+ * for an unread copy. Where timestamps are coarse (a kernel tick, or seconds on some file
+ * systems), a write in the same tick as the change before it leaves the ctime as it was; a file
+ * hashed well after its ctime cannot have been written since without its ctime moving.
+ */
+export const SETTLED_MS = 2000;
+
+/** What the memo knows of one inode: the state (statKey) it was hashed in, and the digest. */
+export interface MemoEntry {
+  key: string;
+  digest: FileDigest;
+}
+
+/** Where a memo persists. */
+export interface MemoBacking {
+  /** The state of `inode` saved last, if any; `aging`: its last use is old enough that it may be
+   * evicted soon, so a use is worth a save. */
+  find(inode: string): { entry: MemoEntry; aging: boolean } | undefined;
+  /** Merge into what is saved (as it is now) what this run used or learned (`recent`, least
+   * recently used first) and the states it found wrong (`forgotten`). */
+  save(recent: MemoEntry[], forgotten: string[]): void;
+}
+
+export class DigestMemo {
+  /** Bumped on every change, so a saver knows whether there is anything to save. */
+  changes = 0;
+  /** Inode → its last known state, least recently used first. */
+  readonly entries = new Map<string, MemoEntry>();
+  /** When this process began hashing each state it hashed (ms since the epoch); not saved, so
+   * only a hash made here, whose timing is known, lets a copy skip reading the file. */
+  private readonly hashedAt = new Map<string, number>();
+  /** Inodes already looked up in the backing. */
+  private readonly looked = new Set<string>();
+  private dirty = false;
+  /** Inodes this run hashed, remembered or found: a save marks them used. */
+  private readonly recent = new Set<string>();
+  /** Inodes found in the backing with an old last use: using one is worth a save, or it could be
+   * evicted although in use. Other uses wait for the next save (a save for every use would
+   * write the memo back on every run that only reads it). */
+  private readonly aging = new Set<string>();
+  private readonly forgotten: string[] = [];
+
+  /** `initial`: digests by statKey; `clock`: the time now (ms since the epoch), for the hash
+   * times `settled` compares; `backing`: where the memo is loaded from and saved to. */
+  constructor(initial: Map<string, FileDigest> = new Map(), private readonly clock: () => number = Date.now, private readonly backing?: MemoBacking) {
+    for (const [key, digest] of initial) this.entries.set(inodeOf(key), { key, digest });
+  }
+
+  /** The digest of `hostPath` if the file is unchanged since it was hashed (a stat, no read). */
+  known(hostPath: string): FileDigest | undefined {
+    try {
+      return this.knownStats(statSync(hostPath, { bigint: true }));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The digest of a file in the state `stats` describes, if it was hashed in that state. */
+  knownStats(stats: BigIntStats): FileDigest | undefined {
+    return this.used(statKey(stats));
+  }
+
+  /** Record a digest known by other means (a content-store file named by its verified digest). */
+  remember(hostPath: string, digest: FileDigest): void {
+    this.set(statKey(statSync(hostPath, { bigint: true })), digest);
+  }
+
+  /** Drop what is known about `hostPath` in its current state (it proved wrong). */
+  forget(hostPath: string): void {
+    let key;
+    try {
+      key = statKey(statSync(hostPath, { bigint: true }));
+    } catch {
+      return; // gone: nothing to forget
+    }
+    const inode = this.load(key);
+    if (this.entries.get(inode)?.key !== key) return;
+    this.entries.delete(inode);
+    this.recent.delete(inode);
+    this.forgotten.push(key);
+    this.dirty = true;
+    this.changes += 1;
+  }
+
+  /** Digest of the file at `hostPath` (following symlinks). */
+  async digest(hostPath: string): Promise<FileDigest> {
+    const key = statKey(statSync(hostPath, { bigint: true }));
+    const known = this.used(key);
+    if (known) return known;
+    const started = this.clock();
+    const computed = await sha256File(hostPath);
+    this.set(key, computed);
+    this.hashedAt.set(key, started);
+    return computed;
+  }
+
+  /**
+   * The digest of a file in the state `stats` describes, only if this process hashed it in that
+   * state at least SETTLED_MS after its last change: then no write since can have left `stats`
+   * as they are, and a copy made while they stay so holds these bytes without being read.
+   */
+  settled(stats: BigIntStats): FileDigest | undefined {
+    const key = statKey(stats);
+    const at = this.hashedAt.get(key);
+    if (at === undefined || at - Number(stats.ctimeNs / 1_000_000n) < SETTLED_MS) return undefined;
+    const entry = this.entries.get(inodeOf(key));
+    return entry?.key === key ? entry.digest : undefined;
+  }
+
+  /** Write back what this run learned (nothing without a backing, or when nothing changed). */
+  save(): void {
+    if (!this.backing || !this.dirty) return;
+    const recent = [...this.entries].filter(([inode]) => this.recent.has(inode)).map(([, entry]) => entry);
+    this.backing.save(recent, this.forgotten.splice(0));
+    this.dirty = false;
+  }
+
+  /** The digest of the state `key`, if known; its inode becomes the most recently used. */
+  private used(key: string): FileDigest | undefined {
+    const inode = this.load(key);
+    const entry = this.entries.get(inode);
+    if (entry?.key !== key) return undefined;
+    this.entries.delete(inode);
+    this.entries.set(inode, entry);
+    this.recent.add(inode);
+    if (this.aging.delete(inode)) this.dirty = true;
+    return entry.digest;
+  }
+
+  private set(key: string, digest: FileDigest): void {
+    const inode = this.load(key);
+    this.entries.delete(inode);
+    this.entries.set(inode, { key, digest });
+    this.recent.add(inode);
+    this.aging.delete(inode);
+    this.dirty = true;
+    this.changes += 1;
+  }
+
+  /** Look the inode `key` is a state of up in the backing, once; returns the inode. */
+  private load(key: string): string {
+    const inode = inodeOf(key);
+    if (this.backing && !this.looked.has(inode)) {
+      this.looked.add(inode);
+      const found = this.entries.has(inode) ? undefined : this.backing.find(inode); // what this process learned is newer
+      if (found) {
+        this.entries.set(inode, found.entry);
+        if (found.aging) this.aging.add(inode);
+      }
+    }
+    return inode;
+  }
+}

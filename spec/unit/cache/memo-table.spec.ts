@@ -1,0 +1,111 @@
+// The digest memo on disk (memo-table.ts): it survives a restart, a damaged or forged table is
+// not believed (its files are hashed again), and it never holds more than its cap.
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { DigestMemo, statKey, type MemoEntry } from '../../../lib/cache/digest-memo';
+import { encodeTable, MemoTable } from '../../../lib/cache/memo-table';
+import { StepCache } from '../../../lib/cache/step-cache';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'sb-memo-table-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+const fakes = (from: number, count: number): MemoEntry[] =>
+  Array.from({ length: count }, (_, i) => ({ key: `999999:${from + i}:1:1:1`, digest: { sha256: (from + i).toString(16).padStart(64, '0'), size: 1 } }));
+
+function file(name: string, text: string): string {
+  const at = path.join(dir, name);
+  writeFileSync(at, text);
+  return at;
+}
+
+test('what one run hashed, the next knows from a stat (no read)', async () => {
+  const a = file('a', 'alpha');
+  const b = file('b', 'beta');
+  const first = new StepCache(path.join(dir, 'cache'));
+  await first.digests.digest(a);
+  await first.digests.digest(b);
+  first.saveMemo();
+
+  const second = new StepCache(path.join(dir, 'cache'));
+  expect(second.digests.known(a)).toEqual({ sha256: sha('alpha'), size: 5 });
+  expect(second.digests.known(b)).toEqual({ sha256: sha('beta'), size: 4 });
+  utimesSync(b, new Date(1000), new Date(1000)); // a new state of b: not known
+  expect(second.digests.known(b)).toBeUndefined();
+});
+
+test('a changed file keeps one entry, its latest state', async () => {
+  const a = file('a', 'one');
+  const memo = new DigestMemo(undefined, Date.now, new MemoTable(path.join(dir, 'memo.bin'), dir, Buffer.alloc(32, 1)));
+  await memo.digest(a);
+  memo.save();
+  writeFileSync(a, 'two!');
+  await memo.digest(a);
+  memo.save();
+  const reloaded = new MemoTable(path.join(dir, 'memo.bin'), dir, Buffer.alloc(32, 1));
+  expect(reloaded.count()).toBe(1);
+  expect(new DigestMemo(undefined, Date.now, reloaded).known(a)).toEqual({ sha256: sha('two!'), size: 4 });
+});
+
+describe.each([
+  ['a flipped byte', (table: string) => {
+    const bytes = readFileSync(table);
+    bytes[bytes.length - 40] ^= 1; // inside the last record's digest
+    writeFileSync(table, bytes);
+  }],
+  ['a torn write (truncated)', (table: string) => truncateSync(table, statSync(table).size - 30)],
+  ['a table made without the key', (table: string, a: string) => {
+    writeFileSync(table, encodeTable([{ key: statKey(statSync(a, { bigint: true })), digest: { sha256: sha('forged'), size: 5 } }], Buffer.alloc(32, 9)));
+  }],
+])('a memo with %s', (_how, damage) => {
+  test('is not believed: its files are hashed again and the table written anew', async () => {
+    const a = file('a', 'alpha');
+    const cacheDir = path.join(dir, 'cache');
+    const first = new StepCache(cacheDir);
+    await first.digests.digest(a);
+    first.saveMemo();
+    damage(path.join(cacheDir, 'memo.bin'), a);
+
+    const second = new StepCache(cacheDir);
+    expect(second.digests.known(a)).toBeUndefined();
+    expect(await second.digests.digest(a)).toEqual({ sha256: sha('alpha'), size: 5 });
+    second.saveMemo();
+    expect(new StepCache(cacheDir).digests.known(a)).toEqual({ sha256: sha('alpha'), size: 5 });
+  });
+});
+
+test('a file whose digest proved wrong is forgotten on disk too', async () => {
+  const a = file('a', 'alpha');
+  const cacheDir = path.join(dir, 'cache');
+  const first = new StepCache(cacheDir);
+  await first.digests.digest(a);
+  first.saveMemo();
+  const second = new StepCache(cacheDir);
+  second.digests.forget(a);
+  second.saveMemo();
+  expect(new StepCache(cacheDir).digests.known(a)).toBeUndefined();
+});
+
+test('the cap holds: never more than max states, the least recently used dropped', () => {
+  const table = (max: number) => new MemoTable(path.join(dir, 'memo.bin'), dir, Buffer.alloc(32, 2), max);
+  for (let run = 0; run < 30; run++) table(200).save(fakes(run * 50, 50), []);
+  expect(table(200).count()).toBeLessThanOrEqual(200);
+  expect(table(200).count()).toBeGreaterThanOrEqual(180); // trimmed to 90%, then filled again
+  expect(table(200).find(`999999:${29 * 50 + 49}`)).toBeDefined(); // the newest stays
+  expect(table(200).find('999999:0')).toBeUndefined();
+});
+
+test('the default cap is 20,000 states', () => {
+  const memo = new MemoTable(path.join(dir, 'memo.bin'), dir, Buffer.alloc(32, 3));
+  memo.save(fakes(0, 20_000), []);
+  expect(memo.count()).toBe(20_000);
+  memo.save(fakes(20_000, 1), []);
+  expect(memo.count()).toBeLessThanOrEqual(20_000);
+  expect(memo.find('999999:20000')).toBeDefined();
+});
