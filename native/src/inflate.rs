@@ -1,7 +1,10 @@
 //! DEFLATE decoder (RFC 1951, raw stream), for single-file bundles without crates. One member
 //! at a time into a caller's buffer (single/stream.rs feeds it member by member), with every
 //! length and distance checked and the output capped so a damaged file is an error, not a
-//! memory blow-up. Huffman codes up to FAST_BITS long decode with one table look-up.
+//! memory blow-up. Speed comes from a 64-bit bit buffer refilled eight bytes at a time, Huffman
+//! tables that decode a symbol with one look-up (two for codes longer than the first level) and
+//! give the base and extra bits of lengths and distances directly, and back references copied
+//! eight bytes at a time into an output sized ahead.
 
 /// The whole stream into memory (no cap beyond the address space).
 pub fn inflate(input: &[u8], size_hint: usize) -> Result<Vec<u8>, String> {
@@ -14,161 +17,311 @@ pub fn inflate(input: &[u8], size_hint: usize) -> Result<Vec<u8>, String> {
 /// first), refusing to produce more than `limit` bytes.
 pub fn inflate_into(input: &[u8], out: &mut Vec<u8>, limit: usize) -> Result<(), String> {
     out.clear();
-    let mut bits = Bits { data: input, pos: 0, bit: 0, value: 0 };
+    // Sized ahead (a member's size is known: the limit), grown only for an open-ended limit.
+    let first = limit.min(input.len().saturating_mul(4).max(1 << 16));
+    out.resize(first, 0);
+    let mut sink = Output { buf: out, pos: 0, limit };
+    let result = decode_stream(input, &mut sink);
+    let end = sink.pos;
+    out.truncate(end);
+    result.map_err(String::from)
+}
+
+fn decode_stream(input: &[u8], out: &mut Output) -> Result<(), &'static str> {
+    let mut bits = Bits { data: input, pos: 0, buf: 0, n: 0, over: 0 };
+    let mut lit = Vec::new();
+    let mut dist = Vec::new();
     loop {
         let last = bits.take(1)?;
         match bits.take(2)? {
-            0 => {
-                bits.align();
-                let len = bits.take(16)? as usize;
-                let nlen = bits.take(16)? as usize;
-                if len != !nlen & 0xffff {
-                    return Err("stored block length check failed".into());
-                }
-                bits.align();
-                let start = bits.pos;
-                let end = start.checked_add(len).filter(|&e| e <= input.len()).ok_or("stored block past the end")?;
-                if out.len() + len > limit {
-                    return Err("more data than the index declares".into());
-                }
-                out.extend_from_slice(&input[start..end]);
-                bits.pos = end;
-            }
+            0 => stored(&mut bits, out)?,
             1 => {
-                let (lit, dist) = fixed_tables();
-                block(&mut bits, out, &lit, &dist, limit)?;
+                fixed_tables(&mut lit, &mut dist);
+                block(&mut bits, out, &lit, &dist)?;
             }
             2 => {
-                let (lit, dist) = dynamic_tables(&mut bits)?;
-                block(&mut bits, out, &lit, &dist, limit)?;
+                dynamic_tables(&mut bits, &mut lit, &mut dist)?;
+                block(&mut bits, out, &lit, &dist)?;
             }
-            _ => return Err("invalid block type".into()),
+            _ => return Err("invalid block type"),
         }
         if last == 1 {
-            bits.align();
-            if bits.pos != input.len() {
-                return Err("data after the end of the compressed stream".into());
+            let end = bits.align()?;
+            if end != input.len() {
+                return Err("data after the end of the compressed stream");
             }
             return Ok(());
         }
     }
 }
 
+/// The output: `buf` is allocated up to its length, `pos` bytes of it are written.
+struct Output<'a> {
+    buf: &'a mut Vec<u8>,
+    pos: usize,
+    limit: usize,
+}
+
+impl Output<'_> {
+    /// Room for `n` more bytes, or the error of a stream longer than declared.
+    #[inline(always)]
+    fn room(&mut self, n: usize) -> Result<(), &'static str> {
+        if self.pos + n <= self.buf.len() {
+            return Ok(());
+        }
+        let needed = self.pos.checked_add(n).filter(|&e| e <= self.limit).ok_or("more data than the index declares")?;
+        let grown = needed.max(self.buf.len().saturating_mul(2)).min(self.limit);
+        self.buf.resize(grown, 0);
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn put(&mut self, byte: u8) -> Result<(), &'static str> {
+        if self.pos >= self.buf.len() {
+            self.room(1)?;
+        }
+        self.buf[self.pos] = byte;
+        self.pos += 1;
+        Ok(())
+    }
+
+    /// A back reference: `len` bytes from `distance` back (which may overlap what it writes).
+    #[inline(always)]
+    fn copy(&mut self, distance: usize, len: usize) -> Result<(), &'static str> {
+        if distance > self.pos {
+            return Err("distance before the start of the output");
+        }
+        self.room(len)?;
+        let (pos, from) = (self.pos, self.pos - distance);
+        if distance >= 8 && pos + len + 8 <= self.buf.len() {
+            // SAFETY: reads stay within [from, from + len + 8) and writes within
+            // [pos, pos + len + 8), both inside buf (checked just above); a read eight bytes
+            // long starts at least eight bytes behind the write, so it reads finished bytes.
+            // Bytes written past pos + len are rewritten later or cut by the final truncate.
+            unsafe {
+                let base = self.buf.as_mut_ptr();
+                let (mut s, mut d) = (base.add(from), base.add(pos));
+                let end = base.add(pos + len);
+                while d < end {
+                    (d as *mut u64).write_unaligned((s as *const u64).read_unaligned());
+                    s = s.add(8);
+                    d = d.add(8);
+                }
+            }
+        } else if distance == 1 {
+            let b = self.buf[from];
+            self.buf[pos..pos + len].fill(b);
+        } else {
+            for k in 0..len {
+                self.buf[pos + k] = self.buf[from + k];
+            }
+        }
+        self.pos += len;
+        Ok(())
+    }
+}
+
+fn stored(bits: &mut Bits, out: &mut Output) -> Result<(), &'static str> {
+    let start = bits.align()?;
+    let data = bits.data;
+    let header = data.get(start..start + 4).ok_or("compressed data ends early")?;
+    let len = u16::from_le_bytes([header[0], header[1]]) as usize;
+    let nlen = u16::from_le_bytes([header[2], header[3]]) as usize;
+    if len != !nlen & 0xffff {
+        return Err("stored block length check failed");
+    }
+    let bytes = data.get(start + 4..start + 4 + len).ok_or("stored block past the end")?;
+    out.room(len)?;
+    out.buf[out.pos..out.pos + len].copy_from_slice(bytes);
+    out.pos += len;
+    bits.pos = start + 4 + len;
+    Ok(())
+}
+
+/// Little-endian bit reader. `buf` holds `n` unread bits; bits above them are zero or the
+/// true bits of the bytes that follow, so refills may OR the same bytes in again. Past the end
+/// of the input it reads zero bytes (`over` counts them): a stream that really uses them is
+/// truncated, which `refill` and `align` report.
 struct Bits<'a> {
     data: &'a [u8],
     pos: usize,
-    bit: u32,
-    value: u64,
+    buf: u64,
+    n: u32,
+    over: usize,
 }
 
 impl Bits<'_> {
-    fn take(&mut self, n: u32) -> Result<u32, String> {
-        while self.bit < n {
-            let byte = *self.data.get(self.pos).ok_or("compressed data ends early")?;
-            self.pos += 1;
-            self.value |= (byte as u64) << self.bit;
-            self.bit += 8;
+    /// At least 56 bits buffered.
+    #[inline(always)]
+    fn refill(&mut self) -> Result<(), &'static str> {
+        if let Some(word) = self.data.get(self.pos..self.pos + 8) {
+            self.buf |= u64::from_le_bytes(word.try_into().unwrap()) << self.n;
+            self.pos += ((63 - self.n) >> 3) as usize;
+            self.n |= 56;
+            return Ok(());
         }
-        let v = (self.value & ((1u64 << n) - 1)) as u32;
-        self.value >>= n;
-        self.bit -= n;
+        while self.n <= 56 {
+            match self.data.get(self.pos) {
+                Some(&b) => {
+                    self.buf |= (b as u64) << self.n;
+                    self.pos += 1;
+                }
+                None => self.over += 1,
+            }
+            self.n += 8;
+        }
+        // A stream that uses only its own bytes never has more than eight made-up ones buffered.
+        if self.over > 8 {
+            return Err("compressed data ends early");
+        }
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn consume(&mut self, n: u32) {
+        self.buf >>= n;
+        self.n -= n;
+    }
+
+    #[inline(always)]
+    fn peek(&self, n: u32) -> u32 {
+        (self.buf & ((1u64 << n) - 1)) as u32
+    }
+
+    fn take(&mut self, n: u32) -> Result<u32, &'static str> {
+        if self.n < n {
+            self.refill()?;
+        }
+        let v = self.peek(n);
+        self.consume(n);
         Ok(v)
     }
-    /// Buffers whole bytes ahead (up to 64 bits) for table look-ups.
-    fn refill(&mut self) {
-        while self.bit <= 56 && self.pos < self.data.len() {
-            self.value |= (self.data[self.pos] as u64) << self.bit;
-            self.pos += 1;
-            self.bit += 8;
-        }
-    }
-    /// Drops the rest of the current byte and gives back the whole bytes buffered ahead.
-    fn align(&mut self) {
-        self.pos -= (self.bit / 8) as usize;
-        self.value = 0;
-        self.bit = 0;
-    }
-}
 
-const FAST_BITS: u32 = 10;
-
-/// Canonical Huffman code: counts per length and symbols sorted by code.
-struct Huffman {
-    counts: [u16; 16],
-    symbols: Vec<u16>,
-    /// Indexed by the next FAST_BITS input bits: code length << 9 | symbol, 0 if longer.
-    fast: Vec<u16>,
-}
-
-impl Huffman {
-    fn new(lengths: &[u8]) -> Result<Huffman, String> {
-        let mut counts = [0u16; 16];
-        for &l in lengths {
-            counts[l as usize] += 1;
+    /// Drops the rest of the current byte, gives back the whole bytes buffered ahead and
+    /// returns the position of the next byte (an error if the stream read past its end).
+    fn align(&mut self) -> Result<usize, &'static str> {
+        let next = self.pos + self.over - (self.n / 8) as usize;
+        if next > self.data.len() {
+            return Err("compressed data ends early");
         }
-        counts[0] = 0;
-        let mut offsets = [0u16; 16];
-        for i in 1..16 {
-            offsets[i] = offsets[i - 1] + counts[i - 1];
-        }
-        let mut symbols = vec![0u16; lengths.len()];
-        for (s, &l) in lengths.iter().enumerate() {
-            if l != 0 {
-                symbols[offsets[l as usize] as usize] = s as u16;
-                offsets[l as usize] += 1;
-            }
-        }
-        let mut fast = vec![0u16; 1 << FAST_BITS];
-        let mut next = [0u32; 16];
-        let mut code = 0u32;
-        for len in 1..16 {
-            code = (code + counts[len - 1] as u32) << 1;
-            next[len] = code;
-        }
-        for (s, &l) in lengths.iter().enumerate() {
-            let l = l as u32;
-            if l == 0 {
-                continue;
-            }
-            let c = next[l as usize];
-            next[l as usize] += 1;
-            if l <= FAST_BITS && c < (1 << l) {
-                // DEFLATE sends codes most significant bit first: the table is bit-reversed.
-                let rev = (c.reverse_bits() >> (32 - l)) as usize;
-                for k in (rev..1 << FAST_BITS).step_by(1 << l) {
-                    fast[k] = (l << 9) as u16 | s as u16;
-                }
-            }
-        }
-        Ok(Huffman { counts, symbols, fast })
-    }
-
-    fn decode(&self, bits: &mut Bits) -> Result<u16, String> {
-        bits.refill();
-        let entry = self.fast[(bits.value & ((1 << FAST_BITS) - 1)) as usize];
-        let len = (entry >> 9) as u32;
-        if entry != 0 && len <= bits.bit {
-            bits.value >>= len;
-            bits.bit -= len;
-            return Ok(entry & 0x1ff);
-        }
-        let (mut code, mut first, mut index) = (0i32, 0i32, 0i32);
-        for len in 1..16 {
-            code |= bits.take(1)? as i32;
-            let count = self.counts[len] as i32;
-            if code - count < first {
-                return self.symbols.get((index + (code - first)) as usize).copied().ok_or_else(|| "bad Huffman code".to_string());
-            }
-            index += count;
-            first += count;
-            first <<= 1;
-            code <<= 1;
-        }
-        Err("bad Huffman code".into())
+        self.pos = next;
+        self.buf = 0;
+        self.n = 0;
+        self.over = 0;
+        Ok(next)
     }
 }
 
-fn fixed_tables() -> (Huffman, Huffman) {
+// A table entry: bits 0-4 the bits to consume at this level, 5-7 the kind, 8-11 the extra bits
+// (a length's or distance's; a link's: its subtable's index bits), 16-31 the value (literal,
+// base, or a link's subtable offset).
+const LITERAL: u32 = 0;
+const BASE: u32 = 1 << 5;
+const END: u32 = 2 << 5;
+const LINK: u32 = 3 << 5;
+const INVALID: u32 = 4 << 5;
+const KIND: u32 = 7 << 5;
+const LIT_BITS: u32 = 10;
+const DIST_BITS: u32 = 8;
+const LENGTHS_BITS: u32 = 7;
+
+const LEN_BASE: [u16; 29] = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258];
+const LEN_EXTRA: [u8; 29] = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
+const DIST_BASE: [u32; 30] = [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577];
+const DIST_EXTRA: [u8; 30] = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
+
+fn lit_entry(symbol: usize) -> u32 {
+    match symbol {
+        0..=255 => LITERAL | (symbol as u32) << 16,
+        256 => END,
+        257..=285 => BASE | (LEN_EXTRA[symbol - 257] as u32) << 8 | (LEN_BASE[symbol - 257] as u32) << 16,
+        _ => INVALID,
+    }
+}
+
+fn dist_entry(symbol: usize) -> u32 {
+    match symbol {
+        0..=29 => BASE | (DIST_EXTRA[symbol] as u32) << 8 | DIST_BASE[symbol] << 16,
+        _ => INVALID,
+    }
+}
+
+fn plain_entry(symbol: usize) -> u32 {
+    LITERAL | (symbol as u32) << 16
+}
+
+/// The decoding table of the canonical Huffman code with these code lengths: `bits` index
+/// bits, then one subtable per first-level prefix of longer codes. An over-subscribed code is
+/// an error; an incomplete one leaves INVALID entries, an error only if the stream uses them.
+fn build(table: &mut Vec<u32>, lengths: &[u8], bits: u32, entry: fn(usize) -> u32) -> Result<(), &'static str> {
+    let mut counts = [0i32; 16];
+    for &l in lengths {
+        counts[l as usize] += 1;
+    }
+    counts[0] = 0;
+    let mut left = 1i32;
+    for &count in &counts[1..] {
+        left = left * 2 - count;
+        if left < 0 {
+            return Err("bad Huffman code lengths");
+        }
+    }
+    let longest = (1..16).rev().find(|&l| counts[l] > 0).unwrap_or(0) as u32;
+    let sub_bits = longest.saturating_sub(bits);
+    let mut next = [0u32; 16];
+    let mut code = 0u32;
+    for len in 1..16 {
+        code = (code + counts[len - 1] as u32) << 1;
+        next[len] = code;
+    }
+    table.clear();
+    table.resize(1 << bits, INVALID);
+    for (symbol, &l) in lengths.iter().enumerate() {
+        let l = l as u32;
+        if l == 0 {
+            continue;
+        }
+        let c = next[l as usize];
+        next[l as usize] += 1;
+        // DEFLATE sends codes most significant bit first: tables are indexed bit-reversed.
+        let rev = (c.reverse_bits() >> (32 - l)) as usize;
+        let e = entry(symbol);
+        if l <= bits {
+            for k in (rev..1 << bits).step_by(1 << l) {
+                table[k] = e | l;
+            }
+        } else {
+            let prefix = rev & ((1 << bits) - 1);
+            if table[prefix] & KIND != LINK {
+                let at = table.len() as u32;
+                table.resize(table.len() + (1 << sub_bits), INVALID);
+                table[prefix] = LINK | sub_bits << 8 | at << 16 | bits;
+            }
+            let at = (table[prefix] >> 16) as usize;
+            for k in ((rev >> bits)..1 << sub_bits).step_by(1 << (l - bits)) {
+                table[at + k] = e | (l - bits);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The next symbol's entry, its code consumed; needs 15 bits buffered.
+#[inline(always)]
+fn decode(bits: &mut Bits, table: &[u32], index_bits: u32) -> Result<u32, &'static str> {
+    let mut e = table[bits.peek(index_bits) as usize];
+    if e & KIND == LINK {
+        bits.consume(index_bits);
+        e = table[(e >> 16) as usize + bits.peek((e >> 8) & 15) as usize];
+    }
+    if e & KIND == INVALID {
+        return Err("bad Huffman code");
+    }
+    bits.consume(e & 31);
+    Ok(e)
+}
+
+fn fixed_tables(lit: &mut Vec<u32>, dist: &mut Vec<u32>) {
     let mut lengths = [0u8; 288];
     for (i, l) in lengths.iter_mut().enumerate() {
         *l = match i {
@@ -178,10 +331,11 @@ fn fixed_tables() -> (Huffman, Huffman) {
             _ => 8,
         };
     }
-    (Huffman::new(&lengths).unwrap(), Huffman::new(&[5u8; 30]).unwrap())
+    build(lit, &lengths, LIT_BITS, lit_entry).expect("the fixed code is complete");
+    build(dist, &[5u8; 30], DIST_BITS, dist_entry).expect("the fixed code is valid");
 }
 
-fn dynamic_tables(bits: &mut Bits) -> Result<(Huffman, Huffman), String> {
+fn dynamic_tables(bits: &mut Bits, lit: &mut Vec<u32>, dist: &mut Vec<u32>) -> Result<(), &'static str> {
     let hlit = bits.take(5)? as usize + 257;
     let hdist = bits.take(5)? as usize + 1;
     let hclen = bits.take(4)? as usize + 4;
@@ -190,68 +344,61 @@ fn dynamic_tables(bits: &mut Bits) -> Result<(Huffman, Huffman), String> {
     for &i in ORDER.iter().take(hclen) {
         code_lengths[i] = bits.take(3)? as u8;
     }
-    let code = Huffman::new(&code_lengths)?;
-    let mut lengths = vec![0u8; hlit + hdist];
+    let mut code = Vec::new();
+    build(&mut code, &code_lengths, LENGTHS_BITS, plain_entry)?;
+    let mut lengths = [0u8; 286 + 32];
+    let total = hlit + hdist;
     let mut i = 0;
-    while i < hlit + hdist {
-        let sym = code.decode(bits)?;
+    while i < total {
+        bits.refill()?;
+        let sym = decode(bits, &code, LENGTHS_BITS)? >> 16;
         let (value, repeat) = match sym {
             0..=15 => (sym as u8, 1),
-            16 => (*lengths.get(i.wrapping_sub(1)).filter(|_| i > 0).ok_or("repeat with no previous length")?, 3 + bits.take(2)? as usize),
+            16 if i > 0 => (lengths[i - 1], 3 + bits.take(2)? as usize),
+            16 => return Err("repeat with no previous length"),
             17 => (0, 3 + bits.take(3)? as usize),
-            18 => (0, 11 + bits.take(7)? as usize),
-            _ => return Err("bad code length symbol".into()),
+            _ => (0, 11 + bits.take(7)? as usize),
         };
-        if i + repeat > lengths.len() {
-            return Err("code lengths overflow".into());
+        if i + repeat > total {
+            return Err("code lengths overflow");
         }
         lengths[i..i + repeat].fill(value);
         i += repeat;
     }
-    Ok((Huffman::new(&lengths[..hlit])?, Huffman::new(&lengths[hlit..])?))
+    build(lit, &lengths[..hlit], LIT_BITS, lit_entry)?;
+    build(dist, &lengths[hlit..total], DIST_BITS, dist_entry)
 }
 
-const LEN_BASE: [u16; 29] = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258];
-const LEN_EXTRA: [u8; 29] = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
-const DIST_BASE: [u32; 30] = [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577];
-const DIST_EXTRA: [u8; 30] = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
-
-fn block(bits: &mut Bits, out: &mut Vec<u8>, lit: &Huffman, dist: &Huffman, limit: usize) -> Result<(), String> {
-    loop {
-        let sym = lit.decode(bits)? as usize;
-        if sym < 256 {
-            if out.len() >= limit {
-                return Err("more data than the index declares".into());
+/// One Huffman-coded block, up to its end-of-block symbol.
+fn block(bits: &mut Bits, out: &mut Output, lit: &[u32], dist: &[u32]) -> Result<(), &'static str> {
+    'symbols: loop {
+        bits.refill()?;
+        // Up to three literals per refill: 56 bits hold three 15-bit codes.
+        let mut e = decode(bits, lit, LIT_BITS)?;
+        let mut literals = 0;
+        while e & KIND == LITERAL {
+            out.put((e >> 16) as u8)?;
+            literals += 1;
+            if literals == 3 {
+                continue 'symbols;
             }
-            out.push(sym as u8);
-        } else if sym == 256 {
-            return Ok(());
-        } else {
-            let i = sym - 257;
-            if i >= 29 {
-                return Err("bad length symbol".into());
-            }
-            let len = LEN_BASE[i] as usize + bits.take(LEN_EXTRA[i] as u32)? as usize;
-            let d = dist.decode(bits)? as usize;
-            if d >= 30 {
-                return Err("bad distance symbol".into());
-            }
-            let distance = DIST_BASE[d] as usize + bits.take(DIST_EXTRA[d] as u32)? as usize;
-            if distance > out.len() {
-                return Err("distance before the start of the output".into());
-            }
-            if out.len() + len > limit {
-                return Err("more data than the index declares".into());
-            }
-            let start = out.len() - distance;
-            if distance >= len {
-                out.extend_from_within(start..start + len);
-            } else {
-                for k in 0..len {
-                    out.push(out[start + k]);
-                }
-            }
+            e = decode(bits, lit, LIT_BITS)?;
         }
+        if e & KIND == END {
+            return Ok(());
+        }
+        if literals > 0 {
+            bits.refill()?;
+        }
+        // 56 bits cover the rest: length extra 5, distance code 15 and extra 13.
+        let extra = (e >> 8) & 15;
+        let len = (e >> 16) as usize + bits.peek(extra) as usize;
+        bits.consume(extra);
+        let d = decode(bits, dist, DIST_BITS)?;
+        let extra = (d >> 8) & 15;
+        let distance = (d >> 16) as usize + bits.peek(extra) as usize;
+        bits.consume(extra);
+        out.copy(distance, len)?;
     }
 }
 
@@ -353,6 +500,85 @@ mod tests {
         let bad = [0x03, 0x02, 0x00];
         assert_eq!(block_type(&bad), 1);
         assert_eq!(inflate(&bad, 0).unwrap_err(), "distance before the start of the output");
+    }
+
+    /// Codes up to 15 bits (lengths 1, 2, ..., 15, 15: complete) decode through the first
+    /// table and its subtables alike; an over-subscribed code is refused.
+    #[test]
+    fn codes_longer_than_the_first_table_decode_through_subtables() {
+        let lengths: Vec<u8> = (1..=15).chain([15]).collect();
+        let mut table = Vec::new();
+        build(&mut table, &lengths, LIT_BITS, plain_entry).unwrap();
+        assert!(table.len() > 1 << LIT_BITS, "no subtable was made");
+        // Canonical codes, written most significant bit first into a little-endian stream.
+        let mut next = 0u32;
+        let mut codes = Vec::new();
+        for (i, &l) in lengths.iter().enumerate() {
+            if i > 0 {
+                next = (next + 1) << (l - lengths[i - 1]);
+            }
+            codes.push((next, l as u32));
+        }
+        let message: Vec<usize> = (0..400).map(|i| (i * 7 + i / 16) % 16).collect();
+        let (mut bytes, mut acc, mut n) = (Vec::new(), 0u64, 0u32);
+        for &s in &message {
+            let (code, l) = codes[s];
+            acc |= ((code.reverse_bits() >> (32 - l)) as u64) << n;
+            n += l;
+            while n >= 8 {
+                bytes.push(acc as u8);
+                acc >>= 8;
+                n -= 8;
+            }
+        }
+        bytes.push(acc as u8);
+        let mut bits = Bits { data: &bytes, pos: 0, buf: 0, n: 0, over: 0 };
+        let decoded: Vec<usize> = message.iter().map(|_| {
+            bits.refill().unwrap();
+            (decode(&mut bits, &table, LIT_BITS).unwrap() >> 16) as usize
+        }).collect();
+        assert_eq!(decoded, message);
+        let mut over = lengths.clone();
+        over[15] = 14;
+        assert_eq!(build(&mut table, &over, LIT_BITS, plain_entry).unwrap_err(), "bad Huffman code lengths");
+    }
+
+    #[test]
+    fn a_code_the_stream_never_defined_is_an_error() {
+        // One distance code of length 1 (allowed, incomplete): the other 1-bit code is unused.
+        let mut table = Vec::new();
+        build(&mut table, &[1], DIST_BITS, dist_entry).unwrap();
+        let data = [0b10u8, 0, 0, 0, 0, 0, 0, 0, 0];
+        let mut bits = Bits { data: &data, pos: 0, buf: 0, n: 0, over: 0 };
+        bits.refill().unwrap();
+        assert_eq!(decode(&mut bits, &table, DIST_BITS).unwrap() >> 16, 1, "distance code 0 is distance 1");
+        assert_eq!(decode(&mut bits, &table, DIST_BITS).unwrap_err(), "bad Huffman code");
+    }
+
+    /// Damaged streams end in an error or some output within the limit: never a panic or hang.
+    #[test]
+    fn mutated_streams_fail_cleanly() {
+        let mut seed = 0x2545f4914f6cdd1du64;
+        let mut random = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut out = Vec::new();
+        for stream in [&DYNAMIC[..], &MULTI[..], &FIXED[..], &OVERLAP[..]] {
+            for _ in 0..3000 {
+                let mut bad = stream.to_vec();
+                for _ in 0..1 + random() % 4 {
+                    let at = (random() % bad.len() as u64) as usize;
+                    bad[at] ^= 1 << (random() % 8);
+                }
+                bad.truncate(bad.len() - (random() % 3) as usize);
+                if inflate_into(&bad, &mut out, 4096).is_ok() {
+                    assert!(out.len() <= 4096);
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! Single-file bundles: sidebundle-run with a whole bundle appended.
 //!
 //! The format (written by lib/package/single-file.ts) is specified in docs/bundle-format.md.
-//! Extraction streams (single/stream.rs): one member in memory at a time, files written as
-//! their records arrive, modification times kept (Python's __pycache__ stays valid). The
-//! bundle is extracted once into
+//! Extraction streams (single/stream.rs): a few members in memory at a time, inflated ahead on
+//! worker threads and handed out in order, files written as their records arrive, modification
+//! times kept (Python's __pycache__ stays valid). The bundle is extracted once into
 //! `$SIDEBUNDLE_CACHE_DIR` (default `$XDG_CACHE_HOME/sidebundle/single`, `~/.cache/...`, or
 //! `${TMPDIR:-/tmp}/sidebundle-UID/single`) under the digest: into a private temporary
 //! directory, checked against the digest once the stream ends (nothing in it is used before),
@@ -310,6 +310,7 @@ fn extract(embedded: &Embedded, cache: &Path, dir: &Path, digest: &str, replace:
             let mut stamp = File::create(tmp.join(STAMP)).map_err(|e| format!("cannot write {}: {}", tmp.display(), e))?;
             stamp.write_all(format!("{}\n", digest).as_bytes()).map_err(|e| e.to_string())
         });
+    crate::launch::timing::mark("extract the single file (inflate, hash, write)");
     if let Err(e) = result {
         let _ = std::fs::remove_dir_all(&tmp);
         return Err(e);

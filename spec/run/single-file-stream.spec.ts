@@ -88,12 +88,12 @@ describe('a single-file python3 (trace: import json)', () => {
 
 /** A format-2 single file of `records` as given (one member per `slice` bytes), the way
  * lib/package/single-file.ts lays it out: for streams the writer would never make. */
-function craft(records: Buffer, target: string, slice = 1 << 20): void {
+function craft(records: Buffer, target: string, slice = 1 << 20, alter: (member: Buffer, i: number) => Buffer = (m) => m): void {
   const members: Buffer[] = [];
   const index: number[] = [];
   for (let at = 0; at < records.length; at += slice) {
     const part = records.subarray(at, at + slice);
-    members.push(deflateRawSync(part));
+    members.push(alter(deflateRawSync(part), members.length));
     index.push(members.at(-1)!.length, part.length);
   }
   const stub = readFileSync(runner);
@@ -172,6 +172,44 @@ describe('damaged and foreign single files', () => {
     craft(record('f', '../escaped', Buffer.concat([size, content])), dotdot);
     expect(runIn(dotdot).stderr).toMatch(/is damaged \(unsafe path "\.\.\/escaped" in the bundle\)/);
     expect(existsSync(path.join(dir, 'escaped'))).toBe(false);
+  });
+
+  /** Records of one directory and one file of `content`, and the file's record path. */
+  const oneFile = (content: Buffer) => {
+    const size = Buffer.alloc(8);
+    size.writeBigUInt64LE(BigInt(content.length));
+    return Buffer.concat([record('d', 'bin', Buffer.alloc(0)), record('f', 'bin/data', Buffer.concat([size, content]))]);
+  };
+  /** 6 MiB of mixed text and noise, compressible but not trivially. */
+  const mixed = () => {
+    const content = Buffer.alloc(6 << 20);
+    for (let at = 0; at < content.length; at += 4096) {
+      if ((at >> 12) % 3 === 0) randomFillSync(content, at, 4096);
+      else content.write(`line ${at} of the stream, with words that repeat and repeat\n`.repeat(80).slice(0, 4096), at, 'latin1');
+    }
+    return content;
+  };
+
+  test('many members inflated on several threads give the file byte for byte', () => {
+    const content = mixed();
+    const file = path.join(dir, 'many.run');
+    // 64 KiB members: about a hundred, so every worker inflates many, out of order.
+    craft(oneFile(content), file, 64 << 10);
+    const r = runIn(file);
+    // No bin/ entry to run: the extraction is kept (digest matched) and the run then fails.
+    expect(r.stderr).toMatch(/cannot run \S*\/bin\/data/);
+    expect(r.cache).toHaveLength(1);
+    const extracted = readFileSync(path.join(dir, `cache-${path.basename(file)}`, r.cache[0]!, 'bin/data'));
+    expect(extracted.length).toBe(content.length);
+    expect(extracted.equals(content)).toBe(true);
+  });
+
+  test('a member that cannot be inflated, far into the stream, is refused cleanly: nothing kept, no hang', () => {
+    const file = path.join(dir, 'bad-member.run');
+    // Member 57's first block claims the reserved block type 3 (BFINAL=1, BTYPE=11).
+    craft(oneFile(mixed()), file, 64 << 10, (member, i) => (i === 57 ? Buffer.concat([Buffer.from([0x07]), member.subarray(1)]) : member));
+    const r = runIn(file);
+    expect(r).toEqual({ status: 126, signal: null, stdout: '', stderr: expect.stringMatching(/bad-member\.run is damaged \(member 57: invalid block type\); rebuild or download it again/), cache: [] });
   });
 
   test('an index that promises more than a member holds is refused', () => {
