@@ -5,7 +5,6 @@
 // code, tar-stream and the native tracer) only when that command runs. spec/cli/startup.spec.ts
 // checks what `--version` and `resolve` load; bench/startup.ts times them.
 import { SidebundleError, fromSystemError, isSidebundleError } from '../errors';
-import { version } from '../version';
 import { LOG_LEVELS, type LogLevel } from '../model/options';
 import { Reporter, writeToFd } from './reporter';
 
@@ -106,7 +105,7 @@ export async function main(argv: string[]): Promise<number> {
         return command === undefined ? 2 : 0;
       case '-V':
       case '--version':
-        writeToFd(1, `${version()}\n`);
+        writeToFd(1, `${(require('../version') as typeof import('../version')).version()}\n`);
         return 0;
       default:
         throw new SidebundleError('UNKNOWN_COMMAND', `unknown command "${command}"`, {

@@ -82,6 +82,7 @@ describe('each command loads only its own code', () => {
     expect(pipeline(r.loaded)).toEqual([]);
     expect(r.loaded).not.toContain('dist/lib/cache/file-digest.js');
     expect(r.loaded).not.toContain('dist/lib/cli/create.js');
+    expect(r.loaded).not.toContain('dist/lib/version.js'); // --version's alone
     // Only what an ELF program's closure needs: not the copy-dir code (with the secret and
     // exclusion rules), traced files, the shell-script scanner, nor the parsers of image
     // references and trace= commands.
