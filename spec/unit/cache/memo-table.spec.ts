@@ -109,3 +109,17 @@ test('the default cap is 20,000 states', () => {
   expect(memo.count()).toBeLessThanOrEqual(20_000);
   expect(memo.find('999999:20000')).toBeDefined();
 });
+
+test('a save merges with what another run saved since this one read the table', () => {
+  const open = () => new MemoTable(path.join(dir, 'memo.bin'), dir, Buffer.alloc(32, 4));
+  open().save(fakes(0, 1), []);
+  const mine = open();
+  const theirs = open();
+  expect(mine.find('999999:0')).toBeDefined(); // both have read the table
+  expect(theirs.find('999999:0')).toBeDefined();
+  theirs.save(fakes(100, 1), []);
+  mine.save(fakes(200, 1), []);
+  const after = open();
+  expect(after.count()).toBe(3);
+  for (const inode of ['999999:0', '999999:100', '999999:200']) expect(after.find(inode)).toBeDefined();
+});
