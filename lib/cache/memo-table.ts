@@ -1,8 +1,8 @@
 // The digest memo on disk: one binary table, <cache>/memo.bin, of fixed-size records sorted by
 // inode, searched in place (a binary search per file looked up: nothing is parsed, no object
-// made for what a run does not use). The JSON memo it replaces cost every run ~40 ms of CPU and
-// ~50 MiB of heap to read and as much to write; a memo in one small file per shard cost a
-// rename per changed shard, 0.5-2 ms each on a busy ext4, so 45 of them outweighed the reads.
+// made for what a run does not use). The JSON memo it replaces cost every run ~40 ms of CPU to
+// read and as much to write, and ~25 MiB of peak memory; a memo in one small file per shard cost
+// a rename per changed shard, 0.5-2 ms each on a busy ext4, so 45 of them outweighed the reads.
 //
 // Layout: HMAC-SHA256 (32 bytes, under the cache's memo.key) of everything after it; the magic
 // (8 bytes); the use counter (u64); then RECORD-byte records: dev, ino, size (u64), mtime_ns,
