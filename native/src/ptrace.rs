@@ -483,6 +483,52 @@ mod tests {
         }
     }
 
+    /// Trace `argv` with this loop, with the seccomp filter or stopping at every syscall.
+    fn traced(argv: &[&str], seccomp: bool) -> (Option<(Option<i32>, Option<i32>)>, String) {
+        use crate::spawn::{self, ChildStatus, SpawnSpec, Stdio};
+        let spec = SpawnSpec {
+            argv: argv.iter().map(|a| a.to_string()).collect(),
+            env: vec![("PATH".into(), "/usr/bin:/bin".into())],
+            cwd: Some("/".into()),
+            stdout: Stdio::Null,
+            new_mount_ns: false,
+            seccomp,
+        };
+        let mut child = spawn::spawn(&spec).expect("spawn");
+        seize(child.pid).expect("seize");
+        let filtered = child.release() == ChildStatus::SeccompOn;
+        assert_eq!(filtered, seccomp);
+        let (tree, record) = (Arc::new(Mutex::new(Tree::default())), Arc::new(Mutex::new(Record::default())));
+        let outcome = run(child.pid, filtered, &tree, &record, &|| {});
+        let json = crate::json::to_string(&record.lock().unwrap().to_json());
+        (outcome.exit, json)
+    }
+
+    #[test]
+    fn the_filtered_loop_records_what_stopping_at_every_syscall_records() {
+        // Repeats (recorded at the entry when filtered), a failed lookup, a relative open, an
+        // exec; the unfiltered loop sees every syscall, and records what it sees the same way.
+        let script = "cat /etc/hostname; cat /etc/hostname; cd /etc && cat ./hostname os-release; ls -d /usr/lib; test -e /sb-missing; readlink /proc/self/exe; true";
+        let (exit, filtered) = traced(&["/bin/sh", "-c", script], true);
+        assert_eq!(exit, Some((Some(0), None)));
+        let (exit, every) = traced(&["/bin/sh", "-c", script], false);
+        assert_eq!(exit, Some((Some(0), None)));
+        // Without the filter nothing stops the command's own execve before the loop resumes it
+        // with PTRACE_SYSCALL: only the filtered loop sees that exec (as before these changes).
+        let root_exec = r#"{"found":true,"ops":["exec"],"path":"/bin/sh","seenBy":["ptrace"]},"#;
+        assert!(filtered.contains(root_exec), "{}", filtered);
+        assert_eq!(filtered.replacen(root_exec, "", 1), every);
+        for needle in [
+            r#"{"found":true,"ops":["open"],"path":"/etc/hostname","#,
+            r#"{"found":true,"ops":["open"],"path":"/etc/os-release","#,
+            r#"{"found":false,"ops":["stat"],"path":"/sb-missing","#,
+            r#"{"found":true,"ops":["exec","stat"],"path":"/usr/bin/readlink","#,
+            r#"{"found":true,"ops":["stat"],"path":"/proc/self/exe","#,
+        ] {
+            assert!(filtered.contains(needle), "{} not in {}", needle, filtered);
+        }
+    }
+
     #[test]
     fn a_path_is_cut_at_max_path() {
         let pages = Pages::new();
