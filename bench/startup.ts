@@ -1,7 +1,8 @@
 // CLI start-up against its floor and its peers (issue 13, part 2): `node -e 0`, `sidebundle
 // --version`, and `sidebundle resolve` beside `ldd` and pax-utils' `lddtree` on the same program.
-// Whole processes timed by hyperfine, every contender in each invocation; several rounds, pooled,
-// so load that comes and goes during the run lands on all of them alike.
+// Whole processes timed by hyperfine, every contender in each invocation; many short rounds
+// (a few runs of each, the order rotated every round), pooled, so load that comes and goes
+// during the run lands on all of them alike.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
@@ -11,11 +12,22 @@ import { fmt, median, writeResults } from './harness';
 
 const CLI = path.resolve(__dirname, '../lib/cli/main.js');
 const PROGRAM = '/usr/bin/jq';
-const ROUNDS = Number(process.env.SB_BENCH_ROUNDS ?? 3);
-const RUNS_PER_ROUND = Number(process.env.SB_BENCH_RUNS ?? 12);
-const WARMUP = 5;
-/** Another build's CLI (e.g. a checkout of an older commit) to time beside this one, labelled "before". */
-const BEFORE_CLI = process.env.SB_STARTUP_BEFORE_CLI;
+// Short rounds: hyperfine runs all of one command's runs before the next command's, so on a
+// shared machine long rounds give each contender a different slice of the load.
+const ROUNDS = Number(process.env.SB_BENCH_ROUNDS ?? 15);
+const RUNS_PER_ROUND = Number(process.env.SB_BENCH_RUNS ?? 3);
+const WARMUP = 1;
+/**
+ * Other builds of the CLI to time beside this one, as LABEL=PATH,... (e.g. a checkout of an
+ * older commit, or an experimental bundle); SB_STARTUP_BEFORE_CLI=PATH is "before=PATH".
+ */
+const OTHER_CLIS: Array<{ label: string; cli: string }> = [
+  ...(process.env.SB_STARTUP_BEFORE_CLI ? [{ label: 'before', cli: process.env.SB_STARTUP_BEFORE_CLI }] : []),
+  ...(process.env.SB_STARTUP_OTHER_CLIS ?? '')
+    .split(',')
+    .filter((pair) => pair.includes('='))
+    .map((pair) => ({ label: pair.slice(0, pair.indexOf('=')), cli: pair.slice(pair.indexOf('=') + 1) })),
+];
 
 interface Contender {
   name: string;
@@ -26,8 +38,9 @@ interface Measured {
   name: string;
   command: string;
   times: number[];
-  /** Mean user+system CPU per run, ms (less sensitive to other processes than wall time). */
-  cpu: number;
+  /** hyperfine's mean user+system CPU per run of each round, ms (less sensitive to other
+   * processes than wall time); the table shows their median. */
+  cpu: number[];
 }
 
 /** A program on PATH, or undefined. */
@@ -59,10 +72,10 @@ function contenders(): { list: Contender[]; skipped: string[] } {
     { name: 'sidebundle --version', argv: [node, CLI, '--version'] },
     { name: `sidebundle resolve --from-host ${PROGRAM}`, argv: [node, CLI, 'resolve', '--from-host', PROGRAM] },
   ];
-  if (BEFORE_CLI) {
+  for (const { label, cli } of OTHER_CLIS) {
     list.push(
-      { name: 'before: sidebundle --version', argv: [node, BEFORE_CLI, '--version'] },
-      { name: `before: sidebundle resolve --from-host ${PROGRAM}`, argv: [node, BEFORE_CLI, 'resolve', '--from-host', PROGRAM] },
+      { name: `${label}: sidebundle --version`, argv: [node, cli, '--version'] },
+      { name: `${label}: sidebundle resolve --from-host ${PROGRAM}`, argv: [node, cli, 'resolve', '--from-host', PROGRAM] },
     );
   }
   const skipped: string[] = [];
@@ -75,14 +88,17 @@ function contenders(): { list: Contender[]; skipped: string[] } {
   return { list, skipped };
 }
 
-/** One hyperfine invocation over every contender (-N: no shell in between). */
+/** One hyperfine invocation over every contender (-N: no shell in between), starting with the
+ * `round`-th (mod the count); results in `list` order. */
 function hyperfineRound(list: Contender[], work: string, round: number): Array<{ times: number[]; cpu: number }> {
   const out = path.join(work, `round-${round}.json`);
-  const commands = list.map((c) => c.argv.map(quote).join(' '));
+  const order = list.map((_, i) => (i + round) % list.length);
+  const commands = order.map((i) => list[i]!.argv.map(quote).join(' '));
   const result = spawnSync('hyperfine', ['-N', '--warmup', String(WARMUP), '--runs', String(RUNS_PER_ROUND), '--style', 'none', '--export-json', out, ...commands], { stdio: ['ignore', 'ignore', 'inherit'] });
   if (result.status !== 0) throw new Error(`hyperfine failed (${result.status ?? result.signal}): is every contender working? ${commands.join(' | ')}`);
   const parsed = JSON.parse(readFileSync(out, 'utf8')) as { results: Array<{ times: number[]; user: number; system: number }> };
-  return parsed.results.map((r) => ({ times: r.times.map((t) => t * 1000), cpu: (r.user + r.system) * 1000 }));
+  const results = parsed.results.map((r) => ({ times: r.times.map((t) => t * 1000), cpu: (r.user + r.system) * 1000 }));
+  return list.map((_, i) => results[order.indexOf(i)]!);
 }
 
 function loadAverage(): number[] {
@@ -99,12 +115,12 @@ function main(): void {
   const { list, skipped } = contenders();
   const work = mkdtempSync(path.join(os.tmpdir(), 'sb-startup-'));
   const loadBefore = loadAverage();
-  const measured: Measured[] = list.map((c) => ({ name: c.name, command: c.argv.join(' '), times: [], cpu: 0 }));
+  const measured: Measured[] = list.map((c) => ({ name: c.name, command: c.argv.join(' '), times: [], cpu: [] }));
   try {
     for (let round = 0; round < ROUNDS; round++) {
       hyperfineRound(list, work, round).forEach((r, i) => {
         measured[i]!.times.push(...r.times);
-        measured[i]!.cpu += r.cpu / ROUNDS;
+        measured[i]!.cpu.push(r.cpu);
       });
     }
   } finally {
@@ -119,30 +135,31 @@ function main(): void {
     'sidebundle --version': '≤ 1.1× node -e 0',
     'sidebundle resolve': '≤ 1.3× node -e 0, ≤ 1× lddtree',
   };
+  const vsLddtreeCpu = (m: Measured) => (lddtree && /^([\w-]+: )?sidebundle resolve/.test(m.name) ? `; ${ratio(median(m.cpu), median(lddtree.cpu))} lddtree` : '');
   const rows = measured.map((m) => {
     const med = median(m.times);
-    const vsLddtree = lddtree && /^(before: )?sidebundle resolve/.test(m.name) ? ` (${ratio(med, median(lddtree.times))} lddtree)` : '';
+    const vsLddtree = lddtree && /^([\w-]+: )?sidebundle resolve/.test(m.name) ? ` (${ratio(med, median(lddtree.times))} lddtree)` : '';
     const target = Object.entries(targets).find(([prefix]) => m.name.startsWith(prefix))?.[1] ?? '—';
-    return `| \`${m.name}\` | ${fmt(med)} | ${fmt(Math.min(...m.times))} – ${fmt(Math.max(...m.times))} | ${ratio(med, floorMedian)}${vsLddtree} | ${fmt(m.cpu)} (${ratio(m.cpu, floor.cpu)}) | ${target} |`;
+    return `| \`${m.name}\` | ${fmt(med)} | ${fmt(Math.min(...m.times))} – ${fmt(Math.max(...m.times))} | ${ratio(med, floorMedian)}${vsLddtree} | ${fmt(median(m.cpu))} (${ratio(median(m.cpu), median(floor.cpu))}${vsLddtreeCpu(m)}) | ${target} |`;
   });
   const compileCache = typeof (require('node:module') as { enableCompileCache?: unknown }).enableCompileCache === 'function';
   const cores = os.cpus().length;
   const loaded = Math.max(...loadBefore, ...loadAfter) > cores / 2;
   const markdown = `# CLI start-up
 
-Whole processes, timed by hyperfine (\`-N\`, ${WARMUP} warm-up runs) with every contender in each of
-${ROUNDS} invocations of ${RUNS_PER_ROUND} runs, pooled (${ROUNDS * RUNS_PER_ROUND} runs each); page cache warm.
-Ratios are against \`node -e 0\` measured in the same invocations. CPU is hyperfine's mean
-user+system time per run: other processes on the machine stretch wall time far more than CPU
-time, so on a busy machine the CPU ratio is the steadier of the two. \`npm run bench:startup\`
-regenerates this file.
+Whole processes, timed by hyperfine (\`-N\`, ${WARMUP} warm-up run of each) with every contender in each
+of ${ROUNDS} short invocations of ${RUNS_PER_ROUND} runs (the order rotated each time), pooled (${ROUNDS * RUNS_PER_ROUND} runs each);
+page cache warm. Ratios are against \`node -e 0\` measured in the same invocations. CPU is the
+median over the invocations of hyperfine's mean user+system time per run: other processes on
+the machine stretch wall time far more than CPU time, so on a busy machine the CPU ratio is the
+steadier of the two. \`npm run bench:startup\` regenerates this file.
 
 | command | median | min – max | ratio to \`node -e 0\` (wall, medians) | CPU per run (ratio) | target |
 | --- | --- | --- | --- | --- | --- |
 ${rows.join('\n')}
 
 Compile cache: Node ${process.version} ${compileCache ? 'has' : 'lacks'} \`module.enableCompileCache\`${compileCache ? ', so the CLI kept V8 code under $XDG_CACHE_HOME/sidebundle/node-compile-cache (warm after the warm-up runs)' : ' (Node 22.1+ has it), so these runs compile every module afresh'}.
-${BEFORE_CLI ? `\n"before:" rows run another build's CLI (\`SB_STARTUP_BEFORE_CLI=${BEFORE_CLI}\`) in the same invocations.\n` : ''}${skipped.length ? `\nNot measured: ${skipped.join(', ')}.\n` : ''}
+${OTHER_CLIS.map(({ label, cli }) => `\n"${label}:" rows run another build's CLI (\`${cli}\`) in the same invocations.\n`).join('')}${skipped.length ? `\nNot measured: ${skipped.join(', ')}.\n` : ''}
 Machine load (1/5/15-minute load average, ${cores} cores): ${loadBefore.join(' / ')} before, ${loadAfter.join(' / ')} after${loaded ? ' — **the machine was loaded** (other work was running): absolute times are inflated and noisy; the side-by-side ratios are the figures to read' : ''}.`;
   writeResults('startup', markdown, { rounds: ROUNDS, runsPerRound: RUNS_PER_ROUND, loadBefore, loadAfter, cores, results: measured });
 }
