@@ -25,6 +25,8 @@ const MAX_COMPRESSED: u32 = MAX_MEMBER + (MAX_MEMBER >> 8) + 1024;
 /// Uncompressed bytes the members being inflated ahead may promise together.
 const IN_FLIGHT: u64 = 8 << 20;
 const MAX_WORKERS: usize = 4;
+/// Buffers up to this size are reused.
+const RECYCLE: usize = 2 << 20;
 
 /// One member to inflate: its number, compressed bytes, a buffer to inflate into, its size.
 struct Job {
@@ -218,9 +220,14 @@ impl Members {
         let Some((size, pending)) = self.pending.pop_front() else { return Ok(()) };
         self.pending_bytes -= size as u64;
         let done = pending?.recv().map_err(|_| invalid("a member could not be inflated".into()))?;
-        self.spare.push(done.compressed);
-        self.spare.push(std::mem::replace(&mut self.out, done.out));
-        self.spare.truncate(4);
+        let used = std::mem::replace(&mut self.out, done.out);
+        // Buffers of the writer's 1 MiB members are reused; a hostile index's 16 MiB ones are not
+        // kept around.
+        for buffer in [done.compressed, used] {
+            if buffer.capacity() <= RECYCLE && self.spare.len() < 2 * MAX_WORKERS {
+                self.spare.push(buffer);
+            }
+        }
         self.pos = 0;
         done.result.map_err(invalid)?;
         self.dispatch();
