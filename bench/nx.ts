@@ -1,6 +1,7 @@
 // Rebundle costs (issue: Nx plugin): a python3 + jq bundle through the engine with its step
-// cache — cold, no-op, and incremental (a changed trace command) — and the same no-op through
-// `nx run` in a real workspace installed from `npm pack`, to show Nx's own share.
+// cache — cold, no-op, and incremental (the project's script edited) — and the same no-op through
+// `nx run` in a real workspace installed from `npm pack`, to show Nx's own share. With
+// NX_BENCH_BASELINE=<a dist/ of another build> the engine rows run that build too, interleaved.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,8 +20,31 @@ function writeScript(file: string, version: number): void {
   writeFileSync(file, `#!/bin/sh\necho "report v${version}: $(jq -n '[1, 2, 3] | add')"\n`, { mode: 0o755 });
 }
 
-async function engine(work: string, round: number) {
-  const cache = new StepCache(path.join(work, `cache-${round}`));
+/** The engine's entry points, from this build or from a baseline's dist/ (NX_BENCH_BASELINE). */
+interface Engine {
+  bundle: typeof bundle;
+  StepCache: typeof StepCache;
+}
+
+const ours: Engine = { bundle, StepCache };
+
+function baselineEngine(dist: string): Engine {
+  const at = path.resolve(dist);
+  return { bundle: (require(path.join(at, 'lib/bundle')) as { bundle: typeof bundle }).bundle, StepCache: (require(path.join(at, 'lib/cache/step-cache')) as { StepCache: typeof StepCache }).StepCache };
+}
+
+interface EngineRound {
+  cold: number;
+  noop: number;
+  incremental: number;
+  noopCpu: number;
+  incrementalCpu: number;
+  /** The incremental run, per step: hit or run, and the time from its start to the next step's. */
+  steps: Array<{ step: string; status: string; ms: number }>;
+}
+
+async function engine(work: string, round: string, impl: Engine = ours): Promise<EngineRound> {
+  const cache = new impl.StepCache(path.join(work, `cache-${round}`));
   const outDir = path.join(work, `out-${round}`);
   const script = path.join(work, `src-${round}`, 'report.sh');
   mkdirSync(path.dirname(script), { recursive: true });
@@ -30,16 +54,33 @@ async function engine(work: string, round: number) {
     { source: 'host', path: script, trace: [script] },
   ];
   const run = async () => {
+    const marks: Array<{ step: string; status: string; at: number }> = [];
+    const cpu = process.cpuUsage();
     const start = nowMs();
-    await bundle({ name: 'tools', entries, outDir, traceBackend: 'ptrace', traceInclude: [path.dirname(script)] }, { cache });
-    return nowMs() - start;
+    await impl.bundle({ name: 'tools', entries, outDir, traceBackend: 'ptrace', traceInclude: [path.dirname(script)] }, {
+      cache,
+      onEvent: (e) => {
+        if (e.type === 'step') marks.push({ step: e.detail && e.step === 'trace' ? `trace ${e.detail.split(':')[0]}` : e.step, status: e.status, at: nowMs() });
+      },
+    });
+    const end = nowMs();
+    const used = process.cpuUsage(cpu);
+    const steps = marks.map((m, i) => ({ step: m.step, status: m.status, ms: (marks[i + 1]?.at ?? end) - m.at }));
+    return { ms: end - start, cpu: (used.user + used.system) / 1000, steps };
   };
   writeScript(script, 1);
   const cold = await run();
   const noop = await run();
   writeScript(script, 2);
   const incremental = await run();
-  return { cold, noop, incremental };
+  return { cold: cold.ms, noop: noop.ms, incremental: incremental.ms, noopCpu: noop.cpu, incrementalCpu: incremental.cpu, steps: incremental.steps };
+}
+
+/** Medians over rounds of each field, and of each step of the incremental run (by position). */
+function summary(rounds: EngineRound[]) {
+  const of = (f: keyof Omit<EngineRound, 'steps'>) => median(rounds.map((r) => r[f]));
+  const steps = rounds[0]!.steps.map((s, i) => ({ step: s.step, status: [...new Set(rounds.map((r) => r.steps[i]?.status))].join('/'), ms: median(rounds.map((r) => r.steps[i]?.ms ?? 0)) }));
+  return { cold: of('cold'), noop: of('noop'), incremental: of('incremental'), noopCpu: of('noopCpu'), incrementalCpu: of('incrementalCpu'), steps };
 }
 
 function nxWorkspace(work: string): string {
@@ -133,14 +174,43 @@ function nxRun(ws: string): number {
   return nowMs() - start;
 }
 
+/** The engine rows: this build, and a baseline build interleaved with it when given. */
+async function engineRows(work: string): Promise<{ ours: ReturnType<typeof summary>; baseline?: ReturnType<typeof summary>; rounds: { ours: EngineRound[]; baseline: EngineRound[] } }> {
+  const baseline = process.env.NX_BENCH_BASELINE ? baselineEngine(process.env.NX_BENCH_BASELINE) : undefined;
+  const rounds = { ours: [] as EngineRound[], baseline: [] as EngineRound[] };
+  for (let i = 0; i < 5; i++) {
+    if (baseline) rounds.baseline.push(await engine(work, `b${i}`, baseline));
+    rounds.ours.push(await engine(work, `o${i}`));
+  }
+  return { ours: summary(rounds.ours), ...(baseline ? { baseline: summary(rounds.baseline) } : {}), rounds };
+}
+
+function engineTable(e: Awaited<ReturnType<typeof engineRows>>): string[] {
+  const { cold, noop, incremental, noopCpu, incrementalCpu } = e.ours;
+  const b = e.baseline;
+  const was = (value: number | undefined, cpu?: number) => (value === undefined ? '' : ` (baseline ${fmt(value)}${cpu === undefined ? '' : `, CPU ${fmt(cpu)}`})`);
+  return [
+    `| engine, cold | ${fmt(cold)}${was(b?.cold)} | — |`,
+    `| engine, no-op (every step a cache hit) | ${fmt(noop)}, CPU ${fmt(noopCpu)}${was(b?.noop, b?.noopCpu)} | ≤ 100 ms |`,
+    `| engine, incremental (the project's script edited) | ${fmt(incremental)} (${((incremental / cold) * 100).toFixed(0)}% of cold), CPU ${fmt(incrementalCpu)}${b ? ` (baseline ${fmt(b.incremental)}, ${((b.incremental / b.cold) * 100).toFixed(0)}% of its cold, CPU ${fmt(b.incrementalCpu)})` : ''} | ≤ 30% of cold |`,
+  ];
+}
+
+function stepTable(e: Awaited<ReturnType<typeof engineRows>>): string[] {
+  const b = e.baseline?.steps;
+  return [
+    `| step | ${b ? 'baseline | ' : ''}this build |`,
+    `| --- | ${b ? '--- | ' : ''}--- |`,
+    ...e.ours.steps.map((s, i) => `| ${s.step} | ${b?.[i] ? `${b[i]!.status} ${fmt(b[i]!.ms)} | ` : b ? '— | ' : ''}${s.status} ${fmt(s.ms)} |`),
+  ];
+}
+
 async function main(): Promise<void> {
   const work = mkdtempSync(path.join(os.tmpdir(), 'sb-bench-nx-'));
   try {
-    const rounds = [];
-    for (let i = 0; i < 5; i++) rounds.push(await engine(work, i));
-    const cold = median(rounds.map((r) => r.cold));
-    const noop = median(rounds.map((r) => r.noop));
-    const incremental = median(rounds.map((r) => r.incremental));
+    const loadBefore = os.loadavg().map((l) => l.toFixed(2)).join(', ');
+    const engineResult = await engineRows(work);
+    const { cold, noop, incremental } = engineResult.ours;
     const ws = nxWorkspace(work);
     const nxCold = nxRun(ws);
     nxRun(ws); // the first trace wrote sidebundle.lock: this run hashes the new list once
@@ -152,21 +222,22 @@ async function main(): Promise<void> {
     const locked = Object.keys(lock.files).length;
     const listings = Object.keys(lock.listings ?? {}).length;
     const load = os.loadavg().map((l) => l.toFixed(2)).join(', ');
+    const baseline = process.env.NX_BENCH_BASELINE;
     writeResults('nx', [
       '# Rebundle costs: engine step cache and Nx',
       '',
       'Engine: a bundle of `/usr/bin/python3` (traced with `import json, sqlite3, ssl`), `/usr/bin/jq` and the',
       "project's own shell script (traced), through in-process `bundle()` with a StepCache; medians of 5 rounds,",
-      'each with a fresh cache. Incremental: the script is edited, as a developer does between two bundles: resolve',
-      "reruns (unchanged system files cost a stat), the script's trace reruns while python's is reused, and package",
-      'hard-links the content the cache already holds. Nx: python3 + jq through `nx run tools:bundle` in a workspace',
-      'installed from `npm pack`, daemon off.',
+      'each with a fresh cache (CPU: user + system of the process during the run). Incremental: the script is edited,',
+      'as a developer does between two bundles: resolve reruns (unchanged system files cost a stat), the script\'s',
+      "trace reruns while python's is reused, collection is reused (keyed on the closures' paths and ELF facts, not",
+      "on the script's bytes), and package writes the bundle again, hard-linking the content the cache already holds.",
+      ...(baseline ? [`Baseline: the build in \`${path.basename(path.dirname(path.resolve(baseline)))}\` (${process.env.NX_BENCH_BASELINE_NAME ?? 'an earlier commit'}), its rounds interleaved with this build's.`] : []),
+      'Nx: python3 + jq through `nx run tools:bundle` in a workspace installed from `npm pack`, daemon off.',
       '',
       '| run | measured | target |',
       '| --- | --- | --- |',
-      `| engine, cold | ${fmt(cold)} | — |`,
-      `| engine, no-op (every step a cache hit) | ${fmt(noop)} | ≤ 100 ms |`,
-      `| engine, incremental (the project's script edited) | ${fmt(incremental)} (${((incremental / cold) * 100).toFixed(0)}% of cold) | ≤ 30% of cold |`,
+      ...engineTable(engineResult),
       `| \`nx run tools:bundle\`, cold (engine + Nx) | ${fmt(nxCold)} | — |`,
       `| \`nx run tools:bundle\`, no-op (all 5 tasks from Nx's cache) | ${fmt(nxNoop)} | — |`,
       `| … of which the fingerprint (resolve and trace runtime inputs), before: \`node … digest\` | ${fmt(tools.before)} | — |`,
@@ -174,12 +245,18 @@ async function main(): Promise<void> {
       `| fingerprint of a no-op, lock of 200 traced files (\`apps/lock200\`), before | ${fmt(lock200.before)} | — |`,
       `| fingerprint of a no-op, lock of 200 traced files, after | ${fmt(lock200.after)} | ≤ 50 ms |`,
       '',
+      'The incremental run step by step, medians over the rounds. A step says hit or run once its cache lookup is done,',
+      "and a row runs from that moment to the next step's, so it also holds the next step's key and lookup: the check",
+      "of collection's recorded reads (every path and listing, on a hit) is in the row before collect.",
+      '',
+      ...stepTable(engineResult),
+      '',
       `The fingerprint rows time the project's runtime commands as Nx runs them (\`sh -c\` in the workspace root,`,
       'process starts included), each once per no-op, medians of 11 interleaved rounds; "before" runs the digests',
       'with Node (the commands the plugin inferred until now), "after" the commands it infers now, which printed the',
       `same bytes in every round. The tools lock lists ${locked} paths (the traced and collected Python standard`,
-      `library, probes) and ${listings} directories collection listed. Load average during the run: ${load}.`,
-    ].join('\n'), { rounds, cold, noop, incremental, nxCold, nxNoop, fingerprint: { tools, lock200 }, locked, listings, load });
+      `library, probes) and ${listings} directories collection listed. Load average before the engine rows: ${loadBefore}; after the run: ${load}.`,
+    ].join('\n'), { engine: engineResult, cold, noop, incremental, nxCold, nxNoop, fingerprint: { tools, lock200 }, locked, listings, load, loadBefore });
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
