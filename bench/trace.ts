@@ -99,7 +99,7 @@ async function main(): Promise<void> {
     'ticks, summed over the rounds). The "same syscalls" strace row traces what our seccomp filter stops on',
     `(\`${set.join(',')}\`); the other strace rows trace less than we record.`,
     `Load average (1, 5, 15 min) before: ${load(loadBefore)}, after: ${load(loadAfter)} on ${os.cpus().length} cores (a shared machine: compare rows, not runs).`,
-    ...(loaded ? ['More runnable tasks than cores: the wall medians measure the scheduler as much as the tracers (an untraced row slower', 'than traced ones says so); the CPU columns are the steadier comparison.'] : []),
+    ...(loaded ? ['The load average is above the number of cores: the wall medians measure the scheduler as much as the tracers (in one', 'such run the untraced row came out slower than every traced one); the CPU columns are the steadier comparison.'] : []),
     '',
     '| run | median | overhead | ratio | CPU | CPU overhead |',
     '| --- | --- | --- | --- | --- | --- |',
