@@ -72,11 +72,12 @@ export interface Timing {
   system: number;
 }
 
-/** hyperfine (no shell) over `commands` in one run, after 30 warm-up runs each; ms. */
-export function hyperfine(commands: Record<string, string>, runs: number): Record<string, Timing> {
+/** hyperfine (no shell) over `commands` in one run, after 30 warm-up runs each; ms.
+ * `ignoreFailure`: time commands that exit non-zero (hyperfine -i). */
+export function hyperfine(commands: Record<string, string>, runs: number, options: { ignoreFailure?: boolean } = {}): Record<string, Timing> {
   const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'sb-bench-run-')), 'hf.json');
   const names = Object.keys(commands);
-  const args = ['-N', '--warmup', '30', '--runs', String(runs), '--export-json', out, '--time-unit', 'millisecond'];
+  const args = ['-N', '--warmup', '30', '--runs', String(runs), '--export-json', out, '--time-unit', 'millisecond', ...(options.ignoreFailure ? ['-i'] : [])];
   for (const name of names) args.push('-n', name, commands[name]!);
   const r = spawnSync('hyperfine', args, { stdio: ['ignore', 'ignore', 'inherit'] });
   if (r.error || r.status !== 0) throw new Error(`hyperfine failed (install it: apt-get install hyperfine): ${r.error?.message ?? r.status}`);

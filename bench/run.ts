@@ -3,9 +3,11 @@
 // bundle on a warm cache; where the ns launch spends its time (SIDEBUNDLE_DEBUG=timing, each
 // phase's median over many runs); and the single file's size against the bundle directory and a
 // tar.gz of it. hyperfine times every command of a program in one run (no shell, warm-up
-// first); the bundles are built once by the CLI.
+// first); the bundles are built once by the CLI. The parts the runner cannot time itself (its
+// own start before `main`, the namespaces' teardown at the program's exit) are measured alone
+// with bench/launch-probe.c, built here with cc.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -18,6 +20,56 @@ const ENV_NATIVE = 'native through env (the cost of `env`)';
 const SINGLE = 'single-file (warm)';
 const PY_TRACE = '/usr/bin/python3::trace=/usr/bin/python3 -c pass';
 const PHASE_RUNS = 300;
+const PROBE_SOURCE = path.resolve(__dirname, '../../bench/launch-probe.c');
+const FLOOR = 'a static program without a C library (fork, exec, exit: the floor)';
+const GLIBC = 'a static glibc program (launch-probe exit)';
+const RUNNER = 'the runner alone (exits at once: its exec and start-up)';
+
+interface Probe {
+  /** exit → the parent's wait, µs: a plain process, a user + mount namespace, one with binds, and that with a holder. */
+  teardown: { plain: number; namespace: number; binds: number; held: number; bindCount: number };
+  /** One CPUID instruction, µs. */
+  cpuid: number;
+  /** hyperfine of the floor, a static glibc program, the runner alone and native true. */
+  exec: Record<string, Timing>;
+}
+
+/** The parts outside the runner's phases, measured with bench/launch-probe.c (undefined without cc). */
+function probe(dir: string, runner: string): Probe | undefined {
+  const bin = path.join(dir, 'launch-probe');
+  const floor = path.join(dir, 'launch-probe-nolibc');
+  const cc = (args: string[]) => spawnSync('cc', ['-O2', ...args, PROBE_SOURCE], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const built = [cc(['-static', '-o', bin]), cc(['-DNOLIBC', '-nostdlib', '-static', '-o', floor])];
+  if (built.some((r) => r.error || r.status !== 0)) {
+    console.warn('bench/run: cc could not build bench/launch-probe.c: the start-up and teardown rows are left out');
+    return undefined;
+  }
+  const mountPoint = path.join(dir, 'probe-root');
+  mkdirSync(mountPoint);
+  const teardown = JSON.parse(execFileSync(bin, ['teardown', '400', mountPoint], { encoding: 'utf8' })) as Probe['teardown'];
+  const { cpuid } = JSON.parse(execFileSync(bin, ['cpuid', '2000'], { encoding: 'utf8' })) as { cpuid: number };
+  // The runner under its own name and without arguments says how to use it and exits 2.
+  const exec = hyperfine({ native: '/usr/bin/true', [FLOOR]: floor, [GLIBC]: `${bin} exit`, [RUNNER]: runner }, 600, { ignoreFailure: true });
+  return { teardown, cpuid, exec };
+}
+
+/** A difference with its sign (fmt has none). */
+const signed = (ms: number) => `${ms < 0 ? '−' : '+'}${fmt(Math.abs(ms))}`;
+
+/** The phase table's rows for what the probe measured (ms, but the probe's µs). */
+function probeRows(p: Probe | undefined, nsOverNative: number, inRunner: number): string[] {
+  if (!p) return ['| outside the runner (not measured: no cc for bench/launch-probe.c) | |'];
+  const start = p.exec[RUNNER]!.median - p.exec[FLOOR]!.median;
+  const glibc = p.exec[GLIBC]!.median - p.exec[FLOOR]!.median;
+  const t = p.teardown;
+  return [
+    `| **outside the runner**: its start before \`main\` (the runner alone − a static program without a C library) | ${fmt(start)} |`,
+    `| of which a static glibc program's start-up (the same difference); one CPUID costs ${fmt(p.cpuid / 1000)} here (a VM exit) | ${fmt(glibc)} |`,
+    `| the namespaces' teardown, exit → the parent's wait, minus a plain process's: user + mount namespace / with a tmpfs and ${t.bindCount} binds | ${fmt((t.namespace - t.plain) / 1000)} / ${fmt((t.binds - t.plain) / 1000)} |`,
+    `| the same with a holder as the runner's (what the caller now waits for) | ${fmt((t.held - t.plain) / 1000)} |`,
+    `| the rest (ns − native − the runner's phases − its start): the program's exec in the root, noise | ${fmt(nsOverNative - inRunner - start)} |`,
+  ];
+}
 
 function create(dir: string, name: string, args: string[]): string {
   const programs = ['--from-host', '/usr/bin/true', '--from-host', '/usr/bin/jq', '--from-host', PY_TRACE];
@@ -52,6 +104,7 @@ function phases(command: string, env: NodeJS.ProcessEnv, runs: number): { phases
 }
 
 function main(): void {
+  const loadBefore = os.loadavg().map((l) => l.toFixed(1)).join(', ');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sb-bench-run-'));
   const cacheDir = path.join(dir, 'single-cache');
   process.env.SIDEBUNDLE_CACHE_DIR = cacheDir;
@@ -84,7 +137,7 @@ function main(): void {
     results[label] = timing;
     const base = timing.native!.median;
     for (const [name, t] of Object.entries(timing)) {
-      rows.push(`| ${label} | ${name} | ${fmt(t.median)} | ${fmt(t.mean)} ± ${fmt(t.stddev)} | ${name === 'native' ? '' : `+${fmt(t.median - base)}`} |`);
+      rows.push(`| ${label} | ${name} | ${fmt(t.median)} | ${fmt(t.mean)} ± ${fmt(t.stddev)} | ${name === 'native' ? '' : signed(t.median - base)} |`);
     }
   }
 
@@ -93,13 +146,13 @@ function main(): void {
   const binds = phases(nsTrue, { SIDEBUNDLE_OVERLAY: '0' }, PHASE_RUNS);
   const phaseRows = overlay.phases.map((p) => `| ${p.phase.replace(/\|/g, '\\|')} | ${fmt(p.ms)}${p.count > 1 ? ` (${p.count} of them)` : ''} |`);
   const t = results.true!;
-  const outside = t.ns!.median - t.native!.median - overlay.total;
+  const outside = probe(dir, path.join(bundles.ns!, 'runtime/sidebundle-run'));
 
   const bundleBytes = Number(execFileSync('du', ['-sb', '--apparent-size', singleDir], { encoding: 'utf8' }).split('\t')[0]);
   const tarGz = path.join(dir, 'single.tar.gz');
   execFileSync('tar', ['-czf', tarGz, '-C', dir, 'single']);
   const sizes = { singleFile: statSync(single).size, bundleDir: bundleBytes, tarGz: statSync(tarGz).size, runner: statSync(path.join(bundles.ns!, 'runtime/sidebundle-run')).size };
-  const over = (program: string, name: string) => fmt(results[program]![name]!.median - results[program]!.native!.median);
+  const over = (program: string, name: string) => signed(results[program]![name]!.median - results[program]!.native!.median);
   const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
   const load = os.loadavg().map((l) => l.toFixed(1)).join(', ');
   writeResults('run', [
@@ -111,31 +164,35 @@ function main(): void {
     'named after the entry. The binds row goes through `env` (SIDEBUNDLE_OVERLAY is read at run time); the',
     '"through env" row is what `env` alone adds.',
     '',
-    `**The machine is shared and was loaded** (load average ${load} on 2 cores when the run ended): absolute figures`,
+    `**The machine is shared and was loaded** (load average ${loadBefore} when the run started, ${load} when it ended, on 2 cores): absolute figures`,
     'swing by 2× between runs; compare rows of one table, which were measured interleaved.',
     '',
     '| program | how | median | mean ± σ | over native |',
     '| --- | --- | --- | --- | --- |',
     ...rows,
     '',
-    `Targets (issue 13): ns ≤ native + 1 ms, single-file warm ≤ ns + 0.3 ms. Measured for true: ns +${over('true', 'ns')}`,
-    `(binds only +${over('true', NS_BINDS)}, of which \`env\` +${over('true', ENV_NATIVE)}), host +${over('true', 'host')},`,
-    `single-file +${over('true', SINGLE)}; jq: ns +${over('jq --version', 'ns')}, host +${over('jq --version', 'host')},`,
-    `single-file +${over('jq --version', SINGLE)}.`,
+    `Targets (issue 13): ns ≤ native + 1 ms, single-file warm ≤ ns + 0.3 ms. Measured for true: ns ${over('true', 'ns')}`,
+    `(binds only ${over('true', NS_BINDS)}, of which \`env\` ${over('true', ENV_NATIVE)}), host ${over('true', 'host')},`,
+    `single-file ${over('true', SINGLE)}; jq: ns ${over('jq --version', 'ns')}, host ${over('jq --version', 'host')},`,
+    `single-file ${over('jq --version', SINGLE)}.`,
     '',
     '## Where an ns launch spends its time',
     '',
     `\`SIDEBUNDLE_DEBUG=timing\` prints each phase of the runner with CLOCK_MONOTONIC deltas; medians over ${PHASE_RUNS}`,
     'launches of the ns bundle\'s `true` (mounts of one kind summed per launch). The phases cover the runner from',
-    '`main` to its exec of the program; not covered: the runner\'s own exec (a static binary: as much as any exec',
-    'here, ~1 ms on this machine, the same as `true`\'s), and the teardown of the mount namespace when the program',
-    'exits (every mount unmounted, an RCU grace period waited for, before the parent is told).',
+    '`main` to its exec of the program. Below the total, what the runner cannot time itself, measured alone by',
+    '`bench/launch-probe.c`: the runner\'s start before `main` (hyperfine, 600 runs: the runner under its own name,',
+    'which exits at once, against a static program without a C library; glibc\'s start-up asks the CPU for its',
+    'features and caches with CPUID, a VM exit each under a hypervisor), and the namespaces\' teardown when the',
+    'program exits (every mount unmounted, an RCU grace period waited for; the probe\'s children exit, median',
+    'over 400 interleaved rounds). Since the runner starts a holder that keeps the namespaces until the program has',
+    'exited (native/src/launch/holder.rs), the teardown happens after the caller\'s wait has returned.',
     '',
     '| phase | median |',
     '| --- | --- |',
     ...phaseRows,
     `| **in the runner, total** | **${fmt(overlay.total)}** (binds only: ${fmt(binds.total)}) |`,
-    `| outside it: the runner's exec and the namespace's teardown (ns − native − the total above) | ${fmt(outside)} |`,
+    ...probeRows(outside, t.ns!.median - t.native!.median, overlay.total),
     '',
     '| artefact | size |',
     '| --- | --- |',
@@ -143,7 +200,7 @@ function main(): void {
     `| single file (runner + DEFLATE) | ${mib(sizes.singleFile)} |`,
     `| bundle directory (apparent size) | ${mib(sizes.bundleDir)} |`,
     `| tar.gz of the bundle directory | ${mib(sizes.tarGz)} |`,
-  ].join('\n'), { results, phases: { overlay, binds }, sizes, loadavg: os.loadavg() });
+  ].join('\n'), { results, phases: { overlay, binds }, probe: outside, sizes, loadavg: { before: loadBefore, after: os.loadavg() } });
   rmSync(dir, { recursive: true, force: true });
 }
 
