@@ -64,6 +64,8 @@ struct Pending {
     path: String,
     op: Op,
     flags: u64,
+    /// The syscall number: what its result says about the path depends on it.
+    nr: i64,
 }
 
 /// The shared view of the traced tree: live pids (for timeouts and cancellation) and whether
@@ -93,6 +95,13 @@ enum Entry {
     Ignore,
     Recorded,
     Follow(Pending),
+}
+
+/// A failed syscall that still shows its path exists: readlink of a file that is not a symbolic
+/// link fails with EINVAL.
+fn exists_despite(nr: i64, result: i64) -> bool {
+    const EINVAL: i64 = 22;
+    matches!(nr, sys::SYS_READLINK | sys::SYS_READLINKAT) && result == -EINVAL
 }
 
 /// The tracer's per-session state besides the process bookkeeping.
@@ -271,7 +280,7 @@ impl Tracer<'_> {
                 self.record.lock().map(|mut rec| rec.add(path, op, true, resolved, Seen::Ptrace)).ok();
                 Entry::Recorded
             }
-            None => Entry::Follow(Pending { path, op, flags }),
+            None => Entry::Follow(Pending { path, op, flags, nr }),
         }
     }
 
@@ -279,8 +288,8 @@ impl Tracer<'_> {
     fn exit(&mut self, pid: pid_t, p: Pending) {
         let Some(r) = regs(pid) else { return };
         let result = r.rax as i64;
-        let found = result >= 0;
-        let opened = found && matches!(p.op, Op::Open | Op::Opendir);
+        let found = result >= 0 || exists_despite(p.nr, result);
+        let opened = result >= 0 && matches!(p.op, Op::Open | Op::Opendir);
         let resolved = if opened { std::fs::read_link(format!("/proc/{}/fd/{}", pid, result)).ok() } else { None };
         let resolved = resolved.map(|t| t.to_string_lossy().into_owned());
         // A plain open that opened a directory lists it too: ask the descriptor itself, not
@@ -508,7 +517,7 @@ mod tests {
     fn the_filtered_loop_records_what_stopping_at_every_syscall_records() {
         // Repeats (recorded at the entry when filtered), a failed lookup, a relative open, an
         // exec; the unfiltered loop sees every syscall, and records what it sees the same way.
-        let script = "cat /etc/hostname; cat /etc/hostname; cd /etc && cat ./hostname os-release; ls -d /usr/lib; test -e /sb-missing; readlink /proc/self/exe; true";
+        let script = "cat /etc/hostname; cat /etc/hostname; cd /etc && cat ./hostname os-release; ls -d /usr/lib; test -e /sb-missing; readlink /proc/self/exe; readlink /etc/debian_version; true";
         let (exit, filtered) = traced(&["/bin/sh", "-c", script], true);
         assert_eq!(exit, Some((Some(0), None)));
         let (exit, every) = traced(&["/bin/sh", "-c", script], false);
@@ -524,6 +533,8 @@ mod tests {
             r#"{"found":false,"ops":["stat"],"path":"/sb-missing","#,
             r#"{"found":true,"ops":["exec","stat"],"path":"/usr/bin/readlink","#,
             r#"{"found":true,"ops":["stat"],"path":"/proc/self/exe","#,
+            // Not a symbolic link: readlink fails with EINVAL, but the file is there.
+            r#"{"found":true,"ops":["stat"],"path":"/etc/debian_version","#,
         ] {
             assert!(filtered.contains(needle), "{} not in {}", needle, filtered);
         }
