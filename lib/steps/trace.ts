@@ -13,7 +13,7 @@ import { DEFAULT_TRACE_TIMEOUT_MS, type TraceBackendRequest, type TraceReport, t
 import { resolveClosure } from '../resolve/resolve';
 import { relocateClosure } from '../resolve/relocate';
 import { dedupeExcluded, emptyClosure, unionOf } from '../resolve/union';
-import { exclusionReason, tracePolicy, type TracePolicy } from '../policy/policy';
+import { exclusionReason, tracePolicy, within, type TracePolicy } from '../policy/policy';
 import { screener } from '../policy/screen';
 import { trace as runTrace } from '../trace/tracer';
 import type { StepCache } from '../cache/step-cache';
@@ -195,6 +195,9 @@ function sortOut(files: TracedFile[], policy: TracePolicy, root: string): { kept
     if (exclusion.quiet) continue;
     const stats = lstatSync(path.join(root, file.path), { throwIfNoEntry: false });
     if (stats === undefined) continue;
+    // A directory on the way to the user's project (/home, the checkout's parent): the project
+    // moves to /opt/sidebundle/NAME in the bundle, and naming these would tie it to the checkout.
+    if (stats.isDirectory() && (policy.own ?? []).some((dir) => within(dir, file.path))) continue;
     const matters = exclusion.impact !== undefined && stats.isFile();
     excluded.push({ path: file.path, reason: exclusion.reason, ...(matters ? { impact: exclusion.impact } : {}) });
   }
