@@ -104,6 +104,7 @@ function phases(command: string, env: NodeJS.ProcessEnv, runs: number): { phases
 }
 
 function main(): void {
+  const oneMinuteBefore = os.loadavg()[0]!;
   const loadBefore = os.loadavg().map((l) => l.toFixed(1)).join(', ');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sb-bench-run-'));
   const cacheDir = path.join(dir, 'single-cache');
@@ -155,6 +156,8 @@ function main(): void {
   const over = (program: string, name: string) => signed(results[program]![name]!.median - results[program]!.native!.median);
   const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
   const load = os.loadavg().map((l) => l.toFixed(1)).join(', ');
+  // Loaded: other work took more than half the cores in the last minute, at the start or the end.
+  const loaded = Math.max(oneMinuteBefore, os.loadavg()[0]!) > os.cpus().length / 2;
   writeResults('run', [
     '# Launcher cost by run mode',
     '',
@@ -164,8 +167,8 @@ function main(): void {
     'named after the entry. The binds row goes through `env` (SIDEBUNDLE_OVERLAY is read at run time); the',
     '"through env" row is what `env` alone adds.',
     '',
-    `**The machine is shared and was loaded** (load average ${loadBefore} when the run started, ${load} when it ended, on 2 cores): absolute figures`,
-    'swing by 2× between runs; compare rows of one table, which were measured interleaved.',
+    `${loaded ? '**The machine is shared and was loaded**' : 'The machine is shared and was quiet'} (load average ${loadBefore} when the run started, ${load} when it ended, on ${os.cpus().length} cores): absolute figures`,
+    'swing by 2× between runs; compare rows of one table, measured in one hyperfine run (one command after another).',
     '',
     '| program | how | median | mean ± σ | over native |',
     '| --- | --- | --- | --- | --- |',

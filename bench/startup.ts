@@ -144,7 +144,7 @@ function main(): void {
   });
   const compileCache = typeof (require('node:module') as { enableCompileCache?: unknown }).enableCompileCache === 'function';
   const cores = os.cpus().length;
-  const loaded = Math.max(...loadBefore, ...loadAfter) > cores / 2;
+  const loaded = Math.max(loadBefore[0]!, loadAfter[0]!) > cores / 2; // the 1-minute averages
   const markdown = `# CLI start-up
 
 Whole processes, timed by hyperfine (\`-N\`, ${WARMUP} warm-up run of each) with every contender in each
