@@ -92,7 +92,7 @@ async function storeOne(file: PlanFile, stored: string, reusable: string | undef
     });
   }
   if (copied.sha256 !== file.sha256) {
-    // The memo's digest of the source was wrong (a damaged or forged digests.json) or the file
+    // The memo's digest of the source was wrong (a damaged or forged memo.bin) or the file
     // changed since: forget it, so the next run hashes the source again.
     digests?.forget(file.source);
     throw new SidebundleError('SOURCE_CHANGED', `${file.source} changed after it was resolved (expected sha256 ${file.sha256}, copied ${copied.sha256})`, {
