@@ -17,7 +17,6 @@
 //!   its own stack, and makes raw system calls only (glibc's would write errno, shared with the
 //!   runner until its exec);
 //! - where the holder cannot be made (a process limit), the program runs without one.
-//! Once the program is gone the holder is an orphan: init (or the nearest subreaper) reaps it.
 
 use std::arch::asm;
 use std::os::raw::{c_int, c_void};
