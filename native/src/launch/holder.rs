@@ -30,9 +30,6 @@ const SYS_PRCTL: usize = 157;
 const SYS_CLOSE: usize = 3;
 const SYS_CLOSE_RANGE: usize = 436;
 const PR_SET_PDEATHSIG: usize = 1;
-const PR_SET_NAME: usize = 15;
-/// The holder's name in `ps` and `pgrep` (its command line stays the runner's: `pgrep -f` sees it).
-static NAME: &[u8; 16] = b"sidebundle-hold\0";
 const SIGKILL: usize = 9;
 const SIG_SETMASK: usize = 2;
 
@@ -80,7 +77,6 @@ extern "C" fn hold(parent: *mut c_void) -> c_int {
     // SAFETY: raw system calls on this process alone.
     unsafe {
         raw(SYS_PRCTL, PR_SET_PDEATHSIG, SIGKILL, 0, 0);
-        raw(SYS_PRCTL, PR_SET_NAME, NAME.as_ptr() as usize, 0, 0);
         // The parent may have died before the line above (its exec failed): then no signal comes.
         if raw(SYS_GETPPID, 0, 0, 0, 0) as usize != parent as usize {
             raw(SYS_EXIT, 0, 0, 0, 0);
