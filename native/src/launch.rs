@@ -9,9 +9,7 @@
 //!   ns      an unprivileged user + mount namespace (uid/gid mapped to the caller) whose root
 //!           is the payload laid over the target's file system (launch/plan.rs says what goes
 //!           where, launch/root.rs mounts it). Then exec, no fork: the program keeps the
-//!           launcher's pid, signals, exit status and terminal; a holder process keeps the
-//!           namespaces until the program has exited (launch/holder.rs), so that their
-//!           teardown does not delay the caller's wait;
+//!           launcher's pid, signals, exit status and terminal;
 //!   chroot  the same root, built in a mount namespace without a user namespace and entered
 //!           with chroot(2): for root on hosts where user namespaces are disabled;
 //!   auto    ns, else host; SIDEBUNDLE_DEBUG=1 says which and why;
@@ -20,7 +18,6 @@
 
 mod bwrap;
 mod entry;
-mod holder;
 pub mod plan;
 mod root;
 pub mod timing;
@@ -110,11 +107,6 @@ pub fn die(message: String, code: i32) -> ! {
 
 fn run_in_root(request: &Request) -> ! {
     set_root_env(&request.spec);
-    // The namespaces' teardown after the caller's wait, not before it (launch/holder.rs).
-    if !holder::start() {
-        debug("no holder for the namespaces: their teardown delays the program's exit");
-    }
-    timing::mark("start the namespaces' holder");
     exec_command(&request.spec.root_cmd, &request.user_args, " inside the bundle's root")
 }
 
