@@ -5,8 +5,9 @@
  *                                    wait returns: a plain process, one in a new user + mount
  *                                    namespace, and one that also mounted a tmpfs on DIR with a
  *                                    bind of each top-level directory of / in it (as the runner's
- *                                    root has), and the last again with a holder as the
- *                                    runner makes one (native/src/launch/holder.rs).
+ *                                    root has), and the last again with a holder (a clone
+ *                                    child keeping the namespaces until the parent exits; the
+ *                                    runner does not start one, docs/run-modes.md says why).
  *                                    Interleaved; medians in µs as JSON.
  *   launch-probe cpuid RUNS          the cost of one CPUID instruction (a VM exit under a
  *                                    hypervisor; the C library's start-up executes dozens).
@@ -91,7 +92,7 @@ static int enter(int kind, const char *dir) {
 
 static char holder_stack[16384] __attribute__((aligned(16)));
 
-/* As the runner's holder: dies with its parent, holds no descriptor, blocks every signal. */
+/* A holder: dies with its parent, holds no descriptor, blocks every signal. */
 static int hold(void *parent) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != (pid_t)(long)parent) _exit(0);

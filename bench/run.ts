@@ -66,7 +66,7 @@ function probeRows(p: Probe | undefined, nsOverNative: number, inRunner: number)
     `| **outside the runner**: its start before \`main\` (the runner alone − a static program without a C library) | ${fmt(start)} |`,
     `| of which a static glibc program's start-up (the same difference); one CPUID costs ${fmt(p.cpuid / 1000)} here (a VM exit) | ${fmt(glibc)} |`,
     `| the namespaces' teardown, exit → the parent's wait, minus a plain process's: user + mount namespace / with a tmpfs and ${t.bindCount} binds | ${fmt((t.namespace - t.plain) / 1000)} / ${fmt((t.binds - t.plain) / 1000)} |`,
-    `| the same with a holder as the runner's (what the caller now waits for) | ${fmt((t.held - t.plain) / 1000)} |`,
+    `| the same with a holder (a clone child keeping the namespaces until the program exits; the runner does not start one, docs/run-modes.md says why) | ${fmt((t.held - t.plain) / 1000)} |`,
     `| the rest (ns − native − the runner's phases − its start): the program's exec in the root, noise | ${fmt(nsOverNative - inRunner - start)} |`,
   ];
 }
@@ -188,8 +188,8 @@ function main(): void {
     'which exits at once, against a static program without a C library; glibc\'s start-up asks the CPU for its',
     'features and caches with CPUID, a VM exit each under a hypervisor), and the namespaces\' teardown when the',
     'program exits (every mount unmounted, an RCU grace period waited for; the probe\'s children exit, median',
-    'over 400 interleaved rounds). Since the runner starts a holder that keeps the namespaces until the program has',
-    'exited (native/src/launch/holder.rs), the teardown happens after the caller\'s wait has returned.',
+    'over 400 interleaved rounds). The caller\'s wait includes the teardown: the runner starts no holder to take it',
+    'off that wait (docs/run-modes.md, "What a launch costs", says why).',
     '',
     '| phase | median |',
     '| --- | --- |',
