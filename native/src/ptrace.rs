@@ -98,10 +98,10 @@ enum Entry {
 }
 
 /// A failed syscall that still shows its path exists: readlink of a file that is not a symbolic
-/// link fails with EINVAL.
-fn exists_despite(nr: i64, result: i64) -> bool {
+/// link fails with EINVAL (as does a buffer size of 0 or less, before any lookup).
+fn exists_despite(nr: i64, bufsiz: u64, result: i64) -> bool {
     const EINVAL: i64 = 22;
-    matches!(nr, sys::SYS_READLINK | sys::SYS_READLINKAT) && result == -EINVAL
+    matches!(nr, sys::SYS_READLINK | sys::SYS_READLINKAT) && result == -EINVAL && (bufsiz as i32) > 0
 }
 
 /// The tracer's per-session state besides the process bookkeeping.
@@ -257,10 +257,11 @@ impl Tracer<'_> {
             }
             sys::SYS_EXECVE => (sys::AT_FDCWD, r.rdi, 0, Op::Exec),
             sys::SYS_EXECVEAT => (r.rdi as i32 as i64, r.rsi, 0, Op::Exec),
-            sys::SYS_STAT | sys::SYS_LSTAT | sys::SYS_ACCESS | sys::SYS_READLINK => (sys::AT_FDCWD, r.rdi, 0, Op::Stat),
-            sys::SYS_NEWFSTATAT | sys::SYS_STATX | sys::SYS_FACCESSAT | sys::SYS_FACCESSAT2 | sys::SYS_READLINKAT => {
-                (r.rdi as i32 as i64, r.rsi, 0, Op::Stat)
-            }
+            // readlink's buffer size rides in `flags` (see exists_despite).
+            sys::SYS_READLINK => (sys::AT_FDCWD, r.rdi, r.rdx, Op::Stat),
+            sys::SYS_READLINKAT => (r.rdi as i32 as i64, r.rsi, r.r10, Op::Stat),
+            sys::SYS_STAT | sys::SYS_LSTAT | sys::SYS_ACCESS => (sys::AT_FDCWD, r.rdi, 0, Op::Stat),
+            sys::SYS_NEWFSTATAT | sys::SYS_STATX | sys::SYS_FACCESSAT | sys::SYS_FACCESSAT2 => (r.rdi as i32 as i64, r.rsi, 0, Op::Stat),
             _ => return Entry::Ignore,
         };
         let Some(name) = self.memory.read_string(pid, addr) else { return Entry::Ignore };
@@ -288,7 +289,7 @@ impl Tracer<'_> {
     fn exit(&mut self, pid: pid_t, p: Pending) {
         let Some(r) = regs(pid) else { return };
         let result = r.rax as i64;
-        let found = result >= 0 || exists_despite(p.nr, result);
+        let found = result >= 0 || exists_despite(p.nr, p.flags, result);
         let opened = result >= 0 && matches!(p.op, Op::Open | Op::Opendir);
         let resolved = if opened { std::fs::read_link(format!("/proc/{}/fd/{}", pid, result)).ok() } else { None };
         let resolved = resolved.map(|t| t.to_string_lossy().into_owned());
@@ -357,10 +358,11 @@ impl Memory {
             if n >= 0 {
                 return Some(n as usize);
             }
-            if !matches!(sys::errno(), ENOSYS | EPERM) {
-                return None;
+            match sys::errno() {
+                ENOSYS => self.vm_readv = false, // never here: /proc/PID/mem from now on
+                EPERM => {}                      // refused for this tracee: /proc/PID/mem this time
+                _ => return None,
             }
-            self.vm_readv = false;
         }
         if mem.is_none() {
             *mem = Some(File::open(format!("/proc/{}/mem", pid)).ok()?);
