@@ -177,15 +177,17 @@ impl Members {
                     entry
                 }
             };
-            if !self.pending.is_empty() && self.pending_bytes + size as u64 > IN_FLIGHT {
+            // Both buffers count: a damaged index may claim members that inflate to nothing.
+            let weight = size.max(compressed);
+            if !self.pending.is_empty() && self.pending_bytes + weight as u64 > IN_FLIGHT {
                 return;
             }
             self.peeked = None;
             let member = self.next;
             self.next += 1;
             let job = self.read_member(member, compressed, size);
-            self.pending_bytes += size as u64;
-            self.pending.push_back((size, job));
+            self.pending_bytes += weight as u64;
+            self.pending.push_back((weight, job));
         }
     }
 
@@ -229,7 +231,10 @@ impl Members {
             }
         }
         self.pos = 0;
-        done.result.map_err(invalid)?;
+        if let Err(e) = done.result {
+            self.out.clear(); // a failed member's partial output is never read as data
+            return Err(invalid(e));
+        }
         self.dispatch();
         self.hash.update(&self.out);
         Ok(())
