@@ -1,7 +1,7 @@
 // The digest memo on disk (memo-table.ts): it survives a restart, a damaged or forged table is
 // not believed (its files are hashed again), and it never holds more than its cap.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -122,4 +122,23 @@ test('a save merges with what another run saved since this one read the table', 
   const after = open();
   expect(after.count()).toBe(3);
   for (const inode of ['999999:0', '999999:100', '999999:200']) expect(after.find(inode)).toBeDefined();
+});
+
+test('a file renamed over the path while it is hashed does not give its digest to the old inode', async () => {
+  const at = file('swapped', 'old bytes');
+  const keep = path.join(dir, 'old-link');
+  linkSync(at, keep); // the old inode lives on under another name
+  const replacement = file('replacement', 'new bytes');
+  // The memo reads its clock between the stat and the read: the swap happens exactly there.
+  // What it stores under the old state can never match again: the rename unlinked the old inode
+  // from this path, which changed its ctime, part of every state key.
+  let swap = true;
+  const memo = new DigestMemo(undefined, () => {
+    if (swap) renameSync(replacement, at);
+    swap = false;
+    return Date.now();
+  });
+  expect((await memo.digest(at)).sha256).toBe(sha('new bytes'));
+  expect(memo.known(keep)).toBeUndefined();
+  expect((await memo.digest(keep)).sha256).toBe(sha('old bytes'));
 });
