@@ -17,7 +17,7 @@ export function statKey(stats: BigIntStats): string {
   return `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`;
 }
 
-/** The inode a statKey is a state of (`dev:ino`): what the memo and its shards are keyed on. */
+/** The inode a statKey is a state of (`dev:ino`): what the memo is keyed on. */
 export function inodeOf(key: string): string {
   return key.slice(0, key.indexOf(':', key.indexOf(':') + 1));
 }
@@ -65,11 +65,9 @@ export class DigestMemo {
   private readonly aging = new Set<string>();
   private readonly forgotten: string[] = [];
 
-  /** `initial`: digests by statKey; `clock`: the time now (ms since the epoch), for the hash
-   * times `settled` compares; `backing`: where the memo is loaded from and saved to. */
-  constructor(initial: Map<string, FileDigest> = new Map(), private readonly clock: () => number = Date.now, private readonly backing?: MemoBacking) {
-    for (const [key, digest] of initial) this.entries.set(inodeOf(key), { key, digest });
-  }
+  /** `clock`: the time now (ms since the epoch), for the hash times `settled` compares;
+   * `backing`: where the memo is loaded from and saved to. */
+  constructor(private readonly clock: () => number = Date.now, private readonly backing?: MemoBacking) {}
 
   /** The digest of `hostPath` if the file is unchanged since it was hashed (a stat, no read). */
   known(hostPath: string): FileDigest | undefined {

@@ -38,7 +38,7 @@ export class MemoTable implements MemoBacking {
 
   find(inode: string): { entry: MemoEntry; aging: boolean } | undefined {
     const table = (this.table ??= this.read());
-    const [dev, ino] = inode.split(':').map(BigInt) as [bigint, bigint];
+    const { dev, ino } = idOf(inode);
     const { index, found } = search(table.records, dev, ino);
     if (!found) return undefined;
     const at = index * RECORD;
@@ -91,7 +91,7 @@ export class MemoTable implements MemoBacking {
     } catch {
       return { records: Buffer.alloc(0), uses: 0n };
     }
-    const valid = bytes.length >= HEAD && (bytes.length - HEAD) % RECORD === 0 && bytes.subarray(32, 40).equals(MAGIC) && timingSafeEqual(bytes.subarray(0, 32), this.mac(bytes.subarray(32)));
+    const valid = bytes.length >= HEAD && (bytes.length - HEAD) % RECORD === 0 && bytes.subarray(32, 40).equals(MAGIC) && timingSafeEqual(bytes.subarray(0, 32), mac(this.key, bytes.subarray(32)));
     return valid ? { records: bytes.subarray(HEAD), uses: bytes.readBigUInt64LE(40), identity } : { records: Buffer.alloc(0), uses: 0n };
   }
 
@@ -113,10 +113,6 @@ export class MemoTable implements MemoBacking {
       throw error;
     }
   }
-
-  private mac(body: Buffer): Buffer {
-    return createHmac('sha256', this.key).update(body).digest();
-  }
 }
 
 /** A table file of `entries` under `key` (for tests that forge or damage one). */
@@ -130,8 +126,13 @@ function tableBytes(records: Buffer, uses: bigint, key: Buffer): Buffer {
   MAGIC.copy(bytes, 32);
   bytes.writeBigUInt64LE(uses, 40);
   records.copy(bytes, HEAD);
-  createHmac('sha256', key).update(bytes.subarray(32)).digest().copy(bytes, 0);
+  mac(key, bytes.subarray(32)).copy(bytes, 0);
   return bytes;
+}
+
+/** The table's MAC: HMAC-SHA256 under the cache's key of everything after the MAC itself. */
+function mac(key: Buffer, body: Buffer): Buffer {
+  return createHmac('sha256', key).update(body).digest();
 }
 
 /** At most `max` records: when over, the most recently used 90% of `max` (so trimming, a sort of

@@ -59,7 +59,7 @@ export class StepCache {
     try {
       for (const sub of ['records', 'outputs', 'cas', 'tmp']) makeDir(path.join(this.dir, sub));
       const key = memoKey(path.join(this.dir, 'memo.key'), path.join(this.dir, 'tmp'));
-      this.digests = new DigestMemo(undefined, Date.now, new MemoTable(path.join(this.dir, 'memo.bin'), path.join(this.dir, 'tmp'), key));
+      this.digests = new DigestMemo(Date.now, new MemoTable(path.join(this.dir, 'memo.bin'), path.join(this.dir, 'tmp'), key));
       // Fail now, not after the bundle is published, when the cache cannot be written.
       const probe = path.join(this.dir, 'tmp', `probe.${process.pid}.${randomBytes(4).toString('hex')}`);
       writeFileSync(probe, '');

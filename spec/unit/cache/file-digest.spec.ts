@@ -16,7 +16,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const sha = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
 /** A memo whose clock runs `ahead` ms ahead: what it hashes now looks hashed that long after the change. */
-const memoHashingLater = (ahead: number) => new DigestMemo(new Map(), () => Date.now() + ahead);
+const memoHashingLater = (ahead: number) => new DigestMemo(() => Date.now() + ahead);
 
 function source(text = 'the bytes of a program\n'.repeat(1000)): string {
   const file = path.join(dir, 'source');

@@ -38,20 +38,20 @@ test('a digest served from the memo moves its inode to the end (most recently us
 test('a full memo keeps an old entry a run used over newer unused ones', async () => {
   const used = path.join(dir, 'used');
   writeFileSync(used, 'used by every run');
-  const first = new DigestMemo(undefined, Date.now, table(100));
+  const first = new DigestMemo(Date.now, table(100));
   const digest = await first.digest(used);
   first.save();
   table(100).save(fakes(0, 90), []); // other runs' files, used after it: it is now the oldest
 
   // A run only reads it: an entry that old is worth a save although nothing changed.
-  const reader = new DigestMemo(undefined, Date.now, table(100));
+  const reader = new DigestMemo(Date.now, table(100));
   expect(reader.known(used)).toEqual(digest);
   reader.save();
 
   table(100).save(fakes(1000, 20), []); // over the cap: the least recently used go
   const after = table(100);
   expect(after.count()).toBeLessThanOrEqual(100);
-  expect(new DigestMemo(undefined, Date.now, after).known(used)).toEqual(digest);
+  expect(new DigestMemo(Date.now, after).known(used)).toEqual(digest);
   expect(after.find('999999:0')).toBeUndefined(); // the oldest unused went first
   expect(after.find('999999:1019')?.entry.digest.sha256).toBe((1019).toString(16).padStart(64, '0'));
 });

@@ -42,7 +42,7 @@ test('what one run hashed, the next knows from a stat (no read)', async () => {
 
 test('a changed file keeps one entry, its latest state', async () => {
   const a = file('a', 'one');
-  const memo = new DigestMemo(undefined, Date.now, new MemoTable(path.join(dir, 'memo.bin'), dir, Buffer.alloc(32, 1)));
+  const memo = new DigestMemo(Date.now, new MemoTable(path.join(dir, 'memo.bin'), dir, Buffer.alloc(32, 1)));
   await memo.digest(a);
   memo.save();
   writeFileSync(a, 'two!');
@@ -50,7 +50,7 @@ test('a changed file keeps one entry, its latest state', async () => {
   memo.save();
   const reloaded = new MemoTable(path.join(dir, 'memo.bin'), dir, Buffer.alloc(32, 1));
   expect(reloaded.count()).toBe(1);
-  expect(new DigestMemo(undefined, Date.now, reloaded).known(a)).toEqual({ sha256: sha('two!'), size: 4 });
+  expect(new DigestMemo(Date.now, reloaded).known(a)).toEqual({ sha256: sha('two!'), size: 4 });
 });
 
 describe.each([
@@ -133,7 +133,7 @@ test('a file renamed over the path while it is hashed does not give its digest t
   // What it stores under the old state can never match again: the rename unlinked the old inode
   // from this path, which changed its ctime, part of every state key.
   let swap = true;
-  const memo = new DigestMemo(undefined, () => {
+  const memo = new DigestMemo(() => {
     if (swap) renameSync(replacement, at);
     swap = false;
     return Date.now();

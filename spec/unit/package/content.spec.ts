@@ -33,7 +33,7 @@ async function planOf(memo: DigestMemo): Promise<PlanFile[]> {
 }
 
 describe.each([
-  ['settled sources (kernel copy)', () => new DigestMemo(new Map(), () => Date.now() + SETTLED_MS + 1000)],
+  ['settled sources (kernel copy)', () => new DigestMemo(() => Date.now() + SETTLED_MS + 1000)],
   ['fresh sources (hashed while copied)', () => new DigestMemo()],
 ])('writeContent, %s', (_name, memoOf) => {
   test('each stored file has the digest of its plan entry, the stored mode and the epoch', async () => {
