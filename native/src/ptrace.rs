@@ -180,8 +180,7 @@ pub fn run(root: pid_t, seccomp: bool, tree: &Arc<Mutex<Tree>>, record: &Arc<Mut
                     }
                 }
                 if let Some(p) = p {
-                    tracer.known.found.insert(p.path.clone());
-                    record.lock().map(|mut r| r.add(p.path, p.op, true, None, Seen::Ptrace)).ok();
+                    tracer.add(p.path, p.op, true, None);
                 }
             }
             sys::PTRACE_EVENT_FORK | sys::PTRACE_EVENT_VFORK | sys::PTRACE_EVENT_CLONE => {
@@ -300,13 +299,19 @@ impl Tracer<'_> {
         } else {
             p.op
         };
-        if found {
-            self.known.found.insert(p.path.clone());
-        }
         if opened {
             self.known.opened.insert(p.path.clone(), (op, resolved.clone()));
         }
-        self.record.lock().map(|mut rec| rec.add(p.path, op, found, resolved, Seen::Ptrace)).ok();
+        self.add(p.path, op, found, resolved);
+    }
+
+    /// Record what a syscall's result showed; a path found is known from now on, so a repeat
+    /// of a lookup on it needs no exit stop.
+    fn add(&mut self, path: String, op: Op, found: bool, resolved: Option<String>) {
+        if found {
+            self.known.found.insert(path.clone());
+        }
+        self.record.lock().map(|mut rec| rec.add(path, op, found, resolved, Seen::Ptrace)).ok();
     }
 }
 
