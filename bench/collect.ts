@@ -9,7 +9,7 @@ import * as path from 'node:path';
 
 import { writeResults } from './harness';
 
-const CLI = path.resolve(__dirname, '../lib/cli/main.js');
+const CLI = path.resolve(__dirname, '../lib/cli/bin.js');
 const POLICIES = ['traced', 'smart', 'full'] as const;
 const PROGRAMS = [
   { name: 'python3', spec: "/usr/bin/python3::trace=/usr/bin/python3 -c 'import json'" },

@@ -14,7 +14,7 @@ import { userCacheDir } from '../lib/util/cache-dir';
 import { bundleAgainstFloor, floorRows } from './bundle-floor';
 import { fmt, median, sideBySide, timeAsync, timeCommand, writeResults } from './harness';
 
-const CLI = path.resolve(__dirname, '../lib/cli/main.js');
+const CLI = path.resolve(__dirname, '../lib/cli/bin.js');
 const NODE_BIN = '/usr/bin/node';
 const LIBC = '/usr/lib/x86_64-linux-gnu/libc.so.6';
 /** 30 programs of this machine with no interpreter's library to collect (104 files, 112 MiB here). */
@@ -76,7 +76,7 @@ async function main(): Promise<void> {
     '# Core engine benchmarks',
     '',
     'Medians; page cache warm; contenders run interleaved in the same rounds. `npm run bench:core` regenerates this file.',
-    'Whole processes (`create`, the floor, `node -e 0`) include Node\'s start-up; "cold" is a fresh cache directory every run (bench/bundle-floor.ts);',
+    'Whole processes (`create`, the floor, `node -e 0`) include Node\'s start-up; "cold" is a fresh step cache every run, the CLI\'s code cache kept from its earlier runs, and "the CLI\'s first run" a fresh XDG_CACHE_HOME, without a code cache either (bench/bundle-floor.ts);',
     `"cache of an earlier run" is the user's cache (${cacheDir}), whose digest memo held ${memoStates} file states at the end (of 20,000 at most); "baseline" is the build given in SIDEBUNDLE_BENCH_BASELINE (the previous commit's);`,
     `ratios are to the floor measured in the same round (the median of the per-round ratios); CPU is user + system. Load average at the end: ${load} (2 cores, shared).`,
     `30 programs: ${THIRTY.join(' ')}.`,

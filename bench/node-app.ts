@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { nodeAppFixture } from '../spec/fixtures/node-app';
 import { fmt, hyperfine, median, sideBySide, timeCommand, writeResults } from './harness';
 
-const CLI = path.resolve(__dirname, '../lib/cli/main.js');
+const CLI = path.resolve(__dirname, '../lib/cli/bin.js');
 const ROUNDS = 60;
 const HYPERFINE_RUNS = 40;
 const NODE = realpathSync(execFileSync('sh', ['-c', 'command -v node'], { encoding: 'utf8' }).trim());

@@ -17,7 +17,7 @@ const timed = (fn: () => unknown) => () => {
   return nowMs() - start;
 };
 
-const cli = path.resolve(__dirname, '../lib/cli/main.js');
+const cli = path.resolve(__dirname, '../lib/cli/bin.js');
 
 async function main(): Promise<void> {
   const load = execFileSync('uptime', { encoding: 'utf8' }).trim();

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 
 import { fmt, hyperfine, median, type Timing, writeResults } from './harness';
 
-const cli = path.resolve(__dirname, '../lib/cli/main.js');
+const cli = path.resolve(__dirname, '../lib/cli/bin.js');
 const MODES = ['host', 'auto', 'ns', 'bwrap'] as const;
 const NS_BINDS = 'ns, binds (env SIDEBUNDLE_OVERLAY=0)';
 const ENV_NATIVE = 'native through env (the cost of `env`)';

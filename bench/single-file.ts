@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { fmt, hyperfine, median, nowMs, writeResults } from './harness';
 
 const root = path.resolve(__dirname, '..');
-const cli = path.join(root, 'lib/cli/main.js');
+const cli = path.join(root, 'lib/cli/bin.js');
 const runner = path.resolve(root, '../native/prebuilt/sidebundle-run');
 const writerModule = path.join(root, 'lib/package/single-file.js');
 const ROUNDS = 3;

@@ -10,7 +10,10 @@ import * as path from 'node:path';
 
 import { fmt, median, writeResults } from './harness';
 
-const CLI = path.resolve(__dirname, '../lib/cli/main.js');
+/** The shipped command: the bundled CLI with its code cache. */
+const CLI = path.resolve(__dirname, '../lib/cli/bin.js');
+/** The same CLI as tsc's modules (what the bundle is made of), timed beside it. */
+const MODULES_CLI = path.resolve(__dirname, '../lib/cli/main.js');
 const PROGRAM = '/usr/bin/jq';
 // Short rounds: hyperfine runs all of one command's runs before the next command's, so on a
 // shared machine long rounds give each contender a different slice of the load.
@@ -22,6 +25,7 @@ const WARMUP = 1;
  * older commit, or an experimental bundle); SB_STARTUP_BEFORE_CLI=PATH is "before=PATH".
  */
 const OTHER_CLIS: Array<{ label: string; cli: string }> = [
+  { label: 'modules', cli: MODULES_CLI },
   ...(process.env.SB_STARTUP_BEFORE_CLI ? [{ label: 'before', cli: process.env.SB_STARTUP_BEFORE_CLI }] : []),
   ...(process.env.SB_STARTUP_OTHER_CLIS ?? '')
     .split(',')
@@ -142,7 +146,6 @@ function main(): void {
     const target = Object.entries(targets).find(([prefix]) => m.name.startsWith(prefix))?.[1] ?? '—';
     return `| \`${m.name}\` | ${fmt(med)} | ${fmt(Math.min(...m.times))} – ${fmt(Math.max(...m.times))} | ${ratio(med, floorMedian)}${vsLddtree} | ${fmt(median(m.cpu))} (${ratio(median(m.cpu), median(floor.cpu))}${vsLddtreeCpu(m)}) | ${target} |`;
   });
-  const compileCache = typeof (require('node:module') as { enableCompileCache?: unknown }).enableCompileCache === 'function';
   const cores = os.cpus().length;
   const loaded = Math.max(loadBefore[0]!, loadAfter[0]!) > cores / 2; // the 1-minute averages
   const markdown = `# CLI start-up
@@ -158,8 +161,10 @@ steadier of the two. \`npm run bench:startup\` regenerates this file.
 | --- | --- | --- | --- | --- | --- |
 ${rows.join('\n')}
 
-Compile cache: Node ${process.version} ${compileCache ? 'has' : 'lacks'} \`module.enableCompileCache\`${compileCache ? ', so the CLI kept V8 code under $XDG_CACHE_HOME/sidebundle/node-compile-cache (warm after the warm-up runs)' : ' (Node 22.1+ has it), so these runs compile every module afresh'}.
-${OTHER_CLIS.map(({ label, cli }) => `\n"${label}:" rows run another build's CLI (\`${cli}\`) in the same invocations.\n`).join('')}${skipped.length ? `\nNot measured: ${skipped.join(', ')}.\n` : ''}
+\`sidebundle\` is the shipped command, dist/lib/cli/bin.js: the CLI bundled into one file, run with V8's
+code cache that bin.js keeps under $XDG_CACHE_HOME/sidebundle/code-cache (each command's written by its
+warm-up run).
+${OTHER_CLIS.map(({ label, cli }) => `\n"${label}:" rows run ${label === 'modules' ? 'the same CLI unbundled, as tsc built it (' : 'another build\'s CLI ('}\`${cli}\`) in the same invocations.\n`).join('')}${skipped.length ? `\nNot measured: ${skipped.join(', ')}.\n` : ''}
 Machine load (1/5/15-minute load average, ${cores} cores): ${loadBefore.join(' / ')} before, ${loadAfter.join(' / ')} after${loaded ? ' — **the machine was loaded** (other work was running): absolute times are inflated and noisy; the side-by-side ratios are the figures to read' : ''}.`;
   writeResults('startup', markdown, { rounds: ROUNDS, runsPerRound: RUNS_PER_ROUND, loadBefore, loadAfter, cores, results: measured });
 }

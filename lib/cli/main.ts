@@ -144,39 +144,9 @@ function fail(error: unknown, reporter: Reporter, interrupted: boolean): number 
   return known.exitCode;
 }
 
-/** Where compiled code is kept between runs: per user, beside the step cache. */
-function compileCacheDir(): string {
-  const { userCacheDir } = require('../util/cache-dir') as typeof import('../util/cache-dir');
-  return (require('node:path') as typeof import('node:path')).join(userCacheDir(), 'node-compile-cache');
-}
-
-// V8's code cache for the modules a command loads, kept between runs (Node 22.1+ has
-// module.enableCompileCache; Node 20, even 20.19+, has no such API and this is a no-op there. A
-// hand-made cache there, vm.Script's cachedData behind Module.prototype._compile, measured no gain
-// for the ~30 small modules of `resolve`: 137 against 134 ms CPU per run, 40 runs each.
-// What did measure a gain: resolve's graph bundled into one file (esbuild, the other commands
-// left as lazy requires; not shipped): 122 against 136 ms CPU per run, bench/results/startup.md.)
-// Runs after this file's own imports, before any command's module.
-// A cache that cannot be made (read-only home, no home) only costs the speed-up: never an error.
-function enableCompileCache(): void {
-  const { enableCompileCache: enable } = require('node:module') as { enableCompileCache?: (dir?: string) => unknown };
-  if (typeof enable !== 'function') return;
-  try {
-    // Compiled code is code: used only from a directory this user owns and no one else can write.
-    const fs = require('node:fs') as typeof import('node:fs');
-    const dir = compileCacheDir();
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const st = fs.lstatSync(dir);
-    if (!st.isDirectory() || st.uid !== process.getuid?.() || (st.mode & 0o022) !== 0) return;
-    enable(dir);
-  } catch {
-    // a start without the cache
-  }
-}
-
-if (require.main === module) {
-  enableCompileCache();
-  main(process.argv.slice(2)).then(
+/** Run the command line `argv` (without node and the script) and set the exit status. */
+export function run(argv: string[]): void {
+  main(argv).then(
     (code) => {
       process.exitCode = code;
     },
@@ -186,3 +156,7 @@ if (require.main === module) {
     },
   );
 }
+
+// Run as a script (`node dist/lib/cli/main.js`, as in development); the shipped command is
+// bin.js, which runs this file's bundle and calls run().
+if (require.main === module) run(process.argv.slice(2));

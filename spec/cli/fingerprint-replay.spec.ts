@@ -7,7 +7,7 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, symlinkSync, 
 import * as path from 'node:path';
 
 import { formatLock, lockOf } from '../../lib/config/lockfile';
-import { cliPath, repoRoot } from '../helpers/cli';
+import { mainPath, repoRoot } from '../helpers/cli';
 import { tempDir } from '../helpers/tmp';
 
 const binary = path.join(repoRoot, 'native/prebuilt/sidebundle-fingerprint');
@@ -25,10 +25,10 @@ describeNative('sidebundle-fingerprint', () => {
   const replayDir = path.join(ws, 'node_modules/.cache/sidebundle/fingerprints');
   const config = 'apps/a/sidebundle.json';
   const nodeDir = path.dirname(process.execPath);
-  // A copy of the built CLI: a record depends on the digest's own code, which a rebuild of dist/
-  // during the test would change.
+  // A copy of the built CLI, run as the Nx plugin runs it (main.js): a record depends on the
+  // digest's own code, which a rebuild of dist/ during the test would change.
   const pkg = path.join(base, 'sidebundle');
-  const main = path.join(pkg, path.relative(repoRoot, cliPath));
+  const main = path.join(pkg, path.relative(repoRoot, mainPath));
 
   beforeAll(async () => {
     cpSync(path.join(repoRoot, 'dist/lib'), path.join(pkg, 'dist/lib'), { recursive: true });

@@ -1,13 +1,15 @@
 // Start-up: a command loads only its own code. `--version` and `resolve` must not load the
 // create pipeline (images, packaging, the native tracer) nor any third-party package (tar-stream,
 // execa, ffi-rs, @nx/devkit), nor Node's stream and net modules (their answer is written with
-// writeSync). Checked on the built CLI through what require() loaded and Node's own list of
-// loaded built-ins, not by time (bench/startup.ts times it).
+// writeSync). Checked on the modules tsc built (main.js), through what require() loaded and Node's
+// own list of loaded built-ins, not by time (bench/startup.ts times it). The shipped command,
+// bin.js, runs those modules bundled into one file, where each module's top-level code still runs
+// on its first require() only; then its code cache.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { cliPath, repoRoot, runCli } from '../helpers/cli';
+import { cliPath, mainPath, repoRoot, runCli } from '../helpers/cli';
 import { tempDir } from '../helpers/tmp';
 
 const dir = tempDir('sb-startup-');
@@ -20,9 +22,9 @@ writeFileSync(recorder, `process.on('exit', () => require('node:fs').writeFileSy
 let run = 0;
 /** Run the CLI; the files it loaded, relative to the repository (dist/...) or to node_modules,
  * and the built-in modules (`stream`, `internal/fs/utils`, ...). Its output goes to a pipe. */
-function loadedBy(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string; loaded: string[]; builtins: string[] } {
+function loadedBy(args: string[], env: NodeJS.ProcessEnv = {}, cli = mainPath): { status: number | null; stdout: string; stderr: string; loaded: string[]; builtins: string[] } {
   const out = path.join(dir, `loaded-${run++}.json`);
-  const result = runCli(args, { env: { ...env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${recorder}`, SB_LOADED_OUT: out } });
+  const result = runCli(args, { cli, env: { ...env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${recorder}`, SB_LOADED_OUT: out } });
   const { files, builtins } = JSON.parse(readFileSync(out, 'utf8')) as { files: string[]; builtins: string[] };
   const loaded = files.filter((f) => f !== recorder).map((f) => (f.includes('/node_modules/') ? `node_modules/${f.split('/node_modules/').pop()}` : path.relative(repoRoot, f)));
   return { ...result, loaded, builtins: builtins.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice('NativeModule '.length)) };
@@ -117,8 +119,97 @@ describe('each command loads only its own code', () => {
   });
 });
 
-describe('the compile cache', () => {
-  const supported = typeof (require('node:module') as { enableCompileCache?: unknown }).enableCompileCache === 'function';
+describe('the shipped command (bin.js): the bundle, with its code cache', () => {
+  /** A run of the command with its own cache directory, saying what became of the code cache. */
+  const cached = (home: string, args: string[], cli = cliPath) => {
+    const r = runCli(args, { cli, env: { XDG_CACHE_HOME: home, SIDEBUNDLE_DEBUG: 'code-cache' } });
+    return { ...r, said: r.stderr.split('\n').filter((l) => l.startsWith('sidebundle: code cache: ')).map((l) => l.replace(/^sidebundle: code cache: (\S+: )?/, '')) };
+  };
+  const cacheFiles = (home: string) => readdirSync(path.join(home, 'sidebundle', 'code-cache')).sort();
+
+  test('--version and resolve load two files of ours (bin.js and the cache-directory formula), no third-party package, no stream module', () => {
+    const version = loadedBy(['--version'], {}, cliPath);
+    expect(version.status).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    expect([...version.loaded].sort()).toEqual(['dist/lib/cli/bin.js', 'dist/lib/util/cache-dir.js']);
+    expect(streams(version.builtins)).toEqual([]);
+    const resolved = loadedBy(['resolve', '--from-host', '/usr/bin/jq'], {}, cliPath);
+    expect(resolved.status).toBe(0);
+    expect(resolved.stdout).toMatch(/libc\.so\.6 => \S+libc\.so\.6/);
+    expect(thirdParty(resolved.loaded)).toEqual([]);
+    expect(streams(resolved.builtins)).toEqual([]);
+  });
+
+  test('each command writes its cache after its first successful run and uses it after; a failed run writes none', () => {
+    const home = path.join(dir, 'xdg-cache');
+    const jq = ['resolve', '--from-host', '/usr/bin/jq'];
+    const first = cached(home, jq);
+    expect([first.status, first.said]).toEqual([0, ['none yet', 'written']]);
+    const second = cached(home, jq);
+    expect([second.status, second.said, second.stdout]).toEqual([0, ['used'], first.stdout]);
+    expect(cacheFiles(home)).toEqual([expect.stringMatching(/^cli-resolve-node.*\.v8$/)]);
+    // Bad input (exit 2) leaves no cache for its command.
+    const bad = cached(home, ['diff']);
+    expect(bad.status).toBe(2);
+    expect(bad.said).toEqual(['none yet']);
+    expect(cacheFiles(home)).toHaveLength(1);
+    expect(cached(home, ['--version']).said).toEqual(['none yet', 'written']);
+    expect(cacheFiles(home)).toEqual([expect.stringMatching(/^cli-other-/), expect.stringMatching(/^cli-resolve-/)]);
+  });
+
+  test('a damaged cache is refused by V8: the command runs as without one and writes a good one', () => {
+    const home = path.join(dir, 'xdg-damaged');
+    const jq = ['resolve', '--from-host', '/usr/bin/jq'];
+    const good = cached(home, jq);
+    const [file] = cacheFiles(home);
+    const full = path.join(home, 'sidebundle', 'code-cache', file!);
+    const bytes = readFileSync(full);
+    bytes.fill(0x5a, 16, 4096); // past V8's header: its checksum fails
+    writeFileSync(full, bytes);
+    const damaged = cached(home, jq);
+    expect([damaged.status, damaged.stdout, damaged.said]).toEqual([0, good.stdout, ['rejected by V8', 'written']]);
+    writeFileSync(full, 'not a code cache at all');
+    expect(cached(home, jq).said).toEqual(['rejected by V8', 'written']);
+    expect(cached(home, jq).said).toEqual(['used']);
+  });
+
+  test('a cache others can write is not used (compiled code is code), nor one in a directory others can write', () => {
+    const home = path.join(dir, 'xdg-shared');
+    const jq = ['resolve', '--from-host', '/usr/bin/jq'];
+    cached(home, jq);
+    const cacheDir = path.join(home, 'sidebundle', 'code-cache');
+    const full = path.join(cacheDir, cacheFiles(home)[0]!);
+    chmodSync(full, 0o666);
+    const open = cached(home, jq);
+    expect(open.status).toBe(0);
+    // ... and replaced by one of this run's.
+    expect(open.said).toEqual(["not a file of this user's that only it can write: not used", 'written']);
+    expect(statSync(full).mode & 0o777).toBe(0o600);
+    rmSync(full);
+    chmodSync(cacheDir, 0o777);
+    const shared = cached(home, jq);
+    expect(shared.status).toBe(0);
+    expect(shared.said).toEqual([expect.stringMatching(/ is not a directory of this user's that only it can write: not used$/)]);
+    expect(readdirSync(cacheDir)).toEqual([]);
+  });
+
+  test('a rebuilt bundle gets a new cache and its command\'s old one is removed', () => {
+    // A copy of the built package, whose bundle can be rebuilt (touched) without disturbing dist/.
+    const pkg = path.join(dir, 'pkg');
+    cpSync(path.join(repoRoot, 'dist/lib'), path.join(pkg, 'dist/lib'), { recursive: true });
+    cpSync(path.join(repoRoot, 'package.json'), path.join(pkg, 'package.json'));
+    symlinkSync(path.join(repoRoot, 'node_modules'), path.join(pkg, 'node_modules'));
+    const bin = path.join(pkg, 'dist/lib/cli/bin.js');
+    const home = path.join(dir, 'xdg-rebuilt');
+    expect(cached(home, ['--version'], bin).said).toEqual(['none yet', 'written']);
+    const [before] = cacheFiles(home);
+    const later = new Date(Date.now() + 5000);
+    utimesSync(path.join(pkg, 'dist/lib/cli/main.bundle.js'), later, later);
+    expect(cached(home, ['--version'], bin).said).toEqual(['none yet', 'written']);
+    const after = cacheFiles(home);
+    expect(after).toHaveLength(1);
+    expect(after[0]).not.toBe(before);
+  });
 
   test('a cache directory that cannot be made is silent', () => {
     const notADir = path.join(dir, 'a-file');
@@ -129,12 +220,5 @@ describe('the compile cache', () => {
     const resolved = runCli(['resolve', '--from-host', '/usr/bin/jq'], { env: { XDG_CACHE_HOME: notADir } });
     expect(resolved.status).toBe(0);
     expect(resolved.stderr).toBe('');
-  });
-
-  // Node 20 has no module.enableCompileCache (22.1+ does): there the CLI runs without one.
-  (supported ? test : test.skip)(`is kept per user under XDG_CACHE_HOME/sidebundle (Node ${process.version}: ${supported ? 'has' : 'lacks'} module.enableCompileCache)`, () => {
-    const home = path.join(dir, 'xdg');
-    expect(runCli(['resolve', '--from-host', '/usr/bin/jq'], { env: { XDG_CACHE_HOME: home } }).status).toBe(0);
-    expect(require('node:fs').readdirSync(path.join(home, 'sidebundle', 'node-compile-cache')).length).toBeGreaterThan(0);
   });
 });

@@ -8,7 +8,10 @@ export const repoRoot = path.resolve(__dirname, '../..');
 /** Each test run gets its own step cache (the CLI's default is the user's ~/.cache/sidebundle). */
 const cacheHome = mkdtempSync(path.join(os.tmpdir(), 'sb-xdg-'));
 afterAll(() => rmSync(cacheHome, { recursive: true, force: true }));
-export const cliPath = path.join(repoRoot, 'dist/lib/cli/main.js');
+/** The shipped command (package.json's bin): the bundled CLI, with its code cache. */
+export const cliPath = path.join(repoRoot, 'dist/lib/cli/bin.js');
+/** The CLI's modules as tsc built them, which the bundle is made from (what each command loads). */
+export const mainPath = path.join(repoRoot, 'dist/lib/cli/main.js');
 
 export interface CliResult {
   status: number | null;
@@ -16,8 +19,8 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; uid?: number; gid?: number } = {}): CliResult {
-  const result = spawnSync(process.execPath, [cliPath, ...args], {
+export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; uid?: number; gid?: number; cli?: string } = {}): CliResult {
+  const result = spawnSync(process.execPath, [options.cli ?? cliPath, ...args], {
     ...(options.uid === undefined ? {} : { uid: options.uid }),
     ...(options.gid === undefined ? {} : { gid: options.gid }),
     encoding: 'utf8',

@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+// Bundles the built CLI (dist/lib/cli/main.js and everything it requires, tar-stream included)
+// into one file, dist/lib/cli/main.bundle.js, which dist/lib/cli/bin.js (the `sidebundle`
+// command) runs. Part of `npm run build`, after tsc.
+//
+// Why: a command's start-up was mostly Node finding, reading and compiling ~100 small modules
+// (each require() stats paths, reads the nearest package.json and compiles a file). One file is
+// one read and one compile, which bin.js caches between runs. esbuild keeps each module's body
+// in a closure that runs on its first require(), so a command still runs only its own modules'
+// top-level code (spec/cli/startup.spec.ts checks that on main.js).
+//
+// Left out: ffi-rs (a native addon, loaded from node_modules where it was installed).
+'use strict';
+const path = require('node:path');
+const esbuild = require('esbuild');
+
+const root = path.resolve(__dirname, '..');
+
+esbuild.buildSync({
+  absWorkingDir: root,
+  entryPoints: ['dist/lib/cli/main.js'],
+  outfile: 'dist/lib/cli/main.bundle.js',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  external: ['ffi-rs'],
+  // Readable stack traces over a smaller file: the code cache makes the size matter little.
+  minify: false,
+  legalComments: 'none',
+  logLevel: 'warning',
+});
