@@ -16,6 +16,7 @@
 //
 // This file requires none of sidebundle's modules but the cache-directory formula: each would be
 // one more module found, read and compiled on every start.
+import { isAscii } from 'node:buffer';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -93,8 +94,11 @@ function writeCache(dir: string, name: string, script: vm.Script): void {
 function load(argv: string[]): Cli {
   const fd = fs.openSync(BUNDLE, 'r');
   const st = fs.fstatSync(fd);
-  const source = fs.readFileSync(fd, 'utf8');
+  const bytes = fs.readFileSync(fd);
   fs.closeSync(fd);
+  // ASCII (as scripts/bundle-cli.js makes it) is copied into a one-byte string; UTF-8 would be
+  // decoded into a two-byte string, twice the memory and slower to read and compile.
+  const source = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
   // The command (create, resolve, ...) has its own cache; anything else shares one.
   const command = /^[a-z]{1,16}$/.test(argv[0] ?? '') ? argv[0] : 'other';
   const name = `cli-${command}-node${process.version}-${process.arch}@${st.ino}-${st.size}-${st.mtimeMs}.v8`;

@@ -100,13 +100,13 @@ function drawNode(parent, node, r, depth, hue) {
   const g = svg('g', {});
   const box = svg('rect', { x: x + 0.5, y: y + 0.5, width: Math.max(0, w - 1), height: Math.max(0, h - 1), fill: 'hsl(' + hue + ',55%,' + (86 - Math.min(depth, 6) * 6) + '%)', class: node.file ? 'leaf' : 'dir' });
   const title = svg('title', {});
-  title.textContent = node.path + ' — ' + bytes(node.size) + (node.file ? '\n' + node.file.reasons.join('\n') : '');
+  title.textContent = node.path + ' \u2014 ' + bytes(node.size) + (node.file ? '\n' + node.file.reasons.join('\n') : '');
   box.append(title);
   g.append(box);
   if (w > 50 && h > 13) {
     const label = svg('text', { x: x + 3, y: y + 11, class: 'label' });
     const text = node.name + ' ' + bytes(node.size), room = Math.floor((w - 6) / 6.2);
-    label.textContent = text.length > room ? text.slice(0, Math.max(1, room - 1)) + '…' : text;
+    label.textContent = text.length > room ? text.slice(0, Math.max(1, room - 1)) + '\u2026' : text;
     g.append(label);
   }
   g.addEventListener('click', (event) => {
@@ -175,7 +175,7 @@ function glibc() {
 }
 function images() {
   table('images-table', ['source image', 'root', 'files', 'bundled bytes', 'source layers', 'shrink'],
-    data.images.map((i) => [i.source || '(unknown)', i.root, String(i.files), bytes(i.bytes), i.layerBytes === undefined ? 'not recorded in manifest.lock' : bytes(i.layerBytes), i.ratio === undefined ? 'unknown' : i.ratio.toFixed(1) + '× smaller']),
+    data.images.map((i) => [i.source || '(unknown)', i.root, String(i.files), bytes(i.bytes), i.layerBytes === undefined ? 'not recorded in manifest.lock' : bytes(i.layerBytes), i.ratio === undefined ? 'unknown' : i.ratio.toFixed(1) + '\u00d7 smaller']),
     'No entry came from an image.');
 }
 
@@ -186,7 +186,7 @@ search.addEventListener('input', renderFiles);
 for (const th of document.querySelectorAll('th[data-sort]')) th.addEventListener('click', () => { sortKey = th.getAttribute('data-sort'); renderFiles(); });
 renderFiles();
 table('excluded', ['path', 'root', 'why'], data.excluded.map((e) => [e.path, e.root, e.reason + (e.impact ? ' [' + e.impact + ']' : '')]), 'Nothing was left out.');
-table('missing', ['library', 'root', 'needed through', 'why'], data.missing.map((m) => [m.name, m.root, m.chain.join(' → '), m.why || 'not found']), 'No library is missing.');
+table('missing', ['library', 'root', 'needed through', 'why'], data.missing.map((m) => [m.name, m.root, m.chain.join(' \u2192 '), m.why || 'not found']), 'No library is missing.');
 glibc();
 images();
 document.body.setAttribute('data-ready', 'true');
