@@ -5,9 +5,10 @@
 // tar.gz of it. hyperfine times every command of a program in one run (no shell, warm-up
 // first); the bundles are built once by the CLI. The parts the runner cannot time itself (its
 // own start before `main`, the namespaces' teardown at the program's exit) are measured alone
-// with bench/launch-probe.c, built here with cc.
+// with bench/launch-probe.c, built here with cc. Beside them, exodus's launcher on the same
+// programs, where exodus can be run (exodus()).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -24,6 +25,34 @@ const PROBE_SOURCE = path.resolve(__dirname, '../../bench/launch-probe.c');
 const FLOOR = 'a static program without a C library (fork, exec, exit: the floor)';
 const GLIBC = 'a static glibc program (launch-probe exit)';
 const RUNNER = 'the runner alone (exits at once: its exec and start-up)';
+const EXODUS = 'exodus (its launcher)';
+
+/**
+ * exodus's bundle of true and jq (python3 needs its standard library, which exodus does not
+ * find): `exodus` on PATH (pip install exodus-bundler), or a checkout's src/ in SB_EXODUS_SRC
+ * (github.com/intoli/exodus; it needs nothing beyond Python's standard library). exodus compiles
+ * its static C launchers with musl-gcc (apt-get install musl-tools) or diet, else it writes shell
+ * scripts; the label says which it made. Undefined, with the reason, when exodus cannot run.
+ */
+function exodus(dir: string): { bin: string; label: string } | { skipped: string } {
+  const src = process.env.SB_EXODUS_SRC;
+  const argv = src
+    ? ['python3', '-c', 'import sys; sys.argv[0] = "exodus"; from exodus_bundler.cli import main; main()']
+    : ['exodus'];
+  const tarball = path.join(dir, 'exodus.tgz');
+  const r = spawnSync(argv[0]!, [...argv.slice(1), '--tarball', '--output', tarball, '/usr/bin/true', '/usr/bin/jq'], {
+    env: src ? { ...process.env, PYTHONPATH: src } : process.env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+  });
+  if (r.error || r.status !== 0) return { skipped: `exodus (${src ? `SB_EXODUS_SRC=${src} failed: ${r.stderr.trim().split('\n').pop()}` : 'not on PATH: pip install exodus-bundler, or SB_EXODUS_SRC=a checkout\'s src/'})` };
+  const out = path.join(dir, 'exodus-out');
+  mkdirSync(out);
+  execFileSync('tar', ['-xzf', tarball, '-C', out]);
+  const bin = path.join(out, 'exodus', 'bin');
+  const launcher = readFileSync(realpathSync(path.join(bin, 'true'))).subarray(0, 4);
+  return { bin, label: launcher.equals(Buffer.from('\x7fELF', 'latin1')) ? EXODUS.replace('its launcher', 'its static C launcher') : EXODUS.replace('its launcher', 'its shell-script launcher: no musl-gcc or diet') };
+}
 
 interface Probe {
   /** exit → the parent's wait, µs: a plain process, a user + mount namespace, one with binds, and that with a holder. */
@@ -120,10 +149,11 @@ function main(): void {
     return [name, link];
   }));
 
+  const ex = exodus(dir);
   const programs = {
-    true: { native: '/usr/bin/true', bin: 'true', link: links.true!, runs: 800 },
-    'jq --version': { native: '/usr/bin/jq --version', bin: 'jq --version', link: `${links.jq} --version`, runs: 600 },
-    'python3 -c pass': { native: '/usr/bin/python3 -c pass', bin: 'python3 -c pass', link: `${links.python3} -c pass`, runs: 200 },
+    true: { native: '/usr/bin/true', bin: 'true', link: links.true!, runs: 800, exodus: true },
+    'jq --version': { native: '/usr/bin/jq --version', bin: 'jq --version', link: `${links.jq} --version`, runs: 600, exodus: true },
+    'python3 -c pass': { native: '/usr/bin/python3 -c pass', bin: 'python3 -c pass', link: `${links.python3} -c pass`, runs: 200, exodus: false },
   };
   const results: Record<string, Record<string, Timing>> = {};
   const rows: string[] = [];
@@ -134,6 +164,7 @@ function main(): void {
     // gives its cost).
     commands[NS_BINDS] = `env SIDEBUNDLE_OVERLAY=0 ${path.join(bundles.ns!, 'bin', p.bin)}`;
     commands[SINGLE] = p.link;
+    if (p.exodus && 'bin' in ex) commands[ex.label] = path.join(ex.bin, p.bin);
     const timing = hyperfine(commands, p.runs);
     results[label] = timing;
     const base = timing.native!.median;
@@ -154,6 +185,7 @@ function main(): void {
   execFileSync('tar', ['-czf', tarGz, '-C', dir, 'single']);
   const sizes = { singleFile: statSync(single).size, bundleDir: bundleBytes, tarGz: statSync(tarGz).size, runner: statSync(path.join(bundles.ns!, 'runtime/sidebundle-run')).size };
   const over = (program: string, name: string) => signed(results[program]![name]!.median - results[program]!.native!.median);
+  const vs = (program: string, name: string, other: string) => signed(results[program]![name]!.median - results[program]![other]!.median);
   const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
   const load = os.loadavg().map((l) => l.toFixed(1)).join(', ');
   // Loaded: other work took more than half the cores in the last minute, at the start or the end.
@@ -165,7 +197,9 @@ function main(): void {
     '(no shell, 30 warm-up runs) times all commands of a program in one run; medians first, then mean ± σ. `auto`',
     'resolves to ns on this machine. The single file runs from its extraction cache (warmed first), through a symlink',
     'named after the entry. The binds row goes through `env` (SIDEBUNDLE_OVERLAY is read at run time); the',
-    '"through env" row is what `env` alone adds.',
+    '"through env" row is what `env` alone adds. The exodus row runs the bundle exodus itself made of true and jq',
+    '(`exodus --tarball`, from a checkout of github.com/intoli/exodus in SB_EXODUS_SRC or `exodus` on PATH; its launchers',
+    'compiled with musl-gcc), in the same hyperfine run.',
     '',
     `${loaded ? '**The machine is shared and was loaded**' : 'The machine is shared and was quiet'} (load average ${loadBefore} when the run started, ${load} when it ended, on ${os.cpus().length} cores): absolute figures`,
     'swing by 2× between runs; compare rows of one table, measured in one hyperfine run (one command after another).',
@@ -178,6 +212,9 @@ function main(): void {
     `(binds only ${over('true', NS_BINDS)}, of which \`env\` ${over('true', ENV_NATIVE)}), host ${over('true', 'host')},`,
     `single-file ${over('true', SINGLE)}; jq: ns ${over('jq --version', 'ns')}, host ${over('jq --version', 'host')},`,
     `single-file ${over('jq --version', SINGLE)}.`,
+    'label' in ex
+      ? `exodus's launcher (the bundle made by exodus itself): true ${over('true', ex.label)}, jq ${over('jq --version', ex.label)}; against it, host mode: true ${vs('true', 'host', ex.label)}, jq ${vs('jq --version', 'host', ex.label)}, ns: true ${vs('true', 'ns', ex.label)}, jq ${vs('jq --version', 'ns', ex.label)}.`
+      : `Not measured: ${ex.skipped}.`,
     '',
     '## Where an ns launch spends its time',
     '',
@@ -203,7 +240,7 @@ function main(): void {
     `| single file (runner + DEFLATE) | ${mib(sizes.singleFile)} |`,
     `| bundle directory (apparent size) | ${mib(sizes.bundleDir)} |`,
     `| tar.gz of the bundle directory | ${mib(sizes.tarGz)} |`,
-  ].join('\n'), { results, phases: { overlay, binds }, probe: outside, sizes, loadavg: { before: loadBefore, after: os.loadavg() } });
+  ].join('\n'), { results, phases: { overlay, binds }, probe: outside, sizes, exodus: ex, loadavg: { before: loadBefore, after: os.loadavg() } });
   rmSync(dir, { recursive: true, force: true });
 }
 
