@@ -4,11 +4,12 @@
 // the bundle); every other ELF in the payload (hwcaps variants, traced plugins) must find its
 // DT_NEEDED there too; and every symbol version an ELF needs (GLIBC_2.34, ...) must be
 // defined by the bundled library that provides it.
+import { closeSync, openSync, readSync } from 'node:fs';
 import * as path from 'node:path';
 
-import type { ElfInfo } from '../elf';
+import { hasElfMagic, type ElfInfo } from '../elf';
 import { isSidebundleError } from '../errors';
-import type { LauncherPlan, MergedPlan } from '../model/plan';
+import type { LauncherPlan, MergedPlan, PlanFile } from '../model/plan';
 import { buildClosure } from '../resolve/closure';
 import { RootFs } from '../resolve/rootfs';
 import { searchLibrary, type LoadedObject, type SearchContext } from '../resolve/search';
@@ -98,7 +99,7 @@ function payloadIssues(view: PayloadView, plan: MergedPlan, launchers: LauncherP
   for (const file of plan.files) {
     if (!file.path.startsWith(`${view.payload}/`)) continue;
     const at = view.logical(file.path);
-    const info = elfOrNull(view.fs, at);
+    const info = mayBeElf(file, view.fs.hostPath(at)) ? elfOrNull(view.fs, at) : null;
     if (info === null) continue;
     checkedFiles += 1;
     const requester: LoadedObject = { path: at, foundAs: at, info, source: 'program', links: [], variants: [] };
@@ -133,6 +134,31 @@ function versionIssues(info: ElfInfo, providers: Map<string, ElfInfo>, at: strin
     }
   }
   return issues;
+}
+
+/**
+ * Whether a payload file can be an ELF, decided without the reader's error: a script starts
+ * with #! (its digest is the one resolve classified), and any other file is one when its first
+ * four bytes are the ELF magic. A Python payload holds thousands of data files, and each made
+ * the reader build and throw an error (stack included) that cost more than the read.
+ */
+function mayBeElf(file: PlanFile, hostPath: string): boolean {
+  if (file.kind === 'script') return false;
+  if (file.kind === 'elf') return true;
+  let fd;
+  try {
+    fd = openSync(hostPath, 'r');
+  } catch {
+    return true; // the reader says what is wrong with it
+  }
+  try {
+    const head = Buffer.alloc(4);
+    return readSync(fd, head, 0, 4, 0) === 4 && hasElfMagic(head);
+  } catch {
+    return true;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function elfOrNull(fs: RootFs, logical: string): ElfInfo | null {
