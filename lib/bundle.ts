@@ -51,6 +51,11 @@ export interface BundleResult extends PackStepResult {
 }
 
 export async function bundle(options: BundleOptions, context: StepContext = {}, tracer?: TraceRunner): Promise<BundleResult> {
+  // The digest memo is saved once, after the last step, not after each (StepCache.batch).
+  return context.cache ? context.cache.batch(() => steps(options, context, tracer)) : steps(options, context, tracer);
+}
+
+async function steps(options: BundleOptions, context: StepContext, tracer: TraceRunner | undefined): Promise<BundleResult> {
   const cwd = path.resolve(options.cwd ?? process.cwd());
   const outDir = path.resolve(cwd, options.outDir);
   const resolved = await resolveGroups(options, context);

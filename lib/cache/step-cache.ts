@@ -17,9 +17,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, linkSync, lstatSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { errnoCode, fromWriteDirError, SidebundleError, type DirectoryFault } from '../errors';
+import { fromWriteDirError, SidebundleError, type DirectoryFault } from '../errors';
 import { makeDir } from '../util/make-dir';
 import { DigestMemo } from './digest-memo';
+import { memoKey } from './memo-key';
 import { MemoTable } from './memo-table';
 
 /** One thing a step read: a file's digest, a symlink's target, or the fact that nothing was there. */
@@ -53,6 +54,8 @@ export function sha256Text(text: string): string {
 export class StepCache {
   readonly dir: string;
   readonly digests: DigestMemo;
+  /** Open batches (batch()): while one is open, store() leaves the memo to the batch's end. */
+  private batches = 0;
 
   constructor(dir: string) {
     this.dir = path.resolve(dir);
@@ -92,7 +95,31 @@ export class StepCache {
     if (!existsSync(outputFile)) this.writeAtomic(outputFile, text);
     const records = [{ inputs, output: digest, createdAt: new Date().toISOString() }, ...this.records(key).filter((r) => r.output !== digest)];
     this.writeAtomic(path.join(this.dir, 'records', `${key}.json`), JSON.stringify(records.slice(0, MAX_RECORDS_PER_KEY)));
-    this.saveMemo();
+    if (this.batches === 0) this.saveMemo();
+  }
+
+  /**
+   * Run `work` (several steps) saving the digest memo once, at its end, instead of after every
+   * step's store: each save writes the whole table (up to 1.6 MiB, under an HMAC) to a new
+   * file, and a bundle stores five steps or more. The memo only saves reading files again: a
+   * run cut short before the save leaves records that are right, and the next run hashes what
+   * this one had learned. After a failure the memo is still saved (its own failure ignored).
+   */
+  async batch<T>(work: () => Promise<T>): Promise<T> {
+    this.batches += 1;
+    let done = false;
+    try {
+      const result = await work();
+      done = true;
+      return result;
+    } finally {
+      this.batches -= 1;
+      try {
+        if (this.batches === 0) this.saveMemo();
+      } catch (error) {
+        if (done) throw error; // else the work's own error says more
+      }
+    }
   }
 
   /**
@@ -108,8 +135,14 @@ export class StepCache {
 
   /** A path in the content store holding `sha256`, if present (for hard-link reuse). */
   casPath(sha256: string): string | undefined {
-    const file = path.join(this.dir, 'cas', sha256);
-    return existsSync(file) ? file : undefined;
+    const file = this.storePath(sha256);
+    return file !== undefined && existsSync(file) ? file : undefined;
+  }
+
+  /** Where the content store keeps `sha256`, present or not (for a caller whose own stat of it
+   * says, saving a syscall per file). */
+  storePath(sha256: string): string | undefined {
+    return /^[0-9a-f]{64}$/.test(sha256) ? path.join(this.dir, 'cas', sha256) : undefined;
   }
 
   /**
@@ -251,33 +284,4 @@ export function cacheError(error: unknown, dir: string): unknown {
     NO_SPACE: 'free space there, prune the cache, or choose another --cache-dir (or --no-cache)',
   };
   return fromWriteDirError(error, { dir, prefix: 'CACHE', message: `cannot use the cache directory ${dir}: ${(error as Error).message}`, hints }) ?? error;
-}
-
-/** The memo's secret (created once, readable by the cache's owner only). Written whole under a
- * temporary name and linked into place, so a run starting beside the one creating it never reads
- * it half-written (and takes it for damaged). */
-function memoKey(file: string, tmp: string): Buffer {
-  if (!existsSync(file)) {
-    const temporary = path.join(tmp, `memo.key.${process.pid}.${randomBytes(4).toString('hex')}`);
-    writeFileSync(temporary, randomBytes(32), { flag: 'wx', mode: 0o600 });
-    try {
-      linkSync(temporary, file);
-    } catch (error) {
-      // No hard links on this file system: create it in place (the race above stays possible).
-      if (errnoCode(error) !== 'EEXIST') writeKeyOnce(file);
-    } finally {
-      rmSync(temporary, { force: true });
-    }
-  }
-  const key = readFileSync(file);
-  if (key.length < 32) throw new SidebundleError('CACHE_DAMAGED', `${file} is not a sidebundle memo key`, { input: file, hint: `remove ${file} (the cache re-hashes files once)` });
-  return key;
-}
-
-function writeKeyOnce(file: string): void {
-  try {
-    writeFileSync(file, randomBytes(32), { flag: 'wx', mode: 0o600 });
-  } catch (error) {
-    if (errnoCode(error) !== 'EEXIST') throw error;
-  }
 }

@@ -1,12 +1,15 @@
 // Copies that skip reading (copyKnown): only for a file this memo hashed well after its last
 // change, and only while it stays in that state; otherwise the caller hashes while copying
-// (copyHashed), whose digest is that of the bytes it wrote. Temporary files only, no root.
-import { createHash } from 'node:crypto';
-import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// (copyHashed), whose digest is that of the bytes it wrote. What the memo learned carries over a
+// change of link count only (carryOver); the hashes' reused buffers never mix two files' bytes.
+// Temporary files only, no root.
+import { createHash, randomBytes } from 'node:crypto';
+import { appendFileSync, copyFileSync, existsSync, linkSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { copyHashed, copyKnown, DigestMemo, SETTLED_MS } from '../../../lib/cache/file-digest';
+import { copyHashed, copyKnown, DigestMemo, SETTLED_MS, sha256File } from '../../../lib/cache/file-digest';
+import { StepCache } from '../../../lib/cache/step-cache';
 
 let dir: string;
 beforeEach(() => {
@@ -113,6 +116,72 @@ describe('copyHashed', () => {
       const target = path.join(dir, `out-${size}`);
       expect(await copyHashed(file, target, 0o640)).toEqual({ sha256: sha(bytes), size });
       expect(statSync(target).mode & 0o777).toBe(0o640 & ~process.umask());
+    }
+  });
+});
+
+describe('DigestMemo.carryOver', () => {
+  /** Wait past the kernel's timestamp tick, so the next change moves the ctime. */
+  const tick = () => new Promise((resolve) => setTimeout(resolve, 20));
+  /** Another link made and removed: what removing a previous bundle does to a shared inode. */
+  const relink = (file: string) => {
+    linkSync(file, `${file}.other`);
+    unlinkSync(`${file}.other`);
+  };
+
+  test('carries a digest this process learned over a change of the link count only', async () => {
+    const file = source();
+    const memo = new DigestMemo();
+    const digest = await memo.digest(file);
+    await tick();
+    relink(file);
+    expect(memo.known(file)).toBeUndefined(); // precondition: the ctime moved
+    expect(memo.carryOver(file, digest.sha256)).toBe(true);
+    expect(memo.known(file)).toEqual(digest);
+  });
+
+  test('never over an edit (mtime or size changed), nor under another digest', async () => {
+    const file = source();
+    const memo = new DigestMemo();
+    const digest = await memo.digest(file);
+    await tick();
+    relink(file);
+    expect(memo.carryOver(file, 'f'.repeat(64))).toBe(false);
+    writeFileSync(file, 'the bytes of a program\n'.repeat(1000).replace('a', 'b')); // same size, new mtime
+    expect(memo.carryOver(file, digest.sha256)).toBe(false);
+    expect(memo.known(file)).toBeUndefined();
+  });
+
+  test('never for an entry read from the saved memo (a ctime moved between runs may hide an edit)', async () => {
+    const file = source();
+    const first = new StepCache(path.join(dir, 'cache'));
+    const digest = await first.digests.digest(file);
+    first.saveMemo();
+    const second = new StepCache(path.join(dir, 'cache'));
+    expect(second.digests.known(file)).toEqual(digest); // precondition: the saved entry is found
+    await tick();
+    relink(file);
+    expect(second.digests.carryOver(file, digest.sha256)).toBe(false);
+    expect(second.digests.known(file)).toBeUndefined();
+  });
+});
+
+describe('hashing with reused read buffers', () => {
+  test('many files hashed and copied at once each get their own bytes and digest', async () => {
+    const MiB = 1024 * 1024;
+    const sizes = [0, 1, 4095, MiB - 1, MiB, MiB + 1, 3 * MiB + 17];
+    const files = Array.from({ length: 24 }, (_, i) => {
+      const file = path.join(dir, `f${i}`);
+      writeFileSync(file, randomBytes(sizes[i % sizes.length]!));
+      return file;
+    });
+    // More at once than buffers are kept (8), twice over, hashing and copying mixed.
+    for (let round = 0; round < 2; round++) {
+      const results = await Promise.all(files.map((file, i) => (i % 2 === 0 ? sha256File(file) : copyHashed(file, `${file}.copy${round}`, 0o644))));
+      results.forEach((digest, i) => {
+        expect(digest).toEqual({ sha256: sha(readFileSync(files[i]!)), size: statSync(files[i]!).size });
+        if (i % 2 === 1) expect(readFileSync(`${files[i]}.copy${round}`).equals(readFileSync(files[i]!))).toBe(true);
+      });
     }
   });
 });

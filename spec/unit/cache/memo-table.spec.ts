@@ -142,3 +142,43 @@ test('a file renamed over the path while it is hashed does not give its digest t
   expect(memo.known(keep)).toBeUndefined();
   expect((await memo.digest(keep)).sha256).toBe(sha('old bytes'));
 });
+
+describe('StepCache.batch', () => {
+  test('saves the memo once, at its end, not with each store', async () => {
+    const a = file('a', 'alpha');
+    const cache = new StepCache(path.join(dir, 'cache'));
+    const onDisk = () => new StepCache(path.join(dir, 'cache')).digests.known(a);
+    await cache.batch(async () => {
+      await cache.digests.digest(a);
+      cache.store(cache.key('merge', '1', {}), [], { x: 1 });
+      expect(onDisk()).toBeUndefined(); // not saved by the store
+    });
+    expect(onDisk()).toEqual({ sha256: sha('alpha'), size: 5 });
+  });
+
+  test('saves it after a failure too, and the failure is what the caller sees', async () => {
+    const b = file('b', 'beta');
+    const cache = new StepCache(path.join(dir, 'cache'));
+    await expect(cache.batch(async () => {
+      await cache.digests.digest(b);
+      throw new Error('the step failed');
+    })).rejects.toThrow('the step failed');
+    expect(new StepCache(path.join(dir, 'cache')).digests.known(b)).toEqual({ sha256: sha('beta'), size: 4 });
+  });
+
+  test('a later save sends only what was used or learned since the last one (and loses nothing)', async () => {
+    const files = ['a', 'b', 'c'].map((n) => file(n, n));
+    const saved: number[] = [];
+    const table = new MemoTable(path.join(dir, 'memo.bin'), dir, Buffer.alloc(32, 1));
+    const backing = { find: table.find.bind(table), save: (recent: MemoEntry[], forgotten: string[]) => (saved.push(recent.length), table.save(recent, forgotten)) };
+    const memo = new DigestMemo(Date.now, backing);
+    await memo.digest(files[0]!);
+    await memo.digest(files[1]!);
+    memo.save();
+    await memo.digest(files[2]!);
+    memo.save();
+    expect(saved).toEqual([2, 1]);
+    const again = new DigestMemo(Date.now, new MemoTable(path.join(dir, 'memo.bin'), dir, Buffer.alloc(32, 1)));
+    for (const f of files) expect(again.known(f)?.sha256).toBe(sha(path.basename(f)));
+  });
+});
