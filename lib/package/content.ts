@@ -5,8 +5,7 @@
 // store is checked, so a file that changed since it was resolved (or a store copy edited in
 // place) is caught instead of shipped under a wrong digest. Every file gets the bundle's one
 // mtime (the epoch), never its source's.
-import { linkSync, lutimesSync, mkdirSync, symlinkSync, unlinkSync, statSync } from 'node:fs';
-import { chmod, utimes } from 'node:fs/promises';
+import { chmodSync, linkSync, lutimesSync, mkdirSync, symlinkSync, unlinkSync, statSync, utimesSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { copyOnce, CopyWriteError, sha256File, type DigestMemo, type FileDigest } from '../cache/file-digest';
@@ -28,15 +27,23 @@ export interface WriteContentOptions {
   epoch: number;
   signal?: AbortSignal;
   onProgress?: (progress: ContentProgress) => void;
-  /** Where an existing copy of a content may be hard-linked from instead of copied. */
+  /** Where an existing copy of a content may be hard-linked from instead of copied (a path
+   * where nothing is means: copy it). */
   reuse?: (sha256: string) => string | undefined;
   /** The digest memo: a content-store copy in a state it knows is linked without being read;
    * it learns the final state of the stored files written. */
   digests?: DigestMemo;
 }
 
-/** Write the files of `files` into `bundleDir`. Returns the bytes stored (each content once). */
-export async function writeContent(bundleDir: string, files: PlanFile[], options: WriteContentOptions): Promise<number> {
+export interface WrittenContent {
+  /** Bytes stored (each content once). */
+  bytes: number;
+  /** The files written as real files (the others link to them), each verified against its digest. */
+  stored: PlanFile[];
+}
+
+/** Write the files of `files` into `bundleDir`. */
+export async function writeContent(bundleDir: string, files: PlanFile[], options: WriteContentOptions): Promise<WrittenContent> {
   const placement = placeFiles(files);
   const stored = files.filter((f) => placement.get(f.path)!.kind === 'stored');
   const made = new Set<string>();
@@ -75,7 +82,7 @@ export async function writeContent(bundleDir: string, files: PlanFile[], options
   // Every stored file was verified above; links made since changed their ctime, so the memo
   // learns their final state (the package step's cache describes them next).
   for (const file of stored) options.digests?.remember(path.join(bundleDir, file.path), { sha256: file.sha256, size: file.size });
-  return bytes;
+  return { bytes, stored };
 }
 
 async function storeOne(file: PlanFile, stored: string, reusable: string | undefined, digests: DigestMemo | undefined, epoch: number): Promise<void> {
@@ -100,10 +107,12 @@ async function storeOne(file: PlanFile, stored: string, reusable: string | undef
       hint: 'something is modifying the file (or the digest cache was damaged); run again once it is stable',
     });
   }
-  await chmod(stored, storedMode(file.mode));
+  // Synchronous: two metadata calls of a few µs each, where the promise versions cost a trip
+  // through the thread pool each.
+  chmodSync(stored, storedMode(file.mode));
   // One fixed time, not the source's: the store inode is shared with the cache and keeps the
   // time it gets here, so a source's time would make the bundle depend on which build stored it.
-  await utimes(stored, epoch, epoch);
+  utimesSync(stored, epoch, epoch);
 }
 
 /**

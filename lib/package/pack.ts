@@ -7,7 +7,7 @@ import * as path from 'node:path';
 
 import { copyOnce, CopyWriteError, type DigestMemo } from '../cache/file-digest';
 import { SidebundleError } from '../errors';
-import type { LauncherPlan, MergedPlan, PlanSymlink } from '../model/plan';
+import type { LauncherPlan, MergedPlan, PlanFile, PlanSymlink } from '../model/plan';
 import { validateBundle, type ValidationReport } from '../validate/validate';
 import { version } from '../version';
 import type { BytecodeStore } from './bytecode';
@@ -28,7 +28,8 @@ export interface PackOptions {
   strictValidate?: boolean;
   signal?: AbortSignal;
   onProgress?: (progress: ContentProgress) => void;
-  /** Hard-link an existing copy of a content instead of copying (the step cache's store). */
+  /** Hard-link an existing copy of a content instead of copying (the step cache's store; a
+   * path where nothing is means: copy it). */
   reuse?: (sha256: string) => string | undefined;
   /** Digests from the resolve step: unchanged sources are not hashed again. */
   digests?: DigestMemo;
@@ -93,6 +94,10 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
     const singleFile = staging.run && options.singleFile ? await stageSingleFile(staging.dir, options.singleFile.runner, staging.run) : undefined;
     options.signal?.throwIfAborted();
     publish(staging);
+    // Removing the previous bundle unlinked the content-store inodes it shared with this one,
+    // which moved their ctime: the memo carries what this run verified over to the new states,
+    // or describing the bundle for the step cache would hash every one of them again.
+    for (const file of payload.stored) options.digests?.carryOver(path.join(staging.finalDir, file.path), file.sha256);
     const { compiled, reused } = payload.bytecode;
     return {
       dir: staging.finalDir,
@@ -120,7 +125,7 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
 
 /** The payload staged: the plan's files, directories and links, then the Python byte code the
  * staged interpreters compile. Returns the plan with the byte code among its files. */
-async function stagePayload(dir: string, plan: MergedPlan, options: PackOptions, epoch: number): Promise<{ plan: MergedPlan; storedBytes: number; bytecode: { compiled: number; reused: number } }> {
+async function stagePayload(dir: string, plan: MergedPlan, options: PackOptions, epoch: number): Promise<{ plan: MergedPlan; storedBytes: number; stored: PlanFile[]; bytecode: { compiled: number; reused: number } }> {
   const contentOptions = {
     epoch,
     ...(options.signal ? { signal: options.signal } : {}),
@@ -129,18 +134,19 @@ async function stagePayload(dir: string, plan: MergedPlan, options: PackOptions,
     ...(options.digests ? { digests: options.digests } : {}),
   };
   const { files: sourceFiles, interpreters } = withoutHostBytecode(plan);
-  let storedBytes = await writeContent(dir, sourceFiles, contentOptions);
+  const sources = await writeContent(dir, sourceFiles, contentOptions);
   for (const sub of plan.dirs) mkdirSync(path.join(dir, sub), { recursive: true });
   for (const link of plan.symlinks) stageLink(dir, link, epoch);
   // Byte code is compiled by the staged interpreters, so it is written once the payload (files
   // and links) is staged; a .pyc never has another file's content (it names its own source
   // path), so two writes place files as one would.
   const bytecode = await compilePython(dir, { files: sourceFiles, symlinks: plan.symlinks }, interpreters, options.bytecode);
-  storedBytes += await writeContent(dir, bytecode.files, contentOptions);
+  const compiled = await writeContent(dir, bytecode.files, contentOptions);
   removeScratch(bytecode.scratch);
   return {
     plan: { ...plan, files: [...sourceFiles, ...bytecode.files].sort(byPath), diagnostics: [...plan.diagnostics, ...bytecode.diagnostics] },
-    storedBytes,
+    storedBytes: sources.bytes + compiled.bytes,
+    stored: [...sources.stored, ...compiled.stored],
     bytecode: { compiled: bytecode.compiled, reused: bytecode.reused },
   };
 }

@@ -71,7 +71,7 @@ export async function pack(plan: MergedPlan, options: PackageStepOptions, contex
         ...(bundled ? { runner: bundled } : {}),
         ...(context.signal ? { signal: context.signal } : {}),
         onProgress: (p) => emit(context, { type: 'progress', step: 'package', ...p }),
-        ...(cache ? { reuse: (sha: string) => cache.casPath(sha), digests: cache.digests, bytecode: bytecodeStore(cache) } : {}),
+        ...(cache ? { reuse: (sha: string) => cache.storePath(sha), digests: cache.digests, bytecode: bytecodeStore(cache) } : {}),
         // Written before the bundle is published, and published with it (both or neither).
         ...(options.singleFile ? { singleFile: { runner: runner! } } : {}),
       });

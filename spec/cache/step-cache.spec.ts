@@ -8,6 +8,8 @@ import * as path from 'node:path';
 
 import { DigestMemo } from '../../lib/cache/file-digest';
 import { canonicalJson, StepCache } from '../../lib/cache/step-cache';
+import type { Manifest } from '../../lib/package/manifest';
+import { packBundle } from '../../lib/package/pack';
 import { merge } from '../../lib/steps/merge';
 import { pack } from '../../lib/steps/package';
 import { resolve } from '../../lib/steps/resolve';
@@ -142,4 +144,23 @@ test('a content-store copy edited through a bundle is not linked into the next b
   const stored = path.join(second.dir, 'payload/usr/bin/jq');
   expect(statSync(stored).ino).not.toBe(statSync(jq).ino); // copied from /usr/bin/jq again
   expect(createHash('sha256').update(readFileSync(stored)).digest('hex')).toBe(sha);
+});
+
+test('a rebundle over the previous bundle leaves the memo knowing every stored file as it ends up (nothing to hash again)', async () => {
+  const cache = new StepCache(path.join(dir, 'c7'));
+  const context = { cache };
+  const closure = await resolve({ entries: [{ source: 'host' as const, path: '/usr/bin/jq' }] }, context);
+  const plan = await merge({ name: 'same', closures: [closure] }, context);
+  const out = path.join(dir, 'rebundled');
+  await pack(plan, { outDir: out, runMode: 'host' }, context); // stores its content in the cache
+  // The same bundle again over the first: its files are links to the store's inodes, and
+  // removing the first bundle unlinks them once more, which moves their ctime.
+  const again = await packBundle(plan, { outDir: out, reuse: (sha) => cache.storePath(sha), digests: cache.digests });
+  const stored = (JSON.parse(readFileSync(path.join(again.dir, 'manifest.lock'), 'utf8')) as Manifest).files.filter((f) => f.sameAs === undefined);
+  expect(stored.length).toBeGreaterThan(3);
+  for (const f of stored) {
+    const file = path.join(again.dir, f.path);
+    expect(statSync(file).ino).toBe(statSync(cache.storePath(f.sha256)!).ino); // precondition: linked from the store
+    expect([f.path, cache.digests.known(file)]).toEqual([f.path, { sha256: f.sha256, size: f.size }]);
+  }
 });
