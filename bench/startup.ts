@@ -94,11 +94,11 @@ function contenders(): { list: Contender[]; skipped: string[] } {
 
 /** One hyperfine invocation over every contender (-N: no shell in between), starting with the
  * `round`-th (mod the count); results in `list` order. */
-function hyperfineRound(list: Contender[], work: string, round: number): Array<{ times: number[]; cpu: number }> {
+function hyperfineRound(list: Contender[], work: string, round: number, env: NodeJS.ProcessEnv): Array<{ times: number[]; cpu: number }> {
   const out = path.join(work, `round-${round}.json`);
   const order = list.map((_, i) => (i + round) % list.length);
   const commands = order.map((i) => list[i]!.argv.map(quote).join(' '));
-  const result = spawnSync('hyperfine', ['-N', '--warmup', String(WARMUP), '--runs', String(RUNS_PER_ROUND), '--style', 'none', '--export-json', out, ...commands], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const result = spawnSync('hyperfine', ['-N', '--warmup', String(WARMUP), '--runs', String(RUNS_PER_ROUND), '--style', 'none', '--export-json', out, ...commands], { stdio: ['ignore', 'ignore', 'inherit'], env });
   if (result.status !== 0) throw new Error(`hyperfine failed (${result.status ?? result.signal}): is every contender working? ${commands.join(' | ')}`);
   const parsed = JSON.parse(readFileSync(out, 'utf8')) as { results: Array<{ times: number[]; user: number; system: number }> };
   const results = parsed.results.map((r) => ({ times: r.times.map((t) => t * 1000), cpu: (r.user + r.system) * 1000 }));
@@ -111,26 +111,8 @@ function loadAverage(): number[] {
 
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
 
-function main(): void {
-  if (!which('hyperfine')) {
-    process.stderr.write('bench/startup: hyperfine is not installed (apt-get install hyperfine); skipped\n');
-    return;
-  }
-  const { list, skipped } = contenders();
-  const work = mkdtempSync(path.join(os.tmpdir(), 'sb-startup-'));
-  const loadBefore = loadAverage();
-  const measured: Measured[] = list.map((c) => ({ name: c.name, command: c.argv.join(' '), times: [], cpu: [] }));
-  try {
-    for (let round = 0; round < ROUNDS; round++) {
-      hyperfineRound(list, work, round).forEach((r, i) => {
-        measured[i]!.times.push(...r.times);
-        measured[i]!.cpu.push(r.cpu);
-      });
-    }
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
-  const loadAfter = loadAverage();
+/** The contenders' medians and ratios as a markdown table. */
+function table(measured: Measured[]): string[] {
   const byName = (prefix: string) => measured.find((m) => m.name.startsWith(prefix));
   const floor = byName('node -e 0')!;
   const lddtree = byName('lddtree');
@@ -140,14 +122,52 @@ function main(): void {
     'sidebundle resolve': '≤ 1.3× node -e 0, ≤ 1× lddtree',
   };
   const vsLddtreeCpu = (m: Measured) => (lddtree && /^([\w-]+: )?sidebundle resolve/.test(m.name) ? `; ${ratio(median(m.cpu), median(lddtree.cpu))} lddtree` : '');
-  const rows = measured.map((m) => {
-    const med = median(m.times);
-    const vsLddtree = lddtree && /^([\w-]+: )?sidebundle resolve/.test(m.name) ? ` (${ratio(med, median(lddtree.times))} lddtree)` : '';
-    const target = Object.entries(targets).find(([prefix]) => m.name.startsWith(prefix))?.[1] ?? '—';
-    return `| \`${m.name}\` | ${fmt(med)} | ${fmt(Math.min(...m.times))} – ${fmt(Math.max(...m.times))} | ${ratio(med, floorMedian)}${vsLddtree} | ${fmt(median(m.cpu))} (${ratio(median(m.cpu), median(floor.cpu))}${vsLddtreeCpu(m)}) | ${target} |`;
-  });
+  return [
+    '| command | median | min – max | ratio to `node -e 0` (wall, medians) | CPU per run (ratio) | target |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...measured.map((m) => {
+      const med = median(m.times);
+      const vsLddtree = lddtree && /^([\w-]+: )?sidebundle resolve/.test(m.name) ? ` (${ratio(med, median(lddtree.times))} lddtree)` : '';
+      const target = Object.entries(targets).find(([prefix]) => m.name.startsWith(prefix))?.[1] ?? '—';
+      return `| \`${m.name}\` | ${fmt(med)} | ${fmt(Math.min(...m.times))} – ${fmt(Math.max(...m.times))} | ${ratio(med, floorMedian)}${vsLddtree} | ${fmt(median(m.cpu))} (${ratio(median(m.cpu), median(floor.cpu))}${vsLddtreeCpu(m)}) | ${target} |`;
+    }),
+  ];
+}
+
+function main(): void {
+  if (!which('hyperfine')) {
+    process.stderr.write('bench/startup: hyperfine is not installed (apt-get install hyperfine); skipped\n');
+    return;
+  }
+  const { list, skipped } = contenders();
+  const work = mkdtempSync(path.join(os.tmpdir(), 'sb-startup-'));
+  const loadBefore = loadAverage();
+  // NODE_EXTRA_CA_CERTS makes every Node process read and parse those certificates at start-up
+  // (tens of ms of CPU, `node -e 0` included). Where it is set, every round runs twice, with and
+  // without it: the ratios differ, since the fixed cost lands on both sides.
+  const certs = process.env.NODE_EXTRA_CA_CERTS;
+  const withoutCerts: NodeJS.ProcessEnv = { ...process.env };
+  delete withoutCerts.NODE_EXTRA_CA_CERTS;
+  const envs = certs ? [process.env, withoutCerts] : [process.env];
+  const measured = envs.map(() => list.map((c): Measured => ({ name: c.name, command: c.argv.join(' '), times: [], cpu: [] })));
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      envs.forEach((env, e) =>
+        hyperfineRound(list, work, round * envs.length + e, env).forEach((r, i) => {
+          measured[e]![i]!.times.push(...r.times);
+          measured[e]![i]!.cpu.push(r.cpu);
+        }),
+      );
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  const loadAfter = loadAverage();
   const cores = os.cpus().length;
   const loaded = Math.max(loadBefore[0]!, loadAfter[0]!) > cores / 2; // the 1-minute averages
+  const tables = certs
+    ? [`With this machine's environment, where NODE_EXTRA_CA_CERTS is set (${certs}):`, '', ...table(measured[0]!), '', 'The same rounds without NODE_EXTRA_CA_CERTS (Node\'s own start-up alone):', '', ...table(measured[1]!)]
+    : table(measured[0]!);
   const markdown = `# CLI start-up
 
 Whole processes, timed by hyperfine (\`-N\`, ${WARMUP} warm-up run of each) with every contender in each
@@ -157,16 +177,14 @@ median over the invocations of hyperfine's mean user+system time per run: other 
 the machine stretch wall time far more than CPU time, so on a busy machine the CPU ratio is the
 steadier of the two. \`npm run bench:startup\` regenerates this file.
 
-| command | median | min – max | ratio to \`node -e 0\` (wall, medians) | CPU per run (ratio) | target |
-| --- | --- | --- | --- | --- | --- |
-${rows.join('\n')}
+${tables.join('\n')}
 
 \`sidebundle\` is the shipped command, dist/lib/cli/bin.js: the CLI bundled into one file, run with V8's
 code cache that bin.js keeps under $XDG_CACHE_HOME/sidebundle/code-cache (each command's written by its
 warm-up run).
 ${OTHER_CLIS.map(({ label, cli }) => `\n"${label}:" rows run ${label === 'modules' ? 'the same CLI unbundled, as tsc built it (' : 'another build\'s CLI ('}\`${cli}\`) in the same invocations.\n`).join('')}${skipped.length ? `\nNot measured: ${skipped.join(', ')}.\n` : ''}
 Machine load (1/5/15-minute load average, ${cores} cores): ${loadBefore.join(' / ')} before, ${loadAfter.join(' / ')} after${loaded ? ' — **the machine was loaded** (other work was running): absolute times are inflated and noisy; the side-by-side ratios are the figures to read' : ''}.`;
-  writeResults('startup', markdown, { rounds: ROUNDS, runsPerRound: RUNS_PER_ROUND, loadBefore, loadAfter, cores, results: measured });
+  writeResults('startup', markdown, { rounds: ROUNDS, runsPerRound: RUNS_PER_ROUND, loadBefore, loadAfter, cores, extraCaCerts: certs ?? null, results: measured[0], resultsWithoutExtraCaCerts: certs ? measured[1] : undefined });
 }
 
 main();
