@@ -49,7 +49,7 @@ fn place_args(places: &[Place]) -> Vec<OsString> {
         match place {
             Place::Dir { at } => args.extend(["--dir".into(), at.clone().into_os_string()]),
             Place::Symlink { link, at } => args.extend(["--symlink".into(), link.clone().into_os_string(), at.clone().into_os_string()]),
-            Place::Bind { source, at, readonly, device } => {
+            Place::Bind { source, at, readonly, device, .. } => {
                 let flag = if *device { "--dev-bind-try" } else if *readonly { "--ro-bind-try" } else { "--bind-try" };
                 args.extend([flag.into(), source.clone().into_os_string(), at.clone().into_os_string()]);
             }

@@ -20,7 +20,8 @@ pub fn entry_name(bundle: &Path, invoked: &OsStr) -> Option<OsString> {
     for _ in 0..40 {
         let dir = at.parent().map(|d| if d.as_os_str().is_empty() { Path::new(".") } else { d });
         // A link in bin/ that is an entry (an alias such as bin/sha256sum -> busybox goes on).
-        if dir.and_then(|d| std::fs::canonicalize(d).ok()).as_deref() == Some(bin.as_path()) {
+        // (A directory written as `bin` itself is it: a canonical path canonicalizes to itself.)
+        if dir.is_some_and(|d| d == bin || std::fs::canonicalize(d).is_ok_and(|real| real == bin)) {
             if let Some(name) = at.file_name() {
                 if bundle.join("runtime/entries").join(format!("{}.json", name.to_string_lossy())).is_file() {
                     return Some(name.to_os_string());
@@ -104,4 +105,37 @@ fn expand(value: &str, root: &[u8]) -> OsString {
         out.extend_from_slice(part.as_bytes());
     }
     OsString::from(OsStr::from_bytes(&out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn the_entry_is_found_through_its_link_in_bin_however_it_is_reached() {
+        let base = fs::canonicalize(std::env::temp_dir()).unwrap().join(format!("sb-entry-name-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&base);
+        let bundle = base.join("b");
+        fs::create_dir_all(bundle.join("bin")).unwrap();
+        fs::create_dir_all(bundle.join("runtime/entries")).unwrap();
+        fs::write(bundle.join("runtime/sidebundle-run"), "").unwrap();
+        fs::write(bundle.join("runtime/entries/x.json"), "{}").unwrap();
+        symlink("../runtime/sidebundle-run", bundle.join("bin/x")).unwrap();
+        symlink("x", bundle.join("bin/alias")).unwrap();
+        symlink(bundle.join("bin/x"), base.join("elsewhere")).unwrap();
+        symlink(&bundle, base.join("via")).unwrap();
+        let name = |invoked: PathBuf| entry_name(&bundle, invoked.as_os_str());
+        let x = Some(OsString::from("x"));
+        assert_eq!(name(bundle.join("bin/x")), x);
+        assert_eq!(name(bundle.join("bin/./x")), x);
+        assert_eq!(name(base.join("elsewhere")), x);
+        assert_eq!(name(base.join("via/bin/x")), x);
+        assert_eq!(name(base.join("b/runtime/../bin/x")), x);
+        // bin/alias is no entry of its own: it goes on to the entry it links to.
+        assert_eq!(name(bundle.join("bin/alias")), x);
+        assert_eq!(name(bundle.join("runtime/sidebundle-run")), None);
+        fs::remove_dir_all(&base).unwrap();
+    }
 }

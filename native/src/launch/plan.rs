@@ -39,7 +39,9 @@ pub enum Place {
     Dir { at: PathBuf },
     /// A symbolic link with this text.
     Symlink { link: PathBuf, at: PathBuf },
-    Bind { source: PathBuf, at: PathBuf, readonly: bool, device: bool },
+    /// `dir`: whether `source` is a directory, where the plan already knows it from a listing
+    /// (the mount point is then made without asking again); None where it does not.
+    Bind { source: PathBuf, at: PathBuf, readonly: bool, device: bool, dir: Option<bool> },
     /// A read-only overlay, the first layer winning.
     Overlay { lowers: Vec<PathBuf>, at: PathBuf },
 }
@@ -65,7 +67,7 @@ enum Origin {
 #[derive(Debug)]
 enum Node {
     Dir(BTreeMap<OsString, Node>),
-    Bind { source: PathBuf, origin: Origin, readonly: bool, device: bool },
+    Bind { source: PathBuf, origin: Origin, readonly: bool, device: bool, dir: Option<bool> },
     Symlink(PathBuf),
     Overlay(Vec<PathBuf>),
 }
@@ -100,14 +102,15 @@ fn is_dir(path: &Path) -> bool {
 }
 
 /// A directory's entries with their kinds, from the directory itself (d_type: no lstat each,
-/// except on file systems that do not fill it in, where the standard library asks).
-fn listing(dir: &Path) -> BTreeMap<OsString, Kind> {
+/// except on file systems that do not fill it in, where the standard library asks; None where
+/// that fails).
+fn listing(dir: &Path) -> BTreeMap<OsString, Option<Kind>> {
     let Ok(entries) = std::fs::read_dir(dir) else { return BTreeMap::new() };
     entries
         .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let t = e.file_type().ok()?;
-            Some((e.file_name(), if t.is_symlink() { Kind::Symlink } else if t.is_dir() { Kind::Dir } else { Kind::Other }))
+        .map(|e| {
+            let kind = e.file_type().ok().map(|t| if t.is_symlink() { Kind::Symlink } else if t.is_dir() { Kind::Dir } else { Kind::Other });
+            (e.file_name(), kind)
         })
         .collect()
 }
@@ -124,7 +127,15 @@ fn entry(source: PathBuf, origin: Origin, readonly: bool) -> Option<Node> {
     if meta.file_type().is_symlink() {
         return std::fs::read_link(&source).ok().map(Node::Symlink);
     }
-    Some(Node::Bind { source, origin, readonly, device: false })
+    Some(Node::Bind { source, origin, readonly, device: false, dir: Some(meta.is_dir()) })
+}
+
+/// `entry` for a name whose kind a listing gave (no lstat again).
+fn listed_entry(source: PathBuf, kind: Kind, origin: Origin, readonly: bool) -> Option<Node> {
+    if kind == Kind::Symlink {
+        return std::fs::read_link(&source).ok().map(Node::Symlink);
+    }
+    Some(Node::Bind { source, origin, readonly, device: false, dir: Some(kind == Kind::Dir) })
 }
 
 /// A directory of binds: the payload's entries (read-only), then the target's others.
@@ -153,42 +164,39 @@ struct Tree {
 }
 
 pub fn plan_root(inputs: &Inputs) -> Vec<Place> {
-    let mut tree = top_level(inputs);
-    let etc_is_link = kind_in(inputs.payload, Path::new("etc")) == Some(Kind::Symlink);
+    let payload_top = listing(inputs.payload);
+    let mut tree = top_level(inputs, &payload_top);
+    let etc_is_link = payload_top.get(OsStr::new("etc")) == Some(&Some(Kind::Symlink));
     submounts(&mut tree, inputs);
     for rel in LIB_DIRS {
         if overlaid(&tree, rel) && kind_in(inputs.payload, Path::new(rel)) == Some(Kind::Dir) {
-            tree.over.push((PathBuf::from(rel), Node::Bind { source: inputs.payload.join(rel), origin: Origin::Payload, readonly: true, device: false }));
+            tree.over.push((PathBuf::from(rel), Node::Bind { source: inputs.payload.join(rel), origin: Origin::Payload, readonly: true, device: false, dir: Some(true) }));
         }
     }
     let etc_files: Vec<String> = if etc_is_link { Vec::new() } else { HOST_ETC.iter().map(|f| format!("etc/{}", f)).collect() };
     let replaced = TARGET_CA.iter().map(|s| s.to_string()).chain(etc_files).filter(|rel| !(etc_is_link && rel.starts_with("etc/")));
     for rel in replaced {
         let source = inputs.target.join(&rel);
-        if !source.exists() {
-            continue;
-        }
-        let node = Node::Bind { source, origin: Origin::Target, readonly: true, device: false };
+        let node = || Node::Bind { source: source.clone(), origin: Origin::Target, readonly: true, device: false, dir: None };
         if overlaid(&tree, &rel) {
             // Through the overlay the target's copy shows already unless the payload has one.
-            if kind_in(inputs.payload, Path::new(&rel)).is_some() {
-                tree.over.push((PathBuf::from(rel), node));
+            // The payload is asked first: it rarely has one, so the target is rarely asked.
+            if kind_in(inputs.payload, Path::new(&rel)).is_some() && source.exists() {
+                tree.over.push((PathBuf::from(&rel), node()));
             }
-        } else {
-            graft(&mut tree.top, Path::new(&rel), node);
+        } else if source.exists() {
+            graft(&mut tree.top, Path::new(&rel), node());
         }
     }
     for rel in TARGET_DATA {
         let source = inputs.target.join(rel);
-        if !is_dir(&source) {
-            continue;
-        }
         if overlaid(&tree, rel) {
-            if kind_in(inputs.payload, Path::new(rel)) == Some(Kind::Dir) {
+            // As above, the payload first.
+            if kind_in(inputs.payload, Path::new(rel)) == Some(Kind::Dir) && is_dir(&source) {
                 tree.over.push((PathBuf::from(rel), Node::Overlay(vec![source, inputs.payload.join(rel)])));
             }
-        } else {
-            graft(&mut tree.top, Path::new(rel), Node::Bind { source, origin: Origin::Target, readonly: true, device: false });
+        } else if is_dir(&source) {
+            graft(&mut tree.top, Path::new(rel), Node::Bind { source, origin: Origin::Target, readonly: true, device: false, dir: Some(true) });
         }
     }
     follow_target_links(&mut tree, inputs);
@@ -214,23 +222,24 @@ fn follow_target_links(tree: &mut Tree, inputs: &Inputs) {
         let Ok(real) = std::fs::canonicalize(inputs.target.join(&rel)) else { continue };
         let Ok(real_rel) = real.strip_prefix(inputs.target) else { continue };
         if kind_in(inputs.payload, real_rel).is_none() && real_rel.components().count() > 1 {
-            graft(&mut tree.top, real_rel, Node::Bind { source: real.clone(), origin: Origin::Target, readonly: true, device: false });
+            graft(&mut tree.top, real_rel, Node::Bind { source: real.clone(), origin: Origin::Target, readonly: true, device: false, dir: None });
         }
     }
 }
 
-/// The top level: the target's, the payload's, or both merged.
-fn top_level(inputs: &Inputs) -> Tree {
+/// The top level: the target's, the payload's, or both merged. Both sides' kinds come from
+/// their listings (no lstat per entry).
+fn top_level(inputs: &Inputs, payload_top: &BTreeMap<OsString, Option<Kind>>) -> Tree {
     let mut tree = Tree { top: BTreeMap::new(), over: Vec::new(), overlaid: Vec::new() };
-    let payload_top = names(inputs.payload);
     let target_kinds = listing(inputs.target);
-    let mut all = payload_top.clone();
+    let mut all: Vec<OsString> = payload_top.keys().cloned().collect();
     all.extend(target_kinds.keys().cloned());
     all.sort();
     all.dedup();
     for name in all {
-        let from_target = !payload_top.contains(&name) || HOST_ALWAYS.iter().any(|h| OsStr::new(h) == name);
-        let node = if from_target { target_top(inputs.target, &name, target_kinds.get(&name).copied()) } else { payload_top_entry(inputs, &name, &mut tree.overlaid) };
+        let from_target = !payload_top.contains_key(&name) || HOST_ALWAYS.iter().any(|h| OsStr::new(h) == name);
+        let target_kind = target_kinds.get(&name).copied();
+        let node = if from_target { target_top(inputs.target, &name, target_kind.flatten()) } else { payload_top_entry(inputs, &name, payload_top[&name], target_kind, &mut tree.overlaid) };
         if let Some(node) = node {
             tree.top.insert(name, node);
         }
@@ -241,20 +250,29 @@ fn top_level(inputs: &Inputs) -> Tree {
 /// `kind` from the target's listing: None where the target has no such entry.
 fn target_top(target: &Path, name: &OsStr, kind: Option<Kind>) -> Option<Node> {
     let source = target.join(name);
-    if kind? == Kind::Symlink {
+    let kind = kind?;
+    if kind == Kind::Symlink {
         return std::fs::read_link(&source).ok().map(Node::Symlink);
     }
     let text = name.to_string_lossy();
-    Some(Node::Bind { source, origin: Origin::Target, readonly: text == "sys", device: text == "dev" })
+    Some(Node::Bind { source, origin: Origin::Target, readonly: text == "sys", device: text == "dev", dir: Some(kind == Kind::Dir) })
 }
 
-fn payload_top_entry(inputs: &Inputs, name: &OsStr, overlaid: &mut Vec<OsString>) -> Option<Node> {
+/// `kind`: the payload's entry's, from its listing; `target_kind`: the target's listing's
+/// answer for the same name (None: not listed), which says whether it is a directory unless
+/// it is a link or unknown (then it is asked).
+fn payload_top_entry(inputs: &Inputs, name: &OsStr, kind: Option<Kind>, target_kind: Option<Option<Kind>>, overlaid: &mut Vec<OsString>) -> Option<Node> {
     let source = inputs.payload.join(name);
-    let kind = kind_in(inputs.payload, Path::new(name))?;
+    let kind = kind?;
     let target = inputs.target.join(name);
     let lib_dir = LIB_DIRS.iter().any(|l| OsStr::new(l) == name);
-    if kind != Kind::Dir || lib_dir || !is_dir(&target) {
-        return entry(source, Origin::Payload, true);
+    let target_is_dir = || match target_kind {
+        Some(Some(Kind::Dir)) => true,
+        Some(Some(Kind::Other)) => false,
+        _ => is_dir(&target),
+    };
+    if kind != Kind::Dir || lib_dir || !target_is_dir() {
+        return listed_entry(source, kind, Origin::Payload, true);
     }
     if (inputs.overlay)(name) {
         overlaid.push(name.to_owned());
@@ -292,7 +310,7 @@ fn submounts(tree: &mut Tree, inputs: &Inputs) {
             Some(Kind::Dir) if is_dir(&source) => tree.over.push((rel.clone(), Node::Overlay(vec![inputs.payload.join(&rel), source]))),
             Some(_) => covered.push(rel),
             None => {
-                tree.over.push((rel.clone(), Node::Bind { source, origin: Origin::Target, readonly: false, device: false }));
+                tree.over.push((rel.clone(), Node::Bind { source, origin: Origin::Target, readonly: false, device: false, dir: None }));
                 covered.push(rel);
             }
         }
@@ -340,7 +358,7 @@ fn keep_cwd(tree: &mut Tree, inputs: &Inputs) {
     let Some(top) = rel.components().next().map(|c| c.as_os_str().to_owned()) else { return };
     let from_payload = matches!(tree.top.get(&top), Some(Node::Overlay(_)) | Some(Node::Dir(_))) || matches!(tree.top.get(&top), Some(Node::Bind { origin: Origin::Payload, .. }));
     if from_payload && !inputs.payload.join(rel).is_dir() {
-        tree.over.push((rel.to_path_buf(), Node::Bind { source: dir.to_path_buf(), origin: Origin::Target, readonly: false, device: false }));
+        tree.over.push((rel.to_path_buf(), Node::Bind { source: dir.to_path_buf(), origin: Origin::Target, readonly: false, device: false, dir: None }));
     }
 }
 
@@ -363,7 +381,7 @@ fn walk(at: PathBuf, node: Node, places: &mut Vec<Place>) {
                 walk(at.join(name), child, places);
             }
         }
-        Node::Bind { source, readonly, device, .. } => places.push(Place::Bind { source, at, readonly, device }),
+        Node::Bind { source, readonly, device, dir, .. } => places.push(Place::Bind { source, at, readonly, device, dir }),
         Node::Symlink(link) => places.push(Place::Symlink { link, at }),
         Node::Overlay(lowers) => places.push(Place::Overlay { lowers, at }),
     }
@@ -464,6 +482,31 @@ mod tests {
         for want in ["dir /usr/share", "bind /usr/share/doc /payload/usr/share/doc", "bind /usr/share/zoneinfo /target/usr/share/zoneinfo", "bind /etc/ssl/certs /target/etc/ssl/certs", "bind /lib /target/lib"] {
             assert!(got.contains(&want.to_owned()), "{} not in {:?}", want, got);
         }
+    }
+
+    #[test]
+    fn binds_say_whether_their_source_is_a_directory_where_a_listing_told() {
+        let r = roots("kinds", &["opt/tool/t.json", "tool.conf", "etc/group"], &["var/log/", "target.conf", "etc/group"]);
+        let places = plan(&r, true, &[]);
+        let dir_of = |at: &str| places.iter().find_map(|p| match p {
+            Place::Bind { at: a, dir, .. } if a == Path::new(at) => Some(*dir),
+            _ => None,
+        });
+        // The listings' kinds: the target's directory and file, the payload's own directory and file.
+        assert_eq!(dir_of("/var"), Some(Some(true)), "{:?}", places);
+        assert_eq!(dir_of("/target.conf"), Some(Some(false)), "{:?}", places);
+        assert_eq!(dir_of("/opt"), Some(Some(true)), "{:?}", places);
+        assert_eq!(dir_of("/tool.conf"), Some(Some(false)), "{:?}", places);
+        // A host file over the overlay: not listed, so the fill asks.
+        assert_eq!(dir_of("/etc/group"), Some(None), "{:?}", places);
+    }
+
+    #[test]
+    fn over_an_overlay_a_targets_file_is_bound_only_where_both_sides_have_it() {
+        // group: both; hosts: the payload's only; passwd: the target's only (shows through).
+        let r = roots("both", &["etc/ld.so.cache", "etc/group", "etc/hosts"], &["etc/passwd", "etc/group"]);
+        let got = ats(&plan(&r, true, &[]), &r.base);
+        assert_eq!(got, vec!["overlay /etc /payload/etc:/target/etc", "bind /etc/group /target/etc/group"]);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! failure before it leaves the host view intact (auto falls back to host mode).
 
 use std::ffi::{OsStr, OsString};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::ptr;
 
 use super::plan::{self, Inputs, Place};
@@ -179,15 +179,16 @@ fn fill_root(base: &Path, places: &[Place]) -> Result<(), Fill> {
                     debug(&format!("cannot create {}: {}", at.display(), e));
                 }
             }
-            Place::Bind { source, at, readonly, .. } => {
+            Place::Bind { source, at, readonly, dir, .. } => {
                 // A mount point that cannot be made (the cwd under a read-only payload
                 // directory, a path behind a link) leaves that path as it is.
-                if let Err(e) = mount_point_for(base, at, source).and_then(|target| mount::bind(source, &target, *readonly)) {
+                if let Err(e) = mount_point_for(base, at, source, *dir).and_then(|target| mount::bind(source, &target, *readonly)) {
                     debug(&e);
                 }
             }
             Place::Overlay { lowers, at } => {
-                let target = match mount_point_for(base, at, &lowers[0]) {
+                // The plan overlays directories only (its first layer is one).
+                let target = match mount_point_for(base, at, &lowers[0], Some(true)) {
                     Ok(target) => target,
                     Err(e) => {
                         debug(&e);
@@ -210,8 +211,19 @@ fn fill_root(base: &Path, places: &[Place]) -> Result<(), Fill> {
 }
 
 /// `at` under `base`, created like `source` (directory or file) if missing. Never through a
-/// link: the link's target would be resolved outside the new root.
-fn mount_point_for(base: &Path, at: &Path, source: &Path) -> Result<PathBuf, String> {
+/// link: the link's target would be resolved outside the new root. `source_is_dir`: what the
+/// plan knows of `source` (None: asked here).
+fn mount_point_for(base: &Path, at: &Path, source: &Path, source_is_dir: Option<bool>) -> Result<PathBuf, String> {
+    // A top-level place is new in the fresh tmpfs but for a name planned twice: made at once
+    // (no lstat of it, no stat of the source). Where that fails (it exists), the careful way
+    // below decides, as before: a failed mkdir or O_EXCL open changed nothing.
+    if let (Some(dir), Some(name)) = (source_is_dir, top_level_name(at)) {
+        let target = base.join(name);
+        let made = if dir { std::fs::create_dir(&target) } else { std::fs::OpenOptions::new().write(true).create_new(true).open(&target).map(|_| ()) };
+        if made.is_ok() {
+            return Ok(target);
+        }
+    }
     let mut target = base.to_path_buf();
     let mut parts = at.components().skip(1);
     // One lstat per component, up to the first missing one (nothing below it exists either).
@@ -233,4 +245,57 @@ fn mount_point_for(base: &Path, at: &Path, source: &Path) -> Result<PathBuf, Str
     }
     let made = if std::fs::metadata(source).is_ok_and(|m| m.is_dir()) { std::fs::create_dir_all(&target) } else { std::fs::File::create(&target).map(|_| ()) };
     made.map(|_| target).map_err(|e| format!("cannot create the mount point {}: {}", at.display(), e))
+}
+
+/// `name` for `/name`, None for any other path.
+fn top_level_name(at: &Path) -> Option<&std::ffi::OsStr> {
+    let mut parts = at.components();
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(Component::RootDir), Some(Component::Normal(name)), None) => Some(name),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    #[test]
+    fn a_mount_point_is_made_like_its_source_and_never_through_a_link() {
+        let base = std::env::temp_dir().join(format!("sb-root-points-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&base);
+        fs::create_dir_all(&base).unwrap();
+        let missing = Path::new("/nonexistent-source");
+        // With what the plan knows of the source (the source itself is not asked).
+        assert_eq!(mount_point_for(&base, Path::new("/d"), missing, Some(true)), Ok(base.join("d")));
+        assert!(base.join("d").is_dir());
+        assert_eq!(mount_point_for(&base, Path::new("/f"), missing, Some(false)), Ok(base.join("f")));
+        assert!(fs::symlink_metadata(base.join("f")).unwrap().is_file());
+        // Without: the source is asked (a directory here, a file where it is missing).
+        assert_eq!(mount_point_for(&base, Path::new("/g"), Path::new("/"), None), Ok(base.join("g")));
+        assert!(base.join("g").is_dir());
+        assert_eq!(mount_point_for(&base, Path::new("/d/deeper/e"), Path::new("/"), Some(true)), Ok(base.join("d/deeper/e")));
+        assert!(base.join("d/deeper/e").is_dir());
+        // An existing place is used as it is, whatever the hint says.
+        fs::write(base.join("kept"), "x").unwrap();
+        assert_eq!(mount_point_for(&base, Path::new("/kept"), Path::new("/"), Some(true)), Ok(base.join("kept")));
+        assert_eq!(fs::read_to_string(base.join("kept")).unwrap(), "x");
+        // A link is refused, at the top level and on the way.
+        std::os::unix::fs::symlink("/", base.join("l")).unwrap();
+        for at in ["/l", "/l/x"] {
+            let got = mount_point_for(&base, Path::new(at), Path::new("/"), Some(true));
+            assert!(got.as_ref().is_err_and(|e| e.contains("is a link")), "{}: {:?}", at, got);
+        }
+        assert!(!Path::new("/x-made-through-a-link").exists());
+        fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn only_a_path_of_one_name_is_top_level() {
+        assert_eq!(top_level_name(Path::new("/usr")), Some(std::ffi::OsStr::new("usr")));
+        assert_eq!(top_level_name(Path::new("/usr/lib")), None);
+        assert_eq!(top_level_name(Path::new("/")), None);
+        assert_eq!(top_level_name(Path::new("usr")), None);
+    }
 }
