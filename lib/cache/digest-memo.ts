@@ -49,7 +49,7 @@ export interface MemoBacking {
 export class DigestMemo {
   /** Bumped on every change, so a saver knows whether there is anything to save. */
   changes = 0;
-  /** Inode → its last known state, least recently used first. */
+  /** Inode to its last known state, least recently used first. */
   readonly entries = new Map<string, MemoEntry>();
   /** When this process began hashing each state it hashed (ms since the epoch); not saved, so
    * only a hash made here, whose timing is known, lets a copy skip reading the file. */

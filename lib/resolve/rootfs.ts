@@ -162,7 +162,7 @@ export class RootFs {
     return { listed: [...this.listed].sort(), read: [...this.contents].sort() };
   }
 
-  /** Everything this view looked at, for cache validation: logical path → what was there. */
+  /** Everything this view looked at, for cache validation: from logical path to what was there. */
   probes(): Map<string, Probe> {
     const out = new Map<string, Probe>();
     for (const [logical, stats] of this.stats) {
