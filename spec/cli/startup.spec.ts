@@ -140,6 +140,12 @@ describe('the shipped command (bin.js): the bundle, with its code cache', () => 
     expect(streams(resolved.builtins)).toEqual([]);
   });
 
+  test('the bundle is ASCII, which bin.js reads into a one-byte string (scripts/bundle-cli.js warns of other characters)', () => {
+    const text = readFileSync(path.join(repoRoot, 'dist/lib/cli/main.bundle.js'), 'utf8');
+    const wide = text.split('\n').flatMap((line, i) => (/[^\x00-\x7f]/.test(line) ? [`${i + 1}: ${line.trim()}`] : []));
+    expect(wide).toEqual([]);
+  });
+
   test('each command writes its cache after its first successful run and uses it after; a failed run writes none', () => {
     const home = path.join(dir, 'xdg-cache');
     const jq = ['resolve', '--from-host', '/usr/bin/jq'];
