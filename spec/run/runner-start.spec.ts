@@ -1,0 +1,44 @@
+// The runner's own start-up (native/src/bin/run.rs, a C `main` without the standard library's
+// start-up): what of that start-up a launch relied on still happens. A descriptor 0-2 the
+// caller closed reaches the program open on /dev/null, in every mode the runner execs in, and
+// the program gets its arguments and exit status through.
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+
+import { createBundle } from '../helpers/cli';
+import { tempDir } from '../helpers/tmp';
+
+jest.setTimeout(120_000);
+
+const dir = tempDir('sb-runner-start-');
+let bin: string;
+
+beforeAll(() => {
+  bin = path.join(createBundle(['--name', 'start', '--out-dir', dir, '--from-host', '/usr/bin/readlink', '--run-mode', 'ns']).dir, 'bin');
+});
+
+/** `sh -c SCRIPT` with $0 the bundle's readlink, in run mode `mode`. */
+function sh(script: string, mode: string) {
+  return spawnSync('/bin/sh', ['-c', script, path.join(bin, 'readlink')], { encoding: 'utf8', env: { ...process.env, SIDEBUNDLE_RUN_MODE: mode } });
+}
+
+describe.each(['ns', 'host'])('run mode %s', (mode) => {
+  test('a closed stdin or stderr is open on /dev/null for the program', () => {
+    // The precondition: natively, the closed descriptor is not there.
+    expect(spawnSync('/bin/sh', ['-c', 'exec /usr/bin/readlink /proc/self/fd/0 <&-']).status).not.toBe(0);
+    const stdin = sh('exec "$0" /proc/self/fd/0 <&-', mode);
+    expect(stdin).toMatchObject({ status: 0, stdout: '/dev/null\n' });
+    const stderr = sh('exec "$0" /proc/self/fd/2 2>&-', mode);
+    expect(stderr).toMatchObject({ status: 0, stdout: '/dev/null\n' });
+  });
+
+  test('open descriptors, arguments and the exit status pass through', () => {
+    const native = spawnSync('/usr/bin/readlink', ['-n', '--', '/proc/self/fd/0', '/nonexistent'], { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+    const bundled = spawnSync(path.join(bin, 'readlink'), ['-n', '--', '/proc/self/fd/0', '/nonexistent'], { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, SIDEBUNDLE_RUN_MODE: mode } });
+    // Node's pipes are socket pairs: the same kind of descriptor, not /dev/null.
+    expect(native.stdout).toMatch(/^socket:\[\d+\]\n$/);
+    expect(bundled.status).toBe(native.status);
+    expect(bundled.status).not.toBe(0);
+    expect(bundled.stdout).toMatch(/^socket:\[\d+\]\n$/);
+  });
+});
