@@ -182,3 +182,23 @@ describe('StepCache.batch', () => {
     for (const f of files) expect(again.known(f)?.sha256).toBe(sha(path.basename(f)));
   });
 });
+
+test('a save writes each state exactly as the reference encoding does, for any 64-bit field (no BigInt on its path)', () => {
+  const max = 18446744073709551615n; // 2^64 - 1
+  const keys = [
+    `0:${max}:0:-1:9223372036854775807`,
+    `${max}:0:${max}:-9223372036854775808:-4294967296`,
+    '4294967296:4294967295:4294967297:-4294967297:1764560000123456789',
+    '2049:12:100:946684800000000000:-1',
+    '2049:13:0:0:0',
+  ];
+  const entries = keys.map((key, i) => ({ key, digest: { sha256: sha(String(i)), size: Number(BigInt(key.split(':')[2]!) & 0xffffn) } }));
+  const reference = encodeTable(entries, Buffer.alloc(32, 1)).subarray(48);
+  const table = new MemoTable(path.join(dir, 'edge.bin'), dir, Buffer.alloc(32, 1));
+  table.save(entries, []);
+  const saved = readFileSync(path.join(dir, 'edge.bin')).subarray(48);
+  expect(saved.length).toBe(reference.length);
+  for (let at = 0; at < saved.length; at += 80) expect(saved.subarray(at, at + 72).equals(reference.subarray(at, at + 72))).toBe(true); // all but the use stamp
+  const again = new MemoTable(path.join(dir, 'edge.bin'), dir, Buffer.alloc(32, 1));
+  for (const entry of entries) expect(again.find(entry.key.split(':').slice(0, 2).join(':'))?.entry.key).toBe(entry.key);
+});
