@@ -5,6 +5,7 @@
 // Temporary files only, no root.
 import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, copyFileSync, existsSync, linkSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -183,5 +184,11 @@ describe('hashing with reused read buffers', () => {
         if (i % 2 === 1) expect(readFileSync(`${files[i]}.copy${round}`).equals(readFileSync(files[i]!))).toBe(true);
       });
     }
+  });
+
+  test('a path that is a FIFO does not block the hash (opened non-blocking: no writer reads as empty)', async () => {
+    const fifo = path.join(dir, 'fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    expect(await sha256File(fifo)).toEqual({ sha256: sha(''), size: 0 });
   });
 });
