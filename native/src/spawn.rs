@@ -51,6 +51,7 @@ const FAIL_UNSHARE: u8 = b'U';
 const FAIL_CHDIR: u8 = b'C';
 const FAIL_EXEC: u8 = b'X';
 const FAIL_STDIO: u8 = b'O';
+const SIGXFSZ: c_int = 25;
 
 fn find_program(name: &str, env: &[(String, String)]) -> String {
     if name.contains('/') {
@@ -161,6 +162,11 @@ unsafe fn child_after_fork(
     // then stops the trace cleanly.
     sys::prctl(sys::PR_SET_PDEATHSIG, sys::SIGKILL as u64, 0, 0, 0);
     sys::setpgid(0, 0);
+    // The command starts with SIGPIPE and SIGXFSZ at their defaults, as from a shell or Node's
+    // child_process: Node and Rust's start-up ignore them, and an exec keeps an ignored signal
+    // (a traced writer to a closed pipe would get EPIPE where it dies natively).
+    sys::signal(sys::SIGPIPE, sys::SIG_DFL);
+    sys::signal(SIGXFSZ, sys::SIG_DFL);
     let null = sys::open(devnull.as_ptr(), 2 /* O_RDWR */);
     if null < 0 || sys::dup2(null, 0) < 0 {
         fail(FAIL_STDIO);

@@ -1,7 +1,8 @@
 // The runner's own start-up (native/src/bin/run.rs, a C `main` without the standard library's
 // start-up): what of that start-up a launch relied on still happens. A descriptor 0-2 the
 // caller closed reaches the program open on /dev/null, in every mode the runner execs in, and
-// the program gets its arguments and exit status through.
+// the program gets its arguments and exit status through, and the caller's signal dispositions
+// (the runner ignored SIGPIPE, as Rust's start-up does, and the program inherited that).
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 
@@ -14,7 +15,7 @@ const dir = tempDir('sb-runner-start-');
 let bin: string;
 
 beforeAll(() => {
-  bin = path.join(createBundle(['--name', 'start', '--out-dir', dir, '--from-host', '/usr/bin/readlink', '--run-mode', 'ns']).dir, 'bin');
+  bin = path.join(createBundle(['--name', 'start', '--out-dir', dir, '--from-host', '/usr/bin/readlink', '--from-host', '/usr/bin/yes', '--from-host', '/usr/bin/grep', '--run-mode', 'ns']).dir, 'bin');
 });
 
 /** `sh -c SCRIPT` with $0 the bundle's readlink, in run mode `mode`. */
@@ -30,6 +31,19 @@ describe.each(['ns', 'host'])('run mode %s', (mode) => {
     expect(stdin).toMatchObject({ status: 0, stdout: '/dev/null\n' });
     const stderr = sh('exec "$0" /proc/self/fd/2 2>&-', mode);
     expect(stderr).toMatchObject({ status: 0, stdout: '/dev/null\n' });
+  });
+
+  test('the program gets the caller\'s signal dispositions: a writer to a closed pipe ends by SIGPIPE as natively', () => {
+    const env = { ...process.env, SIDEBUNDLE_RUN_MODE: mode };
+    const piped = (yes: string) => spawnSync('/bin/bash', ['-c', '"$0" | head -1; echo "status ${PIPESTATUS[0]}"', yes], { encoding: 'utf8', env });
+    const native = piped('/usr/bin/yes');
+    expect(native).toMatchObject({ stdout: 'y\nstatus 141\n', stderr: '' });
+    expect(piped(path.join(bin, 'yes'))).toMatchObject({ stdout: native.stdout, stderr: '' });
+    // Every disposition, as /proc says: none ignored by the runner, and one the caller ignores
+    // (SIGINT, through `trap '' INT`) still ignored.
+    const ignored = (grep: string) => spawnSync('/bin/bash', ['-c', 'trap "" INT; "$0" ^SigIgn /proc/self/status', grep], { encoding: 'utf8', env }).stdout;
+    expect(ignored('/usr/bin/grep')).toMatch(/^SigIgn:\s+0+2\n$/);
+    expect(ignored(path.join(bin, 'grep'))).toBe(ignored('/usr/bin/grep'));
   });
 
   test('open descriptors, arguments and the exit status pass through', () => {

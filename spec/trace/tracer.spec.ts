@@ -275,6 +275,11 @@ int main(void) { signal(SIGUSR1, on); raise(SIGUSR1); return 1; }`);
     expect((await trace({ command: [program], backend: 'ptrace' })).exit).toEqual({ code: 42 });
   });
 
+  test.each(['ptrace', 'fanotify'] as const)('%s: the command starts with SIGPIPE at its default (Node ignores it; a writer to a closed pipe dies as natively)', async (backend) => {
+    const report = await trace({ command: ['/bin/bash', '-c', '/usr/bin/yes | /usr/bin/head -1 >/dev/null; exit ${PIPESTATUS[0]}'], backend });
+    expect(report.exit).toEqual({ code: 141 });
+  });
+
   test('an AbortSignal cancels the session and keeps what was seen', async () => {
     const marker = `sb-cancel-${process.pid}`;
     const controller = new AbortController();

@@ -6,7 +6,10 @@
 //! and installs an alternate signal stack: about 15 system calls, ~45 µs of CPU per launch
 //! here) that a launcher which execs at once has no use for. What of that start-up a launch
 //! relies on is done below the same way: descriptors 0-2 opened on /dev/null where closed (the
-//! program never starts with a closed stdio), SIGPIPE ignored, a panic's exit status 101.
+//! program never starts with a closed stdio), a panic's exit status 101. Not SIGPIPE: the
+//! standard library ignores it, and the program, exec'd with that disposition, would then get
+//! EPIPE where natively it ends (`jq ... | head -1` printed "Broken pipe" and exited 2, not 141).
+//! The program gets the caller's dispositions, as from any exec.
 //! std::env::args_os still works: on glibc the standard library takes argv from .init_array.
 #![cfg_attr(not(test), no_main)] // a test build keeps the harness's main
 #![cfg_attr(test, allow(dead_code, unused_imports))]
@@ -22,8 +25,6 @@ use sidebundle_native::{launch, single, sys};
 pub extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
     launch::timing::mark("start");
     open_closed_stdio();
-    // SAFETY: setting a signal's disposition; no handler runs.
-    unsafe { sys::signal(sys::SIGPIPE, SIG_IGN) };
     if std::panic::catch_unwind(|| -> () { run() }).is_err() {
         // The panic hook has printed the message; 101 as for a Rust main that panics.
         std::process::exit(101);
@@ -47,7 +48,6 @@ fn run() -> ! {
     launch::run_invoked(&args)
 }
 
-const SIG_IGN: usize = 1;
 const POLLNVAL: i16 = 0x20;
 const O_RDWR: c_int = 2;
 const F_GETFD: c_int = 1;
