@@ -5,7 +5,6 @@
 // runInNewThread, so a whole trace session (fork, exec, the tracer loop) runs in one libuv
 // worker thread and the event loop never blocks. Results come back as a pointer that we read
 // and free with the shim's own sb_free (ffi-rs's freeResultMemory double-frees strings).
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 
@@ -40,7 +39,7 @@ function locate(name: string, target: string): string | undefined {
   const script = path.join(packageRoot(), 'scripts/build-native.js');
   if (!existsSync(path.join(packageRoot(), 'native/Cargo.toml')) || !existsSync(script)) return undefined;
   process.stderr.write('sidebundle: building the native tracer (first use; cargo, offline)…\n');
-  spawnSync(process.execPath, [script], { stdio: ['ignore', 'ignore', 'inherit'] });
+  (require('node:child_process') as typeof import('node:child_process')).spawnSync(process.execPath, [script], { stdio: ['ignore', 'ignore', 'inherit'] });
   return candidates(name, target).find((p) => existsSync(p));
 }
 

@@ -7,7 +7,6 @@
 // would read and hash every imported source on every start. The machine's own timestamp-based
 // .pyc files are dropped. Compiled files are remembered by (logical path, source digest) per
 // interpreter digest, so a rebundle compiles only what changed.
-import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import * as path from 'node:path';
 
@@ -163,6 +162,8 @@ export async function compileWith(stagingDir: string, interpreter: Interpreter, 
 
 function run(command: string[], args: string[], input: string, env: Record<string, string>): Promise<{ stdout: string; error?: string }> {
   return new Promise((resolve) => {
+    // child_process on first use: loading it (with net and dgram) costs every create ~6 ms.
+    const { spawn } = require('node:child_process') as typeof import('node:child_process');
     const child = spawn(command[0]!, [...command.slice(1), ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';

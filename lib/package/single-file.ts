@@ -7,14 +7,16 @@ import { chmodSync, closeSync, copyFileSync, fstatSync, openSync, renameSync, rm
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { deflateRaw } from 'node:zlib';
 
 import { recordSlices, SLICE_BYTES } from './single-file-records';
 
 export const MAGIC = Buffer.from('SIDEBUNDLE-SFX-2', 'latin1');
-const deflate = promisify(deflateRaw);
+// zlib and v8 are required on first use: a bundle without a single file (most) never loads them
+// (zlib alone is ~7 ms of a command's start-up here).
+let deflater: ((data: Buffer, options: import('node:zlib').ZlibOptions) => Promise<Buffer>) | undefined;
+const deflate = (data: Buffer, options: import('node:zlib').ZlibOptions) =>
+  (deflater ??= promisify((require('node:zlib') as typeof import('node:zlib')).deflateRaw))(data, options);
 
 /** gzip's default level: measured against `tar -czf` (bench/single-file.ts), 9 costs about
  * twice the time for a few percent of size. */
@@ -44,7 +46,7 @@ export interface SingleFileOptions {
  * on Node 20, gc({ type: 'major' }) left the dead buffers in place. */
 function collector(): () => void {
   try {
-    setFlagsFromString('--expose-gc');
+    (require('node:v8') as typeof import('node:v8')).setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
     return () => gc();
   } catch {

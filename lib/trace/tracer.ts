@@ -3,7 +3,6 @@
 // static agent for any other root (it enters the root: mount namespace + pivot_root). An
 // AbortSignal (the CLI wires Ctrl+C to it) cancels the session: the native side kills the
 // traced tree and returns what it saw.
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -81,6 +80,8 @@ async function runAgent(request: TraceRequest, backend: TraceBackend, root: stri
     const output = path.join(work, 'out');
     const agent = agentBinaryPath();
     await new Promise<void>((resolve, reject) => {
+      // child_process on first use (with net and dgram, ~6 ms): a create without a trace never loads it.
+      const { execFile } = require('node:child_process') as typeof import('node:child_process');
       const child = execFile(agent, agentArgs(root, spec, output, backend), { maxBuffer: 64 * 1024 * 1024 }, (error, _stdout, stderr) => {
         if (error) {
           const said = agentFailure(stderr);

@@ -3,7 +3,6 @@
 // once, and the member inflated with a cap on its size. Every offset and length is checked
 // against the file, so a truncated or hostile archive is a clear error, never a huge read.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { inflateRawSync } from 'node:zlib';
 
 import { SidebundleError } from '../errors';
 
@@ -132,7 +131,8 @@ function memberData(read: Read, member: ZipMember, file: string, limit: number):
   if (member.method === 0) return data;
   if (member.method !== 8) throw broken(file, `${member.name} is compressed with method ${member.method} (only stored and deflate are read)`);
   try {
-    return inflateRawSync(data, { maxOutputLength: limit });
+    // zlib on first use (~7 ms to load): only a JVM payload's jars are read here.
+    return (require('node:zlib') as typeof import('node:zlib')).inflateRawSync(data, { maxOutputLength: limit });
   } catch (error) {
     throw broken(file, `${member.name} does not inflate: ${(error as Error).message}`);
   }
