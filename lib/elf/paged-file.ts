@@ -16,10 +16,11 @@ export class PagedFile {
     readonly path: string,
   ) {}
 
+  /** Where the bytes `locate` found start in the buffer it returned. */
+  base = 0;
+
   read(offset: number, length: number, what: string): Buffer {
-    if (offset < 0 || length < 0 || offset + length > this.size) {
-      throw truncated(this.path, `${what} (bytes ${offset}..${offset + length}) lies past the end of the file (${this.size} bytes)`);
-    }
+    this.check(offset, length, what);
     const out = Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
@@ -29,6 +30,29 @@ export class PagedFile {
       done += page.copy(out, done, within, Math.min(page.length, within + (length - done)));
     }
     return out;
+  }
+
+  /**
+   * The buffer holding bytes offset..offset+length (checked as `read` checks them), with `base`
+   * set to where they start in it: the cached page itself when they lie in one page (no copy, no
+   * allocation: the reader's fields are decoded from it with plain byte arithmetic), a copy otherwise.
+   */
+  locate(offset: number, length: number, what: string): Buffer {
+    this.check(offset, length, what);
+    const index = Math.floor(offset / PAGE);
+    const within = offset - index * PAGE;
+    if (within + length <= PAGE) {
+      this.base = within;
+      return this.page(index);
+    }
+    this.base = 0;
+    return this.read(offset, length, what);
+  }
+
+  private check(offset: number, length: number, what: string): void {
+    if (offset < 0 || length < 0 || offset + length > this.size) {
+      throw truncated(this.path, `${what} (bytes ${offset}..${offset + length}) lies past the end of the file (${this.size} bytes)`);
+    }
   }
 
   /** A NUL-terminated string starting at `offset`, not reaching past `limit` nor MAX_STRING bytes. */
@@ -86,4 +110,29 @@ export class StringTable {
     }
     return text;
   }
+}
+
+// Little-endian fields decoded with byte arithmetic, from bytes `locate` returned (so never past
+// them). The reader runs once per process, cold: each Buffer#readUInt32LE is a call into a
+// bounds-checked library function and each readBigUInt64LE allocates a BigInt, which cost more
+// than the few reads of a file. Here, not in a module of their own: one more module is one more
+// file found, read and compiled at every start.
+
+export function u16(b: Uint8Array, at: number): number {
+  return b[at]! | (b[at + 1]! << 8);
+}
+
+export function u32(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
+}
+
+/** A 64-bit field as a number, or -1 when it is above Number.MAX_SAFE_INTEGER (2^53 - 1). */
+export function u64(b: Uint8Array, at: number): number {
+  const high = u32(b, at + 4);
+  return high > 0x1fffff ? -1 : high * 0x100000000 + u32(b, at);
+}
+
+/** The 64-bit field in hexadecimal, for messages about a value u64 refused. */
+export function hex64(b: Uint8Array, at: number): string {
+  return ((BigInt(u32(b, at + 4)) << 32n) | BigInt(u32(b, at))).toString(16);
 }

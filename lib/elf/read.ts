@@ -12,7 +12,7 @@ import { closeSync, fstatSync, openSync } from 'node:fs';
 import { SidebundleError, errnoCode } from '../errors';
 import * as C from './constants';
 import { MAX_DYNAMIC_ENTRIES, MAX_NEEDED, MAX_PHDR_BYTES, MAX_STRING_BYTES } from './limits';
-import { PagedFile, StringTable } from './paged-file';
+import { PagedFile, StringTable, hex64, u16, u32, u64 } from './paged-file';
 import { malformed, notElf, truncated, unsupported } from './problems';
 import type { ElfInfo } from './types';
 import { readVersionDefs, readVersionNeeds, type TableExtent } from './versions';
@@ -55,17 +55,19 @@ export function hasElfMagic(head: Buffer): boolean {
 
 function parse(file: PagedFile, path: string): ElfInfo {
   if (file.size < 4) throw notElf(path, 'it is too short to be an ELF file');
-  const ident = file.read(0, Math.min(C.EHDR_SIZE, file.size), 'ELF header');
+  // The header is the start of the first page (the page is at most the file: ident[4] of a
+  // 4-byte file is undefined here as it was in a 4-byte copy).
+  const ident = file.locate(0, Math.min(C.EHDR_SIZE, file.size), 'ELF header');
   if (!hasElfMagic(ident)) throw notElf(path, 'it does not start with the ELF magic bytes');
   if (ident[4] !== C.ELFCLASS64) {
     const what = ident[4] === C.ELFCLASS32 ? '32-bit' : `class ${ident[4]}`;
     throw unsupported(path, `it is a ${what} ELF file; sidebundle supports 64-bit x86-64 only`);
   }
   if (ident[5] !== C.ELFDATA2LSB) throw unsupported(path, 'it is a big-endian ELF file; sidebundle supports x86-64 only');
-  if (ident.length < C.EHDR_SIZE) throw truncated(path, 'the ELF header is incomplete');
+  if (file.size < C.EHDR_SIZE) throw truncated(path, 'the ELF header is incomplete');
 
-  const type = ident.readUInt16LE(16);
-  const machine = ident.readUInt16LE(18);
+  const type = u16(ident, 16);
+  const machine = u16(ident, 18);
   if (machine !== C.EM_X86_64) {
     throw unsupported(path, `it is built for ${C.MACHINE_NAMES[machine] ?? `machine ${machine}`}; sidebundle supports x86-64 only`);
   }
@@ -83,13 +85,16 @@ function parse(file: PagedFile, path: string): ElfInfo {
     versionDefs: [],
   };
 
-  const interp = segments.find((s) => s.type === C.PT_INTERP);
+  let interp: Segment | undefined;
+  let dynamic: Segment | undefined;
+  for (const s of segments) {
+    if (s.type === C.PT_INTERP && interp === undefined) interp = s;
+    else if (s.type === C.PT_DYNAMIC && dynamic === undefined) dynamic = s;
+  }
   if (interp) {
     if (interp.filesz === 0) throw malformed(path, 'PT_INTERP is empty');
     info.interpreter = file.cstring(interp.offset, interp.offset + interp.filesz, 'PT_INTERP');
   }
-
-  const dynamic = segments.find((s) => s.type === C.PT_DYNAMIC);
   if (dynamic) {
     info.hasDynamic = true;
     readDynamic(file, dynamic, segments, info, path);
@@ -97,30 +102,32 @@ function parse(file: PagedFile, path: string): ElfInfo {
   return info;
 }
 
+/** `header` is the first page: the ELF header at its start. */
 function readSegments(file: PagedFile, header: Buffer, path: string): Segment[] {
-  const phoff = u64(header, 32, path, 'e_phoff');
-  const phentsize = header.readUInt16LE(54);
-  let phnum = header.readUInt16LE(56);
+  const phoff = checked(header, 32, path, 'e_phoff');
+  const phentsize = u16(header, 54);
+  let phnum = u16(header, 56);
   if (phnum === 0) return [];
   if (phentsize !== C.PHDR_SIZE) throw malformed(path, `e_phentsize is ${phentsize}, expected ${C.PHDR_SIZE}`);
   if (phnum === C.PN_XNUM) {
     // The real count lives in sh_info of section header 0.
-    const shoff = u64(header, 40, path, 'e_shoff');
-    const sh0 = file.read(shoff, C.SHDR_SIZE, 'section header 0');
-    phnum = sh0.readUInt32LE(44);
+    const shoff = checked(header, 40, path, 'e_shoff');
+    const sh0 = file.locate(shoff, C.SHDR_SIZE, 'section header 0');
+    phnum = u32(sh0, file.base + 44);
   }
   if (phnum * C.PHDR_SIZE > MAX_PHDR_BYTES) {
     throw malformed(path, `it declares ${phnum} program headers; the kernel loads at most ${Math.floor(MAX_PHDR_BYTES / C.PHDR_SIZE)}`);
   }
-  const table = file.read(phoff, phnum * C.PHDR_SIZE, 'the program header table');
+  const table = file.locate(phoff, phnum * C.PHDR_SIZE, 'the program header table');
+  const base = file.base;
   const segments: Segment[] = [];
   for (let i = 0; i < phnum; i++) {
-    const at = i * C.PHDR_SIZE;
+    const at = base + i * C.PHDR_SIZE;
     const segment = {
-      type: table.readUInt32LE(at),
-      offset: u64(table, at + 8, path, 'p_offset'),
-      vaddr: u64(table, at + 16, path, 'p_vaddr'),
-      filesz: u64(table, at + 32, path, 'p_filesz'),
+      type: u32(table, at),
+      offset: checked(table, at + 8, path, 'p_offset'),
+      vaddr: checked(table, at + 16, path, 'p_vaddr'),
+      filesz: checked(table, at + 32, path, 'p_filesz'),
     };
     if (segment.type === C.PT_INTERP || segment.type === C.PT_DYNAMIC) {
       if (segment.offset + segment.filesz > file.size) {
@@ -172,13 +179,17 @@ function readDynamicTags(file: PagedFile, dynamic: Segment, info: ElfInfo, path:
   if (count > MAX_DYNAMIC_ENTRIES) {
     throw malformed(path, `PT_DYNAMIC holds ${count} entries, more than the ${MAX_DYNAMIC_ENTRIES} sidebundle reads`);
   }
-  const raw = file.read(dynamic.offset, count * C.DYN_SIZE, 'the dynamic section');
+  const raw = file.locate(dynamic.offset, count * C.DYN_SIZE, 'the dynamic section');
+  const base = file.base;
   const tags: DynamicTags = { needed: [] };
   for (let i = 0; i < count; i++) {
-    const tag = Number(raw.readBigInt64LE(i * C.DYN_SIZE));
-    if (tag === C.DT_NULL) break;
-    const value = u64(raw, i * C.DYN_SIZE + 8, path, 'd_val');
-    switch (tag) {
+    const at = base + i * C.DYN_SIZE;
+    // d_tag is signed; every tag read here is below 2^31, so one with a high word matches none.
+    const low = u32(raw, at);
+    const high = u32(raw, at + 4);
+    if (low === C.DT_NULL && high === 0) break;
+    const value = checked(raw, at + 8, path, 'd_val');
+    switch (high === 0 ? low : -1) {
       case C.DT_NEEDED:
         if (tags.needed.length === MAX_NEEDED) throw malformed(path, `it has more than ${MAX_NEEDED} DT_NEEDED entries`);
         tags.needed.push(value);
@@ -212,8 +223,9 @@ function tableAt(address: number, segments: Segment[], path: string, what: strin
   throw malformed(path, `${what} address 0x${address.toString(16)} is not inside any loadable segment`);
 }
 
-function u64(buffer: Buffer, at: number, path: string, what: string): number {
-  const value = buffer.readBigUInt64LE(at);
-  if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw malformed(path, `${what} is out of range (0x${value.toString(16)})`);
-  return Number(value);
+/** A 64-bit field that must fit a number (offsets and sizes past 2^53 are not real files'). */
+function checked(buffer: Buffer, at: number, path: string, what: string): number {
+  const value = u64(buffer, at);
+  if (value === -1) throw malformed(path, `${what} is out of range (0x${hex64(buffer, at)})`);
+  return value;
 }

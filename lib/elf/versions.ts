@@ -4,7 +4,7 @@
 // every entry must lie inside its table, none is read twice, and totals are capped.
 import * as C from './constants';
 import { MAX_NEEDED_VERSIONS, MAX_VERSION_DEFS, MAX_VERSION_NEEDS } from './limits';
-import type { PagedFile, StringTable } from './paged-file';
+import { u16, u32, type PagedFile, type StringTable } from './paged-file';
 import { malformed } from './problems';
 import type { VersionNeed } from './types';
 
@@ -31,13 +31,14 @@ class TableWalk {
     this.checkRoom(this.extent.start, declared, size, tag);
   }
 
+  /** The buffer holding the entry at `at`; its first byte is at `this.file.base` in it. */
   entry(at: number, size: number, what: string): Buffer {
     if (at < this.extent.start || at + size > this.extent.end) {
       throw malformed(this.file.path, `${what} at offset ${at} lies outside the ${this.name} table (bytes ${this.extent.start}..${this.extent.end})`);
     }
     if (this.seen.has(at)) throw malformed(this.file.path, `${what} at offset ${at} is reached twice in the ${this.name} table (its links loop or overlap)`);
     this.seen.add(at);
-    return this.file.read(at, size, what);
+    return this.file.locate(at, size, what);
   }
 
   /** `count` entries of `size` bytes, linked with a step of at least `size`, fit from `at` on. */
@@ -64,19 +65,23 @@ export function readVersionNeeds(file: PagedFile, extent: TableExtent, declared:
   for (let at: number | undefined = extent.start; at !== undefined && needs.length < (declared ?? Infinity); ) {
     if (needs.length === MAX_VERSION_NEEDS) throw malformed(file.path, `its version-need chain is longer than ${MAX_VERSION_NEEDS} entries`);
     const entry = walk.entry(at, C.VERNEED_SIZE, 'a version-need entry');
-    const cnt = entry.readUInt16LE(2);
+    const e = file.base;
+    const cnt = u16(entry, e + 2);
     versions += cnt;
     if (versions > MAX_NEEDED_VERSIONS) throw malformed(file.path, `its version needs claim more than ${MAX_NEEDED_VERSIONS} versions in total`);
-    const need: VersionNeed = { file: strings.at(entry.readUInt32LE(4), 'a version-need file name'), versions: [] };
-    let auxAt: number | undefined = at + entry.readUInt32LE(8);
+    const need: VersionNeed = { file: strings.at(u32(entry, e + 4), 'a version-need file name'), versions: [] };
+    let auxAt: number | undefined = at + u32(entry, e + 8);
+    const next = u32(entry, e + 12);
     if (cnt > 0) walk.checkRoom(auxAt, cnt, C.VERNAUX_SIZE, `the version need for ${need.file}`);
     for (let k = 0; k < cnt && auxAt !== undefined; k++) {
       const aux = walk.entry(auxAt, C.VERNAUX_SIZE, 'a version-need auxiliary entry');
-      need.versions.push(strings.at(aux.readUInt32LE(8), 'a needed version name'));
-      auxAt = walk.next(auxAt, aux.readUInt32LE(12), C.VERNAUX_SIZE, 'a version-need auxiliary entry');
+      const a = file.base;
+      const auxNext = u32(aux, a + 12);
+      need.versions.push(strings.at(u32(aux, a + 8), 'a needed version name'));
+      auxAt = walk.next(auxAt, auxNext, C.VERNAUX_SIZE, 'a version-need auxiliary entry');
     }
     needs.push(need);
-    at = walk.next(at, entry.readUInt32LE(12), C.VERNEED_SIZE, 'a version-need entry');
+    at = walk.next(at, next, C.VERNEED_SIZE, 'a version-need entry');
   }
   return needs;
 }
@@ -89,19 +94,21 @@ export function readVersionDefs(file: PagedFile, extent: TableExtent, declared: 
   for (let at: number | undefined = extent.start; at !== undefined && read < (declared ?? Infinity); read++) {
     if (read === MAX_VERSION_DEFS) throw malformed(file.path, `its version-definition chain is longer than ${MAX_VERSION_DEFS} entries`);
     const entry = walk.entry(at, C.VERDEF_SIZE, 'a version-definition entry');
-    const flags = entry.readUInt16LE(2);
-    const cnt = entry.readUInt16LE(6);
+    const e = file.base;
+    const flags = u16(entry, e + 2);
+    const cnt = u16(entry, e + 6);
+    const next = u32(entry, e + 16);
     if (cnt > 0 && (flags & C.VER_FLG_BASE) === 0) {
       // Only the first auxiliary entry names the version (the rest name its parents), and two
       // definitions sharing one costs nothing, so it is bounds-checked but not marked as read.
-      const auxAt = at + entry.readUInt32LE(12);
+      const auxAt = at + u32(entry, e + 12);
       if (auxAt + C.VERDAUX_SIZE > extent.end) {
         throw malformed(file.path, `a version-definition auxiliary entry at offset ${auxAt} lies outside the version-definition table`);
       }
-      const aux = file.read(auxAt, C.VERDAUX_SIZE, 'a version-definition auxiliary entry');
-      defs.push(strings.at(aux.readUInt32LE(0), 'a defined version name'));
+      const aux = file.locate(auxAt, C.VERDAUX_SIZE, 'a version-definition auxiliary entry');
+      defs.push(strings.at(u32(aux, file.base), 'a defined version name'));
     }
-    at = walk.next(at, entry.readUInt32LE(16), C.VERDEF_SIZE, 'a version-definition entry');
+    at = walk.next(at, next, C.VERDEF_SIZE, 'a version-definition entry');
   }
   return defs;
 }
