@@ -21,19 +21,60 @@ export interface LoaderConfig {
 /** Used when the loader file cannot be read or parsed: the union of common glibc layouts. */
 const FALLBACK_DIRS = ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib64', '/usr/lib64', '/lib', '/usr/lib'];
 
-/** Find system_dirs in a glibc ld.so image; undefined when the pattern is not there. */
+/** Where a directory name of system_dirs meets the next one: its closing '/', NUL, the next '/'. */
+const BETWEEN_DIRS = Buffer.from('/\0/', 'latin1');
+const SLASH = 0x2f;
+
+/**
+ * Find system_dirs in a glibc ld.so image; undefined when the pattern is not there. The pattern
+ * is a run of at least two NUL-terminated absolute directory names ending in '/' (printable
+ * characters, no spaces): what /(?:\/[\x21-\x7e]*\/\0){2,}/g finds in the image read as latin1,
+ * taken in the order that regular expression finds them, each kept if the lengths array precedes it.
+ * Found with Buffer#indexOf rather than that expression: converting a 200 KB loader to a string
+ * and scanning all of it cost more than the rest of reading the loader.
+ */
 export function findSystemDirs(image: Buffer): string[] | undefined {
-  const text = image.toString('latin1');
-  // A run of at least two NUL-terminated absolute directory names ending in '/'.
-  const pattern = /(?:\/[\x21-\x7e]*\/\0){2,}/g;
-  for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) {
-    const dirs = match[0].split('\0').filter((d) => d.length > 0);
-    const lengthsAt = match.index - dirs.length * 8;
-    if (lengthsAt < 0) continue;
-    const lengthsMatch = dirs.every((dir, i) => image.readBigUInt64LE(lengthsAt + i * 8) === BigInt(dir.length));
-    if (lengthsMatch) return dirs.map((d) => (d.length > 1 ? d.replace(/\/+$/, '') : d));
+  for (let from = 0; ; ) {
+    const run = nextDirRun(image, from);
+    if (run === undefined) return undefined;
+    const lengthsAt = run.start - run.dirs.length * 8;
+    if (lengthsAt >= 0 && run.dirs.every((dir, i) => image.readUInt32LE(lengthsAt + i * 8) === dir.length && image.readUInt32LE(lengthsAt + i * 8 + 4) === 0)) {
+      return run.dirs.map((d) => (d.length > 1 ? d.replace(/\/+$/, '') : d));
+    }
+    from = run.end;
+  }
+}
+
+/** The first run (as the expression above matches it) starting at or after `from`. */
+function nextDirRun(image: Buffer, from: number): { start: number; end: number; dirs: string[] } | undefined {
+  for (let join = image.indexOf(BETWEEN_DIRS, from); join !== -1; join = image.indexOf(BETWEEN_DIRS, join + 1)) {
+    // The first name ends at `join`; it starts at the first '/' of the printable bytes before.
+    let start = join;
+    while (start > from && isNameByte(image[start - 1]!)) start--;
+    while (start < join && image[start] !== SLASH) start++;
+    if (start === join) continue;
+    const dirs = [image.toString('latin1', start, join + 1)];
+    let end = join + 2;
+    for (let next = nameEnd(image, end); next !== -1; next = nameEnd(image, end)) {
+      dirs.push(image.toString('latin1', end, next - 1));
+      end = next;
+    }
+    // With one name only, no start between `start` and `join` matches either (same first name).
+    if (dirs.length >= 2) return { start, end, dirs };
   }
   return undefined;
+}
+
+/** The end (past its NUL) of a '/'...'/' NUL name starting at `at`, or -1. */
+function nameEnd(image: Buffer, at: number): number {
+  if (image[at] !== SLASH) return -1;
+  let nul = at + 1;
+  while (nul < image.length && isNameByte(image[nul]!)) nul++;
+  return nul < image.length && image[nul] === 0 && nul - 1 > at && image[nul - 1] === SLASH ? nul + 1 : -1;
+}
+
+function isNameByte(byte: number): boolean {
+  return byte >= 0x21 && byte <= 0x7e;
 }
 
 /** The loader configuration of the ld.so at `loaderPath` (canonical, logical) inside `fs`. */
