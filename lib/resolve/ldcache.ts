@@ -17,9 +17,11 @@ const EXTENSION_MAGIC = 0xeaa42174;
 const EXTENSION_TAG_GLIBC_HWCAPS = 1;
 /** FLAG_ELF_LIBC6 | FLAG_X8664_LIB64: the only entries an x86-64 ld.so accepts. */
 const X86_64_LIBC6 = 0x0303;
-/** DL_CACHE_HWCAP_EXTENSION: the low 32 bits of hwcap index the glibc-hwcaps names. */
-const HWCAP_EXTENSION = 1n << 62n;
-const ISA_LEVEL_MASK = (1n << 10n) - 1n;
+/** DL_CACHE_HWCAP_EXTENSION (bit 62 of hwcap, so bit 30 of its high word): the low 32 bits of
+ * hwcap index the glibc-hwcaps names. The high word is read as a number, not hwcap as a BigInt. */
+const HWCAP_EXTENSION_HIGH = 1 << 30;
+/** The ISA-level bits beside it: the low 10 bits of the high word. */
+const ISA_LEVEL_BITS = 10;
 
 export interface LdCacheEntry {
   /** The soname the entry answers to. */
@@ -78,13 +80,14 @@ function decodeEntry(data: Buffer, newStart: number, i: number, hwcapNames: () =
   const name = cstring(data, newStart + data.readUInt32LE(at + 4));
   const path = cstring(data, newStart + data.readUInt32LE(at + 8));
   if (name === undefined || path === undefined) throw corrupt(source, `entry ${i} points outside the string table`);
-  const hwcap = data.readBigUInt64LE(at + 16);
+  const hwcapLow = data.readUInt32LE(at + 16);
+  const hwcapHigh = data.readUInt32LE(at + 20);
   const entry: LdCacheEntry = { name, path };
-  if (((hwcap >> 32n) & ~ISA_LEVEL_MASK) === HWCAP_EXTENSION >> 32n) {
-    const hwcaps = hwcapNames()[Number(hwcap & 0xffffffffn)];
+  if (hwcapHigh >>> ISA_LEVEL_BITS === HWCAP_EXTENSION_HIGH >>> ISA_LEVEL_BITS) {
+    const hwcaps = hwcapNames()[hwcapLow];
     if (hwcaps === undefined) return undefined; // glibc ignores entries with an unknown index too
     entry.hwcaps = hwcaps;
-  } else if (hwcap !== 0n) {
+  } else if (hwcapLow !== 0 || hwcapHigh !== 0) {
     return undefined; // legacy hwcap (platform/tls) entries: gone since glibc 2.37, not produced for x86-64 levels
   }
   return entry;
