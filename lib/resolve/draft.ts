@@ -19,6 +19,7 @@ export class Draft {
   readonly diagnostics: Diagnostic[] = [];
   readonly dirs = new Set<string>();
   readonly libraryPathExtras = new Map<string, string[]>();
+  private readonly heads = new Map<string, Buffer>();
 
   constructor(readonly options: ClosureOptions) {
     this.fs = options.rootFs ?? new RootFs(options.root ?? '/');
@@ -63,15 +64,21 @@ export class Draft {
     this.diagnostics.push({ level, code, message, ...(input ? { input } : {}), ...(chain ? { chain } : {}) });
   }
 
+  /** The first SHEBANG_LIMIT bytes of a canonical file, read once per closure (an entry's head
+   * is asked for twice: is it a jar, then is it ELF or a script). Callers only read it. */
   readHead(logical: string): Buffer {
-    const fd = openSync(this.fs.hostPath(logical), 'r');
-    try {
-      const head = Buffer.alloc(SHEBANG_LIMIT);
-      const n = readSync(fd, head, 0, SHEBANG_LIMIT, 0);
-      return head.subarray(0, n);
-    } finally {
-      closeSync(fd);
+    let head = this.heads.get(logical);
+    if (head === undefined) {
+      const fd = openSync(this.fs.hostPath(logical), 'r');
+      try {
+        const bytes = Buffer.alloc(SHEBANG_LIMIT);
+        head = bytes.subarray(0, readSync(fd, bytes, 0, SHEBANG_LIMIT, 0));
+      } finally {
+        closeSync(fd);
+      }
+      this.heads.set(logical, head);
     }
+    return head;
   }
 
   /** PATH lookup inside the root, like execvp: the first executable regular file. */

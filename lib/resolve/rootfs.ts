@@ -62,17 +62,19 @@ export class RootFs {
       });
     }
     const links: SymlinkHop[] = [];
-    const done: string[] = [];
+    // The canonical path so far, '' for the root: strings joined as the walk goes (this runs for
+    // every path probed, so no array is copied and joined per component).
+    let done = '';
     const todo = splitPath(logical);
     let hops = 0;
     while (todo.length > 0) {
       const part = todo.shift()!;
       if (part === '.') continue;
       if (part === '..') {
-        done.pop();
+        done = done.slice(0, Math.max(0, done.lastIndexOf('/')));
         continue;
       }
-      const candidate = `/${[...done, part].join('/')}`;
+      const candidate = `${done}/${part}`;
       const stats = this.lstat(candidate);
       if (stats === null) return null;
       if (stats.isSymbolicLink() && (todo.length > 0 || followLast)) {
@@ -86,14 +88,14 @@ export class RootFs {
         }
         const target = this.readlink(candidate);
         links.push({ path: candidate, target });
-        if (target.startsWith('/')) done.length = 0;
+        if (target.startsWith('/')) done = '';
         todo.unshift(...splitPath(target));
         continue;
       }
       if (todo.length > 0 && !stats.isDirectory()) return null; // ENOTDIR
-      done.push(part);
+      done = candidate;
     }
-    const canonical = `/${done.join('/')}`;
+    const canonical = done === '' ? '/' : done;
     const stats = this.lstat(canonical);
     if (stats === null) return null;
     return { path: canonical, links, stats };
@@ -104,7 +106,8 @@ export class RootFs {
     let stats = this.stats.get(logical);
     if (stats === undefined) {
       try {
-        stats = lstatSync(this.hostPath(logical), { bigint: false });
+        // An absent path is the common answer of a search: undefined, not a thrown ENOENT.
+        stats = lstatSync(this.hostPath(logical), { bigint: false, throwIfNoEntry: false }) ?? null;
       } catch (error) {
         const code = errnoCode(error);
         if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'ENAMETOOLONG') throw wrapFsError(error, logical);
