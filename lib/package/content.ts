@@ -58,13 +58,24 @@ export async function writeContent(bundleDir: string, files: PlanFile[], options
 
   let done = 0;
   let bytes = 0;
+  // The first failure (or Ctrl+C) is thrown only once every copy under way has settled: the
+  // caller then removes the staging directory, and a copy still writing into it made that
+  // removal fail (a file created in a directory being removed) and left the directory behind.
+  let failed: { error: unknown } | undefined;
   await mapLimit(stored, 4, async (file) => {
-    options.signal?.throwIfAborted();
-    await storeOne(file, path.join(bundleDir, file.path), options.reuse?.(file.sha256), options.digests, options.epoch);
+    if (failed) return;
+    try {
+      options.signal?.throwIfAborted();
+      await storeOne(file, path.join(bundleDir, file.path), options.reuse?.(file.sha256), options.digests, options.epoch);
+    } catch (error) {
+      failed ??= { error };
+      return;
+    }
     done += 1;
     bytes += file.size;
     options.onProgress?.({ done, total: stored.length, bytes });
   });
+  if (failed) throw failed.error;
 
   for (const file of files) {
     const place = placement.get(file.path)!;

@@ -3,7 +3,7 @@
 // the plan records, with the stored mode and the bundle's one time, and a source that changed
 // since it was resolved fails the build instead of shipping under a digest it does not have.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -58,4 +58,27 @@ describe.each([
     writeFileSync(files[0]!.source, 'changed since resolve\n');
     await expect(writeContent(path.join(dir, 'bundle'), files, { epoch: EPOCH, digests: memo })).rejects.toMatchObject({ code: 'SOURCE_CHANGED' });
   });
+});
+
+test('an interruption is thrown only once every copy under way has finished (the caller then removes the staging)', async () => {
+  const memo = new DigestMemo(); // fresh sources: each is hashed while copied, in 1 MiB chunks
+  const files: PlanFile[] = [];
+  for (let i = 0; i < 12; i++) {
+    const source = path.join(dir, `big-${i}`);
+    writeFileSync(source, Buffer.alloc(4 * 1024 * 1024, i));
+    const { sha256, size } = await memo.digest(source);
+    files.push({ path: `payload/big-${i}`, source, sha256, size, mode: 0o644, kind: 'data', reasons: [] });
+  }
+  const out = path.join(dir, 'bundle');
+  const controller = new AbortController();
+  const written = writeContent(out, files, { epoch: EPOCH, digests: memo, signal: controller.signal, onProgress: () => controller.abort() });
+  await expect(written).rejects.toThrow();
+  // Every file begun was finished: whole, with its stored mode and time (nothing still being written).
+  const begun = files.filter((f) => existsSync(path.join(out, f.path)));
+  expect(begun.length).toBeGreaterThan(1); // precondition: copies were under way together
+  expect(begun.length).toBeLessThan(files.length); // and the interruption stopped the rest
+  for (const f of begun) {
+    const stats = statSync(path.join(out, f.path));
+    expect([f.path, stats.size, stats.mode & 0o777, stats.mtimeMs]).toEqual([f.path, f.size, 0o444, EPOCH * 1000]);
+  }
 });
