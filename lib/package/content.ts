@@ -33,6 +33,8 @@ export interface WriteContentOptions {
   /** The digest memo: a content-store copy in a state it knows is linked without being read;
    * it learns the final state of the stored files written. */
   digests?: DigestMemo;
+  /** Told the bundle path of each stored file hard-linked from `reuse` (the store holds it). */
+  onLinked?: (bundlePath: string) => void;
 }
 
 export interface WrittenContent {
@@ -66,7 +68,7 @@ export async function writeContent(bundleDir: string, files: PlanFile[], options
     if (failed) return;
     try {
       options.signal?.throwIfAborted();
-      await storeOne(file, path.join(bundleDir, file.path), options.reuse?.(file.sha256), options.digests, options.epoch);
+      if (await storeOne(file, path.join(bundleDir, file.path), options.reuse?.(file.sha256), options.digests, options.epoch)) options.onLinked?.(file.path);
     } catch (error) {
       failed ??= { error };
       return;
@@ -96,8 +98,9 @@ export async function writeContent(bundleDir: string, files: PlanFile[], options
   return { bytes, stored };
 }
 
-async function storeOne(file: PlanFile, stored: string, reusable: string | undefined, digests: DigestMemo | undefined, epoch: number): Promise<void> {
-  if (reusable !== undefined && (await linkVerified(reusable, stored, file.sha256, storedMode(file.mode), epoch, digests))) return;
+/** Store one file: linked from `reusable` (returns true) or copied from its source. */
+async function storeOne(file: PlanFile, stored: string, reusable: string | undefined, digests: DigestMemo | undefined, epoch: number): Promise<boolean> {
+  if (reusable !== undefined && (await linkVerified(reusable, stored, file.sha256, storedMode(file.mode), epoch, digests))) return true;
   let copied: FileDigest;
   try {
     copied = await copyOnce(file.source, stored, storedMode(file.mode), digests);
@@ -124,6 +127,7 @@ async function storeOne(file: PlanFile, stored: string, reusable: string | undef
   // One fixed time, not the source's: the store inode is shared with the cache and keeps the
   // time it gets here, so a source's time would make the bundle depend on which build stored it.
   utimesSync(stored, epoch, epoch);
+  return false;
 }
 
 /**

@@ -33,6 +33,8 @@ export interface PackOptions {
   reuse?: (sha256: string) => string | undefined;
   /** Digests from the resolve step: unchanged sources are not hashed again. */
   digests?: DigestMemo;
+  /** Told the bundle path of each file hard-linked from `reuse` (content.ts). */
+  onLinked?: (bundlePath: string) => void;
   /** The one mtime (seconds) of every file, directory and link. Default: SOURCE_DATE_EPOCH,
    * else 2000-01-01 (layout.ts). */
   epoch?: number;
@@ -132,6 +134,7 @@ async function stagePayload(dir: string, plan: MergedPlan, options: PackOptions,
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.reuse ? { reuse: options.reuse } : {}),
     ...(options.digests ? { digests: options.digests } : {}),
+    ...(options.onLinked ? { onLinked: options.onLinked } : {}),
   };
   const { files: sourceFiles, interpreters } = withoutHostBytecode(plan);
   const sources = await writeContent(dir, sourceFiles, contentOptions);

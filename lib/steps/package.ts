@@ -64,6 +64,7 @@ export async function pack(plan: MergedPlan, options: PackageStepOptions, contex
     },
     onHit: () => cleanupAfterDeadRuns(outDir, plan.name),
     run: async () => {
+      const linked = new Set<string>(); // files linked from the store: adopting them again is a no-op
       const packed = await packBundle(plan, {
         outDir,
         ...(options.strictValidate ? { strictValidate: true } : {}),
@@ -71,23 +72,23 @@ export async function pack(plan: MergedPlan, options: PackageStepOptions, contex
         ...(bundled ? { runner: bundled } : {}),
         ...(context.signal ? { signal: context.signal } : {}),
         onProgress: (p) => emit(context, { type: 'progress', step: 'package', ...p }),
-        ...(cache ? { reuse: (sha: string) => cache.storePath(sha), digests: cache.digests, bytecode: bytecodeStore(cache) } : {}),
+        ...(cache ? { reuse: (sha: string) => cache.storePath(sha), digests: cache.digests, bytecode: bytecodeStore(cache), onLinked: (p: string) => linked.add(p) } : {}),
         // Written before the bundle is published, and published with it (both or neither).
         ...(options.singleFile ? { singleFile: { runner: runner! } } : {}),
       });
       const result: PackStepResult = { ...packed, runMode };
       for (const { launcher, reason } of packed.hostOnly) emit(context, { type: 'log', level: 'warn', message: `run mode auto: ${launcher} runs in host mode: ${reason}` });
-      return { output: result, inputs: async (store: StepCache) => bundleInputs(store, plan, result, bundled !== undefined) };
+      return { output: result, inputs: async (store: StepCache) => bundleInputs(store, plan, result, bundled !== undefined, linked) };
     },
   });
 }
 
-/** A written bundle's own files, its content adopted into the store first: deleting or editing
- * one makes the next run a miss. */
-async function bundleInputs(cache: StepCache, plan: MergedPlan, result: PackStepResult, withRunner: boolean): Promise<StepInput[]> {
+/** A written bundle's own files, its content adopted into the store first (but what was linked
+ * from it, `linked`): deleting or editing one makes the next run a miss. */
+async function bundleInputs(cache: StepCache, plan: MergedPlan, result: PackStepResult, withRunner: boolean, linked: Set<string>): Promise<StepInput[]> {
   // The manifest lists the files as written (with the compiled byte code the plan lacks).
   const manifest = JSON.parse(readFileSync(path.join(result.dir, MANIFEST_NAME), 'utf8')) as Manifest;
-  const stored = manifest.files.filter((f) => f.sameAs === undefined);
+  const stored = manifest.files.filter((f) => f.sameAs === undefined && !linked.has(f.path));
   cache.adopt(stored.map((f) => ({ path: path.join(result.dir, f.path), sha256: f.sha256 })));
   const files = [
     path.join(result.dir, MANIFEST_NAME),
