@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   rows.push(`| \`sidebundle resolve --from-host /usr/bin/curl\` (process) | ${fmt(cli['sidebundle resolve']!.median)} (of which Node start-up \`node -e 0\`: ${fmt(cli['node -e 0']!.median)}) | — |`);
 
   // 3. Whole `create` processes (Node's start-up included) against the floor, cp + sha256sum of
-  // the same files: jq+curl+git, and 30 programs. SIDEBUNDLE_BENCH_BASELINE=path/to/main.js
+  // the same files: jq+curl+git, and 30 programs. SIDEBUNDLE_BENCH_BASELINE=path/to/bin.js
   // (another build, e.g. the previous commit's) runs cold beside this one.
   const baseline = process.env.SIDEBUNDLE_BENCH_BASELINE;
   const small = bundleAgainstFloor(CLI, ['/usr/bin/jq', '/usr/bin/curl', '/usr/bin/git'], 9, baseline);

@@ -45,7 +45,7 @@ function exodus(dir: string): { bin: string; label: string } | { skipped: string
     stdio: ['ignore', 'ignore', 'pipe'],
     encoding: 'utf8',
   });
-  if (r.error || r.status !== 0) return { skipped: `exodus (${src ? `SB_EXODUS_SRC=${src} failed: ${r.stderr.trim().split('\n').pop()}` : 'not on PATH: pip install exodus-bundler, or SB_EXODUS_SRC=a checkout\'s src/'})` };
+  if (r.error || r.status !== 0) return { skipped: `exodus (${src ? `SB_EXODUS_SRC=${src} failed: ${(r.stderr ?? r.error?.message ?? '').trim().split('\n').pop()}` : 'not on PATH: pip install exodus-bundler, or SB_EXODUS_SRC=a checkout\'s src/'})` };
   const out = path.join(dir, 'exodus-out');
   mkdirSync(out);
   execFileSync('tar', ['-xzf', tarball, '-C', out]);

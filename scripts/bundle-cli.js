@@ -32,6 +32,16 @@ esbuild.buildSync({
   logLevel: 'warning',
 });
 
+// The bundle's sha256 goes on its second line, where bin.js reads it for the name of its code
+// cache: code compiled from one bundle is never used with another.
+{
+  const fs = require('node:fs');
+  const text = fs.readFileSync(outfile, 'latin1');
+  const cut = text.startsWith('#!') ? text.indexOf('\n') + 1 : 0;
+  const digest = require('node:crypto').createHash('sha256').update(text.slice(cut), 'latin1').digest('hex');
+  fs.writeFileSync(outfile, `${text.slice(0, cut)}// sha256 ${digest}\n${text.slice(cut)}`, 'latin1');
+}
+
 // esbuild writes code as ASCII (charset: 'ascii', its default) but keeps comments and the text of
 // String.raw templates as they are. bin.js reads an ASCII bundle into a one-byte string (a copy);
 // other characters make it decode UTF-8 into a two-byte one, slower to read and to compile.

@@ -7,12 +7,18 @@
 // this file keeps the cache itself, one way for every Node.
 //
 // The cache holds compiled code and is trusted like code: read only from a directory this user
-// owns and no one else can write, from a regular file likewise. V8 refuses data made by another
-// V8, other flags or another source length (that run compiles afresh and writes a new cache); the
-// file's name carries the bundle's inode, size and mtime, so a rebuilt bundle never meets an old
-// cache. Each command has its own, written after its first successful run, so it holds the
-// functions that command compiled. Failing to read or write it costs the speed-up, never an error.
-// SIDEBUNDLE_DEBUG=code-cache says on stderr what became of it.
+// owns and no one else can write, from a regular file likewise. Its name carries the bundle's
+// sha256 (which the build writes into the bundle's second line), the Node version and a digest
+// of Node's and V8's options, so another build, Node or set of flags never meets it. It is
+// written through a synced file renamed into place, so it is never seen half-written. V8 does
+// not check the data it deserializes, and damaged data crashes Node: a digest checked here would
+// cost 3-4 ms of the ~15 the cache saves (loading node:crypto alone), so a run marks the cache
+// it is loading (a file named with its pid, removed once V8 has the code), and the next run that
+// finds the mark of a process no longer there drops that cache. Each command has its own cache,
+// written after its first successful run (it holds the functions that command compiled); the
+// newest few of each command are kept, so two installs used in turn do not rewrite each other's.
+// Failing to read or write a cache costs the speed-up, never an error. SIDEBUNDLE_DEBUG=code-cache
+// says on stderr what became of it.
 //
 // This file requires none of sidebundle's modules but the cache-directory formula: each would be
 // one more module found, read and compiled on every start.
@@ -22,9 +28,13 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
 
-import { userCacheDir } from '../util/cache-dir';
-
 const BUNDLE = path.join(__dirname, 'main.bundle.js');
+/** The line scripts/bundle-cli.js puts after the shebang: the sha256 of the rest of the bundle. */
+const DIGEST_LINE = /^\/\/ sha256 ([0-9a-f]{64})$/m;
+/** Caches kept per command (this build's and the last few others'). */
+const KEEP = 4;
+/** Commands whose modules are few (--version loads five): cheaper than reading the bundle. */
+const LIGHT = new Set(['-V', '--version', '-h', '--help', 'help']);
 const debug = (process.env.SIDEBUNDLE_DEBUG ?? '').split(',').includes('code-cache');
 
 interface Cli {
@@ -32,12 +42,25 @@ interface Cli {
 }
 
 function say(message: string): void {
-  if (debug) fs.writeSync(2, `sidebundle: code cache: ${message}\n`);
+  if (!debug) return;
+  try {
+    fs.writeSync(2, `sidebundle: code cache: ${message}\n`);
+  } catch {
+    // a closed stderr
+  }
+}
+
+/** FNV-1a of a short string, as 8 hex digits (node:crypto would cost 3-4 ms to load). */
+function fnv1a(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return (hash >>> 0).toString(16).padStart(8, '0');
 }
 
 /** The directory of the code caches, made if absent; undefined unless only this user can write it. */
 function cacheDir(): string | undefined {
   try {
+    const { userCacheDir } = require('../util/cache-dir') as typeof import('../util/cache-dir');
     const dir = path.join(userCacheDir(), 'code-cache');
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const st = fs.lstatSync(dir);
@@ -49,7 +72,7 @@ function cacheDir(): string | undefined {
   return undefined;
 }
 
-/** The cache's bytes, if `file` is a regular file of this user's that only it can write. */
+/** The cached code in `file`, if it is a regular file of this user's that only it can write. */
 function readCache(file: string): Buffer | undefined {
   let fd: number;
   try {
@@ -72,49 +95,124 @@ function readCache(file: string): Buffer | undefined {
   }
 }
 
-/** Write the cache after a successful run (through a new file renamed over the old one) and
- * remove this command's caches of other builds. */
-function writeCache(dir: string, name: string, script: vm.Script): void {
+/** Marks of runs loading a cache: `<cache>.loading.<pid>`. A mark whose process is gone means
+ * V8 died on that cache (or the run was killed right then): the cache and the mark are removed. */
+function dropCrashed(dir: string, name: string): void {
+  const prefix = `${name}.loading.`;
+  for (const entry of fs.readdirSync(dir)) {
+    if (!entry.startsWith(prefix)) continue;
+    const pid = Number(entry.slice(prefix.length));
+    if (Number.isInteger(pid) && pid > 0 && alive(pid)) continue;
+    say(`${name}: a run (pid ${pid}) ended while loading it: removed`);
+    fs.rmSync(path.join(dir, name), { force: true });
+    fs.rmSync(path.join(dir, entry), { force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Write the cache after a successful run (synced, then renamed over the old one) and remove this command's caches but the newest few, and leftovers of killed writes. */
+function writeCache(dir: string, name: string, command: string, script: vm.Script): void {
   if (process.exitCode !== undefined && process.exitCode !== 0) return;
   const file = path.join(dir, name);
   const temporary = `${file}.${process.pid}.tmp`;
   try {
-    fs.writeFileSync(temporary, script.createCachedData(), { mode: 0o600, flag: 'wx' });
+    const data = script.createCachedData();
+    const fd = fs.openSync(temporary, 'wx', 0o600);
+    try {
+      fs.writeSync(fd, data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
     fs.renameSync(temporary, file);
     say(`${file}: written`);
-    const stem = name.slice(0, name.indexOf('@') + 1);
-    for (const other of fs.readdirSync(dir)) if (other.startsWith(stem) && other !== name && !other.endsWith('.tmp')) fs.rmSync(path.join(dir, other), { force: true });
+    prune(dir, `cli-${command}-`);
   } catch (error) {
     fs.rmSync(temporary, { force: true });
     say(`${file}: not written (${(error as Error).message})`);
   }
 }
 
+function prune(dir: string, stem: string): void {
+  const hourAgo = Date.now() - 3_600_000;
+  const caches: Array<{ file: string; mtime: number }> = [];
+  for (const entry of fs.readdirSync(dir)) {
+    const file = path.join(dir, entry);
+    const mtime = fs.lstatSync(file).mtimeMs;
+    if (entry.endsWith('.tmp') || entry.includes('.loading.')) {
+      if (mtime < hourAgo) fs.rmSync(file, { force: true });
+    } else if (entry.startsWith(stem)) {
+      caches.push({ file, mtime });
+    }
+  }
+  caches.sort((a, b) => b.mtime - a.mtime);
+  for (const { file } of caches.slice(KEEP)) fs.rmSync(file, { force: true });
+}
+
 /** Compile and run the bundle, with the cache when there is one; its exports. */
-function load(argv: string[]): Cli {
-  const fd = fs.openSync(BUNDLE, 'r');
-  const st = fs.fstatSync(fd);
-  const bytes = fs.readFileSync(fd);
-  fs.closeSync(fd);
+function load(bytes: Buffer, argv: string[]): Cli {
   // ASCII (as scripts/bundle-cli.js makes it) is copied into a one-byte string; UTF-8 would be
   // decoded into a two-byte string, twice the memory and slower to read and compile.
   const source = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
   // The command (create, resolve, ...) has its own cache; anything else shares one.
-  const command = /^[a-z]{1,16}$/.test(argv[0] ?? '') ? argv[0] : 'other';
-  const name = `cli-${command}-node${process.version}-${process.arch}@${st.ino}-${st.size}-${st.mtimeMs}.v8`;
-  const dir = cacheDir();
-  const cachedData = dir === undefined ? undefined : readCache(path.join(dir, name));
+  const command = /^[a-z]{1,16}$/.test(argv[0] ?? '') ? argv[0]! : 'other';
+  const digest = DIGEST_LINE.exec(source.slice(0, 200))?.[1];
+  const options = fnv1a(`${process.execArgv.join('\0')}\0${process.env.NODE_OPTIONS ?? ''}`);
+  const name = `cli-${command}-node${process.version}-${process.arch}-${digest?.slice(0, 20)}-${options}.v8`;
+  const dir = digest === undefined ? undefined : cacheDir();
+  if (digest === undefined) say(`${BUNDLE} has no sha256 line: no cache`);
+  let cachedData: Buffer | undefined;
+  let mark: string | undefined;
+  if (dir !== undefined) {
+    try {
+      dropCrashed(dir, name);
+      cachedData = readCache(path.join(dir, name));
+      if (cachedData !== undefined) fs.closeSync(fs.openSync((mark = path.join(dir, `${name}.loading.${process.pid}`)), 'w', 0o600));
+    } catch {
+      cachedData = undefined; // no mark, no cache
+    }
+  }
   // The shebang line made a comment: the same length, so the same lines and columns in stacks.
   const body = source.startsWith('#!') ? `//${source.slice(2)}` : source;
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${body}\n})`, { filename: BUNDLE, cachedData });
+  if (mark !== undefined) fs.rmSync(mark, { force: true });
   if (cachedData !== undefined) say(`${name}: ${script.cachedDataRejected ? 'rejected by V8' : 'used'}`);
-  if (dir !== undefined && (cachedData === undefined || script.cachedDataRejected)) process.once('exit', () => writeCache(dir, name, script));
+  if (dir !== undefined && (cachedData === undefined || script.cachedDataRejected)) process.once('exit', () => writeCache(dir, name, command, script));
   const bundle = { exports: {} as Cli, filename: BUNDLE, id: BUNDLE, loaded: true };
   const run = script.runInThisContext() as (exports: object, require: NodeJS.Require, module: object, filename: string, dirname: string) => void;
   run.call(bundle.exports, bundle.exports, createRequire(BUNDLE), bundle, BUNDLE, __dirname);
   return bundle.exports;
 }
 
+/** The bundle's bytes, unless the modules are the better choice: a light command, no bundle
+ * (a build by tsc alone), or a bundle older than main.js (tsc wrote the modules since). */
+function bundleFor(argv: string[]): Buffer | undefined {
+  if (argv.length === 0 || LIGHT.has(argv[0]!)) return undefined;
+  let fd: number;
+  try {
+    fd = fs.openSync(BUNDLE, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    if (fs.fstatSync(fd).mtimeMs < fs.statSync(path.join(__dirname, 'main.js')).mtimeMs) {
+      say(`${BUNDLE} is older than main.js: the modules are run`);
+      return undefined;
+    }
+    return fs.readFileSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 const argv = process.argv.slice(2);
-// Without the bundle (a build by tsc alone), the modules themselves.
-(fs.existsSync(BUNDLE) ? load(argv) : (require('./main') as Cli)).run(argv);
+const bytes = bundleFor(argv);
+(bytes === undefined ? (require('./main') as Cli) : load(bytes, argv)).run(argv);

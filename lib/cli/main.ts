@@ -157,6 +157,36 @@ export function run(argv: string[]): void {
   );
 }
 
-// Run as a script (`node dist/lib/cli/main.js`, as in development); the shipped command is
-// bin.js, which runs this file's bundle and calls run().
-if (require.main === module) run(process.argv.slice(2));
+/** Where compiled code is kept between runs: per user, beside the step cache. */
+function compileCacheDir(): string {
+  const { userCacheDir } = require('../util/cache-dir') as typeof import('../util/cache-dir');
+  return (require('node:path') as typeof import('node:path')).join(userCacheDir(), 'node-compile-cache');
+}
+
+// Node's code cache for the modules a command loads, where this file runs as a script (the Nx
+// plugin's runtime inputs run `node .../main.js digest` and `--version`). Node 22.1+ has
+// module.enableCompileCache; on Node 20 this is a no-op (bin.js, the shipped command, keeps a
+// cache of its own for the bundle, on every Node). Runs after this file's own imports, before
+// any command's module. A cache that cannot be made only costs the speed-up: never an error.
+function enableCompileCache(): void {
+  const { enableCompileCache: enable } = require('node:module') as { enableCompileCache?: (dir?: string) => unknown };
+  if (typeof enable !== 'function') return;
+  try {
+    // Compiled code is code: used only from a directory this user owns and no one else can write.
+    const fs = require('node:fs') as typeof import('node:fs');
+    const dir = compileCacheDir();
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const st = fs.lstatSync(dir);
+    if (!st.isDirectory() || st.uid !== process.getuid?.() || (st.mode & 0o022) !== 0) return;
+    enable(dir);
+  } catch {
+    // a start without the cache
+  }
+}
+
+// Run as a script (`node dist/lib/cli/main.js`: the Nx plugin, development); the shipped command
+// is bin.js, which runs this file's bundle (or this file, for --version and --help) and calls run().
+if (require.main === module) {
+  enableCompileCache();
+  run(process.argv.slice(2));
+}

@@ -6,6 +6,7 @@
 // bin.js, runs those modules bundled into one file, where each module's top-level code still runs
 // on its first require() only; then its code cache.
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, cpSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
@@ -119,36 +120,61 @@ describe('each command loads only its own code', () => {
   });
 });
 
+// Node 20 has no module.enableCompileCache (22.1+ does): there main.js runs without one.
+const nodeCompileCache = typeof (require('node:module') as { enableCompileCache?: unknown }).enableCompileCache === 'function';
+(nodeCompileCache ? test : test.skip)(`main.js run as a script (the Nx plugin's inputs) keeps Node's compile cache under XDG_CACHE_HOME/sidebundle (Node ${process.version}: ${nodeCompileCache ? 'has' : 'lacks'} module.enableCompileCache)`, () => {
+  const home = path.join(dir, 'xdg-node');
+  expect(runCli(['resolve', '--from-host', '/usr/bin/jq'], { cli: mainPath, env: { XDG_CACHE_HOME: home } }).status).toBe(0);
+  expect(readdirSync(path.join(home, 'sidebundle', 'node-compile-cache')).length).toBeGreaterThan(0);
+});
+
 describe('the shipped command (bin.js): the bundle, with its code cache', () => {
   /** A run of the command with its own cache directory, saying what became of the code cache. */
   const cached = (home: string, args: string[], cli = cliPath) => {
     const r = runCli(args, { cli, env: { XDG_CACHE_HOME: home, SIDEBUNDLE_DEBUG: 'code-cache' } });
     return { ...r, said: r.stderr.split('\n').filter((l) => l.startsWith('sidebundle: code cache: ')).map((l) => l.replace(/^sidebundle: code cache: (\S+: )?/, '')) };
   };
-  const cacheFiles = (home: string) => readdirSync(path.join(home, 'sidebundle', 'code-cache')).sort();
+  const cacheDirOf = (home: string) => path.join(home, 'sidebundle', 'code-cache');
+  const cacheFiles = (home: string) => readdirSync(cacheDirOf(home)).sort();
+  const jq = ['resolve', '--from-host', '/usr/bin/jq'];
 
-  test('--version and resolve load two files of ours (bin.js and the cache-directory formula), no third-party package, no stream module', () => {
+  /** A copy of the built package whose bundle a test may change (dist/ stays as built). */
+  const copyPackage = (name: string) => {
+    const pkg = path.join(dir, name);
+    cpSync(path.join(repoRoot, 'dist/lib'), path.join(pkg, 'dist/lib'), { recursive: true, preserveTimestamps: true });
+    cpSync(path.join(repoRoot, 'package.json'), path.join(pkg, 'package.json'));
+    symlinkSync(path.join(repoRoot, 'node_modules'), path.join(pkg, 'node_modules'));
+    return { bin: path.join(pkg, 'dist/lib/cli/bin.js'), bundle: path.join(pkg, 'dist/lib/cli/main.bundle.js'), main: path.join(pkg, 'dist/lib/cli/main.js') };
+  };
+
+  test('resolve loads two files of ours (bin.js and the cache-directory formula) and, from the bundle, no third-party package, zlib, child_process or stream module', () => {
+    const resolved = loadedBy(jq, {}, cliPath);
+    expect(resolved.status).toBe(0);
+    expect(resolved.stdout).toMatch(/libc\.so\.6 => \S+libc\.so\.6/);
+    expect([...resolved.loaded].sort()).toEqual(['dist/lib/cli/bin.js', 'dist/lib/util/cache-dir.js']);
+    expect(resolved.builtins.filter((m) => ['zlib', 'child_process', 'stream', 'net'].includes(m))).toEqual([]);
+  });
+
+  test('--version and --help run the modules (five small files cost less than the bundle)', () => {
     const version = loadedBy(['--version'], {}, cliPath);
     expect(version.status).toBe(0);
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
-    expect([...version.loaded].sort()).toEqual(['dist/lib/cli/bin.js', 'dist/lib/util/cache-dir.js']);
+    expect([...version.loaded].sort()).toEqual(['dist/lib/cli/bin.js', 'dist/lib/cli/main.js', 'dist/lib/cli/reporter.js', 'dist/lib/errors.js', 'dist/lib/model/options.js', 'dist/lib/version.js']);
     expect(streams(version.builtins)).toEqual([]);
-    const resolved = loadedBy(['resolve', '--from-host', '/usr/bin/jq'], {}, cliPath);
-    expect(resolved.status).toBe(0);
-    expect(resolved.stdout).toMatch(/libc\.so\.6 => \S+libc\.so\.6/);
-    expect(thirdParty(resolved.loaded)).toEqual([]);
-    expect(streams(resolved.builtins)).toEqual([]);
+    expect(loadedBy(['--help'], {}, cliPath).loaded).toContain('dist/lib/cli/main.js');
   });
 
-  test('the bundle is ASCII, which bin.js reads into a one-byte string (scripts/bundle-cli.js warns of other characters)', () => {
-    const text = readFileSync(path.join(repoRoot, 'dist/lib/cli/main.bundle.js'), 'utf8');
+  test('the bundle is ASCII, which bin.js reads into a one-byte string (scripts/bundle-cli.js warns of other characters), and carries its sha256', () => {
+    const text = readFileSync(path.join(repoRoot, 'dist/lib/cli/main.bundle.js'), 'latin1');
     const wide = text.split('\n').flatMap((line, i) => (/[^\x00-\x7f]/.test(line) ? [`${i + 1}: ${line.trim()}`] : []));
     expect(wide).toEqual([]);
+    const [shebang, digestLine] = text.split('\n', 2);
+    const rest = text.slice(shebang!.length + 1 + digestLine!.length + 1);
+    expect(digestLine).toBe(`// sha256 ${createHash('sha256').update(`${shebang}\n${rest}`.slice(shebang!.length + 1), 'latin1').digest('hex')}`);
   });
 
   test('each command writes its cache after its first successful run and uses it after; a failed run writes none', () => {
     const home = path.join(dir, 'xdg-cache');
-    const jq = ['resolve', '--from-host', '/usr/bin/jq'];
     const first = cached(home, jq);
     expect([first.status, first.said]).toEqual([0, ['none yet', 'written']]);
     const second = cached(home, jq);
@@ -159,32 +185,43 @@ describe('the shipped command (bin.js): the bundle, with its code cache', () => 
     expect(bad.status).toBe(2);
     expect(bad.said).toEqual(['none yet']);
     expect(cacheFiles(home)).toHaveLength(1);
-    expect(cached(home, ['--version']).said).toEqual(['none yet', 'written']);
-    expect(cacheFiles(home)).toEqual([expect.stringMatching(/^cli-other-/), expect.stringMatching(/^cli-resolve-/)]);
+    // Other options for Node or V8 make another cache (V8 would refuse this one).
+    const flagged = runCli(jq, { env: { XDG_CACHE_HOME: home, SIDEBUNDLE_DEBUG: 'code-cache', NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=900` } });
+    expect(flagged.stderr).toMatch(/none yet\n.*written\n/);
+    expect(cacheFiles(home)).toHaveLength(2);
+    expect(cached(home, jq).said).toEqual(['used']);
   });
 
-  test('a damaged cache is refused by V8: the command runs as without one and writes a good one', () => {
+  test('a cache V8 dies on is dropped by the next run, which writes a good one; one V8 refuses is replaced at once', () => {
     const home = path.join(dir, 'xdg-damaged');
-    const jq = ['resolve', '--from-host', '/usr/bin/jq'];
     const good = cached(home, jq);
-    const [file] = cacheFiles(home);
-    const full = path.join(home, 'sidebundle', 'code-cache', file!);
+    const full = path.join(cacheDirOf(home), cacheFiles(home)[0]!);
     const bytes = readFileSync(full);
-    bytes.fill(0x5a, 16, 4096); // past V8's header: its checksum fails
-    writeFileSync(full, bytes);
-    const damaged = cached(home, jq);
-    expect([damaged.status, damaged.stdout, damaged.said]).toEqual([0, good.stdout, ['rejected by V8', 'written']]);
-    writeFileSync(full, 'not a code cache at all');
-    expect(cached(home, jq).said).toEqual(['rejected by V8', 'written']);
+    // V8 does not check what it deserializes: damage past its header kills Node (a fatal error).
+    const damaged = Buffer.from(bytes);
+    damaged.fill(0x5a, 100, 164);
+    writeFileSync(full, damaged);
+    const crashed = cached(home, jq);
+    expect(crashed.status).not.toBe(0);
+    expect(readdirSync(cacheDirOf(home)).filter((f) => f.includes('.loading.'))).toHaveLength(1);
+    const next = cached(home, jq);
+    expect([next.status, next.stdout]).toEqual([0, good.stdout]);
+    expect(next.said).toEqual([expect.stringMatching(/^a run \(pid \d+\) ended while loading it: removed$/), 'none yet', 'written']);
     expect(cached(home, jq).said).toEqual(['used']);
+    // Data V8 refuses: its header names other flags.
+    const refused = Buffer.from(readFileSync(full));
+    refused[12] = refused[12]! ^ 0xff;
+    writeFileSync(full, refused);
+    const run = cached(home, jq);
+    expect([run.status, run.stdout, run.said]).toEqual([0, good.stdout, ['rejected by V8', 'written']]);
+    expect(cached(home, jq).said).toEqual(['used']);
+    expect(readdirSync(cacheDirOf(home)).filter((f) => f.includes('.loading.'))).toEqual([]);
   });
 
   test('a cache others can write is not used (compiled code is code), nor one in a directory others can write', () => {
     const home = path.join(dir, 'xdg-shared');
-    const jq = ['resolve', '--from-host', '/usr/bin/jq'];
     cached(home, jq);
-    const cacheDir = path.join(home, 'sidebundle', 'code-cache');
-    const full = path.join(cacheDir, cacheFiles(home)[0]!);
+    const full = path.join(cacheDirOf(home), cacheFiles(home)[0]!);
     chmodSync(full, 0o666);
     const open = cached(home, jq);
     expect(open.status).toBe(0);
@@ -192,29 +229,38 @@ describe('the shipped command (bin.js): the bundle, with its code cache', () => 
     expect(open.said).toEqual(["not a file of this user's that only it can write: not used", 'written']);
     expect(statSync(full).mode & 0o777).toBe(0o600);
     rmSync(full);
-    chmodSync(cacheDir, 0o777);
+    chmodSync(cacheDirOf(home), 0o777);
     const shared = cached(home, jq);
     expect(shared.status).toBe(0);
     expect(shared.said).toEqual([expect.stringMatching(/ is not a directory of this user's that only it can write: not used$/)]);
-    expect(readdirSync(cacheDir)).toEqual([]);
+    expect(readdirSync(cacheDirOf(home))).toEqual([]);
   });
 
-  test('a rebuilt bundle gets a new cache and its command\'s old one is removed', () => {
-    // A copy of the built package, whose bundle can be rebuilt (touched) without disturbing dist/.
-    const pkg = path.join(dir, 'pkg');
-    cpSync(path.join(repoRoot, 'dist/lib'), path.join(pkg, 'dist/lib'), { recursive: true });
-    cpSync(path.join(repoRoot, 'package.json'), path.join(pkg, 'package.json'));
-    symlinkSync(path.join(repoRoot, 'node_modules'), path.join(pkg, 'node_modules'));
-    const bin = path.join(pkg, 'dist/lib/cli/bin.js');
-    const home = path.join(dir, 'xdg-rebuilt');
-    expect(cached(home, ['--version'], bin).said).toEqual(['none yet', 'written']);
-    const [before] = cacheFiles(home);
-    const later = new Date(Date.now() + 5000);
-    utimesSync(path.join(pkg, 'dist/lib/cli/main.bundle.js'), later, later);
-    expect(cached(home, ['--version'], bin).said).toEqual(['none yet', 'written']);
-    const after = cacheFiles(home);
-    expect(after).toHaveLength(1);
-    expect(after[0]).not.toBe(before);
+  test('another build (another sha256) gets its own cache; the newest four of a command are kept', () => {
+    const copy = copyPackage('pkg-builds');
+    const home = path.join(dir, 'xdg-builds');
+    const original = readFileSync(copy.bundle, 'latin1');
+    const [shebang] = original.split('\n', 1);
+    const body = original.slice(original.indexOf('\n', shebang!.length + 1) + 1);
+    for (let build = 0; build < 6; build++) {
+      const changed = `${body}// build ${build}\n`;
+      writeFileSync(copy.bundle, `${shebang}\n// sha256 ${createHash('sha256').update(changed, 'latin1').digest('hex')}\n${changed}`, 'latin1');
+      const run = cached(home, ['resolve', '--from-host', '/usr/bin/true'], copy.bin);
+      expect([run.status, run.said]).toEqual([0, ['none yet', 'written']]);
+    }
+    expect(cacheFiles(home)).toHaveLength(4);
+    // The same build again: its cache is among the four.
+    expect(cached(home, ['resolve', '--from-host', '/usr/bin/true'], copy.bin).said).toEqual(['used']);
+  });
+
+  test('a bundle older than main.js (tsc ran since the bundle was made) is not used: the modules run', () => {
+    const copy = copyPackage('pkg-stale');
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(copy.main, later, later);
+    const r = cached(path.join(dir, 'xdg-stale'), jq, copy.bin);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/libc\.so\.6 => /);
+    expect(r.said).toEqual([expect.stringMatching(/main\.bundle\.js is older than main\.js: the modules are run$/)]);
   });
 
   test('a cache directory that cannot be made is silent', () => {
@@ -223,7 +269,7 @@ describe('the shipped command (bin.js): the bundle, with its code cache', () => 
     const r = runCli(['--version'], { env: { XDG_CACHE_HOME: notADir } });
     expect(r.status).toBe(0);
     expect(r.stderr).toBe('');
-    const resolved = runCli(['resolve', '--from-host', '/usr/bin/jq'], { env: { XDG_CACHE_HOME: notADir } });
+    const resolved = runCli(jq, { env: { XDG_CACHE_HOME: notADir } });
     expect(resolved.status).toBe(0);
     expect(resolved.stderr).toBe('');
   });
