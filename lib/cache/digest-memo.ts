@@ -5,7 +5,7 @@
 // learned is written back when it saves.
 import { statSync, type BigIntStats } from 'node:fs';
 
-import { sha256File, type FileDigest } from './sha256-file';
+import { sha256Opened, type FileDigest } from './sha256-file';
 
 /**
  * Memo key of a file's current state; changes when the file is modified or replaced. The ctime
@@ -142,9 +142,12 @@ export class DigestMemo {
     const known = this.used(key);
     if (known) return known;
     const started = this.clock();
-    const computed = await sha256File(hostPath);
-    this.set(key, computed);
-    this.hashedAt.set(key, started);
+    // Remembered under the state of the file read (a path swapped since the stat names another).
+    const { sha256, size, stats } = await sha256Opened(hostPath);
+    const computed = { sha256, size };
+    const readKey = statKey(stats);
+    this.set(readKey, computed);
+    this.hashedAt.set(readKey, started);
     return computed;
   }
 

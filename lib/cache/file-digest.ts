@@ -5,7 +5,7 @@ import { constants, statSync } from 'node:fs';
 import { copyFile, open, rm, type FileHandle } from 'node:fs/promises';
 
 import { statKey, type DigestMemo } from './digest-memo';
-import { hashStream, type FileDigest } from './sha256-file';
+import { hashStream, notAFile, type FileDigest } from './sha256-file';
 
 export { DigestMemo, SETTLED_MS, statKey } from './digest-memo';
 export { sha256File, type FileDigest } from './sha256-file';
@@ -23,8 +23,11 @@ export class CopyWriteError extends Error {
  * errors are thrown as they are; write errors as CopyWriteError (the destination's fault).
  */
 export async function copyHashed(source: string, target: string, mode: number): Promise<FileDigest> {
-  const input = await open(source, 'r');
+  // Only a regular file, opened without blocking: a source swapped for a FIFO would otherwise
+  // hang the copy, and with it a failure's report (the package step waits for copies under way).
+  const input = await open(source, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
+    if (!(await input.stat()).isFile()) throw notAFile(source);
     let output: FileHandle;
     try {
       output = await open(target, 'wx', mode);

@@ -1,13 +1,35 @@
 // sha256 of a file's bytes, streamed: never the whole file in memory. Shared by the digest memo
 // (which hashes a file once per state) and the copies (which hash what they write).
 import { createHash } from 'node:crypto';
-import { closeSync, constants, openSync, read, readSync } from 'node:fs';
+import { type BigIntStats, closeSync, constants, fstatSync, openSync, read, readSync } from 'node:fs';
 import { type FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
 
 export interface FileDigest {
   sha256: string;
   size: number;
+}
+
+/** A digest with the state of the file it was made from (fstat of the descriptor read). */
+export interface OpenedDigest extends FileDigest {
+  stats: BigIntStats;
+}
+
+/** What a path that should be a file turned out to be, as an errno-style error. */
+export function notAFile(hostPath: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${hostPath} is not a regular file (a FIFO, socket or device where a file was found)`), { code: 'EINVAL', path: hostPath });
+}
+
+/** Open `hostPath` for reading, refusing anything but a regular file (O_NONBLOCK: a path swapped
+ * for a FIFO must not block the main thread in open, and has no effect on a file's reads). */
+export function openRegular(hostPath: string): { fd: number; stats: BigIntStats } {
+  const fd = openSync(hostPath, constants.O_RDONLY | constants.O_NONBLOCK);
+  const stats = fstatSync(fd, { bigint: true });
+  if (!stats.isFile()) {
+    closeSync(fd);
+    throw notAFile(hostPath);
+  }
+  return { fd, stats };
 }
 
 const CHUNK = 1024 * 1024;
@@ -25,12 +47,17 @@ const readAsync = promisify(read);
  * The open, the first read and the read that finds the end are synchronous: most files (a
  * bundle's libraries, scripts) end within the first chunk, and a trip through the thread pool
  * per call cost more than the call (40 files of jq+curl+git, 24 MiB: CPU 25-27 ms against 32-39
- * ms all through promises); the reads between, of large files, go through the pool.
+ * ms all through promises); the reads between, of large files, go through the pool. Only a
+ * regular file is read.
  */
 export async function sha256File(hostPath: string): Promise<FileDigest> {
-  // O_NONBLOCK: a path swapped for a FIFO must not block the main thread in open (it has no
-  // effect on a regular file's reads).
-  const fd = openSync(hostPath, constants.O_RDONLY | constants.O_NONBLOCK);
+  const { sha256, size } = await sha256Opened(hostPath);
+  return { sha256, size };
+}
+
+/** sha256File, with the state of the file it opened and read (whatever the path names now). */
+export async function sha256Opened(hostPath: string): Promise<OpenedDigest> {
+  const { fd, stats } = openRegular(hostPath);
   const buffer = spare.pop() ?? Buffer.allocUnsafe(CHUNK);
   try {
     const hash = createHash('sha256');
@@ -41,7 +68,7 @@ export async function sha256File(hostPath: string): Promise<FileDigest> {
       size += bytesRead;
       bytesRead = bytesRead < CHUNK ? readSync(fd, buffer, 0, CHUNK, null) : (await readAsync(fd, buffer, 0, CHUNK, null)).bytesRead;
     }
-    return { sha256: hash.digest('hex'), size };
+    return { sha256: hash.digest('hex'), size, stats };
   } finally {
     if (spare.length < MAX_SPARE) spare.push(buffer);
     closeSync(fd);

@@ -163,6 +163,10 @@ export class StepCache {
         // no store copy yet (or the bundle's file is gone): link below
       }
       if (mine === undefined) continue;
+      // Vouched for only while the file is in the state this run verified (an edit in place
+      // since, even one that put the mtime back, left another ctime): else the store copy is
+      // hashed when a bundle next links it.
+      const vouched = this.digests.knownStats(statSync(file.path, { bigint: true }))?.sha256 === file.sha256;
       const temporary = path.join(this.dir, 'tmp', `${file.sha256}.${process.pid}.${randomBytes(4).toString('hex')}`);
       try {
         linkSync(file.path, temporary);
@@ -171,8 +175,7 @@ export class StepCache {
         rmSync(temporary, { force: true });
         return; // another filesystem: the store cannot share inodes with this bundle
       }
-      // The bundle's stored files were verified when written: remember what this inode holds.
-      this.digests.remember(target, { sha256: file.sha256, size: mine.size });
+      if (vouched) this.digests.remember(target, { sha256: file.sha256, size: mine.size });
     }
   }
 

@@ -69,13 +69,14 @@ export async function writeContent(bundleDir: string, files: PlanFile[], options
     try {
       options.signal?.throwIfAborted();
       if (await storeOne(file, path.join(bundleDir, file.path), options.reuse?.(file.sha256), options.digests, options.epoch)) options.onLinked?.(file.path);
+      done += 1;
+      bytes += file.size;
+      // Inside the try: a progress callback that throws (EPIPE on a closed stderr) must not
+      // end the wait for the copies under way either.
+      options.onProgress?.({ done, total: stored.length, bytes });
     } catch (error) {
       failed ??= { error };
-      return;
     }
-    done += 1;
-    bytes += file.size;
-    options.onProgress?.({ done, total: stored.length, bytes });
   });
   if (failed) throw failed.error;
 

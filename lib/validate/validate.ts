@@ -137,13 +137,13 @@ function versionIssues(info: ElfInfo, providers: Map<string, ElfInfo>, at: strin
 }
 
 /**
- * Whether a payload file can be an ELF, decided without the reader's error: a script starts
- * with #! (its digest is the one resolve classified), and any other file is one when its first
- * four bytes are the ELF magic. A Python payload holds thousands of data files, and each made
- * the reader build and throw an error (stack included) that cost more than the read.
+ * Whether a payload file can be an ELF, decided without the reader's error: one the plan calls
+ * an ELF is, and any other (data, a script) when its first four bytes, read here from what was
+ * staged, are the ELF magic (a script resolve saw may have been replaced by a program since). A
+ * Python payload holds thousands of data files, and each made the reader build and throw an
+ * error (stack included) that cost more than the read.
  */
 function mayBeElf(file: PlanFile, hostPath: string): boolean {
-  if (file.kind === 'script') return false;
   if (file.kind === 'elf') return true;
   let fd;
   try {

@@ -1,7 +1,8 @@
 // The validator checks every ELF of a payload, whatever the plan calls it: a file the plan holds
-// as data (--copy-dir, a traced read) that starts with the ELF magic is read as an ELF, and its
-// libraries must be in the bundle; data without the magic and scripts are passed over without
-// reading them as ELF (no error is built for them). Real binaries from this machine.
+// as data (--copy-dir, a traced read) or as a script (replaced by a program since resolve looked)
+// that starts with the ELF magic is read as an ELF, and its libraries must be in the bundle;
+// data and scripts without the magic are passed over without reading them as ELF (no error is
+// built for them). Real binaries from this machine.
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
@@ -31,6 +32,13 @@ test('a data file with the ELF magic is validated as an ELF; other data and scri
   expect(report.ok).toBe(false);
   expect(report.issues.map((i) => [i.code, i.file])).toContainEqual(['MISSING_LIBRARY', 'payload/opt/app/curl-copy']);
   expect(report.issues.every((i) => i.file === 'payload/opt/app/curl-copy')).toBe(true);
+});
+
+test('a file the plan calls a script that is an ELF now (replaced since resolve) is validated as one', () => {
+  copyFileSync('/usr/bin/curl', path.join(app, 'was-a-script'));
+  const report = validateBundle(dir, plan([planFile('was-a-script', 'script')]));
+  expect(report.checkedFiles).toBe(1);
+  expect(report.issues.map((i) => [i.code, i.file])).toContainEqual(['MISSING_LIBRARY', 'payload/opt/app/was-a-script']);
 });
 
 test('a file the plan calls an ELF is read as one (and one that is not is passed over as before)', () => {

@@ -4,12 +4,13 @@
 // change of link count only (carryOver); the hashes' reused buffers never mix two files' bytes.
 // Temporary files only, no root.
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, copyFileSync, existsSync, linkSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, linkSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { copyHashed, copyKnown, DigestMemo, SETTLED_MS, sha256File } from '../../../lib/cache/file-digest';
+import { sha256Opened } from '../../../lib/cache/sha256-file';
 import { StepCache } from '../../../lib/cache/step-cache';
 
 let dir: string;
@@ -186,9 +187,52 @@ describe('hashing with reused read buffers', () => {
     }
   });
 
-  test('a path that is a FIFO does not block the hash (opened non-blocking: no writer reads as empty)', async () => {
+  test('a path that is a FIFO is refused, without blocking, by the hash and by a hashing copy (it read as an empty file)', async () => {
     const fifo = path.join(dir, 'fifo');
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
-    expect(await sha256File(fifo)).toEqual({ sha256: sha(''), size: 0 });
+    await expect(sha256File(fifo)).rejects.toMatchObject({ code: 'EINVAL', message: expect.stringMatching(/is not a regular file/) });
+    const memo = new DigestMemo();
+    await expect(memo.digest(fifo)).rejects.toMatchObject({ code: 'EINVAL' });
+    await expect(copyHashed(fifo, path.join(dir, 'fifo-copy'), 0o644)).rejects.toMatchObject({ code: 'EINVAL' });
+    expect(existsSync(path.join(dir, 'fifo-copy'))).toBe(false);
+  });
+
+  test('the hash returns the state of the file it opened (the memo keeps the digest under it, not under a path swapped since its stat)', async () => {
+    const a = path.join(dir, 'swap-a');
+    writeFileSync(a, 'first');
+    const { stats } = await sha256Opened(a);
+    expect(stats.isFile()).toBe(true);
+    expect(stats.ino).toBe(statSync(a, { bigint: true }).ino);
+  });
+});
+
+describe('StepCache.adopt: a bundle file linked into the content store', () => {
+  const bundleFile = (name: string, text: string) => {
+    const file = path.join(dir, name);
+    writeFileSync(file, text);
+    return { file, sha256: sha(text) };
+  };
+
+  test('is vouched for (its digest remembered) while in the state this run verified', () => {
+    const cache = new StepCache(path.join(dir, 'adopt-cache'));
+    const { file, sha256 } = bundleFile('adopt-verified', 'verified bytes\n');
+    cache.digests.remember(file, { sha256, size: statSync(file).size });
+    cache.adopt([{ path: file, sha256 }]);
+    const stored = path.join(dir, 'adopt-cache', 'cas', sha256);
+    expect(statSync(stored).ino).toBe(statSync(file).ino);
+    expect(cache.digests.known(stored)).toEqual({ sha256, size: statSync(file).size });
+  });
+
+  test('is linked but not vouched for once edited in place, even with its mtime put back: hashed when next linked', () => {
+    const cache = new StepCache(path.join(dir, 'adopt-edited-cache'));
+    const { file, sha256 } = bundleFile('adopt-edited', 'verified bytes\n');
+    cache.digests.remember(file, { sha256, size: statSync(file).size });
+    const { atime, mtime } = statSync(file);
+    writeFileSync(file, 'EDITED!! bytes\n'); // same size
+    utimesSync(file, atime, mtime);
+    cache.adopt([{ path: file, sha256 }]);
+    const stored = path.join(dir, 'adopt-edited-cache', 'cas', sha256);
+    expect(readFileSync(stored, 'utf8')).toBe('EDITED!! bytes\n');
+    expect(cache.digests.known(stored)).toBeUndefined();
   });
 });
