@@ -5,7 +5,7 @@
 // learned is written back when it saves.
 import { statSync, type BigIntStats } from 'node:fs';
 
-import { sha256Opened, type FileDigest } from './sha256-file';
+import { notAFile, sha256Opened, type FileDigest } from './sha256-file';
 
 /**
  * Memo key of a file's current state; changes when the file is modified or replaced. The ctime
@@ -138,14 +138,17 @@ export class DigestMemo {
 
   /** Digest of the file at `hostPath` (following symlinks). */
   async digest(hostPath: string): Promise<FileDigest> {
-    const key = statKey(statSync(hostPath, { bigint: true }));
+    const stats = statSync(hostPath, { bigint: true });
+    // Not even opened unless a file (opening a device can act): sha256Opened checks what it opened.
+    if (!stats.isFile()) throw notAFile(hostPath);
+    const key = statKey(stats);
     const known = this.used(key);
     if (known) return known;
     const started = this.clock();
     // Remembered under the state of the file read (a path swapped since the stat names another).
-    const { sha256, size, stats } = await sha256Opened(hostPath);
-    const computed = { sha256, size };
-    const readKey = statKey(stats);
+    const opened = await sha256Opened(hostPath);
+    const computed = { sha256: opened.sha256, size: opened.size };
+    const readKey = statKey(opened.stats);
     this.set(readKey, computed);
     this.hashedAt.set(readKey, started);
     return computed;

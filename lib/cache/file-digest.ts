@@ -25,6 +25,7 @@ export class CopyWriteError extends Error {
 export async function copyHashed(source: string, target: string, mode: number): Promise<FileDigest> {
   // Only a regular file, opened without blocking: a source swapped for a FIFO would otherwise
   // hang the copy, and with it a failure's report (the package step waits for copies under way).
+  if (!statSync(source).isFile()) throw notAFile(source); // not opened: opening a device can act
   const input = await open(source, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     if (!(await input.stat()).isFile()) throw notAFile(source);

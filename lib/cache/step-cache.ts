@@ -166,7 +166,12 @@ export class StepCache {
       // Vouched for only while the file is in the state this run verified (an edit in place
       // since, even one that put the mtime back, left another ctime): else the store copy is
       // hashed when a bundle next links it.
-      const vouched = this.digests.knownStats(statSync(file.path, { bigint: true }))?.sha256 === file.sha256;
+      let vouched = false;
+      try {
+        vouched = this.digests.knownStats(statSync(file.path, { bigint: true }))?.sha256 === file.sha256;
+      } catch {
+        continue; // gone since the stat above
+      }
       const temporary = path.join(this.dir, 'tmp', `${file.sha256}.${process.pid}.${randomBytes(4).toString('hex')}`);
       try {
         linkSync(file.path, temporary);

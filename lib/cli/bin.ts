@@ -8,14 +8,15 @@
 //
 // The cache holds compiled code and is trusted like code: read only from a directory this user
 // owns and no one else can write, from a regular file likewise. Its name carries the bundle's
-// sha256 (which the build writes into the bundle's second line), the Node version and a digest
-// of Node's and V8's options, so another build, Node or set of flags never meets it. It is
-// written through a synced file renamed into place, so it is never seen half-written. V8 does
-// not check the data it deserializes, and damaged data crashes Node: a digest checked here would
-// cost 3-4 ms of the ~15 the cache saves (loading node:crypto alone), so a run marks the cache
-// it is loading (a file named with its pid, removed once V8 has the code), and the next run that
-// finds the mark of a process no longer there drops that cache. Each command has its own cache,
-// written after its first successful run (it holds the functions that command compiled); the
+// sha256 (which the build writes into the bundle's second line), size and mtime, the Node
+// version and a digest of Node's and V8's options, so another build, Node or set of flags never
+// meets it. It is written through a synced file renamed into place, so it is never seen
+// half-written. V8 does not check the data it deserializes, and damaged data crashes Node, while
+// reading it or later, when a function from it first runs: a digest checked here would cost 3-4
+// ms of the ~15 the cache saves (loading node:crypto alone), so a run that uses a cache marks it
+// (a file named with its pid, removed when the process exits), and the next run that finds the
+// mark of a process no longer there drops that cache. Each command has its own cache, written
+// after its first successful run that is not --help (it holds the functions the run compiled); the
 // newest few of each command are kept, so two installs used in turn do not rewrite each other's.
 // Failing to read or write a cache costs the speed-up, never an error. SIDEBUNDLE_DEBUG=code-cache
 // says on stderr what became of it.
@@ -144,10 +145,22 @@ function writeCache(dir: string, name: string, command: string, script: vm.Scrip
 function prune(dir: string, stem: string): void {
   const hourAgo = Date.now() - 3_600_000;
   const caches: Array<{ file: string; mtime: number }> = [];
-  for (const entry of fs.readdirSync(dir)) {
+  const entries = fs.readdirSync(dir);
+  for (const entry of entries) {
     const file = path.join(dir, entry);
-    const mtime = fs.lstatSync(file).mtimeMs;
-    if (entry.endsWith('.tmp') || entry.includes('.loading.')) {
+    const mark = entry.indexOf('.loading.');
+    if (mark > 0) {
+      // A mark outlives its cache only when the cache went (pruned, replaced by another build).
+      if (!entries.includes(entry.slice(0, mark))) fs.rmSync(file, { force: true });
+      continue;
+    }
+    let mtime;
+    try {
+      mtime = fs.lstatSync(file).mtimeMs;
+    } catch {
+      continue; // renamed or removed by another run since the listing
+    }
+    if (entry.endsWith('.tmp')) {
       if (mtime < hourAgo) fs.rmSync(file, { force: true });
     } else if (entry.startsWith(stem)) {
       caches.push({ file, mtime });
@@ -158,7 +171,7 @@ function prune(dir: string, stem: string): void {
 }
 
 /** Compile and run the bundle, with the cache when there is one; its exports. */
-function load(bytes: Buffer, argv: string[]): Cli {
+function load({ bytes, stats }: Bundle, argv: string[]): Cli {
   // ASCII (as scripts/bundle-cli.js makes it) is copied into a one-byte string; UTF-8 would be
   // decoded into a two-byte string, twice the memory and slower to read and compile.
   const source = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
@@ -166,7 +179,7 @@ function load(bytes: Buffer, argv: string[]): Cli {
   const command = /^[a-z]{1,16}$/.test(argv[0] ?? '') ? argv[0]! : 'other';
   const digest = DIGEST_LINE.exec(source.slice(0, 200))?.[1];
   const options = fnv1a(`${process.execArgv.join('\0')}\0${process.env.NODE_OPTIONS ?? ''}`);
-  const name = `cli-${command}-node${process.version}-${process.arch}-${digest?.slice(0, 20)}-${options}.v8`;
+  const name = `cli-${command}-node${process.version}-${process.arch}-${digest?.slice(0, 20)}-${stats.size}-${Math.trunc(stats.mtimeMs)}-${options}.v8`;
   const dir = digest === undefined ? undefined : cacheDir();
   if (digest === undefined) say(`${BUNDLE} has no sha256 line: no cache`);
   let cachedData: Buffer | undefined;
@@ -180,21 +193,31 @@ function load(bytes: Buffer, argv: string[]): Cli {
       cachedData = undefined; // no mark, no cache
     }
   }
+  if (mark !== undefined) {
+    const done = mark;
+    process.once('exit', () => fs.rmSync(done, { force: true }));
+  }
   // The shebang line made a comment: the same length, so the same lines and columns in stacks.
   const body = source.startsWith('#!') ? `//${source.slice(2)}` : source;
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${body}\n})`, { filename: BUNDLE, cachedData });
-  if (mark !== undefined) fs.rmSync(mark, { force: true });
   if (cachedData !== undefined) say(`${name}: ${script.cachedDataRejected ? 'rejected by V8' : 'used'}`);
-  if (dir !== undefined && (cachedData === undefined || script.cachedDataRejected)) process.once('exit', () => writeCache(dir, name, command, script));
+  // A --help run compiles a few functions only: a cache made from it would hold little.
+  const help = argv.includes('--help') || argv.includes('-h');
+  if (dir !== undefined && !help && (cachedData === undefined || script.cachedDataRejected)) process.once('exit', () => writeCache(dir, name, command, script));
   const bundle = { exports: {} as Cli, filename: BUNDLE, id: BUNDLE, loaded: true };
   const run = script.runInThisContext() as (exports: object, require: NodeJS.Require, module: object, filename: string, dirname: string) => void;
   run.call(bundle.exports, bundle.exports, createRequire(BUNDLE), bundle, BUNDLE, __dirname);
   return bundle.exports;
 }
 
-/** The bundle's bytes, unless the modules are the better choice: a light command, no bundle
- * (a build by tsc alone), or a bundle older than main.js (tsc wrote the modules since). */
-function bundleFor(argv: string[]): Buffer | undefined {
+interface Bundle {
+  bytes: Buffer;
+  stats: fs.Stats;
+}
+
+/** The bundle, unless the modules are the better choice: a light command, no bundle (a build by
+ * tsc alone), or a bundle older than main.js (tsc wrote the modules since). */
+function bundleFor(argv: string[]): Bundle | undefined {
   if (argv.length === 0 || LIGHT.has(argv[0]!)) return undefined;
   let fd: number;
   try {
@@ -203,16 +226,17 @@ function bundleFor(argv: string[]): Buffer | undefined {
     return undefined;
   }
   try {
-    if (fs.fstatSync(fd).mtimeMs < fs.statSync(path.join(__dirname, 'main.js')).mtimeMs) {
+    const stats = fs.fstatSync(fd);
+    if (stats.mtimeMs < fs.statSync(path.join(__dirname, 'main.js')).mtimeMs) {
       say(`${BUNDLE} is older than main.js: the modules are run`);
       return undefined;
     }
-    return fs.readFileSync(fd);
+    return { bytes: fs.readFileSync(fd), stats };
   } finally {
     fs.closeSync(fd);
   }
 }
 
 const argv = process.argv.slice(2);
-const bytes = bundleFor(argv);
-(bytes === undefined ? (require('./main') as Cli) : load(bytes, argv)).run(argv);
+const bundle = bundleFor(argv);
+(bundle === undefined ? (require('./main') as Cli) : load(bundle, argv)).run(argv);

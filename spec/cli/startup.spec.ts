@@ -5,7 +5,7 @@
 // own list of loaded built-ins, not by time (bench/startup.ts times it). The shipped command,
 // bin.js, runs those modules bundled into one file, where each module's top-level code still runs
 // on its first require() only; then its code cache.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, cpSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -185,6 +185,9 @@ describe('the shipped command (bin.js): the bundle, with its code cache', () => 
     expect(bad.status).toBe(2);
     expect(bad.said).toEqual(['none yet']);
     expect(cacheFiles(home)).toHaveLength(1);
+    // Nor does a --help run (it compiles a few functions: the cache would hold little).
+    expect(cached(home, ['create', '--help']).said).toEqual(['none yet']);
+    expect(cacheFiles(home)).toHaveLength(1);
     // Other options for Node or V8 make another cache (V8 would refuse this one).
     const flagged = runCli(jq, { env: { XDG_CACHE_HOME: home, SIDEBUNDLE_DEBUG: 'code-cache', NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=900` } });
     expect(flagged.stderr).toMatch(/none yet\n.*written\n/);
@@ -216,6 +219,32 @@ describe('the shipped command (bin.js): the bundle, with its code cache', () => 
     expect([run.status, run.stdout, run.said]).toEqual([0, good.stdout, ['rejected by V8', 'written']]);
     expect(cached(home, jq).said).toEqual(['used']);
     expect(readdirSync(cacheDirOf(home)).filter((f) => f.includes('.loading.'))).toEqual([]);
+  });
+
+  test('a run that uses a cache marks it until it exits: one killed (or crashed) while running leaves the mark, and the next run drops that cache', async () => {
+    const home = path.join(dir, 'xdg-killed');
+    const out = path.join(dir, 'killed-out');
+    const create = ['create', '--name', 'k', '--from-host', '/usr/bin/jq', '--out-dir', out, '--no-cache'];
+    expect(cached(home, create).said).toEqual(['none yet', 'written']);
+    const marks = () => readdirSync(cacheDirOf(home)).filter((f) => f.includes('.loading.'));
+    expect(marks()).toEqual([]);
+    const child = spawn(process.execPath, [cliPath, ...create], { env: { ...process.env, XDG_CACHE_HOME: home, SIDEBUNDLE_DEBUG: 'code-cache' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    await new Promise<void>((resolve) => {
+      let said = '';
+      child.stderr!.on('data', (chunk: Buffer) => {
+        said += chunk.toString();
+        if (said.includes(': used')) {
+          expect(marks()).toEqual([expect.stringMatching(new RegExp(`\\.loading\\.${child.pid}$`))]);
+          child.kill('SIGKILL');
+        }
+      });
+      child.on('exit', () => resolve());
+    });
+    expect(marks()).toHaveLength(1);
+    const next = cached(home, create);
+    expect(next.status).toBe(0);
+    expect(next.said).toEqual([expect.stringMatching(new RegExp(`^a run \\(pid ${child.pid}\\) ended while loading it: removed$`)), 'none yet', 'written']);
+    expect(marks()).toEqual([]);
   });
 
   test('a cache others can write is not used (compiled code is code), nor one in a directory others can write', () => {

@@ -4,7 +4,7 @@
 // change of link count only (carryOver); the hashes' reused buffers never mix two files' bytes.
 // Temporary files only, no root.
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, copyFileSync, existsSync, linkSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, linkSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -235,4 +235,24 @@ describe('StepCache.adopt: a bundle file linked into the content store', () => {
     expect(readFileSync(stored, 'utf8')).toBe('EDITED!! bytes\n');
     expect(cache.digests.known(stored)).toBeUndefined();
   });
+});
+
+test('the memo keeps a digest under the state of the file it read: a path swapped between its stat and the read', async () => {
+  const file = path.join(dir, 'swapped');
+  writeFileSync(file, 'old bytes\n');
+  const replacement = path.join(dir, 'replacement');
+  writeFileSync(replacement, 'new bytes!\n');
+  const before = statSync(file, { bigint: true });
+  // The memo reads its clock between its stat and the hash's open: the swap happens there.
+  let swapped = false;
+  const memo = new DigestMemo(() => {
+    if (!swapped) renameSync(replacement, file);
+    swapped = true;
+    return Date.now();
+  });
+  const digest = await memo.digest(file);
+  expect(swapped).toBe(true);
+  expect(digest).toEqual({ sha256: sha('new bytes!\n'), size: 11 });
+  expect(memo.knownStats(before)).toBeUndefined();
+  expect(memo.known(file)).toEqual(digest);
 });
