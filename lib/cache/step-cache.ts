@@ -156,9 +156,9 @@ export class StepCache {
       const target = path.join(this.dir, 'cas', file.sha256);
       let mine;
       try {
-        mine = statSync(file.path);
-        const theirs = statSync(target);
-        if (theirs.ino === mine.ino || theirs.mtimeMs === mine.mtimeMs || (theirs.mode & 0o7777) !== (mine.mode & 0o7777)) continue;
+        mine = statSync(file.path, { bigint: true });
+        const theirs = statSync(target, { bigint: true });
+        if (theirs.ino === mine.ino || theirs.mtimeNs === mine.mtimeNs || (theirs.mode & 0o7777n) !== (mine.mode & 0o7777n)) continue;
       } catch {
         // no store copy yet (or the bundle's file is gone): link below
       }
@@ -166,12 +166,7 @@ export class StepCache {
       // Vouched for only while the file is in the state this run verified (an edit in place
       // since, even one that put the mtime back, left another ctime): else the store copy is
       // hashed when a bundle next links it.
-      let vouched = false;
-      try {
-        vouched = this.digests.knownStats(statSync(file.path, { bigint: true }))?.sha256 === file.sha256;
-      } catch {
-        continue; // gone since the stat above
-      }
+      const vouched = this.digests.knownStats(mine)?.sha256 === file.sha256;
       const temporary = path.join(this.dir, 'tmp', `${file.sha256}.${process.pid}.${randomBytes(4).toString('hex')}`);
       try {
         linkSync(file.path, temporary);
@@ -180,7 +175,7 @@ export class StepCache {
         rmSync(temporary, { force: true });
         return; // another filesystem: the store cannot share inodes with this bundle
       }
-      if (vouched) this.digests.remember(target, { sha256: file.sha256, size: mine.size });
+      if (vouched) this.digests.remember(target, { sha256: file.sha256, size: Number(mine.size) });
     }
   }
 
