@@ -103,19 +103,12 @@ function dropCrashed(dir: string, name: string): void {
   for (const entry of fs.readdirSync(dir)) {
     if (!entry.startsWith(prefix)) continue;
     const pid = Number(entry.slice(prefix.length));
-    if (Number.isInteger(pid) && pid > 0 && alive(pid)) continue;
+    // Required only here, where a mark is found: not one more module on every start.
+    const { processRunning } = require('../package/publish-lock') as typeof import('../package/publish-lock');
+    if (Number.isInteger(pid) && pid > 0 && processRunning(pid)) continue;
     say(`${name}: a run (pid ${pid}) ended while loading it: removed`);
     fs.rmSync(path.join(dir, name), { force: true });
     fs.rmSync(path.join(dir, entry), { force: true });
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

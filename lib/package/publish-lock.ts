@@ -125,8 +125,9 @@ export function processRunning(pid: number, start?: string): boolean {
     if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
   // The pid is taken; by the owner only if it started when the owner did.
+  if (start === undefined) return true;
   const now = startTime(pid);
-  return start === undefined || now === undefined || now === start;
+  return now === undefined || now === start;
 }
 
 /** Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat). */

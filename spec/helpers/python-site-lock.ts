@@ -6,16 +6,9 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-const LOCK = path.join(os.tmpdir(), 'sidebundle-spec-python-site.lock');
+import { processRunning } from '../../lib/package/publish-lock';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+const LOCK = path.join(os.tmpdir(), 'sidebundle-spec-python-site.lock');
 
 /** Wait for the lock (a directory holding the owner's pid), take it, and return its release. */
 export async function holdPythonSiteLock(): Promise<() => void> {
@@ -33,7 +26,7 @@ export async function holdPythonSiteLock(): Promise<() => void> {
     } catch {
       // being written or released: look again
     }
-    if (owner > 0 && !alive(owner)) rmSync(LOCK, { recursive: true, force: true }); // its holder died
+    if (owner > 0 && !processRunning(owner)) rmSync(LOCK, { recursive: true, force: true }); // its holder died
     else await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }
