@@ -10,7 +10,10 @@
 // top-level code (spec/cli/startup.spec.ts checks that on main.js).
 //
 // Left out: ffi-rs (a native addon, loaded from node_modules where it was installed).
+//
+// It also gives dist/lib/cli/bin.js its first lines (see shellHeader below).
 'use strict';
+const fs = require('node:fs');
 const path = require('node:path');
 const esbuild = require('esbuild');
 
@@ -35,7 +38,6 @@ esbuild.buildSync({
 // The bundle's sha256 goes on its second line, where bin.js reads it for the name of its code
 // cache: code compiled from one bundle is never used with another.
 {
-  const fs = require('node:fs');
   const text = fs.readFileSync(outfile, 'latin1');
   const cut = text.startsWith('#!') ? text.indexOf('\n') + 1 : 0;
   const digest = require('node:crypto').createHash('sha256').update(text.slice(cut), 'latin1').digest('hex');
@@ -45,8 +47,43 @@ esbuild.buildSync({
 // esbuild writes code as ASCII (charset: 'ascii', its default) but keeps comments and the text of
 // String.raw templates as they are. bin.js reads an ASCII bundle into a one-byte string (a copy);
 // other characters make it decode UTF-8 into a two-byte one, slower to read and to compile.
-const lines = require('node:fs').readFileSync(outfile, 'utf8').split('\n');
+const lines = fs.readFileSync(outfile, 'utf8').split('\n');
 const wide = lines.flatMap((line, i) => (/[^\x00-\x7f]/.test(line) ? [`  ${i + 1}: ${line.trim().slice(0, 100)}`] : []));
 if (wide.length > 0) {
   process.stderr.write(`scripts/bundle-cli.js: warning: ${path.relative(root, outfile)} is not ASCII, which slows every start of the CLI; write these characters as \\u escapes in their sources:\n${wide.join('\n')}\n`);
+}
+
+// bin.js (the `sidebundle` command) starts as a shell script that runs itself with node: the
+// line after `#!/bin/sh` is `':' //; ...` — for sh, the no-op `:` and then commands; for
+// JavaScript, a string and a comment. Why: where NODE_EXTRA_CA_CERTS is set, Node 20 reads and
+// parses those certificates and its own ~140 at start-up, before any script runs (OpenSSL 3
+// makes that ~45 ms: `node -e 0` takes 71 ms here with the variable set, 26 ms without; Node
+// made the loading lazy only in 2025, nodejs/node#59856). Only image pulls over https use the
+// certificates, so the script moves the variable to SIDEBUNDLE_NODE_EXTRA_CA_CERTS; bin.js puts
+// it back for the programs sidebundle starts and lib/image/registry-http.ts loads the file on
+// the first https exchange. dash costs ~0.7 ms. With --use-openssl-ca in NODE_OPTIONS (a store
+// that the `ca` option cannot name) the variable is left to Node. tsc writes bin.js with
+// `#!/usr/bin/env node`, which also works (the certificates are then loaded at start-up).
+const shellHeader = [
+  '#!/bin/sh',
+  `':' //; case "$NODE_OPTIONS" in *--use-openssl-ca*) exec node "$0" "$@";; esac; if [ -n "\${NODE_EXTRA_CA_CERTS+set}" ]; then export SIDEBUNDLE_NODE_EXTRA_CA_CERTS="$NODE_EXTRA_CA_CERTS"; unset NODE_EXTRA_CA_CERTS; else unset SIDEBUNDLE_NODE_EXTRA_CA_CERTS; fi; exec node "$0" "$@"`,
+];
+{
+  const bin = path.join(root, 'dist/lib/cli/bin.js');
+  const text = fs.readFileSync(bin, 'utf8');
+  const first = text.slice(0, text.indexOf('\n'));
+  if (first === '#!/usr/bin/env node') {
+    const temporary = `${bin}.tmp-${process.pid}`;
+    fs.writeFileSync(temporary, `${shellHeader.join('\n')}\n${text.slice(first.length + 1)}`, { mode: 0o755 });
+    fs.renameSync(temporary, bin);
+    // One line more before the code: the source map's lines move down by one.
+    const map = `${bin}.map`;
+    if (fs.existsSync(map)) {
+      const json = JSON.parse(fs.readFileSync(map, 'utf8'));
+      json.mappings = `;${json.mappings}`;
+      fs.writeFileSync(map, JSON.stringify(json));
+    }
+  } else if (first !== shellHeader[0]) {
+    throw new Error(`scripts/bundle-cli.js: ${path.relative(root, bin)} starts with ${JSON.stringify(first)}, not the shebang tsc writes`);
+  }
 }

@@ -230,6 +230,20 @@ function bundleFor(argv: string[]): Bundle | undefined {
   }
 }
 
+/** Where this file ran as the shell script scripts/bundle-cli.js makes of it, that script moved
+ * NODE_EXTRA_CA_CERTS aside so that Node would not parse the certificates at start-up: it goes
+ * back into the environment of the programs sidebundle starts, and lib/image/registry-http.ts
+ * reads the file (resolved here, against the directory Node would have read it in) on the first
+ * https exchange. */
+function restoreExtraCaCerts(): void {
+  const deferred = process.env.SIDEBUNDLE_NODE_EXTRA_CA_CERTS;
+  if (deferred === undefined) return;
+  delete process.env.SIDEBUNDLE_NODE_EXTRA_CA_CERTS;
+  process.env.NODE_EXTRA_CA_CERTS = deferred;
+  if (deferred !== '') (globalThis as Record<symbol, unknown>)[Symbol.for('sidebundle.deferredExtraCaCerts')] = path.resolve(deferred);
+}
+
+restoreExtraCaCerts();
 const argv = process.argv.slice(2);
 const bundle = bundleFor(argv);
 (bundle === undefined ? (require('./main') as Cli) : load(bundle, argv)).run(argv);

@@ -3,6 +3,7 @@
 // headers, between body bytes, and while it takes an upload). An abort of the caller's signal
 // ends it with the signal's reason (the CLI's INTERRUPTED), never a bare AbortError.
 // HTTP(S)_PROXY / NO_PROXY are honoured: plain http through the proxy, https through CONNECT.
+import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { Readable, Transform } from 'node:stream';
@@ -37,6 +38,29 @@ export function interruption(signal: AbortSignal): SidebundleError {
   const reason: unknown = signal.reason;
   if (reason instanceof SidebundleError) return reason;
   return new SidebundleError('INTERRUPTED', 'interrupted', { hint: 'nothing was published', cause: reason });
+}
+
+const DEFERRED_CA_CERTS = Symbol.for('sidebundle.deferredExtraCaCerts');
+let deferredTrust: { context: tls.SecureContext | undefined } | undefined;
+
+/**
+ * The TLS context of https exchanges when the `sidebundle` command kept NODE_EXTRA_CA_CERTS from
+ * Node's start-up (scripts/bundle-cli.js says why): Node's own roots and that file's certificates, as
+ * Node would have trusted them, built once per process. Otherwise undefined: Node's default.
+ * A file that cannot be read or parsed is a warning, as it is from Node, and is then left out.
+ */
+export function secureContext(): tls.SecureContext | undefined {
+  const file = (globalThis as Record<symbol, unknown>)[DEFERRED_CA_CERTS];
+  if (typeof file !== 'string') return undefined;
+  if (deferredTrust === undefined) {
+    try {
+      deferredTrust = { context: tls.createSecureContext({ ca: [...tls.rootCertificates, readFileSync(file, 'latin1')] }) };
+    } catch (error) {
+      process.emitWarning(`Ignoring extra certs from \`${file}\`, load failed: ${(error as Error).message}`);
+      deferredTrust = { context: undefined };
+    }
+  }
+  return deferredTrust.context;
 }
 
 /** The proxy for a URL per HTTP(S)_PROXY and NO_PROXY, if any. */
@@ -89,13 +113,15 @@ export function exchange(url: URL, ask: Exchange, context: ExchangeContext): Pro
             guard.fail(new Error(`proxy ${proxy.host} refused the tunnel (${res.statusCode})`));
             return;
           }
-          const secure = tls.connect({ socket, servername: url.hostname });
+          const context = secureContext();
+          const secure = tls.connect({ socket, servername: url.hostname, ...(context ? { secureContext: context } : {}) });
           send(guard.watch(https.request(url, { method, headers, createConnection: () => secure } as https.RequestOptions, onResponse), true));
         })
         .end();
     } else {
       const secure = url.protocol === 'https:';
-      send(guard.watch((secure ? https : http).request(url, { method, headers }, onResponse), secure));
+      const context = secure ? secureContext() : undefined;
+      send(guard.watch((secure ? https : http).request(url, { method, headers, ...(context ? { secureContext: context } : {}) }, onResponse), secure));
     }
   });
 }

@@ -4,6 +4,7 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 
@@ -20,8 +21,10 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startRegistry(dir: string): Promise<Registry> {
+/** `tls`: serve https with this certificate and key; `address`: listen there (default 127.0.0.1). */
+export async function startRegistry(dir: string, options: { address?: string; tls?: { certificate: string; key: string } } = {}): Promise<Registry> {
   const port = await freePort();
+  const address = options.address ?? '127.0.0.1';
   mkdirSync(path.join(dir, 'data'), { recursive: true });
   const config = path.join(dir, 'config.yml');
   writeFileSync(config, [
@@ -32,13 +35,15 @@ export async function startRegistry(dir: string): Promise<Registry> {
     '  filesystem:',
     `    rootdirectory: ${path.join(dir, 'data')}`,
     'http:',
-    `  addr: 127.0.0.1:${port}`,
+    `  addr: ${address}:${port}`,
+    ...(options.tls ? ['  tls:', `    certificate: ${options.tls.certificate}`, `    key: ${options.tls.key}`] : []),
     '',
   ].join('\n'));
   const child: ChildProcess = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
-  const host = `127.0.0.1:${port}`;
+  const host = `${address}:${port}`;
+  const get = options.tls ? (url: string, done: (res: http.IncomingMessage) => void) => https.get(url, { rejectUnauthorized: false }, done) : http.get;
   for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((resolve) => http.get(`http://${host}/v2/`, (res) => { res.resume(); resolve(res.statusCode === 200); }).on('error', () => resolve(false)));
+    const ok = await new Promise<boolean>((resolve) => get(`${options.tls ? 'https' : 'http'}://${host}/v2/`, (res) => { res.resume(); resolve(res.statusCode === 200); }).on('error', () => resolve(false)));
     if (ok) break;
     await new Promise((r) => setTimeout(r, 100));
   }
