@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { buildClosure } from '../lib/resolve/closure';
-import { fmt, median, nowMs } from './harness';
+import { cliArgv, fmt, median, nowMs } from './harness';
 
 const TIME = '/usr/bin/time';
 
@@ -58,7 +58,7 @@ export function bundleAgainstFloor(cli: string, programs: string[], rounds: numb
   const fresh = (stem: string) => path.join(work, `${stem}${round++}`);
   const create = (main: string, env: NodeJS.ProcessEnv, extra: string[] = []) => () => {
     const out = fresh('out');
-    const argv = [process.execPath, main, 'create', '--name', 'b', ...programs.flatMap((p) => ['--from-host', p]), '--out-dir', out, ...extra];
+    const argv = [...cliArgv(main), 'create', '--name', 'b', ...programs.flatMap((p) => ['--from-host', p]), '--out-dir', out, ...extra];
     const run = runTimed(argv, env);
     rmSync(out, { recursive: true, force: true });
     return run;

@@ -12,7 +12,7 @@ import { buildClosure } from '../lib/resolve/closure';
 import { resolveClosure } from '../lib/resolve/resolve';
 import { userCacheDir } from '../lib/util/cache-dir';
 import { bundleAgainstFloor, floorRows } from './bundle-floor';
-import { fmt, median, sideBySide, timeAsync, timeCommand, writeResults } from './harness';
+import { cliArgv, fmt, median, sideBySide, timeAsync, timeCommand, writeResults } from './harness';
 
 const CLI = path.resolve(__dirname, '../lib/cli/bin.js');
 const NODE_BIN = '/usr/bin/node';
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   rows.push(`| … with sha256 of every file (cold memo / memoized) | ${fmt(median(withDigests))} / ${fmt(median(memoized))} | — |`);
   const cli = await sideBySide({
     ldd: () => timeCommand(['ldd', '/usr/bin/curl']),
-    'sidebundle resolve': () => timeCommand([process.execPath, CLI, 'resolve', '--from-host', '/usr/bin/curl']),
+    'sidebundle resolve': () => timeCommand([...cliArgv(CLI), 'resolve', '--from-host', '/usr/bin/curl']),
     'node -e 0': () => timeCommand([process.execPath, '-e', '0']),
   }, 15);
   data.cliVsLdd = cli;

@@ -1,7 +1,7 @@
 // Benchmark helpers: repeated timings with medians, commands timed side by side (interleaved, so
 // machine noise hits every contender alike), and result files written into bench/results/.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -23,6 +23,19 @@ export async function timeAsync(fn: () => Promise<unknown> | unknown, runs: numb
     times.push(nowMs() - start);
   }
   return times;
+}
+
+/** How a user starts `cli`: the file itself, by its #! line, when it is executable (the shipped
+ * bin.js, whose first lines are a shell script: scripts/bundle-cli.js); otherwise (a build by
+ * tsc alone, main.js) through node. */
+export function cliArgv(cli: string): string[] {
+  try {
+    accessSync(cli, constants.X_OK);
+    if (readFileSync(cli, 'latin1').startsWith('#!')) return [cli];
+  } catch {
+    // not executable: through node
+  }
+  return [process.execPath, cli];
 }
 
 export function timeCommand(argv: string[], options: { env?: NodeJS.ProcessEnv; shell?: boolean } = {}): number {

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { readManifest } from '../lib/inspect/manifest-files';
 import { reportData, writeReport } from '../lib/report';
 import { renderReportHtml } from '../lib/report/html';
-import { fmt, machine, nowMs, sideBySide, timeCommand, writeResults } from './harness';
+import { cliArgv, fmt, machine, nowMs, sideBySide, timeCommand, writeResults } from './harness';
 
 const timed = (fn: () => unknown) => () => {
   const start = nowMs();
@@ -34,8 +34,8 @@ async function main(): Promise<void> {
       'writeReport (to disk)': timed(() => writeReport(dir, out)),
     }, 15);
     const cliRuns = await sideBySide({
-      'sidebundle verify DIR (baseline)': () => timeCommand([process.execPath, cli, 'verify', dir]),
-      'sidebundle report DIR': () => timeCommand([process.execPath, cli, 'report', dir, '--out', out]),
+      'sidebundle verify DIR (baseline)': () => timeCommand([...cliArgv(cli), 'verify', dir]),
+      'sidebundle report DIR': () => timeCommand([...cliArgv(cli), 'report', dir, '--out', out]),
     }, 7);
     const base = inProcess['manifest.lock parse (baseline)']!.median;
     const verify = cliRuns['sidebundle verify DIR (baseline)']!.median;

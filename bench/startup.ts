@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { fmt, median, writeResults } from './harness';
+import { cliArgv, fmt, median, writeResults } from './harness';
 
 /** The shipped command: the bundled CLI with its code cache. */
 const CLI = path.resolve(__dirname, '../lib/cli/bin.js');
@@ -73,13 +73,13 @@ function contenders(): { list: Contender[]; skipped: string[] } {
   const node = process.execPath;
   const list: Contender[] = [
     { name: 'node -e 0', argv: [node, '-e', '0'] },
-    { name: 'sidebundle --version', argv: [node, CLI, '--version'] },
-    { name: `sidebundle resolve --from-host ${PROGRAM}`, argv: [node, CLI, 'resolve', '--from-host', PROGRAM] },
+    { name: 'sidebundle --version', argv: [...cliArgv(CLI), '--version'] },
+    { name: `sidebundle resolve --from-host ${PROGRAM}`, argv: [...cliArgv(CLI), 'resolve', '--from-host', PROGRAM] },
   ];
   for (const { label, cli } of OTHER_CLIS) {
     list.push(
-      { name: `${label}: sidebundle --version`, argv: [node, cli, '--version'] },
-      { name: `${label}: sidebundle resolve --from-host ${PROGRAM}`, argv: [node, cli, 'resolve', '--from-host', PROGRAM] },
+      { name: `${label}: sidebundle --version`, argv: [...cliArgv(cli), '--version'] },
+      { name: `${label}: sidebundle resolve --from-host ${PROGRAM}`, argv: [...cliArgv(cli), 'resolve', '--from-host', PROGRAM] },
     );
   }
   const skipped: string[] = [];
@@ -179,9 +179,10 @@ steadier of the two. \`npm run bench:startup\` regenerates this file.
 
 ${tables.join('\n')}
 
-\`sidebundle\` is the shipped command, dist/lib/cli/bin.js: the CLI bundled into one file, run with V8's
-code cache that bin.js keeps under $XDG_CACHE_HOME/sidebundle/code-cache (each command's written by its
-warm-up run).
+\`sidebundle\` is the shipped command, dist/lib/cli/bin.js, started as a user's shell starts it (by its
+#! line: a few lines of sh that keep NODE_EXTRA_CA_CERTS from Node's start-up, then node): the CLI
+bundled into one file, run with V8's code cache that bin.js keeps under
+$XDG_CACHE_HOME/sidebundle/code-cache (each command's written by its warm-up run).
 ${OTHER_CLIS.map(({ label, cli }) => `\n"${label}:" rows run ${label === 'modules' ? 'the same CLI unbundled, as tsc built it (' : 'another build\'s CLI ('}\`${cli}\`) in the same invocations.\n`).join('')}${skipped.length ? `\nNot measured: ${skipped.join(', ')}.\n` : ''}
 Machine load (1/5/15-minute load average, ${cores} cores): ${loadBefore.join(' / ')} before, ${loadAfter.join(' / ')} after${loaded ? ' — **the machine was loaded** (other work was running): absolute times are inflated and noisy; the side-by-side ratios are the figures to read' : ''}.`;
   writeResults('startup', markdown, { rounds: ROUNDS, runsPerRound: RUNS_PER_ROUND, loadBefore, loadAfter, cores, extraCaCerts: certs ?? null, results: measured[0], resultsWithoutExtraCaCerts: certs ? measured[1] : undefined });
