@@ -53,36 +53,49 @@ if (wide.length > 0) {
   process.stderr.write(`scripts/bundle-cli.js: warning: ${path.relative(root, outfile)} is not ASCII, which slows every start of the CLI; write these characters as \\u escapes in their sources:\n${wide.join('\n')}\n`);
 }
 
-// bin.js (the `sidebundle` command) starts as a shell script that runs itself with node: the
-// line after `#!/bin/sh` is `':' //; ...` — for sh, the no-op `:` and then commands; for
-// JavaScript, a string and a comment. Why: where NODE_EXTRA_CA_CERTS is set, Node 20 reads and
-// parses those certificates and its own ~140 at start-up, before any script runs (OpenSSL 3
-// makes that ~45 ms: `node -e 0` takes 71 ms here with the variable set, 26 ms without; Node
-// made the loading lazy only in 2025, nodejs/node#59856). Only image pulls over https use the
-// certificates, so the script moves the variable to SIDEBUNDLE_NODE_EXTRA_CA_CERTS; bin.js puts
-// it back for the programs sidebundle starts and lib/image/registry-http.ts loads the file on
-// the first https exchange. dash costs ~0.7 ms. With --use-openssl-ca in NODE_OPTIONS (a store
-// that the `ca` option cannot name) the variable is left to Node. tsc writes bin.js with
-// `#!/usr/bin/env node`, which also works (the certificates are then loaded at start-up).
+// bin.js (the `sidebundle` command) is bundled too, with the few modules it requires (the cache
+// directory's formula; the crash marks' liveness check, run only when a mark is found): every
+// module is a lookup, a read and a compile on each start (~1 ms for the first one, measured).
+// main.js stays outside: bin.js runs it for --version and --help, and when the bundle is stale.
+//
+// bin.js then starts as a shell script that runs itself with node: the line after `#!/bin/sh`
+// is `':' //; ...`, for sh the no-op `:` and then commands, for JavaScript a string and a
+// comment. Why: where NODE_EXTRA_CA_CERTS is set, Node 20 reads and parses those certificates
+// and its own ~140 at start-up, before any script runs (OpenSSL 3 makes that ~45 ms: `node -e
+// 0` takes 71 ms here with the variable set, 26 ms without; Node made the loading lazy only in
+// 2025, nodejs/node#59856). Only image pulls over https use the certificates, so the script
+// moves the variable to SIDEBUNDLE_NODE_EXTRA_CA_CERTS; bin.js puts it back for the programs
+// sidebundle starts and lib/image/registry-http.ts loads the file on the first https exchange.
+// The shell costs ~1 ms. With --use-openssl-ca in NODE_OPTIONS (a store that the `ca` option
+// cannot name) the variable is left to Node. tsc writes bin.js with `#!/usr/bin/env node`, which
+// also works (the certificates are then loaded at start-up).
 const shellHeader = [
   '#!/bin/sh',
   `':' //; case "$NODE_OPTIONS" in *--use-openssl-ca*) exec node "$0" "$@";; esac; if [ -n "\${NODE_EXTRA_CA_CERTS+set}" ]; then export SIDEBUNDLE_NODE_EXTRA_CA_CERTS="$NODE_EXTRA_CA_CERTS"; unset NODE_EXTRA_CA_CERTS; else unset SIDEBUNDLE_NODE_EXTRA_CA_CERTS; fi; exec node "$0" "$@"`,
 ];
 {
   const bin = path.join(root, 'dist/lib/cli/bin.js');
-  const text = fs.readFileSync(bin, 'utf8');
-  const first = text.slice(0, text.indexOf('\n'));
+  const first = fs.readFileSync(bin, 'utf8').split('\n', 1)[0];
   if (first === '#!/usr/bin/env node') {
+    // As tsc wrote it (a bin.js this script already made starts with the shell header).
+    const built = esbuild.buildSync({
+      absWorkingDir: root,
+      entryPoints: [bin],
+      bundle: true,
+      write: false,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      external: ['./main'],
+      minify: false,
+      legalComments: 'none',
+      logLevel: 'warning',
+    }).outputFiles[0].text;
+    if (!built.startsWith(`${first}\n`)) throw new Error('scripts/bundle-cli.js: esbuild did not keep bin.js\'s #! line');
     const temporary = `${bin}.tmp-${process.pid}`;
-    fs.writeFileSync(temporary, `${shellHeader.join('\n')}\n${text.slice(first.length + 1)}`, { mode: 0o755 });
+    fs.writeFileSync(temporary, `${shellHeader.join('\n')}\n${built.slice(first.length + 1)}`, { mode: 0o755 });
     fs.renameSync(temporary, bin);
-    // One line more before the code: the source map's lines move down by one.
-    const map = `${bin}.map`;
-    if (fs.existsSync(map)) {
-      const json = JSON.parse(fs.readFileSync(map, 'utf8'));
-      json.mappings = `;${json.mappings}`;
-      fs.writeFileSync(map, JSON.stringify(json));
-    }
+    fs.rmSync(`${bin}.map`, { force: true }); // tsc's map is of the file before bundling
   } else if (first !== shellHeader[0]) {
     throw new Error(`scripts/bundle-cli.js: ${path.relative(root, bin)} starts with ${JSON.stringify(first)}, not the shebang tsc writes`);
   }

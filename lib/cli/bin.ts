@@ -21,11 +21,11 @@
 // Failing to read or write a cache costs the speed-up, never an error. SIDEBUNDLE_DEBUG=code-cache
 // says on stderr what became of it.
 //
-// This file requires none of sidebundle's modules but the cache-directory formula: each would be
-// one more module found, read and compiled on every start.
+// This file requires none of sidebundle's modules but the cache-directory formula (and the
+// liveness check, where a crash mark is found), and the build bundles those into it: each module
+// would be one more found, read and compiled on every start.
 import { isAscii } from 'node:buffer';
 import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
 
@@ -63,8 +63,11 @@ function cacheDir(): string | undefined {
   try {
     const { userCacheDir } = require('../util/cache-dir') as typeof import('../util/cache-dir');
     const dir = path.join(userCacheDir(), 'code-cache');
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const st = fs.lstatSync(dir);
+    let st = fs.lstatSync(dir, { throwIfNoEntry: false });
+    if (st === undefined) {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      st = fs.lstatSync(dir);
+    }
     if (st.isDirectory() && st.uid === process.getuid?.() && (st.mode & 0o022) === 0) return dir;
     say(`${dir} is not a directory of this user's that only it can write: not used`);
   } catch (error) {
@@ -199,6 +202,8 @@ function load({ bytes, stats }: Bundle, argv: string[]): Cli {
   if (dir !== undefined && !help && (cachedData === undefined || script.cachedDataRejected)) process.once('exit', () => writeCache(dir, name, command, script));
   const bundle = { exports: {} as Cli, filename: BUNDLE, id: BUNDLE, loaded: true };
   const run = script.runInThisContext() as (exports: object, require: NodeJS.Require, module: object, filename: string, dirname: string) => void;
+  // node:module is not among the modules Node's start-up loaded: required where it is used.
+  const { createRequire } = require('node:module') as typeof import('node:module');
   run.call(bundle.exports, bundle.exports, createRequire(BUNDLE), bundle, BUNDLE, __dirname);
   return bundle.exports;
 }
