@@ -107,7 +107,7 @@ function dropCrashed(dir: string, name: string): void {
     if (!entry.startsWith(prefix)) continue;
     const pid = Number(entry.slice(prefix.length));
     // Required only here, where a mark is found: not one more module on every start.
-    const { processRunning } = require('../package/publish-lock') as typeof import('../package/publish-lock');
+    const { processRunning } = require('../util/process-running') as typeof import('../util/process-running');
     if (Number.isInteger(pid) && pid > 0 && processRunning(pid)) continue;
     say(`${name}: a run (pid ${pid}) ended while loading it: removed`);
     fs.rmSync(path.join(dir, name), { force: true });

@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 
 import { SidebundleError } from '../errors';
 import { userCacheDir } from '../util/cache-dir';
+import { processRunning } from '../util/process-running';
 import { openVerifiedFile, verifying, type VerifiedBlob } from './blob';
 
 export function defaultImageCache(): string {
@@ -135,18 +136,13 @@ export class ImageStore {
     return path.join(this.dir, 'tmp', `${what}-${process.pid}-${randomBytes(6).toString('hex')}`);
   }
 
-  /** Temporary entries of runs that are gone. */
+  /** Temporary entries of runs that are gone. A run still there keeps its entries, also one
+   * this user may not signal (another user's, in a shared SIDEBUNDLE_IMAGE_CACHE). */
   cleanup(): void {
     for (const name of readdirSync(path.join(this.dir, 'tmp'))) {
       const pid = Number(/-(\d+)-[0-9a-f]+$/.exec(name)?.[1]);
-      let alive = false;
-      try {
-        process.kill(pid, 0);
-        alive = true;
-      } catch {
-        alive = false;
-      }
-      if (!alive) rmSync(path.join(this.dir, 'tmp', name), { recursive: true, force: true });
+      if (Number.isInteger(pid) && pid > 0 && processRunning(pid)) continue;
+      rmSync(path.join(this.dir, 'tmp', name), { recursive: true, force: true });
     }
   }
 }

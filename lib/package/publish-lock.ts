@@ -9,6 +9,7 @@ import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync,
 import * as path from 'node:path';
 
 import { SidebundleError } from '../errors';
+import { processRunning, startTime } from '../util/process-running';
 
 const WAIT_MS = 25;
 const ATTEMPTS = 200;
@@ -111,30 +112,6 @@ function isRunning(owner: Owner): boolean {
 function pidNamespace(): string | undefined {
   try {
     return readlinkSync('/proc/self/ns/pid').replace(/\D/g, '') || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Whether process `pid` is alive (and, given its start time, is still that process). */
-export function processRunning(pid: number, start?: string): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  // The pid is taken; by the owner only if it started when the owner did.
-  if (start === undefined) return true;
-  const now = startTime(pid);
-  return now === undefined || now === start;
-}
-
-/** Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat). */
-function startTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
   } catch {
     return undefined;
   }

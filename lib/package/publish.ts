@@ -11,7 +11,8 @@ import * as path from 'node:path';
 
 import { SidebundleError } from '../errors';
 import { makeDir } from '../util/make-dir';
-import { processRunning, withPublishLock } from './publish-lock';
+import { processRunning } from '../util/process-running';
+import { withPublishLock } from './publish-lock';
 import { outputError } from './output-errors';
 
 export const MANIFEST_NAME = 'manifest.lock';

@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { processRunning } from '../../lib/package/publish-lock';
+import { processRunning } from '../../lib/util/process-running';
 
 const LOCK = path.join(os.tmpdir(), 'sidebundle-spec-python-site.lock');
 
