@@ -1,11 +1,10 @@
 // `sidebundle verify DIR`: every file of a bundle re-hashed against its manifest.lock. Names each
 // changed file (content, size, mode, kind or symlink target), each missing one, and each extra
 // file or symlink the manifest does not account for. Hard links (payload ↔ data/) are hashed once.
-import { createHash } from 'node:crypto';
-import { createReadStream, lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 
+import { sha256File } from '../cache/file-digest';
 import { SidebundleError } from '../errors';
 import { MANIFEST_NAME } from '../package/publish';
 import { expectedFiles, readManifest, type Expected } from './manifest-files';
@@ -23,12 +22,6 @@ export interface VerifyReport {
   changed: Finding[];
   missing: Finding[];
   extra: Finding[];
-}
-
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(file), hash);
-  return hash.digest('hex');
 }
 
 /** Every non-directory under `dir` (relative paths, sorted), with its lstat. */
@@ -78,8 +71,15 @@ async function compare(at: string, rel: string, st: Stats, want: Expected, diges
   if (!st.isFile()) return { path: rel, why: `${st.isSymbolicLink() ? `a symlink -> ${readlinkSync(at)}` : 'not a regular file'} where manifest.lock has a file` };
   if (st.size !== want.size) return { path: rel, why: `size ${st.size}, manifest says ${want.size}` };
   const key = `${st.dev}:${st.ino}`;
-  if (!digests.has(key)) digests.set(key, sha256File(at));
-  const sha = await digests.get(key)!;
+  // The cache's hash: it refuses what is no regular file once opened (a path swapped for a FIFO
+  // since the walk would block a plain read).
+  if (!digests.has(key)) digests.set(key, sha256File(at).then((digest) => digest.sha256));
+  let sha: string;
+  try {
+    sha = await digests.get(key)!;
+  } catch (error) {
+    return { path: rel, why: `cannot be read: ${(error as Error).message}` }; // removed or replaced since the walk
+  }
   if (sha !== want.sha256) return { path: rel, why: `content changed (sha256 ${sha}, manifest says ${want.sha256})` };
   const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
   if (mode !== want.mode) return { path: rel, why: `mode ${mode}, manifest says ${want.mode}` };
