@@ -7,7 +7,7 @@ import type { ElfInfo } from '../elf';
 import { DEFAULT_PATH, type Diagnostic, type ExcludedFile, type MissingLibrary, type Reason, type ResolvedEntry } from '../model/closure';
 import type { ClosureDraft, ClosureFileDraft, ClosureOptions } from './closure';
 import { RootFs, type SymlinkHop } from './rootfs';
-import { SHEBANG_LIMIT } from './shebang';
+import { HEAD_BYTES } from './shebang';
 
 export class Draft {
   readonly fs: RootFs;
@@ -64,15 +64,15 @@ export class Draft {
     this.diagnostics.push({ level, code, message, ...(input ? { input } : {}), ...(chain ? { chain } : {}) });
   }
 
-  /** The first SHEBANG_LIMIT bytes of a canonical file, read once per closure (an entry's head
+  /** The first HEAD_BYTES bytes of a canonical file, read once per closure (an entry's head
    * is asked for twice: is it a jar, then is it ELF or a script). Callers only read it. */
   readHead(logical: string): Buffer {
     let head = this.heads.get(logical);
     if (head === undefined) {
       const fd = openSync(this.fs.hostPath(logical), 'r');
       try {
-        const bytes = Buffer.alloc(SHEBANG_LIMIT);
-        head = bytes.subarray(0, readSync(fd, bytes, 0, SHEBANG_LIMIT, 0));
+        const bytes = Buffer.alloc(HEAD_BYTES);
+        head = bytes.subarray(0, readSync(fd, bytes, 0, HEAD_BYTES, 0));
       } finally {
         closeSync(fd);
       }

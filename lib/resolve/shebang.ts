@@ -1,9 +1,12 @@
 // Shebang lines as the Linux kernel reads them (fs/binfmt_script.c): at most the first 256
 // bytes, `#!`, optional blanks, the interpreter path up to a blank, then everything up to the
 // end of the line with outer blanks stripped as ONE optional argument.
+import * as path from 'node:path';
 
 /** BINPRM_BUF_SIZE: the kernel reads this much of a file to find its shebang. */
 export const SHEBANG_LIMIT = 256;
+/** What is read of a program's head: its #! line, and the line after (a sh/node polyglot's). */
+export const HEAD_BYTES = 1024;
 
 export interface Shebang {
   interpreter: string;
@@ -15,9 +18,23 @@ export interface Shebang {
  * #! line): with the node `env node` finds, or --node. */
 export const JS_SHEBANG: Shebang = { interpreter: '/usr/bin/env', arg: 'node' };
 
-/** The shebang of an entry: its #! line, or JS_SHEBANG for a .js, .mjs or .cjs file without one. */
+/**
+ * The second line of a file that is a shell script and JavaScript at once, whose shell part ends
+ * by running node on the file itself: `':' //; ... exec node "$0" "$@"` (a string and a comment
+ * for JavaScript; `:` and then commands for sh). sidebundle's own command is one
+ * (scripts/bundle-cli.js).
+ */
+const SH_NODE_LINE = /^[ \t]*(?:':'|":")[ \t]*\/\/[^\n]*\bexec[ \t]+(?:node|nodejs)[ \t]+"\$0"/;
+
+/** The shebang of an entry: its #! line; JS_SHEBANG for a .js, .mjs or .cjs file without one,
+ * and for a sh/node polyglot (SH_NODE_LINE), which in a bundle must run with the bundled node,
+ * not with whatever node its shell part would find on the machine's PATH. */
 export function entryShebang(head: Buffer, file: string): Shebang | undefined {
-  return parseShebang(head) ?? (/\.[cm]?js$/.test(file) ? JS_SHEBANG : undefined);
+  const shebang = parseShebang(head);
+  if (shebang === undefined) return /\.[cm]?js$/.test(file) ? JS_SHEBANG : undefined;
+  const shell = path.posix.basename(shebang.interpreter) === 'env' ? envCommand(shebang.arg)?.name : shebang.interpreter;
+  if (shell !== undefined && isShellInterpreter(shell) && SH_NODE_LINE.test(head.toString('latin1').split('\n', 2)[1] ?? '')) return JS_SHEBANG;
+  return shebang;
 }
 
 export function parseShebang(head: Buffer): Shebang | undefined {

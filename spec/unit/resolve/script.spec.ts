@@ -1,5 +1,5 @@
 import { scanShellCommands } from '../../../lib/resolve/script-scan';
-import { envCommand, parseShebang } from '../../../lib/resolve/shebang';
+import { entryShebang, envCommand, JS_SHEBANG, parseShebang } from '../../../lib/resolve/shebang';
 
 describe('shebang lines are read as the kernel reads them', () => {
   test.each([
@@ -15,6 +15,18 @@ describe('shebang lines are read as the kernel reads them', () => {
   test('no shebang, or an empty one', () => {
     expect(parseShebang(Buffer.from('echo hi'))).toBeUndefined();
     expect(parseShebang(Buffer.from('#!\n'))).toBeUndefined();
+  });
+
+  test('an entry that is a sh/node polyglot runs with node (the bundled one), not with its shell part', () => {
+    const polyglot = (first: string, second: string) => entryShebang(Buffer.from(`${first}\n${second}\n"use strict";\n`), '/app/cli');
+    expect(polyglot('#!/bin/sh', `':' //; exec node "$0" "$@"`)).toEqual(JS_SHEBANG);
+    expect(polyglot('#!/usr/bin/env sh', `":" //; if [ -n "$X" ]; then unset X; fi; exec nodejs "$0" "$@"`)).toEqual(JS_SHEBANG);
+    // Other shell scripts, and a polyglot for another runtime, stay shell scripts.
+    expect(polyglot('#!/bin/sh', `exec node "$0" "$@"`)).toEqual({ interpreter: '/bin/sh' });
+    expect(polyglot('#!/bin/sh', `':' //; exec bun "$0" "$@"`)).toEqual({ interpreter: '/bin/sh' });
+    expect(polyglot('#!/usr/bin/python3', `':' //; exec node "$0" "$@"`)).toEqual({ interpreter: '/usr/bin/python3' });
+    expect(entryShebang(Buffer.from('console.log(1)\n'), '/app/main.js')).toEqual(JS_SHEBANG);
+    expect(entryShebang(Buffer.from('echo\n'), '/app/run')).toBeUndefined();
   });
 
   test('env: the command, with -S splitting and assignments skipped', () => {
