@@ -65,13 +65,15 @@ if (wide.length > 0) {
 // 0` takes 71 ms here with the variable set, 26 ms without; Node made the loading lazy only in
 // 2025, nodejs/node#59856). Only image pulls over https use the certificates, so the script
 // moves the variable to SIDEBUNDLE_NODE_EXTRA_CA_CERTS; bin.js puts it back for the programs
-// sidebundle starts and lib/image/registry-http.ts loads the file on the first https exchange.
-// The shell costs ~1 ms. With --use-openssl-ca in NODE_OPTIONS (a store that the `ca` option
-// cannot name) the variable is left to Node. tsc writes bin.js with `#!/usr/bin/env node`, which
-// also works (the certificates are then loaded at start-up).
+// sidebundle starts and lib/image/registry-http.ts adds the file's certificates to Node's
+// default store (bundled, OpenSSL's or the system's, as Node was built and started) on the
+// first https exchange. The shell costs ~1 ms; Node versions that load the certificates lazily
+// themselves (nodejs/node#59856, 2025) gain nothing from it. sidebundle bundling a file like
+// this one runs it with the bundled node (lib/resolve/shebang.ts, SH_NODE_LINE). tsc writes
+// bin.js with `#!/usr/bin/env node`, which also works (the certificates then load at start-up).
 const shellHeader = [
   '#!/bin/sh',
-  `':' //; case "$NODE_OPTIONS" in *--use-openssl-ca*) exec node "$0" "$@";; esac; if [ -n "\${NODE_EXTRA_CA_CERTS+set}" ]; then export SIDEBUNDLE_NODE_EXTRA_CA_CERTS="$NODE_EXTRA_CA_CERTS"; unset NODE_EXTRA_CA_CERTS; else unset SIDEBUNDLE_NODE_EXTRA_CA_CERTS; fi; exec node "$0" "$@"`,
+  `':' //; if [ -n "\${NODE_EXTRA_CA_CERTS+set}" ]; then export SIDEBUNDLE_NODE_EXTRA_CA_CERTS="$NODE_EXTRA_CA_CERTS"; unset NODE_EXTRA_CA_CERTS; else unset SIDEBUNDLE_NODE_EXTRA_CA_CERTS; fi; exec node "$0" "$@"`,
 ];
 {
   const bin = path.join(root, 'dist/lib/cli/bin.js');

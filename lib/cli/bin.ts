@@ -245,7 +245,7 @@ function restoreExtraCaCerts(): void {
   if (deferred === undefined) return;
   delete process.env.SIDEBUNDLE_NODE_EXTRA_CA_CERTS;
   process.env.NODE_EXTRA_CA_CERTS = deferred;
-  if (deferred !== '') (globalThis as Record<symbol, unknown>)[Symbol.for('sidebundle.deferredExtraCaCerts')] = path.resolve(deferred);
+  if (deferred !== '') (globalThis as Record<symbol, unknown>)[Symbol.for('sidebundle.deferredExtraCaCerts')] = { file: path.resolve(deferred), given: deferred };
 }
 
 restoreExtraCaCerts();

@@ -45,22 +45,38 @@ let deferredTrust: { context: tls.SecureContext | undefined } | undefined;
 
 /**
  * The TLS context of https exchanges when the `sidebundle` command kept NODE_EXTRA_CA_CERTS from
- * Node's start-up (scripts/bundle-cli.js says why): Node's own roots and that file's certificates, as
- * Node would have trusted them, built once per process. Otherwise undefined: Node's default.
- * A file that cannot be read or parsed is a warning, as it is from Node, and is then left out.
+ * Node's start-up (scripts/bundle-cli.js says why): Node's default store with that file's
+ * certificates added, as Node itself would have trusted them, built once per process.
+ * Otherwise undefined: Node's default. A file that cannot be read or parsed is a warning, as it
+ * is from Node, and is then left out.
  */
 export function secureContext(): tls.SecureContext | undefined {
-  const file = (globalThis as Record<symbol, unknown>)[DEFERRED_CA_CERTS];
-  if (typeof file !== 'string') return undefined;
+  const deferred = (globalThis as Record<symbol, unknown>)[DEFERRED_CA_CERTS] as { file: string; given: string } | undefined;
+  if (deferred === undefined) return undefined;
   if (deferredTrust === undefined) {
     try {
-      deferredTrust = { context: tls.createSecureContext({ ca: [...tls.rootCertificates, readFileSync(file, 'latin1')] }) };
+      deferredTrust = { context: withCertificates(readFileSync(deferred.file, 'latin1')) };
     } catch (error) {
-      process.emitWarning(`Ignoring extra certs from \`${file}\`, load failed: ${(error as Error).message}`);
+      process.emitWarning(`Ignoring extra certs from \`${deferred.given}\`, load failed: ${(error as Error).message}`);
       deferredTrust = { context: undefined };
     }
   }
   return deferredTrust.context;
+}
+
+/** A context trusting Node's default store and the certificates in `pem`. The default store is
+ * Node's bundled roots, OpenSSL's store (--use-openssl-ca, or a Node built to use it, as
+ * Fedora's and Homebrew's are) or the system's (--use-system-ca): `ca` would replace it, so
+ * the certificates are added to a copy of it. Node 22.15+ names it (tls.getCACertificates);
+ * before, a default context's store is copied when a certificate is added to it, which is how
+ * packages such as syswide-cas extend it. */
+function withCertificates(pem: string): tls.SecureContext {
+  const { getCACertificates } = tls as { getCACertificates?: (type: 'default') => string[] };
+  if (typeof getCACertificates === 'function') return tls.createSecureContext({ ca: [...getCACertificates('default'), pem] });
+  const context = tls.createSecureContext() as tls.SecureContext & { context?: { addCACert?: (pem: string) => void } };
+  if (typeof context.context?.addCACert !== 'function') return tls.createSecureContext({ ca: [...tls.rootCertificates, pem] });
+  context.context.addCACert(pem);
+  return context;
 }
 
 /** The proxy for a URL per HTTP(S)_PROXY and NO_PROXY, if any. */
@@ -114,7 +130,9 @@ export function exchange(url: URL, ask: Exchange, context: ExchangeContext): Pro
             return;
           }
           const context = secureContext();
-          const secure = tls.connect({ socket, servername: url.hostname, ...(context ? { secureContext: context } : {}) });
+          // `host` is what the certificate must name; Node sends it as SNI unless it is an IP
+          // address (RFC 6066 names hosts only: a servername of an IP is deprecated).
+          const secure = tls.connect({ socket, host: url.hostname.replace(/^\[(.*)\]$/, '$1'), ...(context ? { secureContext: context } : {}) });
           send(guard.watch(https.request(url, { method, headers, createConnection: () => secure } as https.RequestOptions, onResponse), true));
         })
         .end();

@@ -5,7 +5,9 @@
 // must then still be trusted by the pull, and the programs sidebundle starts must still see the
 // variable as the user set it.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
 import * as path from 'node:path';
 
 import { IMAGE_TAG, imageFixtures } from '../fixtures/images';
@@ -19,11 +21,15 @@ const dir = tempDir('sb-registry-tls-');
 const ca = path.join(dir, 'ca.pem');
 let registry: Registry;
 
-/** A CA, and a certificate it signed for 127.0.0.2. */
+const otherCa = path.join(dir, 'other-ca.pem');
+
+/** A CA, and a certificate it signed for 127.0.0.2; and another CA, which signed nothing here. */
 function certificates(): { certificate: string; key: string } {
   const openssl = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=sidebundle test CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign']);
+  const caExtensions = ['-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign'];
+  openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=sidebundle test CA', ...caExtensions]);
+  openssl(['req', '-x509', ...ec, '-keyout', 'other-ca.key', '-out', 'other-ca.pem', '-days', '2', '-subj', '/CN=sidebundle other CA', ...caExtensions]);
   openssl(['req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.2']);
   writeFileSync(path.join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.2\n');
   openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'san.ext']);
@@ -42,8 +48,7 @@ afterAll(async () => {
 /** The shipped command, started as a program (its #! line), or through `node` when asked. */
 function sidebundle(args: string[], env: Record<string, string | undefined>, options: { throughNode?: boolean } = {}) {
   const environment: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: path.join(dir, 'xdg') };
-  delete environment.NODE_EXTRA_CA_CERTS;
-  delete environment.SIDEBUNDLE_NODE_EXTRA_CA_CERTS;
+  for (const name of ['NODE_EXTRA_CA_CERTS', 'SIDEBUNDLE_NODE_EXTRA_CA_CERTS', 'HTTPS_PROXY', 'https_proxy', 'NO_PROXY', 'no_proxy', 'SSL_CERT_FILE', 'SSL_CERT_DIR']) delete environment[name];
   for (const [name, value] of Object.entries(env)) if (value !== undefined) environment[name] = value;
   const [command, argv] = options.throughNode ? [process.execPath, [cliPath, ...args]] : [cliPath, args];
   return spawnSync(command, argv, { encoding: 'utf8', env: environment, cwd: dir });
@@ -51,12 +56,16 @@ function sidebundle(args: string[], env: Record<string, string | undefined>, opt
 
 const jqFromRegistry = (out: string) => ['create', '--name', 'jq', '--from-image', `registry://${registry.host}/test/bullseye:1::/usr/bin/jq`, '--out-dir', path.join(dir, out), '--trace-backend', 'off', '--json'];
 
-test('the shipped command starts as a shell script that hands itself to node', () => {
+test('the shipped command starts as a shell script that hands itself to node, which does not read the certificates at start-up', () => {
   const text = readFileSync(cliPath, 'utf8');
   expect(text.split('\n', 1)[0]).toBe('#!/bin/sh');
-  const result = sidebundle(['--version'], { NODE_EXTRA_CA_CERTS: ca });
+  const missing = path.join(dir, 'no-such.pem');
+  // Node warns at start-up of an extra-certificates file it cannot load; a command that makes
+  // no https exchange never reads it.
+  const result = sidebundle(['--version'], { NODE_EXTRA_CA_CERTS: missing });
   expect(result.stderr).toBe('');
   expect(result.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+  expect(sidebundle(['--version'], { NODE_EXTRA_CA_CERTS: missing }, { throughNode: true }).stderr).toContain(`Ignoring extra certs from \`${missing}\``);
 });
 
 test('the CA in NODE_EXTRA_CA_CERTS is trusted by an https pull, whether the command runs as a program or through node', () => {
@@ -76,6 +85,76 @@ test('without that CA the pull fails on the certificate, and an unreadable file 
   expect(missing.status).not.toBe(0);
   expect(missing.stderr).toContain(`Ignoring extra certs from \`${path.join(dir, 'no-such.pem')}\``);
   expect(missing.stdout + missing.stderr).toMatch(/certificate/i);
+});
+
+test("the file's certificates are added to Node's default store, not put in its place: a CA trusted through OpenSSL's store stays trusted", () => {
+  // --use-openssl-ca: Node's default store is OpenSSL's, here SSL_CERT_FILE (the registry's CA);
+  // NODE_EXTRA_CA_CERTS names another CA. Node's roots plus the file would not trust the registry.
+  const result = sidebundle(jqFromRegistry('openssl-store'), { NODE_OPTIONS: '--use-openssl-ca', SSL_CERT_FILE: ca, NODE_EXTRA_CA_CERTS: otherCa });
+  expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: expect.any(String) });
+  expect(execFileSync(path.join(dir, 'openssl-store', 'jq/bin/jq'), ['--version'], { encoding: 'utf8' })).toBe('jq-1.6\n');
+});
+
+test('through an https proxy (CONNECT), the CA in NODE_EXTRA_CA_CERTS is trusted too', async () => {
+  const tunnels: string[] = [];
+  const sockets: net.Socket[] = [];
+  const proxy = http.createServer((_req, res) => res.writeHead(405).end());
+  proxy.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
+    tunnels.push(req.url!);
+    sockets.push(client);
+    const [host, port] = req.url!.split(':');
+    const upstream = net.connect(Number(port), host, () => {
+      sockets.push(upstream);
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      upstream.write(head);
+      upstream.pipe(client);
+      client.pipe(upstream);
+    });
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  try {
+    const env = { HTTPS_PROXY: `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`, NODE_EXTRA_CA_CERTS: ca };
+    // Asynchronous: the proxy runs in this process.
+    const result = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const environment: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: path.join(dir, 'xdg'), ...env };
+      for (const name of ['SIDEBUNDLE_NODE_EXTRA_CA_CERTS', 'NO_PROXY', 'no_proxy', 'https_proxy']) delete environment[name];
+      const child = require('node:child_process').spawn(cliPath, jqFromRegistry('proxied'), { env: environment, cwd: dir }) as import('node:child_process').ChildProcess;
+      let stdout = '';
+      let stderr = '';
+      child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk));
+      child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
+      const timer = setTimeout(() => child.kill(), 60_000);
+      child.on('close', (status) => {
+        clearTimeout(timer);
+        resolve({ status, stdout, stderr });
+      });
+    });
+    expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: expect.any(String) });
+    expect(result.stderr).not.toContain('DeprecationWarning'); // no SNI for an IP address
+    expect(tunnels.length).toBeGreaterThan(0);
+    expect(new Set(tunnels)).toEqual(new Set([registry.host]));
+  } finally {
+    // A tunnel's sockets are no longer the server's to close.
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => proxy.close(resolve));
+  }
+});
+
+test('a node app that starts as such a shell script is bundled as a node app and runs with the bundled node', () => {
+  const app = path.join(dir, 'polyglot-app');
+  mkdirSync(app);
+  writeFileSync(path.join(app, 'package.json'), '{ "name": "polyglot-app", "version": "1.0.0" }\n');
+  writeFileSync(path.join(app, 'greeting.js'), "module.exports = () => `hello from node ${process.version}`;\n");
+  writeFileSync(path.join(app, 'cli'), [readFileSync(cliPath, 'utf8').split('\n', 2).join('\n'), "'use strict';", "console.log(require('./greeting')());", ''].join('\n'));
+  chmodSync(path.join(app, 'cli'), 0o755);
+  const result = sidebundle(['create', '--name', 'poly', '--from-host', path.join(app, 'cli'), '--out-dir', path.join(dir, 'poly'), '--trace-backend', 'off', '--json'], {});
+  expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: expect.any(String) });
+  expect(JSON.parse(result.stdout).bundle.validation.ok).toBe(true);
+  // No node on PATH: the bundled one runs the app (its shell part would have looked for one).
+  const run = spawnSync(path.join(dir, 'poly/poly/bin/cli'), { encoding: 'utf8', env: { PATH: '/nonexistent' } });
+  expect({ status: run.status, stderr: run.stderr, stdout: run.stdout }).toEqual({ status: 0, stderr: '', stdout: `hello from node ${process.version}\n` });
 });
 
 test('the programs sidebundle starts see NODE_EXTRA_CA_CERTS as the user set it, and no variable of ours', () => {
