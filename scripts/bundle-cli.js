@@ -68,13 +68,11 @@ if (wide.length > 0) {
 // sidebundle starts and lib/image/registry-http.ts adds the file's certificates to Node's
 // default store (bundled, OpenSSL's or the system's, as Node was built and started) on the
 // first https exchange. The shell costs ~1 ms; Node versions that load the certificates lazily
-// themselves (nodejs/node#59856, 2025) gain nothing from it. sidebundle bundling a file like
-// this one runs it with the bundled node (lib/resolve/shebang.ts, SH_NODE_LINE). tsc writes
-// bin.js with `#!/usr/bin/env node`, which also works (the certificates then load at start-up).
-const shellHeader = [
-  '#!/bin/sh',
-  `':' //; if [ -n "\${NODE_EXTRA_CA_CERTS+set}" ]; then export SIDEBUNDLE_NODE_EXTRA_CA_CERTS="$NODE_EXTRA_CA_CERTS"; unset NODE_EXTRA_CA_CERTS; else unset SIDEBUNDLE_NODE_EXTRA_CA_CERTS; fi; exec node "$0" "$@"`,
-];
+// themselves (nodejs/node#59856, 2025) gain nothing from it. tsc writes bin.js with
+// `#!/usr/bin/env node`, which also works (the certificates then load at start-up). The line is
+// lib/resolve/shebang.ts's, which also tells sidebundle bundling such a file to run it with the
+// bundled node (tsc has built it by now).
+const shellHeader = ['#!/bin/sh', require(path.join(root, 'dist/lib/resolve/shebang.js')).SIDEBUNDLE_SH_NODE_LINE];
 {
   const bin = path.join(root, 'dist/lib/cli/bin.js');
   const first = fs.readFileSync(bin, 'utf8').split('\n', 1)[0];

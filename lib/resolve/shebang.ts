@@ -19,21 +19,31 @@ export interface Shebang {
 export const JS_SHEBANG: Shebang = { interpreter: '/usr/bin/env', arg: 'node' };
 
 /**
- * The second line of a file that is a shell script and JavaScript at once, whose shell part ends
- * by running node on the file itself: `':' //; ... exec node "$0" "$@"` (a string and a comment
- * for JavaScript; `:` and then commands for sh). sidebundle's own command is one
- * (scripts/bundle-cli.js).
+ * sidebundle's own command's second line (scripts/bundle-cli.js writes it): a string and a
+ * comment for JavaScript; for sh, `:` and then commands that keep NODE_EXTRA_CA_CERTS from Node's
+ * start-up (only its speed) before running node on the file itself.
  */
-const SH_NODE_LINE = /^[ \t]*(?:':'|":")[ \t]*\/\/[^\n]*\bexec[ \t]+(?:node|nodejs)[ \t]+"\$0"/;
+export const SIDEBUNDLE_SH_NODE_LINE = `':' //; if [ -n "\${NODE_EXTRA_CA_CERTS+set}" ]; then export SIDEBUNDLE_NODE_EXTRA_CA_CERTS="$NODE_EXTRA_CA_CERTS"; unset NODE_EXTRA_CA_CERTS; else unset SIDEBUNDLE_NODE_EXTRA_CA_CERTS; fi; exec node "$0" "$@"`;
+
+/** The plain sh/node polyglot: the shell part only runs node on the file itself. */
+const SH_NODE_LINE = /^(?:':'|":")[ \t]*\/\/;[ \t]*exec[ \t]+(?:node|nodejs)[ \t]+"\$0"[ \t]+"\$@"[ \t]*$/;
+
+/** Whether `line`, the second of a shell script, makes it a node script that only a shell starts.
+ * A shell part that does more (sets NODE_PATH or NODE_OPTIONS, adds arguments) keeps the file a
+ * shell script: run with the bundled node directly, what it does would be lost. */
+function isShNodeLine(line: string): boolean {
+  const bare = line.replace(/\r$/, '');
+  return bare === SIDEBUNDLE_SH_NODE_LINE || SH_NODE_LINE.test(bare);
+}
 
 /** The shebang of an entry: its #! line; JS_SHEBANG for a .js, .mjs or .cjs file without one,
- * and for a sh/node polyglot (SH_NODE_LINE), which in a bundle must run with the bundled node,
+ * and for a sh/node polyglot (isShNodeLine), which in a bundle must run with the bundled node,
  * not with whatever node its shell part would find on the machine's PATH. */
 export function entryShebang(head: Buffer, file: string): Shebang | undefined {
   const shebang = parseShebang(head);
   if (shebang === undefined) return /\.[cm]?js$/.test(file) ? JS_SHEBANG : undefined;
   const shell = path.posix.basename(shebang.interpreter) === 'env' ? envCommand(shebang.arg)?.name : shebang.interpreter;
-  if (shell !== undefined && isShellInterpreter(shell) && SH_NODE_LINE.test(head.toString('latin1').split('\n', 2)[1] ?? '')) return JS_SHEBANG;
+  if (shell !== undefined && isShellInterpreter(shell) && isShNodeLine(head.toString('latin1').split('\n', 2)[1] ?? '')) return JS_SHEBANG;
   return shebang;
 }
 

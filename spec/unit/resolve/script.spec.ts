@@ -1,5 +1,5 @@
 import { scanShellCommands } from '../../../lib/resolve/script-scan';
-import { entryShebang, envCommand, JS_SHEBANG, parseShebang } from '../../../lib/resolve/shebang';
+import { entryShebang, envCommand, JS_SHEBANG, parseShebang, SIDEBUNDLE_SH_NODE_LINE } from '../../../lib/resolve/shebang';
 
 describe('shebang lines are read as the kernel reads them', () => {
   test.each([
@@ -20,7 +20,14 @@ describe('shebang lines are read as the kernel reads them', () => {
   test('an entry that is a sh/node polyglot runs with node (the bundled one), not with its shell part', () => {
     const polyglot = (first: string, second: string) => entryShebang(Buffer.from(`${first}\n${second}\n"use strict";\n`), '/app/cli');
     expect(polyglot('#!/bin/sh', `':' //; exec node "$0" "$@"`)).toEqual(JS_SHEBANG);
-    expect(polyglot('#!/usr/bin/env sh', `":" //; if [ -n "$X" ]; then unset X; fi; exec nodejs "$0" "$@"`)).toEqual(JS_SHEBANG);
+    expect(polyglot('#!/usr/bin/env sh', `":" //;exec nodejs "$0" "$@"\r`)).toEqual(JS_SHEBANG);
+    expect(polyglot('#!/bin/sh', SIDEBUNDLE_SH_NODE_LINE)).toEqual(JS_SHEBANG);
+    // A shell part that does more than start node keeps the file a shell script: run with node
+    // directly, its settings, arguments or file would be lost.
+    expect(polyglot('#!/bin/sh', `':' //; export NODE_PATH="$(dirname "$0")/lib"; exec node "$0" "$@"`)).toEqual({ interpreter: '/bin/sh' });
+    expect(polyglot('#!/bin/sh', `':' //; exec node "$0" --experimental-foo "$@"`)).toEqual({ interpreter: '/bin/sh' });
+    expect(polyglot('#!/bin/sh', `':' //; exec node "$0".mjs "$@"`)).toEqual({ interpreter: '/bin/sh' });
+    expect(polyglot('#!/bin/sh', `':' // historically: exec node "$0" "$@"`)).toEqual({ interpreter: '/bin/sh' });
     // Other shell scripts, and a polyglot for another runtime, stay shell scripts.
     expect(polyglot('#!/bin/sh', `exec node "$0" "$@"`)).toEqual({ interpreter: '/bin/sh' });
     expect(polyglot('#!/bin/sh', `':' //; exec bun "$0" "$@"`)).toEqual({ interpreter: '/bin/sh' });
