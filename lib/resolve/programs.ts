@@ -48,7 +48,8 @@ export class Programs {
     if (path.posix.basename(interpreterPath) === 'env') {
       const command = envCommand(shebang.arg);
       if (command) {
-        const found = command.name.includes('/') ? command.name : this.draft.findOnPath(command.name);
+        // --node names the node for `env node` too: none need be on PATH then.
+        const found = command.name.includes('/') ? command.name : this.interpreterOverride(command.name) ?? this.draft.findOnPath(command.name);
         if (found === undefined) {
           throw new SidebundleError('SCRIPT_INTERPRETER_NOT_FOUND', `${spec} runs "${command.name}" through env, and no ${command.name} is on PATH${this.draft.inside}`, {
             input: spec,

@@ -55,6 +55,11 @@ describe('the closure builder', () => {
     expect(interpreterOf(shell, altNode)).toMatch(/\/(dash|bash|sh|busybox)$/);
   });
 
+  test('with the override, `env node` needs no node on PATH', () => {
+    const closure = buildClosure({ entries: [{ path: script }], interpreters: { node: altNode }, searchPath: [path.join(work, 'no-such-dir')] });
+    expect(closure.entries[0]!.script?.interpreter).toBe(altNode);
+  });
+
   test('a missing path or a file that is not an ELF program fails with its own code', () => {
     expect(() => interpreterOf(script, path.join(work, 'nope/node'))).toThrow(expect.objectContaining({ code: 'NODE_NOT_FOUND', kind: 'input' }));
     expect(() => interpreterOf(script, textFile)).toThrow(expect.objectContaining({ code: 'NODE_NOT_A_PROGRAM', kind: 'input' }));
