@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { isIP } from 'node:net';
 import { Readable, Transform } from 'node:stream';
 import * as tls from 'node:tls';
 
@@ -130,9 +131,10 @@ export function exchange(url: URL, ask: Exchange, context: ExchangeContext): Pro
             return;
           }
           const context = secureContext();
-          // `host` is what the certificate must name; Node sends it as SNI unless it is an IP
-          // address (RFC 6066 names hosts only: a servername of an IP is deprecated).
-          const secure = tls.connect({ socket, host: url.hostname.replace(/^\[(.*)\]$/, '$1'), ...(context ? { secureContext: context } : {}) });
+          // `host` is what the certificate must name; over a socket already open, only
+          // `servername` sends SNI, which names hosts only (RFC 6066: Node deprecates an IP there).
+          const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+          const secure = tls.connect({ socket, host, ...(isIP(host) === 0 ? { servername: host } : {}), ...(context ? { secureContext: context } : {}) });
           send(guard.watch(https.request(url, { method, headers, createConnection: () => secure } as https.RequestOptions, onResponse), true));
         })
         .end();

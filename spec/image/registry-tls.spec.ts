@@ -4,12 +4,15 @@
 // NODE_EXTRA_CA_CERTS from Node's start-up (scripts/bundle-cli.js says why); the certificates
 // must then still be trusted by the pull, and the programs sidebundle starts must still see the
 // variable as the user set it.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import * as net from 'node:net';
 import * as path from 'node:path';
 
+import { exchange } from '../../lib/image/registry-http';
+import { DEFAULT_REGISTRY_TIMEOUTS } from '../../lib/image/registry-timeouts';
 import { IMAGE_TAG, imageFixtures } from '../fixtures/images';
 import { cliPath } from '../helpers/cli';
 import { tempDir } from '../helpers/tmp';
@@ -23,7 +26,8 @@ let registry: Registry;
 
 const otherCa = path.join(dir, 'other-ca.pem');
 
-/** A CA, and a certificate it signed for 127.0.0.2; and another CA, which signed nothing here. */
+/** A CA, and certificates it signed for 127.0.0.2 and for registry.test; and another CA, which
+ * signed nothing here. */
 function certificates(): { certificate: string; key: string } {
   const openssl = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
@@ -33,6 +37,9 @@ function certificates(): { certificate: string; key: string } {
   openssl(['req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.2']);
   writeFileSync(path.join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.2\n');
   openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'san.ext']);
+  openssl(['req', ...ec, '-keyout', 'name.key', '-out', 'name.csr', '-subj', '/CN=registry.test']);
+  writeFileSync(path.join(dir, 'name.ext'), 'subjectAltName=DNS:registry.test\n');
+  openssl(['x509', '-req', '-in', 'name.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'name.pem', '-days', '2', '-extfile', 'name.ext']);
   return { certificate: path.join(dir, 'server.pem'), key: path.join(dir, 'server.key') };
 }
 
@@ -95,36 +102,49 @@ test("the file's certificates are added to Node's default store, not put in its 
   expect(execFileSync(path.join(dir, 'openssl-store', 'jq/bin/jq'), ['--version'], { encoding: 'utf8' })).toBe('jq-1.6\n');
 });
 
-test('through an https proxy (CONNECT), the CA in NODE_EXTRA_CA_CERTS is trusted too', async () => {
+/** A forward proxy on loopback that opens CONNECT tunnels, to `route(target)` (default: the
+ * target itself), and lists the targets it was asked for. */
+async function startConnectProxy(route = (target: string) => target) {
   const tunnels: string[] = [];
   const sockets: net.Socket[] = [];
   const proxy = http.createServer((_req, res) => res.writeHead(405).end());
   proxy.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
     tunnels.push(req.url!);
     sockets.push(client);
-    const [host, port] = req.url!.split(':');
+    const [host, port] = route(req.url!).split(':');
     const upstream = net.connect(Number(port), host, () => {
-      sockets.push(upstream);
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       upstream.write(head);
       upstream.pipe(client);
       client.pipe(upstream);
     });
+    sockets.push(upstream);
     upstream.on('error', () => client.destroy());
     client.on('error', () => upstream.destroy());
   });
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`,
+    tunnels,
+    close: async () => {
+      for (const socket of sockets) socket.destroy(); // a tunnel's sockets are no longer the server's to close
+      await new Promise((resolve) => proxy.close(resolve));
+    },
+  };
+}
+
+test('through an https proxy (CONNECT), the CA in NODE_EXTRA_CA_CERTS is trusted too', async () => {
+  const proxy = await startConnectProxy();
   try {
-    const env = { HTTPS_PROXY: `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`, NODE_EXTRA_CA_CERTS: ca };
     // Asynchronous: the proxy runs in this process.
     const result = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const environment: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: path.join(dir, 'xdg'), ...env };
+      const environment: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: path.join(dir, 'xdg'), HTTPS_PROXY: proxy.url, NODE_EXTRA_CA_CERTS: ca };
       for (const name of ['SIDEBUNDLE_NODE_EXTRA_CA_CERTS', 'NO_PROXY', 'no_proxy', 'https_proxy']) delete environment[name];
-      const child = require('node:child_process').spawn(cliPath, jqFromRegistry('proxied'), { env: environment, cwd: dir }) as import('node:child_process').ChildProcess;
+      const child = spawn(cliPath, jqFromRegistry('proxied'), { env: environment, cwd: dir });
       let stdout = '';
       let stderr = '';
-      child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk));
-      child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
       const timer = setTimeout(() => child.kill(), 60_000);
       child.on('close', (status) => {
         clearTimeout(timer);
@@ -133,12 +153,36 @@ test('through an https proxy (CONNECT), the CA in NODE_EXTRA_CA_CERTS is trusted
     });
     expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: expect.any(String) });
     expect(result.stderr).not.toContain('DeprecationWarning'); // no SNI for an IP address
-    expect(tunnels.length).toBeGreaterThan(0);
-    expect(new Set(tunnels)).toEqual(new Set([registry.host]));
+    expect(proxy.tunnels.length).toBeGreaterThan(0);
+    expect(new Set(proxy.tunnels)).toEqual(new Set([registry.host]));
   } finally {
-    // A tunnel's sockets are no longer the server's to close.
-    for (const socket of sockets) socket.destroy();
-    await new Promise((resolve) => proxy.close(resolve));
+    await proxy.close();
+  }
+});
+
+test('through the proxy, a registry named by a host name gets it as SNI and must present a certificate for it', async () => {
+  // What bin.js records when it keeps NODE_EXTRA_CA_CERTS from Node's start-up: the exchange
+  // then trusts this test's CA.
+  (globalThis as Record<symbol, unknown>)[Symbol.for('sidebundle.deferredExtraCaCerts')] = { file: ca, given: ca };
+  const names: Array<string | false | null> = [];
+  const server = https.createServer({ key: readFileSync(path.join(dir, 'name.key')), cert: readFileSync(path.join(dir, 'name.pem')) }, (req, res) => {
+    names.push((req.socket as import('node:tls').TLSSocket).servername);
+    res.end('{}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  const proxy = await startConnectProxy((target) => target.replace(/^[a-z.]+:/, '127.0.0.1:'));
+  const ask = (host: string) => exchange(new URL(`https://${host}:${port}/v2/`), { headers: {}, what: 'the probe' }, { timeouts: DEFAULT_REGISTRY_TIMEOUTS, env: { HTTPS_PROXY: proxy.url } });
+  try {
+    const response = await ask('registry.test');
+    response.body.resume();
+    expect(response.status).toBe(200);
+    expect(names).toEqual(['registry.test']);
+    await expect(ask('other.test')).rejects.toMatchObject({ code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+  } finally {
+    delete (globalThis as Record<symbol, unknown>)[Symbol.for('sidebundle.deferredExtraCaCerts')];
+    await proxy.close();
+    await new Promise((resolve) => server.close(resolve));
   }
 });
 
