@@ -6,6 +6,7 @@ import * as path from 'node:path';
 
 import { sha256File } from '../cache/file-digest';
 import { SidebundleError } from '../errors';
+import { mapLimit } from '../util/limit';
 import { MANIFEST_NAME } from '../package/publish';
 import { expectedFiles, readManifest, type Expected } from './manifest-files';
 
@@ -44,7 +45,7 @@ export async function verifyBundle(given: string): Promise<VerifyReport> {
   const found = new Map(walk(dir).filter(([p]) => p !== MANIFEST_NAME));
   const report: VerifyReport = { ok: true, dir, checked: 0, changed: [], missing: [], extra: [] };
   const digests = new Map<string, Promise<string>>(); // by dev:inode
-  const checks: Array<Promise<Finding | null>> = [];
+  const present: Array<{ rel: string; st: Stats; want: Expected }> = [];
   for (const [rel, want] of [...expected].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const st = found.get(rel);
     if (!st) {
@@ -52,9 +53,11 @@ export async function verifyBundle(given: string): Promise<VerifyReport> {
       continue;
     }
     report.checked += 1;
-    checks.push(compare(path.join(dir, rel), rel, st, want, digests));
+    present.push({ rel, st, want });
   }
-  for (const finding of await Promise.all(checks)) if (finding) report.changed.push(finding);
+  // A few files at once: each hash holds a descriptor and a 1 MiB buffer while it reads.
+  const findings = await mapLimit(present, 8, ({ rel, st, want }) => compare(path.join(dir, rel), rel, st, want, digests));
+  for (const finding of findings) if (finding) (finding.gone ? report.missing : report.changed).push({ path: finding.path, why: finding.why });
   for (const [rel, st] of found) {
     if (!expected.has(rel)) report.extra.push({ path: rel, why: `${st.isSymbolicLink() ? `symlink -> ${readlinkSync(path.join(dir, rel))}` : st.isFile() ? `file, ${st.size} bytes` : 'special file'} not in manifest.lock` });
   }
@@ -62,7 +65,8 @@ export async function verifyBundle(given: string): Promise<VerifyReport> {
   return report;
 }
 
-async function compare(at: string, rel: string, st: Stats, want: Expected, digests: Map<string, Promise<string>>): Promise<Finding | null> {
+/** What differs about one file; `gone`: it was removed since the walk (a missing file). */
+async function compare(at: string, rel: string, st: Stats, want: Expected, digests: Map<string, Promise<string>>): Promise<(Finding & { gone?: boolean }) | null> {
   if (want.kind === 'symlink') {
     if (!st.isSymbolicLink()) return { path: rel, why: `a ${st.isFile() ? 'file' : 'non-symlink'} where manifest.lock has a symlink -> ${want.target}` };
     const target = readlinkSync(at);
@@ -78,7 +82,11 @@ async function compare(at: string, rel: string, st: Stats, want: Expected, diges
   try {
     sha = await digests.get(key)!;
   } catch (error) {
-    return { path: rel, why: `cannot be read: ${(error as Error).message}` }; // removed or replaced since the walk
+    // Removed or replaced since the walk, or unreadable; the error's code, not its message, which
+    // names the host path (a hard link's first path, for the others).
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { path: rel, why: `${want.kind} removed while verify ran`, gone: true };
+    return { path: rel, why: code === 'EINVAL' ? 'not a regular file where manifest.lock has a file' : `cannot be read (${code ?? (error as Error).message})` };
   }
   if (sha !== want.sha256) return { path: rel, why: `content changed (sha256 ${sha}, manifest says ${want.sha256})` };
   const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');

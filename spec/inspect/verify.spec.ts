@@ -76,6 +76,18 @@ test('a mode widened on a payload file is a change', () => {
   expect(r.status).toBe(1);
 });
 
+const asRoot = process.getuid?.() === 0;
+(asRoot ? test : test.skip)('a file verify may not read is a finding named by its path; the others are still checked', () => {
+  const at = copy();
+  execFileSync('chmod', ['0755', dir]);
+  execFileSync('chmod', ['0000', path.join(at, 'payload/etc/ld.so.cache')]);
+  const r = runCli(['verify', at, '--json'], { uid: 65534, gid: 65534 });
+  const doc = JSON.parse(r.stdout);
+  expect(doc.verify.changed).toEqual([{ path: 'payload/etc/ld.so.cache', why: 'cannot be read (EACCES)' }]);
+  expect(doc.verify.checked).toBeGreaterThan(5);
+  expect(r.status).toBe(1);
+});
+
 test('a .run: intact against its trailer, and a flipped byte in a member is caught', () => {
   const ok = runCli(['verify', runFile]);
   expect(ok.stdout).toMatch(/matches its trailer \(sha256 [0-9a-f]{64}, \d+ members\)/);
