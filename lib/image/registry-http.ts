@@ -51,7 +51,7 @@ let deferredTrust: { context: tls.SecureContext | undefined } | undefined;
  * Otherwise undefined: Node's default. A file that cannot be read or parsed is a warning, as it
  * is from Node, and is then left out.
  */
-export function secureContext(): tls.SecureContext | undefined {
+function secureContext(): tls.SecureContext | undefined {
   const deferred = (globalThis as Record<symbol, unknown>)[DEFERRED_CA_CERTS] as { file: string; given: string } | undefined;
   if (deferred === undefined) return undefined;
   if (deferredTrust === undefined) {
