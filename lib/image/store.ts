@@ -12,11 +12,18 @@ import { pipeline } from 'node:stream/promises';
 
 import { SidebundleError } from '../errors';
 import { userCacheDir } from '../util/cache-dir';
-import { processRunning } from '../util/process-running';
+import { pidNamespace, processRunning, startTime } from '../util/process-running';
 import { openVerifiedFile, verifying, type VerifiedBlob } from './blob';
 
 export function defaultImageCache(): string {
   return process.env.SIDEBUNDLE_IMAGE_CACHE ?? path.join(userCacheDir(), 'images');
+}
+
+let own: { start: string | undefined; namespace: string | undefined } | undefined;
+/** This process's start time and pid namespace, read once, when a temporary entry is first named. */
+function ownRun(): { start: string | undefined; namespace: string | undefined } {
+  own ??= { start: startTime(process.pid), namespace: pidNamespace() };
+  return own;
 }
 
 export class ImageStore {
@@ -132,17 +139,24 @@ export class ImageStore {
     return { removed, bytes: total };
   }
 
+  /** A temporary entry's path, named by its run: pid, the pid's start time and pid namespace
+   * (`x` where unknown), so that cleanup() can tell whether the run is still there. */
   tmpPath(what: string): string {
-    return path.join(this.dir, 'tmp', `${what}-${process.pid}-${randomBytes(6).toString('hex')}`);
+    return path.join(this.dir, 'tmp', `${what}-${process.pid}-${ownRun().start ?? 'x'}-${ownRun().namespace ?? 'x'}-${randomBytes(6).toString('hex')}`);
   }
 
-  /** Temporary entries of runs that are gone. A run still there keeps its entries, also one
-   * this user may not signal (another user's, in a shared SIDEBUNDLE_IMAGE_CACHE). */
+  /** Temporary entries of runs that are gone. A run still there keeps its entries: also one
+   * this user may not signal (another user's, in a shared SIDEBUNDLE_IMAGE_CACHE) and one in
+   * another pid namespace (another container's, where its pid means nothing here); a pid
+   * taken since by a process started later is gone. Names of older versions carry the pid only. */
   cleanup(): void {
     for (const name of readdirSync(path.join(this.dir, 'tmp'))) {
-      const pid = Number(/-(\d+)-[0-9a-f]+$/.exec(name)?.[1]);
-      if (Number.isInteger(pid) && pid > 0 && processRunning(pid)) continue;
-      rmSync(path.join(this.dir, 'tmp', name), { recursive: true, force: true });
+      const run = /-(\d+)-(\d+|x)-(\d+|x)-[0-9a-f]+$/.exec(name) ?? /-(\d+)-[0-9a-f]+$/.exec(name);
+      const pid = Number(run?.[1]);
+      const start = run?.[2] === 'x' ? undefined : run?.[2];
+      const namespace = run?.[3] === 'x' ? undefined : run?.[3];
+      const alive = Number.isInteger(pid) && pid > 0 && ((namespace !== undefined && namespace !== ownRun().namespace) || processRunning(pid, start));
+      if (!alive) rmSync(path.join(this.dir, 'tmp', name), { recursive: true, force: true });
     }
   }
 }

@@ -5,11 +5,11 @@
 // whose owner is gone (no such pid, or a pid reused by a process started later) is stale and
 // broken by the next run.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { SidebundleError } from '../errors';
-import { processRunning, startTime } from '../util/process-running';
+import { pidNamespace, processRunning, startTime } from '../util/process-running';
 
 const WAIT_MS = 25;
 const ATTEMPTS = 200;
@@ -109,13 +109,6 @@ function isRunning(owner: Owner): boolean {
   return processRunning(owner.pid, owner.start);
 }
 
-function pidNamespace(): string | undefined {
-  try {
-    return readlinkSync('/proc/self/ns/pid').replace(/\D/g, '') || undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 function sibling(lock: string, what: 'new' | 'free' | 'stale'): string {
   return `${lock}-${what}-${process.pid}-${randomBytes(4).toString('hex')}`;

@@ -1,10 +1,11 @@
 // Whether a process is still there, for the marks runs leave with their pid (publish locks,
 // staging directories, the image store's temporary entries, the CLI's code-cache marks).
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 
 /** Whether process `pid` is alive (and, given its start time, is still that process). */
 export function processRunning(pid: number, start?: string): boolean {
-  if (pid === process.pid) return true;
+  // This process, unless a start time says the pid was an earlier process's (before a reuse).
+  if (pid === process.pid && start === undefined) return true;
   try {
     process.kill(pid, 0);
   } catch (error) {
@@ -21,6 +22,16 @@ export function startTime(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** This process's pid namespace (the inode number of /proc/self/ns/pid): a pid means a process
+ * only inside the namespace it was taken in. */
+export function pidNamespace(): string | undefined {
+  try {
+    return readlinkSync('/proc/self/ns/pid').replace(/\D/g, '') || undefined;
   } catch {
     return undefined;
   }

@@ -1,6 +1,7 @@
 // The image store's cleanup of temporary entries: a run's entries go once its process is gone,
 // never while it runs, also when the run is another user's process (kill(pid, 0) then says
-// EPERM: the process exists), as in a store shared through SIDEBUNDLE_IMAGE_CACHE.
+// EPERM: the process exists) or another pid namespace's, as in a store shared through
+// SIDEBUNDLE_IMAGE_CACHE.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
@@ -19,6 +20,21 @@ test('entries of a run still there are kept, of one gone are removed', () => {
   mkdirSync(path.join(tmp, `layer-${gone}-0a1b2c`));
   store.cleanup();
   expect(readdirSync(tmp)).toEqual([`layer-${process.pid}-0a1b2c`]);
+});
+
+test("entries are named by their run's pid, start time and pid namespace: another container's run is kept, a pid taken since by a later process is not", () => {
+  const store = new ImageStore(path.join(dir, 'named'));
+  const tmp = path.join(dir, 'named', 'tmp');
+  const own = path.basename(store.tmpPath('blob'));
+  mkdirSync(path.join(tmp, own));
+  const [, pid, start, namespace] = /-(\d+)-(\d+)-(\d+)-[0-9a-f]+$/.exec(own)!;
+  expect(Number(pid)).toBe(process.pid);
+  const gone = spawnSync('/bin/true').pid!;
+  mkdirSync(path.join(tmp, `blob-${gone}-${start}-${Number(namespace) + 1}-0a0a`)); // another pid namespace: its pid means nothing here
+  mkdirSync(path.join(tmp, `blob-${process.pid}-${Number(start) - 1}-${namespace}-0b0b`)); // this pid, but a process started earlier: gone
+  mkdirSync(path.join(tmp, `blob-${gone}-x-x-0c0c`)); // start time and namespace unknown: a pid check
+  store.cleanup();
+  expect(readdirSync(tmp).sort()).toEqual([`blob-${gone}-${start}-${Number(namespace) + 1}-0a0a`, own].sort());
 });
 
 const asRoot = process.getuid?.() === 0;
