@@ -21,13 +21,16 @@
 // Failing to read or write a cache costs the speed-up, never an error. SIDEBUNDLE_DEBUG=code-cache
 // says on stderr what became of it.
 //
-// This file requires none of sidebundle's modules but the cache-directory formula (and the
-// liveness check, where a crash mark is found), and the build bundles those into it: each module
-// would be one more found, read and compiled on every start.
+// This file requires none of sidebundle's modules but the hand-over of NODE_EXTRA_CA_CERTS
+// (util/extra-ca-certs.ts), the cache-directory formula and the liveness check (where a crash
+// mark is found), and the build bundles those into it: each module would be one more found,
+// read and compiled on every start.
 import { isAscii } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
+
+import { restoreExtraCaCerts } from '../util/extra-ca-certs';
 
 const BUNDLE = path.join(__dirname, 'main.bundle.js');
 /** The line scripts/bundle-cli.js puts after the shebang: the sha256 of the rest of the bundle. */
@@ -233,19 +236,6 @@ function bundleFor(argv: string[]): Bundle | undefined {
   } finally {
     fs.closeSync(fd);
   }
-}
-
-/** Where this file ran as the shell script scripts/bundle-cli.js makes of it, that script moved
- * NODE_EXTRA_CA_CERTS aside so that Node would not parse the certificates at start-up: it goes
- * back into the environment of the programs sidebundle starts, and lib/image/registry-http.ts
- * reads the file (resolved here, against the directory Node would have read it in) on the first
- * https exchange. */
-function restoreExtraCaCerts(): void {
-  const deferred = process.env.SIDEBUNDLE_NODE_EXTRA_CA_CERTS;
-  if (deferred === undefined) return;
-  delete process.env.SIDEBUNDLE_NODE_EXTRA_CA_CERTS;
-  process.env.NODE_EXTRA_CA_CERTS = deferred;
-  if (deferred !== '') (globalThis as Record<symbol, unknown>)[Symbol.for('sidebundle.deferredExtraCaCerts')] = { file: path.resolve(deferred), given: deferred };
 }
 
 restoreExtraCaCerts();

@@ -11,6 +11,7 @@ import { Readable, Transform } from 'node:stream';
 import * as tls from 'node:tls';
 
 import { SidebundleError } from '../errors';
+import { deferredCaCerts } from '../util/extra-ca-certs';
 import { timeoutError, type RegistryTimeouts } from './registry-timeouts';
 
 export interface Response {
@@ -41,7 +42,6 @@ export function interruption(signal: AbortSignal): SidebundleError {
   return new SidebundleError('INTERRUPTED', 'interrupted', { hint: 'nothing was published', cause: reason });
 }
 
-const DEFERRED_CA_CERTS = Symbol.for('sidebundle.deferredExtraCaCerts');
 let deferredTrust: { context: tls.SecureContext | undefined } | undefined;
 
 /**
@@ -52,7 +52,7 @@ let deferredTrust: { context: tls.SecureContext | undefined } | undefined;
  * is from Node, and is then left out.
  */
 function secureContext(): tls.SecureContext | undefined {
-  const deferred = (globalThis as Record<symbol, unknown>)[DEFERRED_CA_CERTS] as { file: string; given: string } | undefined;
+  const deferred = deferredCaCerts();
   if (deferred === undefined) return undefined;
   if (deferredTrust === undefined) {
     try {

@@ -13,6 +13,7 @@ import * as path from 'node:path';
 
 import { exchange } from '../../lib/image/registry-http';
 import { DEFAULT_REGISTRY_TIMEOUTS } from '../../lib/image/registry-timeouts';
+import { recordDeferredCaCerts } from '../../lib/util/extra-ca-certs';
 import { IMAGE_TAG, imageFixtures } from '../fixtures/images';
 import { cliPath } from '../helpers/cli';
 import { tempDir } from '../helpers/tmp';
@@ -163,7 +164,7 @@ test('through an https proxy (CONNECT), the CA in NODE_EXTRA_CA_CERTS is trusted
 test('through the proxy, a registry named by a host name gets it as SNI and must present a certificate for it', async () => {
   // What bin.js records when it keeps NODE_EXTRA_CA_CERTS from Node's start-up: the exchange
   // then trusts this test's CA.
-  (globalThis as Record<symbol, unknown>)[Symbol.for('sidebundle.deferredExtraCaCerts')] = { file: ca, given: ca };
+  recordDeferredCaCerts(ca);
   const names: Array<string | false | null> = [];
   const server = https.createServer({ key: readFileSync(path.join(dir, 'name.key')), cert: readFileSync(path.join(dir, 'name.pem')) }, (req, res) => {
     names.push((req.socket as import('node:tls').TLSSocket).servername);
@@ -180,7 +181,7 @@ test('through the proxy, a registry named by a host name gets it as SNI and must
     expect(names).toEqual(['registry.test']);
     await expect(ask('other.test')).rejects.toMatchObject({ code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
   } finally {
-    delete (globalThis as Record<symbol, unknown>)[Symbol.for('sidebundle.deferredExtraCaCerts')];
+    recordDeferredCaCerts(undefined);
     await proxy.close();
     await new Promise((resolve) => server.close(resolve));
   }
