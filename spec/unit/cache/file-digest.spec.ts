@@ -130,24 +130,25 @@ describe('DigestMemo.carryOver', () => {
     linkSync(file, `${file}.other`);
     unlinkSync(`${file}.other`);
   };
-
-  test('carries a digest this process learned over a change of the link count only', async () => {
+  /** A file whose digest a fresh memo learned, then relinked once the ctime can move. */
+  const learnedThenRelinked = async () => {
     const file = source();
     const memo = new DigestMemo();
     const digest = await memo.digest(file);
     await tick();
     relink(file);
+    return { file, memo, digest };
+  };
+
+  test('carries a digest this process learned over a change of the link count only', async () => {
+    const { file, memo, digest } = await learnedThenRelinked();
     expect(memo.known(file)).toBeUndefined(); // precondition: the ctime moved
     expect(memo.carryOver(file, digest.sha256)).toBe(true);
     expect(memo.known(file)).toEqual(digest);
   });
 
   test('never over an edit (mtime or size changed), nor under another digest', async () => {
-    const file = source();
-    const memo = new DigestMemo();
-    const digest = await memo.digest(file);
-    await tick();
-    relink(file);
+    const { file, memo, digest } = await learnedThenRelinked();
     expect(memo.carryOver(file, 'f'.repeat(64))).toBe(false);
     writeFileSync(file, 'the bytes of a program\n'.repeat(1000).replace('a', 'b')); // same size, new mtime
     expect(memo.carryOver(file, digest.sha256)).toBe(false);
