@@ -142,7 +142,8 @@ export class ImageStore {
   /** A temporary entry's path, named by its run: pid, the pid's start time and pid namespace
    * (`x` where unknown), so that cleanup() can tell whether the run is still there. */
   tmpPath(what: string): string {
-    return path.join(this.dir, 'tmp', `${what}-${process.pid}-${ownRun().start ?? 'x'}-${ownRun().namespace ?? 'x'}-${randomBytes(6).toString('hex')}`);
+    const { start, namespace } = ownRun();
+    return path.join(this.dir, 'tmp', `${what}-${process.pid}-${start ?? 'x'}-${namespace ?? 'x'}-${randomBytes(6).toString('hex')}`);
   }
 
   /** Temporary entries of runs that are gone. A run still there keeps its entries: also one
