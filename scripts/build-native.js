@@ -40,6 +40,17 @@ if (agent !== 'ok') {
   console.error('sidebundle: building the static sidebundle-agent, sidebundle-run and sidebundle-fingerprint failed (see above).');
   process.exit(1);
 }
+// sidebundle-run-host (native/nolibc), the launcher of host-mode bundles, has no C library at
+// all (its own _start, raw system calls), so it is linked without start files or libc and with
+// absolute addresses (nothing relocates a program that has no loader).
+const host = cargo(
+  ['build', '--release', '--offline', '--manifest-path', 'nolibc/Cargo.toml', '--bin', 'sidebundle-run-host', '--target', 'x86_64-unknown-linux-gnu', '--target-dir', 'target/nolibc'],
+  { RUSTFLAGS: '-C relocation-model=static -C target-feature=+crt-static' },
+);
+if (host !== 'ok') {
+  console.error('sidebundle: building sidebundle-run-host failed (see above).');
+  process.exit(1);
+}
 fs.mkdirSync(prebuilt, { recursive: true });
 const copy = (from, to) => {
   const tmp = `${to}.tmp-${process.pid}`;
@@ -51,4 +62,5 @@ copy(path.join(native, 'target/release/libsidebundle_native.so'), path.join(preb
 copy(path.join(native, 'target/static/x86_64-unknown-linux-gnu/release/sidebundle-agent'), path.join(prebuilt, 'sidebundle-agent'));
 copy(path.join(native, 'target/static/x86_64-unknown-linux-gnu/release/sidebundle-run'), path.join(prebuilt, 'sidebundle-run'));
 copy(path.join(native, 'target/static/x86_64-unknown-linux-gnu/release/sidebundle-fingerprint'), path.join(prebuilt, 'sidebundle-fingerprint'));
+copy(path.join(native, 'target/nolibc/x86_64-unknown-linux-gnu/release/sidebundle-run-host'), path.join(prebuilt, 'sidebundle-run-host'));
 console.log(`sidebundle: native tracer built${stub ? ' (stub mode)' : ''} into ${path.relative(root, prebuilt)}/`);

@@ -1,8 +1,10 @@
-// Launchers. In a bundle with the static runner (every run mode but host), bin/NAME is a
-// symlink to runtime/sidebundle-run and runtime/entries/NAME.json says how to start the entry
-// (native/src/launch.rs reads it): the program at its own path for the payload-as-root modes,
-// and the host-mode command. In a host-mode bundle (or for exec/ shims) the launcher is a POSIX
-// sh script that finds the bundle from its own path (following symlinks to itself, from any
+// Launchers. In a bundle with a runner, bin/NAME is a symlink to runtime/sidebundle-run and
+// runtime/entries/NAME.json says how to start the entry (native/src/launch.rs and
+// native/nolibc/src/entry.rs read it): the program at its own path for the payload-as-root
+// modes, and the host-mode command. The runner is the static sidebundle-run in every run mode
+// but host; host-mode bundles carry sidebundle-run-host, which has no C library and runs host
+// mode only. Where no runner is built, and for exec/ shims, the launcher is a POSIX sh script
+// that finds the bundle from its own path (following symlinks to itself, from any
 // cwd, spaces allowed) without forking, exports SIDEBUNDLE_ROOT, and execs the bundled loader
 // with --library-path: the library path is an argument of this one process, so programs the
 // entry starts never inherit it (an exported LD_LIBRARY_PATH would leak bundled libraries into

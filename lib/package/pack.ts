@@ -43,7 +43,8 @@ export interface PackOptions {
   bytecode?: BytecodeStore;
   /** How launchers run their programs (default host; the package step, lib/steps/package.ts, asks for auto); see launcher.ts. */
   runMode?: RunMode;
-  /** The static sidebundle-run binary and its sha256 (needed by every run mode but host). */
+  /** The runner binary and its sha256: the static sidebundle-run (needed by every run mode but
+   * host), or for host mode sidebundle-run-host (without it, host-mode launchers are sh scripts). */
   runner?: { path: string; sha256: string };
   /** Also write OUTDIR/NAME.run (the single file, made with this runner), published with the
    * bundle: both or neither. */
@@ -73,7 +74,8 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
     plan = payload.plan;
     const runMode = options.runMode ?? 'host';
     const { modes, hostOnly } = runModesOf(plan, runMode);
-    const runtime = runMode === 'host' ? [] : [await writeRunner(staging.dir, options.runner, runMode, epoch, options.digests)];
+    // Host mode without a runner given: sh launchers (the runner is not built).
+    const runtime = runMode === 'host' && options.runner === undefined ? [] : [await writeRunner(staging.dir, options.runner, runMode, epoch, options.digests)];
     const written = stageLaunchers(staging.dir, plan, modes, runtime, epoch);
 
     options.signal?.throwIfAborted();
@@ -177,9 +179,10 @@ function runModesOf(plan: MergedPlan, runMode: RunMode): { modes: RunMode[]; hos
 }
 
 /**
- * bin/, exec/ and runtime/. With the runner (every run mode but host), entries start through
- * it: bin/NAME links to it and runtime/entries/NAME.json describes the entry. exec/ shims stand
- * in for programs in host mode only (where GIT_EXEC_PATH points at them) and stay sh scripts.
+ * bin/, exec/ and runtime/. With a runner (the static one, or in host mode the one without a C
+ * library), entries start through it: bin/NAME links to it and runtime/entries/NAME.json
+ * describes the entry. exec/ shims stand in for programs in host mode only (where
+ * GIT_EXEC_PATH points at them) and stay sh scripts.
  */
 function stageLaunchers(dir: string, plan: MergedPlan, modes: RunMode[], runtime: Manifest['launchers'], epoch: number): { files: Manifest['launchers']; binLinks: PlanSymlink[] } {
   mkdirSync(path.join(dir, 'bin'), { recursive: true });
@@ -235,8 +238,9 @@ function hiddenByHost(plan: MergedPlan, payload: string): string | undefined {
   return hit && hit.path.slice(payload.length);
 }
 
-/** runtime/sidebundle-run (staged first, its launchers link to it) and the empty runtime/root
- * the new root is mounted on. Copied like the payload (content.ts): checked against its digest. */
+/** runtime/sidebundle-run (staged first, its launchers link to it) and, but in host mode, the
+ * empty runtime/root the new root is mounted on. Copied like the payload (content.ts): checked
+ * against its digest. */
 async function writeRunner(dir: string, runner: PackOptions['runner'], runMode: RunMode, epoch: number, digests: DigestMemo | undefined): Promise<Manifest['launchers'][number]> {
   if (runner === undefined) {
     throw new SidebundleError('RUNNER_MISSING', `run mode ${runMode} needs the static launcher sidebundle-run, which is not built`, {
@@ -245,7 +249,7 @@ async function writeRunner(dir: string, runner: PackOptions['runner'], runMode: 
     });
   }
   const at = path.join(dir, RUNNER_PATH);
-  mkdirSync(path.join(dir, ROOT_MOUNT_POINT), { recursive: true });
+  mkdirSync(path.join(dir, runMode === 'host' ? path.dirname(RUNNER_PATH) : ROOT_MOUNT_POINT), { recursive: true });
   let copied;
   try {
     copied = await copyOnce(runner.path, at, 0o755, digests);

@@ -13,7 +13,7 @@ import { ENTRIES_DIR, RUNNER_PATH } from '../package/launcher';
 import { packBundle, type PackResult } from '../package/pack';
 import type { SingleFileResult } from '../package/single-file';
 import { SidebundleError } from '../errors';
-import { runnerBinaryPath } from '../native/binding';
+import { hostRunnerBinaryPath, runnerBinaryPath } from '../native/binding';
 import { cleanupAfterDeadRuns, MANIFEST_NAME } from '../package/publish';
 import { cachedStep } from './cached';
 import { digestsOf, emit, STEP_VERSIONS, type StepContext } from './context';
@@ -49,14 +49,17 @@ export async function pack(plan: MergedPlan, options: PackageStepOptions, contex
       hint: 'install Rust (cargo) and run `npm run build:native` in the sidebundle package, or drop --emit-single-file',
     });
   }
-  const runnerFile = runner === undefined ? undefined : { path: runner, sha256: (await digestsOf(context).digest(runner)).sha256 };
+  const digestOf = async (file: string | undefined) => (file === undefined ? undefined : { path: file, sha256: (await digestsOf(context).digest(file)).sha256 });
+  const runnerFile = await digestOf(runner);
   const runnerSha = runnerFile?.sha256 ?? null;
-  // The bundle carries the runner in every mode but host (a single file carries it either way).
-  const bundled = runMode !== 'host' ? runnerFile : undefined;
+  // The bundle carries a runner: in host mode the one without a C library (sh launchers where
+  // it is not built), in the others the static runner. A single file carries the static one.
+  const bundled = runMode === 'host' ? await digestOf(hostRunnerBinaryPath()) : runnerFile;
+  const bundledSha = bundled?.sha256 ?? null;
   return cachedStep<PackStepResult>(context, {
     step: 'package',
     // The plan by the digest of its JSON, as merge keys its closures (lib/steps/merge.ts).
-    options: { plan: sha256Text(JSON.stringify(plan)), outDir, strictValidate: options.strictValidate === true, runMode, runnerSha, singleFile: options.singleFile === true },
+    options: { plan: sha256Text(JSON.stringify(plan)), outDir, strictValidate: options.strictValidate === true, runMode, runnerSha, bundledSha, singleFile: options.singleFile === true },
     runDetail: `${plan.files.length} files`,
     usable: (stored) => {
       const manifest = path.join(stored.dir, MANIFEST_NAME);

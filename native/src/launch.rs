@@ -23,11 +23,12 @@ mod root;
 pub mod timing;
 
 use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use crate::sys;
 use entry::Spec;
+use sidebundle_nolibc::host::{self, Env};
 use root::Isolation;
 
 /// A runner invoked under its own name: the bwrap supervisor (`supervise FD PATH ARGV0 ARGS...`).
@@ -55,9 +56,14 @@ pub fn run_entry(bundle: &Path, name: &OsStr, argv0: &OsStr, user_args: &[OsStri
     timing::mark("read the entry's spec");
     std::env::set_var("SIDEBUNDLE_ROOT", bundle);
     for (key, value) in &spec.env {
-        std::env::set_var(key, value);
+        std::env::set_var(key, OsStr::from_bytes(value));
     }
-    let request = Request { bundle: bundle.to_path_buf(), spec, user_args: user_args.to_vec() };
+    let request = Request {
+        bundle: bundle.to_path_buf(),
+        payload: PathBuf::from(OsStr::from_bytes(&spec.payload)),
+        spec,
+        user_args: user_args.iter().map(|a| a.as_bytes().to_vec()).collect(),
+    };
     let mode = std::env::var("SIDEBUNDLE_RUN_MODE").ok().filter(|m| !m.is_empty()).unwrap_or_else(|| request.spec.mode.clone());
     match mode.as_str() {
         "host" => run_on_host(&request),
@@ -89,8 +95,9 @@ pub fn run_entry(bundle: &Path, name: &OsStr, argv0: &OsStr, user_args: &[OsStri
 
 struct Request {
     bundle: PathBuf,
+    payload: PathBuf,
     spec: Spec,
-    user_args: Vec<OsString>,
+    user_args: Vec<Vec<u8>>,
 }
 
 pub fn debug(message: &str) {
@@ -107,46 +114,33 @@ pub fn die(message: String, code: i32) -> ! {
 
 fn run_in_root(request: &Request) -> ! {
     set_root_env(&request.spec);
-    exec_command(&request.spec.root_cmd, &request.user_args, " inside the bundle's root")
+    let Some((program, argv)) = host::command(&request.spec.root_cmd, &request.user_args) else {
+        die("the bundle describes no command for this run mode inside the bundle's root".to_owned(), 126)
+    };
+    timing::flush("argv and environment");
+    let error = sys::exec_argv(OsStr::from_bytes(&program), &argv.into_iter().map(OsString::from_vec).collect::<Vec<_>>());
+    die(format!("cannot run {} inside the bundle's root: {}", String::from_utf8_lossy(&program), error), 127)
 }
 
 /// The environment of the payload-as-root modes (JAVA_HOME at its path there); --set-env wins.
 fn set_root_env(spec: &Spec) {
     for (key, value) in &spec.root_env {
         if !spec.env.iter().any(|(k, _)| k == key) {
-            std::env::set_var(key, value);
+            std::env::set_var(key, OsStr::from_bytes(value));
         }
     }
 }
 
-/// PATH ARGV0 ARGS... followed by the user's arguments; returns only to die.
-fn exec_command(cmd: &[OsString], user_args: &[OsString], where_: &str) -> ! {
-    if cmd.len() < 2 {
-        die(format!("the bundle describes no command for this run mode{}", where_), 126);
-    }
-    let mut argv = cmd[1..].to_vec();
-    argv.extend(user_args.iter().cloned());
-    timing::flush("argv and environment");
-    let error = sys::exec_argv(&cmd[0], &argv);
-    die(format!("cannot run {}{}: {}", cmd[0].to_string_lossy(), where_, error), 127)
-}
-
+/// Host mode, as sidebundle-run-host runs it (sidebundle_nolibc::host), from this process's
+/// environment (SIDEBUNDLE_ROOT and the entry's variables are set already).
 fn run_on_host(request: &Request) -> ! {
-    if request.bundle.as_os_str().as_bytes().contains(&b':') {
-        die(format!("the bundle path {} contains a colon, which the dynamic loader cannot take; move the bundle", request.bundle.display()), 127);
-    }
-    for (key, value) in &request.spec.host_env {
-        if !request.spec.env.iter().any(|(k, _)| k == key) {
-            std::env::set_var(key, value);
-        }
-    }
-    if request.spec.helpers_on_path {
-        let mut path = request.bundle.join("bin").into_os_string();
-        if let Some(old) = std::env::var_os("PATH").filter(|p| !p.is_empty()) {
-            path.push(":");
-            path.push(old);
-        }
-        std::env::set_var("PATH", path);
-    }
-    exec_command(&request.spec.host_cmd, &request.user_args, "")
+    let mut env = Env(std::env::vars_os().map(|(k, v)| [k.as_bytes(), b"=", v.as_bytes()].concat()).collect());
+    let bundle = request.bundle.as_os_str().as_bytes();
+    host::host_env(&mut env, bundle, &request.spec).unwrap_or_else(|e| die(e, 127));
+    let Some((program, argv)) = host::command(&request.spec.host_cmd, &request.user_args) else {
+        die("the bundle describes no command for this run mode".to_owned(), 126)
+    };
+    timing::flush("argv and environment");
+    let error = sidebundle_nolibc::sys::execve(&program, &argv, &env.0);
+    die(format!("cannot run {}: {}", String::from_utf8_lossy(&program), error), 127)
 }

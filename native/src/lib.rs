@@ -4,7 +4,6 @@
 pub mod fanotify;
 pub mod inflate;
 pub mod ffi;
-pub mod json;
 pub mod launch;
 pub mod mount;
 pub mod ptrace;
@@ -16,3 +15,5 @@ pub mod single;
 pub mod spawn;
 pub mod sys;
 pub mod trace;
+
+pub use sidebundle_nolibc::json;

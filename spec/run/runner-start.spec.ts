@@ -1,5 +1,6 @@
-// The runner's own start-up (native/src/bin/run.rs, a C `main` without the standard library's
-// start-up): what of that start-up a launch relied on still happens. A descriptor 0-2 the
+// The runners' own start-up (native/src/bin/run.rs, a C `main` without the standard library's
+// start-up; native/nolibc/src/bin/run_host.rs, no C library at all, in host-mode bundles): what
+// of that start-up a launch relied on still happens. A descriptor 0-2 the
 // caller closed reaches the program open on /dev/null, in every mode the runner execs in, and
 // the program gets its arguments and exit status through, and the caller's signal dispositions
 // (the runner ignored SIGPIPE, as Rust's start-up does, and the program inherited that).
@@ -12,18 +13,23 @@ import { tempDir } from '../helpers/tmp';
 jest.setTimeout(120_000);
 
 const dir = tempDir('sb-runner-start-');
-let bin: string;
+const bins: Record<string, string> = {};
 
 beforeAll(() => {
-  bin = path.join(createBundle(['--name', 'start', '--out-dir', dir, '--from-host', '/usr/bin/readlink', '--from-host', '/usr/bin/yes', '--from-host', '/usr/bin/grep', '--run-mode', 'ns']).dir, 'bin');
+  const programs = ['--from-host', '/usr/bin/readlink', '--from-host', '/usr/bin/yes', '--from-host', '/usr/bin/grep'];
+  bins.ns = path.join(createBundle(['--name', 'start', '--out-dir', dir, ...programs, '--run-mode', 'ns']).dir, 'bin');
+  bins.host = path.join(createBundle(['--name', 'start-host', '--out-dir', dir, ...programs, '--run-mode', 'host']).dir, 'bin');
 });
 
-/** `sh -c SCRIPT` with $0 the bundle's readlink, in run mode `mode`. */
-function sh(script: string, mode: string) {
-  return spawnSync('/bin/sh', ['-c', script, path.join(bin, 'readlink')], { encoding: 'utf8', env: { ...process.env, SIDEBUNDLE_RUN_MODE: mode } });
-}
-
-describe.each(['ns', 'host'])('run mode %s', (mode) => {
+// The ns bundle's runner in ns and in host mode, and the host-mode bundle's own runner.
+describe.each([
+  ['ns', 'ns', 'ns'],
+  ['host', 'ns', 'host'],
+  ['host, in a --run-mode host bundle (sidebundle-run-host)', 'host', ''],
+])('run mode %s', (_label, bundle, mode) => {
+  const bin = () => bins[bundle]!;
+  /** `sh -c SCRIPT` with $0 the bundle's readlink. */
+  const sh = (script: string, runMode: string) => spawnSync('/bin/sh', ['-c', script, path.join(bin(), 'readlink')], { encoding: 'utf8', env: { ...process.env, SIDEBUNDLE_RUN_MODE: runMode } });
   test('a closed stdin or stderr is open on /dev/null for the program', () => {
     // The precondition: natively, the closed descriptor is not there.
     expect(spawnSync('/bin/sh', ['-c', 'exec /usr/bin/readlink /proc/self/fd/0 <&-']).status).not.toBe(0);
@@ -38,17 +44,17 @@ describe.each(['ns', 'host'])('run mode %s', (mode) => {
     const piped = (yes: string) => spawnSync('/bin/bash', ['-c', '"$0" | head -1; echo "status ${PIPESTATUS[0]}"', yes], { encoding: 'utf8', env });
     const native = piped('/usr/bin/yes');
     expect(native).toMatchObject({ stdout: 'y\nstatus 141\n', stderr: '' });
-    expect(piped(path.join(bin, 'yes'))).toMatchObject({ stdout: native.stdout, stderr: '' });
+    expect(piped(path.join(bin(), 'yes'))).toMatchObject({ stdout: native.stdout, stderr: '' });
     // Every disposition, as /proc says: none ignored by the runner, and one the caller ignores
     // (SIGINT, through `trap '' INT`) still ignored.
     const ignored = (grep: string) => spawnSync('/bin/bash', ['-c', 'trap "" INT; "$0" ^SigIgn /proc/self/status', grep], { encoding: 'utf8', env }).stdout;
     expect(ignored('/usr/bin/grep')).toMatch(/^SigIgn:\s+0+2\n$/);
-    expect(ignored(path.join(bin, 'grep'))).toBe(ignored('/usr/bin/grep'));
+    expect(ignored(path.join(bin(), 'grep'))).toBe(ignored('/usr/bin/grep'));
   });
 
   test('open descriptors, arguments and the exit status pass through', () => {
     const native = spawnSync('/usr/bin/readlink', ['-n', '--', '/proc/self/fd/0', '/nonexistent'], { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
-    const bundled = spawnSync(path.join(bin, 'readlink'), ['-n', '--', '/proc/self/fd/0', '/nonexistent'], { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, SIDEBUNDLE_RUN_MODE: mode } });
+    const bundled = spawnSync(path.join(bin(), 'readlink'), ['-n', '--', '/proc/self/fd/0', '/nonexistent'], { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, SIDEBUNDLE_RUN_MODE: mode } });
     // Node's pipes are socket pairs: the same kind of descriptor, not /dev/null.
     expect(native.stdout).toMatch(/^socket:\[\d+\]\n$/);
     expect(bundled.status).toBe(native.status);

@@ -9,6 +9,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::os::raw::{c_int, c_void};
+use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::ptr;
@@ -22,7 +23,7 @@ use crate::sys;
 const FORWARDED: [c_int; 6] = [sys::SIGHUP, sys::SIGINT, sys::SIGQUIT, sys::SIGUSR1, sys::SIGUSR2, sys::SIGTERM];
 
 pub fn run_bwrap(request: &Request) -> ! {
-    let payload = std::fs::canonicalize(&request.spec.payload).unwrap_or_else(|e| die(format!("the payload {} is missing: {}", request.spec.payload.display(), e), 126));
+    let payload = std::fs::canonicalize(&request.payload).unwrap_or_else(|e| die(format!("the payload {} is missing: {}", request.payload.display(), e), 126));
     let cwd = std::env::current_dir().ok();
     // The bundle's own runner (not /proc/self/exe: that may be a single file with a payload).
     let exe = request.bundle.join("runtime/sidebundle-run");
@@ -38,8 +39,7 @@ pub fn run_bwrap(request: &Request) -> ! {
     }
     let status = Pipe::new(true, true).unwrap_or_else(|e| die(format!("cannot start bwrap: {}", e), 126));
     argv.extend(["--".into(), runner.to_owned(), "supervise".into(), status.write.to_string().into()]);
-    argv.extend(request.spec.root_cmd.iter().cloned());
-    argv.extend(request.user_args.iter().cloned());
+    argv.extend(request.spec.root_cmd.iter().chain(&request.user_args).map(|w| OsString::from_vec(w.clone())));
     supervise_bwrap(&bwrap, argv, status)
 }
 

@@ -21,7 +21,7 @@ const ELOOP: i32 = 40;
 
 /// Build the bundle's root and enter it.
 pub fn enter(request: &Request, isolation: Isolation) -> Result<(), String> {
-    let payload = std::fs::canonicalize(&request.spec.payload).map_err(|e| format!("the payload {} is missing: {}", request.spec.payload.display(), e))?;
+    let payload = std::fs::canonicalize(&request.payload).map_err(|e| format!("the payload {} is missing: {}", request.payload.display(), e))?;
     let cwd = std::env::current_dir().ok();
     timing::mark("payload and working directory");
     new_namespaces(isolation)?;

@@ -1,7 +1,11 @@
 //! A small JSON reader and writer: the C ABI speaks JSON strings in and out.
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
+use alloc::borrow::ToOwned;
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::Write;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -120,7 +124,7 @@ impl<'a> Parser<'a> {
         while self.at < self.bytes.len() && matches!(self.bytes[self.at], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
             self.at += 1;
         }
-        std::str::from_utf8(&self.bytes[start..self.at])
+        core::str::from_utf8(&self.bytes[start..self.at])
             .ok()
             .and_then(|t| t.parse::<f64>().ok())
             .map(Value::Num)
@@ -176,7 +180,7 @@ impl<'a> Parser<'a> {
     fn hex4(&mut self) -> Result<u32, String> {
         let text = self.bytes.get(self.at..self.at + 4).ok_or("short \\u escape")?;
         self.at += 4;
-        u32::from_str_radix(std::str::from_utf8(text).map_err(|_| "bad \\u escape")?, 16).map_err(|_| "bad \\u escape".into())
+        u32::from_str_radix(core::str::from_utf8(text).map_err(|_| "bad \\u escape")?, 16).map_err(|_| "bad \\u escape".into())
     }
 
     fn array(&mut self) -> Result<Value, String> {
@@ -245,7 +249,7 @@ fn write_value(out: &mut String, value: &Value) {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Num(n) => {
-            if n.fract() == 0.0 && n.abs() < 1e15 {
+            if n.abs() < 1e15 && *n == (*n as i64) as f64 {
                 let _ = write!(out, "{}", *n as i64);
             } else if n.is_finite() {
                 let _ = write!(out, "{}", n);

@@ -1,0 +1,305 @@
+//! Linux x86-64 system calls without a C library: each returns the kernel's answer, an error
+//! as `Errno` (nothing is kept in a global errno). Safe in any process, with or without libc.
+
+use alloc::vec::Vec;
+use core::arch::asm;
+use core::fmt;
+
+/// An error number from the kernel; shown as the standard library shows an OS error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Errno(pub i32);
+
+pub const ENOENT: i32 = 2;
+pub const EINTR: i32 = 4;
+pub const EBADF: i32 = 9;
+pub const EINVAL: i32 = 22;
+pub const ERANGE: i32 = 34;
+pub const ENAMETOOLONG: i32 = 36;
+
+impl fmt::Display for Errno {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        // glibc's texts for the errors a launch meets; the number always follows.
+        let text = match self.0 {
+            1 => "Operation not permitted",
+            2 => "No such file or directory",
+            5 => "Input/output error",
+            7 => "Argument list too long",
+            8 => "Exec format error",
+            9 => "Bad file descriptor",
+            12 => "Cannot allocate memory",
+            13 => "Permission denied",
+            14 => "Bad address",
+            20 => "Not a directory",
+            21 => "Is a directory",
+            22 => "Invalid argument",
+            23 => "Too many open files in system",
+            24 => "Too many open files",
+            26 => "Text file busy",
+            34 => "Numerical result out of range",
+            36 => "File name too long",
+            40 => "Too many levels of symbolic links",
+            _ => return write!(f, "Unknown error {} (os error {})", self.0, self.0),
+        };
+        write!(f, "{} (os error {})", text, self.0)
+    }
+}
+
+const SYS_READ: usize = 0;
+const SYS_WRITE: usize = 1;
+const SYS_OPEN: usize = 2;
+const SYS_CLOSE: usize = 3;
+const SYS_POLL: usize = 7;
+const SYS_MMAP: usize = 9;
+const SYS_EXECVE: usize = 59;
+const SYS_FCNTL: usize = 72;
+const SYS_READLINK: usize = 89;
+const SYS_EXIT_GROUP: usize = 231;
+const SYS_NEWFSTATAT: usize = 262;
+
+/// # Safety
+/// The arguments must be valid for system call `n`.
+#[inline]
+pub unsafe fn syscall(n: usize, a: usize, b: usize, c: usize, d: usize, e: usize, f: usize) -> isize {
+    let ret: isize;
+    asm!("syscall", inlateout("rax") n as isize => ret, in("rdi") a, in("rsi") b, in("rdx") c, in("r10") d, in("r8") e, in("r9") f,
+        lateout("rcx") _, lateout("r11") _, options(nostack));
+    ret
+}
+
+fn check(ret: isize) -> Result<usize, Errno> {
+    if (-4095..0).contains(&ret) {
+        Err(Errno(-ret as i32))
+    } else {
+        Ok(ret as usize)
+    }
+}
+
+/// `bytes` with a NUL after it, for the kernel; a NUL inside is EINVAL (no such path).
+pub fn c_string(bytes: &[u8]) -> Result<Vec<u8>, Errno> {
+    if bytes.contains(&0) {
+        return Err(Errno(EINVAL));
+    }
+    let mut out = Vec::with_capacity(bytes.len() + 1);
+    out.extend_from_slice(bytes);
+    out.push(0);
+    Ok(out)
+}
+
+pub const O_RDONLY: usize = 0;
+pub const O_RDWR: usize = 2;
+pub const O_CLOEXEC: usize = 0o2000000;
+pub const O_PATH: usize = 0o10000000;
+
+pub fn open(path: &[u8], flags: usize) -> Result<i32, Errno> {
+    let c = c_string(path)?;
+    // SAFETY: a NUL-terminated path that outlives the call.
+    check(unsafe { syscall(SYS_OPEN, c.as_ptr() as usize, flags, 0, 0, 0, 0) }).map(|fd| fd as i32)
+}
+
+pub fn close(fd: i32) {
+    // SAFETY: closing a descriptor this process owns.
+    unsafe { syscall(SYS_CLOSE, fd as usize, 0, 0, 0, 0, 0) };
+}
+
+pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
+    // SAFETY: reading into a buffer we own, at most its length.
+    check(unsafe { syscall(SYS_READ, fd as usize, buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0) })
+}
+
+/// Write all of `bytes` (best effort: an error ends it).
+pub fn write_all(fd: i32, mut bytes: &[u8]) {
+    while !bytes.is_empty() {
+        // SAFETY: writing from a buffer we own, at most its length.
+        match check(unsafe { syscall(SYS_WRITE, fd as usize, bytes.as_ptr() as usize, bytes.len(), 0, 0, 0) }) {
+            Ok(0) => return,
+            Ok(n) => bytes = &bytes[n..],
+            Err(Errno(EINTR)) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// The whole file.
+pub fn read_file(path: &[u8]) -> Result<Vec<u8>, Errno> {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)?;
+    let mut out = Vec::new();
+    let result = loop {
+        out.reserve(4096);
+        let len = out.len();
+        let spare = out.capacity() - len;
+        // SAFETY: the spare capacity is allocated; only what read(2) filled is kept.
+        let got = unsafe {
+            out.set_len(len + spare);
+            let got = read(fd, &mut out[len..]);
+            out.set_len(len + *got.as_ref().unwrap_or(&0));
+            got
+        };
+        match got {
+            Ok(0) => break Ok(out),
+            Ok(_) | Err(Errno(EINTR)) => {}
+            Err(e) => break Err(e),
+        }
+    };
+    close(fd);
+    result
+}
+
+/// A symbolic link's text.
+pub fn readlink(path: &[u8]) -> Result<Vec<u8>, Errno> {
+    let c = c_string(path)?;
+    let mut size = 256;
+    loop {
+        let mut buf = alloc::vec![0u8; size];
+        // SAFETY: a NUL-terminated path and a buffer of `size` bytes.
+        let n = check(unsafe { syscall(SYS_READLINK, c.as_ptr() as usize, buf.as_mut_ptr() as usize, size, 0, 0, 0) })?;
+        if n < size {
+            buf.truncate(n);
+            return Ok(buf);
+        }
+        if size >= 1 << 16 {
+            return Err(Errno(ENAMETOOLONG));
+        }
+        size *= 4;
+    }
+}
+
+/// x86-64 `struct stat`: the mode is all a launcher asks.
+#[repr(C)]
+struct Stat {
+    dev: u64,
+    ino: u64,
+    nlink: u64,
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    pad: u32,
+    rest: [u64; 14],
+}
+
+pub const S_IFMT: u32 = 0o170000;
+pub const S_IFDIR: u32 = 0o040000;
+pub const S_IFREG: u32 = 0o100000;
+pub const S_IFLNK: u32 = 0o120000;
+
+const AT_FDCWD: isize = -100;
+const AT_SYMLINK_NOFOLLOW: usize = 0x100;
+
+/// The file type bits of `path` (`follow`: through a final link, as stat(2); else lstat(2)).
+pub fn file_type(path: &[u8], follow: bool) -> Result<u32, Errno> {
+    let c = c_string(path)?;
+    // SAFETY: all-zero is a valid `Stat`.
+    let mut st: Stat = unsafe { core::mem::zeroed() };
+    let flags = if follow { 0 } else { AT_SYMLINK_NOFOLLOW };
+    // SAFETY: a NUL-terminated path and a `struct stat` of the kernel's layout.
+    check(unsafe { syscall(SYS_NEWFSTATAT, AT_FDCWD as usize, c.as_ptr() as usize, &mut st as *mut Stat as usize, flags, 0, 0) })?;
+    Ok(st.mode & S_IFMT)
+}
+
+/// The absolute path with every link resolved (realpath(3)), as the kernel names the file:
+/// opened with O_PATH, then /proc/self/fd/N read back.
+pub fn canonicalize(path: &[u8]) -> Result<Vec<u8>, Errno> {
+    let fd = open(path, O_PATH | O_CLOEXEC)?;
+    let mut link = *b"/proc/self/fd/\0\0\0\0\0\0\0\0\0\0\0";
+    let mut at = 14;
+    let digits = crate::path::decimal(fd as u64);
+    link[at..at + digits.len()].copy_from_slice(&digits);
+    at += digits.len();
+    let result = readlink(&link[..at]);
+    close(fd);
+    result
+}
+
+/// execve(2); returns only with the error.
+pub fn execve(path: &[u8], argv: &[Vec<u8>], env: &[Vec<u8>]) -> Errno {
+    let Ok(path) = c_string(path) else { return Errno(EINVAL) };
+    let owned = |list: &[Vec<u8>]| -> Result<Vec<Vec<u8>>, Errno> { list.iter().map(|a| c_string(a)).collect() };
+    let (Ok(argv), Ok(env)) = (owned(argv), owned(env)) else { return Errno(EINVAL) };
+    let pointers = |list: &[Vec<u8>]| -> Vec<*const u8> { list.iter().map(|a| a.as_ptr()).chain(core::iter::once(core::ptr::null())).collect() };
+    let (argv_p, env_p) = (pointers(&argv), pointers(&env));
+    // SAFETY: NUL-terminated strings and NULL-terminated arrays that outlive the call.
+    let ret = unsafe { syscall(SYS_EXECVE, path.as_ptr() as usize, argv_p.as_ptr() as usize, env_p.as_ptr() as usize, 0, 0, 0) };
+    check(ret).err().unwrap_or(Errno(EINVAL))
+}
+
+pub fn exit(code: i32) -> ! {
+    loop {
+        // SAFETY: exit_group ends the process.
+        unsafe { syscall(SYS_EXIT_GROUP, code as usize, 0, 0, 0, 0, 0) };
+    }
+}
+
+pub const PROT_READ: usize = 1;
+pub const PROT_WRITE: usize = 2;
+pub const MAP_PRIVATE: usize = 2;
+pub const MAP_ANONYMOUS: usize = 0x20;
+
+/// Fresh zeroed memory of `len` bytes (None where the kernel refuses).
+pub fn map_anonymous(len: usize) -> Option<*mut u8> {
+    // SAFETY: an anonymous private mapping chosen by the kernel.
+    let ret = unsafe { syscall(SYS_MMAP, 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, usize::MAX, 0) };
+    check(ret).ok().map(|addr| addr as *mut u8)
+}
+
+#[repr(C)]
+struct PollFd {
+    fd: i32,
+    events: i16,
+    revents: i16,
+}
+
+const POLLNVAL: i16 = 0x20;
+const F_GETFD: usize = 1;
+
+/// Descriptors 0, 1 and 2 that are closed are opened on /dev/null, as the standard library's
+/// start-up does (poll, or fcntl where poll is refused); false where /dev/null cannot be opened.
+pub fn open_closed_stdio() -> bool {
+    let mut fds = [0, 1, 2].map(|fd| PollFd { fd, events: 0, revents: 0 });
+    loop {
+        // SAFETY: poll on a local array of three entries.
+        match check(unsafe { syscall(SYS_POLL, fds.as_mut_ptr() as usize, 3, 0, 0, 0, 0) }) {
+            Ok(_) => break,
+            Err(Errno(EINTR)) => continue,
+            Err(_) => {
+                for fd in 0..3 {
+                    // SAFETY: F_GETFD on a descriptor number only reads its flags.
+                    let closed = check(unsafe { syscall(SYS_FCNTL, fd, F_GETFD, 0, 0, 0, 0) }) == Err(Errno(EBADF));
+                    if closed && open(b"/dev/null", O_RDWR).is_err() {
+                        return false;
+                    }
+                }
+                return true;
+            }
+        }
+    }
+    fds.iter().all(|pfd| pfd.revents & POLLNVAL == 0 || open(b"/dev/null", O_RDWR).is_ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_read_as_the_standard_librarys() {
+        assert_eq!(alloc::format!("{}", Errno(2)), std::io::Error::from_raw_os_error(2).to_string());
+        assert_eq!(alloc::format!("{}", Errno(40)), std::io::Error::from_raw_os_error(40).to_string());
+    }
+
+    #[test]
+    fn files_links_and_kinds() {
+        let dir = std::env::temp_dir().join(format!("sb-nolibc-sys-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("d")).unwrap();
+        std::fs::write(dir.join("d/f"), vec![7u8; 10_000]).unwrap();
+        std::os::unix::fs::symlink("d/f", dir.join("l")).unwrap();
+        let b = |p: &str| dir.join(p).into_os_string().into_encoded_bytes();
+        assert_eq!(read_file(&b("l")).unwrap(), vec![7u8; 10_000]);
+        assert_eq!(readlink(&b("l")).unwrap(), b"d/f");
+        assert_eq!(file_type(&b("l"), false), Ok(S_IFLNK));
+        assert_eq!(file_type(&b("l"), true), Ok(S_IFREG));
+        assert_eq!(file_type(&b("d"), true), Ok(S_IFDIR));
+        assert_eq!(file_type(&b("none"), true), Err(Errno(ENOENT)));
+        assert_eq!(canonicalize(&b("l")).unwrap(), std::fs::canonicalize(dir.join("l")).unwrap().into_os_string().into_encoded_bytes());
+        assert_eq!(read_file(b"with\0nul"), Err(Errno(EINVAL)));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
