@@ -1,11 +1,11 @@
 // Would this bundle run here? Its files the launcher needs (the runner, each entry's launcher and
 // bundled loader), then what its run mode asks of the kernel.
-import { accessSync, constants, realpathSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, realpathSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { readManifest } from '../inspect/manifest-files';
 import { RUN_MODES, type RunMode } from '../model/options';
-import { RUNNER_PATH } from '../package/launcher';
+import { ROOT_MOUNT_POINT, RUNNER_PATH } from '../package/launcher';
 import { check, type Check } from './checks';
 import { noexecCheck, procCheck, seccompCheck, usernsChecks, type KernelProbe } from './kernel';
 
@@ -33,6 +33,10 @@ export function bundleChecks(dir: string, probe: KernelProbe, runModeOverride?: 
   if (runner) {
     const problem = executable(path.join(dir, RUNNER_PATH));
     checks.push(problem ? check('runner', 'fail', `${RUNNER_PATH} ${problem}`, 'the bundle is incomplete: copy it again (sidebundle verify says what else changed)') : check('runner', 'ok', `${RUNNER_PATH} is present`));
+  }
+  // A --run-mode host bundle has no mount point for a new root: its launcher runs host mode only.
+  if (runMode !== 'host' && runMode !== 'auto' && !existsSync(path.join(dir, ROOT_MOUNT_POINT))) {
+    checks.push(check('run-mode', 'fail', `run mode ${runMode} needs ${ROOT_MOUNT_POINT}, which this bundle lacks: it was made for run mode host, and its launcher runs programs on the host only`, `unset SIDEBUNDLE_RUN_MODE, or bundle again with --run-mode auto (or ${runMode})`));
   }
   for (const entry of manifest.entries) {
     const launcher = path.join(dir, entry.launcher);

@@ -109,6 +109,17 @@ describe('doctor on a bundle', () => {
     expect(JSON.parse(json.join('\n')).checks.find((c: { id: string }) => c.id === 'noexec')).toMatchObject({ verdict: 'fail' });
   });
 
+  it('fails run mode ns for a --run-mode host bundle, whose launcher runs host mode only', () => {
+    const host = createBundle(['--name', 'jq-host', '--from-host', '/usr/bin/jq', '--out-dir', work, '--run-mode', 'host']);
+    const oracle = spawnSync(path.join(host.dir, 'bin/jq'), ['-n', '1'], { encoding: 'utf8', env: { ...process.env, SIDEBUNDLE_RUN_MODE: 'ns' } });
+    expect(oracle.status).toBe(126);
+    const v = doctor([host.dir, '--run-mode', 'ns']);
+    expect(v.status).toBe(1);
+    expect(byId(v, 'run-mode')).toMatchObject({ verdict: 'fail', detail: expect.stringContaining('it was made for run mode host') });
+    // Its own mode is fine.
+    expect(byId(doctor([host.dir]), 'run-mode')).toBeUndefined();
+  });
+
   it('fails a bundle whose loader is gone', () => {
     const copy = path.join(work, 'copy');
     execFileSync('cp', ['-a', bundle.dir, copy]);
