@@ -3,7 +3,7 @@
 // bundle on a warm cache; where the ns launch spends its time (SIDEBUNDLE_DEBUG=timing, each
 // phase's median over many runs); and the single file's size against the bundle directory and a
 // tar.gz of it. hyperfine times every command of a program in one run (no shell, warm-up
-// first); the bundles are built once by the CLI. The parts the runner cannot time itself (its
+// first); the bundles are built once by the CLI. The parts the launcher cannot time itself (its
 // own start before `main`, the namespaces' teardown at the program's exit) are measured alone
 // with bench/launch-probe.c, built here with cc. Beside them, exodus's launcher on the same
 // programs, where exodus can be run (exodus()).
@@ -24,7 +24,8 @@ const PHASE_RUNS = 300;
 const PROBE_SOURCE = path.resolve(__dirname, '../../bench/launch-probe.c');
 const FLOOR = 'a static program without a C library (fork, exec, exit: the floor)';
 const GLIBC = 'a static glibc program (launch-probe exit)';
-const RUNNER = 'the runner alone (exits at once: its exec and start-up)';
+const RUNNER = 'the launcher alone (exits at once: its exec and start-up)';
+const STATIC_RUNNER = 'the static glibc runner alone (the same)';
 const EXODUS = 'exodus (its launcher)';
 
 /**
@@ -64,7 +65,7 @@ interface Probe {
 }
 
 /** The parts outside the runner's phases, measured with bench/launch-probe.c (undefined without cc). */
-function probe(dir: string, runner: string): Probe | undefined {
+function probe(dir: string, launcher: string, runner: string): Probe | undefined {
   const bin = path.join(dir, 'launch-probe');
   const floor = path.join(dir, 'launch-probe-nolibc');
   const cc = (args: string[]) => spawnSync('cc', ['-O2', ...args, PROBE_SOURCE], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -77,8 +78,9 @@ function probe(dir: string, runner: string): Probe | undefined {
   mkdirSync(mountPoint);
   const teardown = JSON.parse(execFileSync(bin, ['teardown', '400', mountPoint], { encoding: 'utf8' })) as Probe['teardown'];
   const { cpuid } = JSON.parse(execFileSync(bin, ['cpuid', '2000'], { encoding: 'utf8' })) as { cpuid: number };
-  // The runner under its own name and without arguments says how to use it and exits 2.
-  const exec = hyperfine({ native: '/usr/bin/true', [FLOOR]: floor, [GLIBC]: `${bin} exit`, [RUNNER]: runner }, 600, { ignoreFailure: true });
+  // The launcher and the runner under their own names and without arguments say how to use
+  // them and exit 2.
+  const exec = hyperfine({ native: '/usr/bin/true', [FLOOR]: floor, [GLIBC]: `${bin} exit`, [RUNNER]: launcher, [STATIC_RUNNER]: runner }, 600, { ignoreFailure: true });
   return { teardown, cpuid, exec };
 }
 
@@ -87,16 +89,18 @@ const signed = (ms: number) => `${ms < 0 ? '−' : '+'}${fmt(Math.abs(ms))}`;
 
 /** The phase table's rows for what the probe measured (ms, but the probe's µs). */
 function probeRows(p: Probe | undefined, nsOverNative: number, inRunner: number): string[] {
-  if (!p) return ['| outside the runner (not measured: no cc for bench/launch-probe.c) | |'];
+  if (!p) return ['| outside the launcher (not measured: no cc for bench/launch-probe.c) | |'];
   const start = p.exec[RUNNER]!.median - p.exec[FLOOR]!.median;
+  const staticStart = p.exec[STATIC_RUNNER]!.median - p.exec[FLOOR]!.median;
   const glibc = p.exec[GLIBC]!.median - p.exec[FLOOR]!.median;
   const t = p.teardown;
   return [
-    `| **outside the runner**: its start before \`main\` (the runner alone − a static program without a C library) | ${fmt(start)} |`,
+    `| **outside the launcher**: its start before its first phase (the launcher alone − a static program without a C library) | ${fmt(start)} |`,
+    `| for comparison, the static glibc runner's (which ns launches started in before native/nolibc) | ${fmt(staticStart)} |`,
     `| of which a static glibc program's start-up (the same difference); one CPUID costs ${fmt(p.cpuid / 1000)} here (a VM exit) | ${fmt(glibc)} |`,
     `| the namespaces' teardown, exit → the parent's wait, minus a plain process's: user + mount namespace / with a tmpfs and ${t.bindCount} binds | ${fmt((t.namespace - t.plain) / 1000)} / ${fmt((t.binds - t.plain) / 1000)} |`,
-    `| the same with a holder (a clone child keeping the namespaces until the program exits; the runner does not start one, docs/run-modes.md says why) | ${fmt((t.held - t.plain) / 1000)} |`,
-    `| the rest (ns − native − the runner's phases − its start): the program's exec in the root, noise | ${fmt(nsOverNative - inRunner - start)} |`,
+    `| the same with a holder (a clone child keeping the namespaces until the program exits; the launcher does not start one, docs/run-modes.md says why) | ${fmt((t.held - t.plain) / 1000)} |`,
+    `| the rest (ns − native − the launcher's phases − its start): the program's exec in the root, noise | ${fmt(nsOverNative - inRunner - start)} |`,
   ];
 }
 
@@ -178,7 +182,7 @@ function main(): void {
   const binds = phases(nsTrue, { SIDEBUNDLE_OVERLAY: '0' }, PHASE_RUNS);
   const phaseRows = overlay.phases.map((p) => `| ${p.phase.replace(/\|/g, '\\|')} | ${fmt(p.ms)}${p.count > 1 ? ` (${p.count} of them)` : ''} |`);
   const t = results.true!;
-  const outside = probe(dir, path.join(bundles.ns!, 'runtime/sidebundle-run'));
+  const outside = probe(dir, path.join(bundles.ns!, 'runtime/sidebundle-launch'), path.join(bundles.ns!, 'runtime/sidebundle-run'));
 
   const bundleBytes = Number(execFileSync('du', ['-sb', '--apparent-size', singleDir], { encoding: 'utf8' }).split('\t')[0]);
   const tarGz = path.join(dir, 'single.tar.gz');
@@ -187,8 +191,8 @@ function main(): void {
     singleFile: statSync(single).size,
     bundleDir: bundleBytes,
     tarGz: statSync(tarGz).size,
+    launcher: statSync(path.join(bundles.ns!, 'runtime/sidebundle-launch')).size,
     runner: statSync(path.join(bundles.ns!, 'runtime/sidebundle-run')).size,
-    hostRunner: statSync(path.join(bundles.host!, 'runtime/sidebundle-run')).size,
   };
   const over = (program: string, name: string) => signed(results[program]![name]!.median - results[program]!.native!.median);
   const vs = (program: string, name: string, other: string) => signed(results[program]![name]!.median - results[program]![other]!.median);
@@ -200,8 +204,8 @@ function main(): void {
     '# Launcher cost by run mode',
     '',
     'Each bundle holds true, jq and python3 (traced with `-c pass`); one bundle per run mode, built by the CLI. hyperfine',
-    '(no shell, 30 warm-up runs) times all commands of a program in one run; medians first, then mean ± σ. `host` is a',
-    '`--run-mode host` bundle, whose launcher is sidebundle-run-host (native/nolibc: no C library). `auto`',
+    '(no shell, 30 warm-up runs) times all commands of a program in one run; medians first, then mean ± σ. Entries',
+    'start in sidebundle-launch (native/nolibc: no C library); the single file in the static glibc runner. `auto`',
     'resolves to ns on this machine. The single file runs from its extraction cache (warmed first), through a symlink',
     'named after the entry. The binds row goes through `env` (SIDEBUNDLE_OVERLAY is read at run time); the',
     '"through env" row is what `env` alone adds. The exodus row runs the bundle exodus itself made of true and jq',
@@ -225,26 +229,26 @@ function main(): void {
     '',
     '## Where an ns launch spends its time',
     '',
-    `\`SIDEBUNDLE_DEBUG=timing\` prints each phase of the runner with CLOCK_MONOTONIC deltas; medians over ${PHASE_RUNS}`,
-    'launches of the ns bundle\'s `true` (mounts of one kind summed per launch). The phases cover the runner from',
-    '`main` to its exec of the program. Below the total, what the runner cannot time itself, measured alone by',
-    '`bench/launch-probe.c`: the runner\'s start before `main` (hyperfine, 600 runs: the runner under its own name,',
+    `\`SIDEBUNDLE_DEBUG=timing\` prints each phase of the launcher with CLOCK_MONOTONIC deltas; medians over ${PHASE_RUNS}`,
+    'launches of the ns bundle\'s `true` (mounts of one kind summed per launch). The phases cover the launcher from',
+    'its start to its exec of the program. Below the total, what the launcher cannot time itself, measured alone by',
+    '`bench/launch-probe.c`: its start (hyperfine, 600 runs: the launcher under its own name,',
     'which exits at once, against a static program without a C library; glibc\'s start-up asks the CPU for its',
     'features and caches with CPUID, a VM exit each under a hypervisor), and the namespaces\' teardown when the',
     'program exits (every mount unmounted, an RCU grace period waited for; the probe\'s children exit, median',
-    'over 400 interleaved rounds). The caller\'s wait includes the teardown: the runner starts no holder to take it',
+    'over 400 interleaved rounds). The caller\'s wait includes the teardown: the launcher starts no holder to take it',
     'off that wait (docs/run-modes.md, "What a launch costs", says why).',
     '',
     '| phase | median |',
     '| --- | --- |',
     ...phaseRows,
-    `| **in the runner, total** | **${fmt(overlay.total)}** (binds only: ${fmt(binds.total)}) |`,
+    `| **in the launcher, total** | **${fmt(overlay.total)}** (binds only: ${fmt(binds.total)}) |`,
     ...probeRows(outside, t.ns!.median - t.native!.median, overlay.total),
     '',
     '| artefact | size |',
     '| --- | --- |',
-    `| sidebundle-run (static glibc) | ${mib(sizes.runner)} |`,
-    `| sidebundle-run-host (no C library; a host-mode bundle's runtime/sidebundle-run) | ${(sizes.hostRunner / 1024).toFixed(0)} KiB |`,
+    `| sidebundle-launch (static, no C library) | ${(sizes.launcher / 1024).toFixed(0)} KiB |`,
+    `| sidebundle-run (static glibc: single files, bwrap) | ${mib(sizes.runner)} |`,
     `| single file (runner + DEFLATE) | ${mib(sizes.singleFile)} |`,
     `| bundle directory (apparent size) | ${mib(sizes.bundleDir)} |`,
     `| tar.gz of the bundle directory | ${mib(sizes.tarGz)} |`,

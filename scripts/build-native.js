@@ -29,8 +29,8 @@ if (lib !== 'ok') {
   console.error('sidebundle: building the native tracer failed (see above).');
   process.exit(1);
 }
-// The agent (tracing inside roots) and sidebundle-run (the launcher of namespace run modes and
-// of single-file bundles) are static: they run on machines whose C library we know nothing of.
+// The agent (tracing inside roots) and sidebundle-run (single-file bundles and run mode bwrap)
+// are static: they run on machines whose C library we know nothing of.
 // sidebundle-fingerprint (Nx's runtime input) is static so that it starts without a loader.
 const agent = cargo(
   ['build', '--release', '--offline', '--bin', 'sidebundle-agent', '--bin', 'sidebundle-run', '--bin', 'sidebundle-fingerprint', '--target', 'x86_64-unknown-linux-gnu', '--target-dir', 'target/static', ...(stub ? ['--features', 'stub'] : [])],
@@ -40,15 +40,15 @@ if (agent !== 'ok') {
   console.error('sidebundle: building the static sidebundle-agent, sidebundle-run and sidebundle-fingerprint failed (see above).');
   process.exit(1);
 }
-// sidebundle-run-host (native/nolibc), the launcher of host-mode bundles, has no C library at
+// sidebundle-launch (native/nolibc), the launcher of a bundle's entries, has no C library at
 // all (its own _start, raw system calls), so it is linked without start files or libc and with
 // absolute addresses (nothing relocates a program that has no loader).
-const host = cargo(
-  ['build', '--release', '--offline', '--manifest-path', 'nolibc/Cargo.toml', '--bin', 'sidebundle-run-host', '--target', 'x86_64-unknown-linux-gnu', '--target-dir', 'target/nolibc'],
+const launcher = cargo(
+  ['build', '--release', '--offline', '--manifest-path', 'nolibc/Cargo.toml', '--bin', 'sidebundle-launch', '--target', 'x86_64-unknown-linux-gnu', '--target-dir', 'target/nolibc'],
   { RUSTFLAGS: '-C relocation-model=static -C target-feature=+crt-static' },
 );
-if (host !== 'ok') {
-  console.error('sidebundle: building sidebundle-run-host failed (see above).');
+if (launcher !== 'ok') {
+  console.error('sidebundle: building sidebundle-launch failed (see above).');
   process.exit(1);
 }
 fs.mkdirSync(prebuilt, { recursive: true });
@@ -62,5 +62,5 @@ copy(path.join(native, 'target/release/libsidebundle_native.so'), path.join(preb
 copy(path.join(native, 'target/static/x86_64-unknown-linux-gnu/release/sidebundle-agent'), path.join(prebuilt, 'sidebundle-agent'));
 copy(path.join(native, 'target/static/x86_64-unknown-linux-gnu/release/sidebundle-run'), path.join(prebuilt, 'sidebundle-run'));
 copy(path.join(native, 'target/static/x86_64-unknown-linux-gnu/release/sidebundle-fingerprint'), path.join(prebuilt, 'sidebundle-fingerprint'));
-copy(path.join(native, 'target/nolibc/x86_64-unknown-linux-gnu/release/sidebundle-run-host'), path.join(prebuilt, 'sidebundle-run-host'));
+copy(path.join(native, 'target/nolibc/x86_64-unknown-linux-gnu/release/sidebundle-launch'), path.join(prebuilt, 'sidebundle-launch'));
 console.log(`sidebundle: native tracer built${stub ? ' (stub mode)' : ''} into ${path.relative(root, prebuilt)}/`);

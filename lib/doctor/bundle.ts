@@ -5,7 +5,7 @@ import * as path from 'node:path';
 
 import { readManifest } from '../inspect/manifest-files';
 import { RUN_MODES, type RunMode } from '../model/options';
-import { ROOT_MOUNT_POINT, RUNNER_PATH } from '../package/launcher';
+import { LAUNCHER_PATH, ROOT_MOUNT_POINT, RUNNER_PATH } from '../package/launcher';
 import { check, type Check } from './checks';
 import { noexecCheck, procCheck, seccompCheck, usernsChecks, type KernelProbe } from './kernel';
 
@@ -29,10 +29,10 @@ export function bundleChecks(dir: string, probe: KernelProbe, runModeOverride?: 
   const { manifest } = readManifest(dir);
   const runMode = effectiveRunMode(manifest.entries.map((e) => e.runMode), runModeOverride);
   const checks: Check[] = [];
-  const runner = manifest.launchers.some((l) => l.path === RUNNER_PATH);
-  if (runner) {
-    const problem = executable(path.join(dir, RUNNER_PATH));
-    checks.push(problem ? check('runner', 'fail', `${RUNNER_PATH} ${problem}`, 'the bundle is incomplete: copy it again (sidebundle verify says what else changed)') : check('runner', 'ok', `${RUNNER_PATH} is present`));
+  for (const [id, at] of [['launch', LAUNCHER_PATH], ['runner', RUNNER_PATH]] as const) {
+    if (!manifest.launchers.some((l) => l.path === at)) continue;
+    const problem = executable(path.join(dir, at));
+    checks.push(problem ? check(id, 'fail', `${at} ${problem}`, 'the bundle is incomplete: copy it again (sidebundle verify says what else changed)') : check(id, 'ok', `${at} is present`));
   }
   // A --run-mode host bundle has no mount point for a new root: its launcher runs host mode only.
   if (runMode !== 'host' && runMode !== 'auto' && !existsSync(path.join(dir, ROOT_MOUNT_POINT))) {

@@ -14,7 +14,7 @@ import { packageRoot } from '../version';
 const LIBRARY = 'libsidebundle_native.so';
 const AGENT = 'sidebundle-agent';
 const RUNNER = 'sidebundle-run';
-const HOST_RUNNER = 'sidebundle-run-host';
+const LAUNCHER = 'sidebundle-launch';
 
 export interface NativeBinding {
   /** Run one trace session (JSON request → JSON report or {error}). */
@@ -51,15 +51,15 @@ export function agentBinaryPath(): string {
   return found;
 }
 
-/** The static launcher of the namespace run modes and of single-file bundles. */
+/** The static runner: single-file bundles, and run mode bwrap in the others. */
 export function runnerBinaryPath(): string | undefined {
   return locate(RUNNER, 'target/static/x86_64-unknown-linux-gnu/release');
 }
 
-/** The launcher of host-mode bundles: no C library, so it starts in a fraction of the static
+/** The launcher of a bundle's entries: no C library, so it starts in a fraction of the static
  * runner's time (native/nolibc). */
-export function hostRunnerBinaryPath(): string | undefined {
-  return locate(HOST_RUNNER, 'target/nolibc/x86_64-unknown-linux-gnu/release');
+export function launcherBinaryPath(): string | undefined {
+  return locate(LAUNCHER, 'target/nolibc/x86_64-unknown-linux-gnu/release');
 }
 
 function unavailable(why: string, cause?: unknown): SidebundleError {

@@ -1,10 +1,9 @@
-// Launchers. In a bundle with a runner, bin/NAME is a symlink to runtime/sidebundle-run and
-// runtime/entries/NAME.json says how to start the entry (native/src/launch.rs and
-// native/nolibc/src/entry.rs read it): the program at its own path for the payload-as-root
-// modes, and the host-mode command. The runner is the static sidebundle-run in every run mode
-// but host; host-mode bundles carry sidebundle-run-host, which has no C library and runs host
-// mode only. Where no runner is built, and for exec/ shims, the launcher is a POSIX sh script
-// that finds the bundle from its own path (following symlinks to itself, from any
+// Launchers. bin/NAME is a symlink to runtime/sidebundle-launch (native/nolibc: no C library)
+// and runtime/entries/NAME.json says how to start the entry (native/nolibc/src/entry.rs reads
+// it): the program at its own path for the payload-as-root modes, and the host-mode command.
+// Bundles of those modes also carry runtime/sidebundle-run (static glibc), which the launcher
+// execs for run mode bwrap, and runtime/root, the new root's mount point. Where the launcher is
+// not built, and for exec/ shims, the launcher is a POSIX sh script that finds the bundle from its own path (following symlinks to itself, from any
 // cwd, spaces allowed) without forking, exports SIDEBUNDLE_ROOT, and execs the bundled loader
 // with --library-path: the library path is an argument of this one process, so programs the
 // entry starts never inherit it (an exported LD_LIBRARY_PATH would leak bundled libraries into
@@ -12,7 +11,9 @@
 import type { RunMode } from '../model/options';
 import type { LaunchArg, LauncherPlan } from '../model/plan';
 
-/** Where the static launcher and the new root's mount point live in a bundle. */
+/** Where the launcher (every entry's bin/ link points at it), the runner (run mode bwrap) and
+ * the new root's mount point live in a bundle. */
+export const LAUNCHER_PATH = 'runtime/sidebundle-launch';
 export const RUNNER_PATH = 'runtime/sidebundle-run';
 export const ROOT_MOUNT_POINT = 'runtime/root';
 /** runtime/entries/NAME.json: how the runner starts each entry. */
@@ -98,7 +99,7 @@ export interface LauncherSpec {
   helpersOnPath: boolean;
 }
 
-/** runtime/entries/NAME.json: what sidebundle-run needs to start the entry in any mode. */
+/** runtime/entries/NAME.json: what sidebundle-launch needs to start the entry in any mode. */
 export function launcherSpec(plan: LauncherPlan, mode: RunMode): LauncherSpec {
   const word = (arg: LaunchArg): Word => ('literal' in arg ? { s: arg.literal } : { b: arg.bundlePath });
   const logical = (arg: LaunchArg): Word => ('literal' in arg ? { s: arg.literal } : { s: arg.bundlePath.slice(plan.payload.length) });

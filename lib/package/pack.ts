@@ -15,7 +15,7 @@ import { compilePython, removeScratch, withoutHostBytecode } from './compile-pyt
 import { writeContent, type ContentProgress } from './content';
 import { bundleEpoch } from './layout';
 import type { RunMode } from '../model/options';
-import { ENTRIES_DIR, launcherSpec, renderLauncher, ROOT_MOUNT_POINT, RUNNER_PATH } from './launcher';
+import { ENTRIES_DIR, LAUNCHER_PATH, launcherSpec, renderLauncher, ROOT_MOUNT_POINT, RUNNER_PATH } from './launcher';
 import { NODE_PRELOAD, NODE_PRELOAD_PATH, usesNodePreload } from '../merge/node-exec-path';
 import { buildManifest, serializeManifest, type Manifest } from './manifest';
 import { outputError } from './output-errors';
@@ -43,12 +43,20 @@ export interface PackOptions {
   bytecode?: BytecodeStore;
   /** How launchers run their programs (default host; the package step, lib/steps/package.ts, asks for auto); see launcher.ts. */
   runMode?: RunMode;
-  /** The runner binary and its sha256: the static sidebundle-run (needed by every run mode but
-   * host), or for host mode sidebundle-run-host (without it, host-mode launchers are sh scripts). */
-  runner?: { path: string; sha256: string };
+  /** The launcher binary (sidebundle-launch) and its sha256: every entry starts through it
+   * (needed by every run mode but host; without it, host-mode launchers are sh scripts). */
+  launcher?: RuntimeBinary;
+  /** The static runner (sidebundle-run) and its sha256: run mode bwrap, which the launcher
+   * execs (needed by every run mode but host). */
+  runner?: RuntimeBinary;
   /** Also write OUTDIR/NAME.run (the single file, made with this runner), published with the
    * bundle: both or neither. */
   singleFile?: { runner: string };
+}
+
+export interface RuntimeBinary {
+  path: string;
+  sha256: string;
 }
 
 export interface PackResult {
@@ -74,8 +82,7 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
     plan = payload.plan;
     const runMode = options.runMode ?? 'host';
     const { modes, hostOnly } = runModesOf(plan, runMode);
-    // Host mode without a runner given: sh launchers (the runner is not built).
-    const runtime = runMode === 'host' && options.runner === undefined ? [] : [await writeRunner(staging.dir, options.runner, runMode, epoch, options.digests)];
+    const runtime = await writeRuntime(staging.dir, options, runMode, epoch);
     const written = stageLaunchers(staging.dir, plan, modes, runtime, epoch);
 
     options.signal?.throwIfAborted();
@@ -179,17 +186,16 @@ function runModesOf(plan: MergedPlan, runMode: RunMode): { modes: RunMode[]; hos
 }
 
 /**
- * bin/, exec/ and runtime/. With a runner (the static one, or in host mode the one without a C
- * library), entries start through it: bin/NAME links to it and runtime/entries/NAME.json
- * describes the entry. exec/ shims stand in for programs in host mode only (where
- * GIT_EXEC_PATH points at them) and stay sh scripts.
+ * bin/, exec/ and runtime/. With the launcher, entries start through it: bin/NAME links to it
+ * and runtime/entries/NAME.json describes the entry. exec/ shims stand in for programs in host
+ * mode only (where GIT_EXEC_PATH points at them) and stay sh scripts.
  */
 function stageLaunchers(dir: string, plan: MergedPlan, modes: RunMode[], runtime: Manifest['launchers'], epoch: number): { files: Manifest['launchers']; binLinks: PlanSymlink[] } {
   mkdirSync(path.join(dir, 'bin'), { recursive: true });
   const binLinks: PlanSymlink[] = [];
   const launchers = plan.launchers.map((launcher, i) => {
     if (runtime.length === 0) return writeStaged(dir, launcher.path, renderLauncher(launcher), 0o755, epoch);
-    const link = { path: launcher.path, target: path.posix.relative(path.posix.dirname(launcher.path), RUNNER_PATH) };
+    const link = { path: launcher.path, target: path.posix.relative(path.posix.dirname(launcher.path), LAUNCHER_PATH) };
     stageLink(dir, link, epoch);
     binLinks.push(link);
     return writeStaged(dir, `${ENTRIES_DIR}/${launcher.name}.json`, `${JSON.stringify(launcherSpec(launcher, modes[i]!), null, 2)}\n`, 0o644, epoch);
@@ -228,7 +234,7 @@ async function stageSingleFile(bundleDir: string, runner: string, run: { staged:
 }
 
 /** Top-level directories that ns, bwrap and chroot take from the host (HOST_ALWAYS in
- * native/src/launch.rs): payload files there would be hidden. */
+ * native/nolibc/src/plan.rs): payload files there would be hidden. */
 export const HOST_DIRS = ['proc', 'dev', 'sys', 'tmp', 'run', 'home', 'root', 'mnt', 'media', 'srv'];
 
 function hiddenByHost(plan: MergedPlan, payload: string): string | undefined {
@@ -238,27 +244,36 @@ function hiddenByHost(plan: MergedPlan, payload: string): string | undefined {
   return hit && hit.path.slice(payload.length);
 }
 
-/** runtime/sidebundle-run (staged first, its launchers link to it) and, but in host mode, the
- * empty runtime/root the new root is mounted on. Copied like the payload (content.ts): checked
- * against its digest. */
-async function writeRunner(dir: string, runner: PackOptions['runner'], runMode: RunMode, epoch: number, digests: DigestMemo | undefined): Promise<Manifest['launchers'][number]> {
-  if (runner === undefined) {
-    throw new SidebundleError('RUNNER_MISSING', `run mode ${runMode} needs the static launcher sidebundle-run, which is not built`, {
-      input: runMode,
-      hint: 'install Rust (cargo) and run `npm run build:native` in the sidebundle package, or use --run-mode host',
-    });
+/** runtime/: the launcher (staged first, the entries link to it) and, but in host mode, the
+ * runner and the empty runtime/root the new root is mounted on. Host mode without the launcher:
+ * nothing (sh launchers). */
+async function writeRuntime(dir: string, options: PackOptions, runMode: RunMode, epoch: number): Promise<Manifest['launchers']> {
+  if (runMode === 'host') return options.launcher ? [await writeRuntimeBinary(dir, LAUNCHER_PATH, options.launcher, epoch, options.digests)] : [];
+  for (const [what, binary] of [['sidebundle-launch', options.launcher], ['sidebundle-run', options.runner]] as const) {
+    if (binary === undefined) {
+      throw new SidebundleError('RUNNER_MISSING', `run mode ${runMode} needs the static launcher ${what}, which is not built`, {
+        input: runMode,
+        hint: 'install Rust (cargo) and run `npm run build:native` in the sidebundle package, or use --run-mode host',
+      });
+    }
   }
-  const at = path.join(dir, RUNNER_PATH);
-  mkdirSync(path.join(dir, runMode === 'host' ? path.dirname(RUNNER_PATH) : ROOT_MOUNT_POINT), { recursive: true });
+  mkdirSync(path.join(dir, ROOT_MOUNT_POINT), { recursive: true });
+  return [await writeRuntimeBinary(dir, LAUNCHER_PATH, options.launcher!, epoch, options.digests), await writeRuntimeBinary(dir, RUNNER_PATH, options.runner!, epoch, options.digests)];
+}
+
+/** One of runtime/'s binaries, copied like the payload (content.ts): checked against its digest. */
+async function writeRuntimeBinary(dir: string, relative: string, binary: RuntimeBinary, epoch: number, digests: DigestMemo | undefined): Promise<Manifest['launchers'][number]> {
+  const at = path.join(dir, relative);
+  mkdirSync(path.dirname(at), { recursive: true });
   let copied;
   try {
-    copied = await copyOnce(runner.path, at, 0o755, digests);
+    copied = await copyOnce(binary.path, at, 0o755, digests);
   } catch (error) {
     throw error instanceof CopyWriteError ? error.cause : error; // the output's fault: reported as such
   }
-  if (copied.sha256 !== runner.sha256) {
-    throw new SidebundleError('SOURCE_CHANGED', `${runner.path} changed while the bundle was written (expected sha256 ${runner.sha256}, copied ${copied.sha256})`, {
-      input: runner.path,
+  if (copied.sha256 !== binary.sha256) {
+    throw new SidebundleError('SOURCE_CHANGED', `${binary.path} changed while the bundle was written (expected sha256 ${binary.sha256}, copied ${copied.sha256})`, {
+      input: binary.path,
       hint: 'something is rebuilding the launcher (npm run build:native?); run again once it is done',
     });
   }
@@ -266,7 +281,7 @@ async function writeRunner(dir: string, runner: PackOptions['runner'], runMode: 
   utimesSync(at, epoch, epoch);
   // Verified: the package step's cache describes the published copy without reading it again.
   digests?.remember(at, copied);
-  return { path: RUNNER_PATH, sha256: runner.sha256, size: copied.size, mode: '0755' };
+  return { path: relative, sha256: binary.sha256, size: copied.size, mode: '0755' };
 }
 
 /** Directories get the fixed time last: creating entries in them changed it. */

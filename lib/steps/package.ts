@@ -9,11 +9,11 @@ import type { MergedPlan } from '../model/plan';
 import { INVALIDATION_MODE, type BytecodeStore, type CompiledIndex } from '../package/bytecode';
 import type { Manifest } from '../package/manifest';
 import type { RunMode } from '../model/options';
-import { ENTRIES_DIR, RUNNER_PATH } from '../package/launcher';
+import { ENTRIES_DIR, LAUNCHER_PATH, RUNNER_PATH } from '../package/launcher';
 import { packBundle, type PackResult } from '../package/pack';
 import type { SingleFileResult } from '../package/single-file';
 import { SidebundleError } from '../errors';
-import { hostRunnerBinaryPath, runnerBinaryPath } from '../native/binding';
+import { launcherBinaryPath, runnerBinaryPath } from '../native/binding';
 import { cleanupAfterDeadRuns, MANIFEST_NAME } from '../package/publish';
 import { cachedStep } from './cached';
 import { digestsOf, emit, STEP_VERSIONS, type StepContext } from './context';
@@ -39,8 +39,11 @@ export async function pack(plan: MergedPlan, options: PackageStepOptions, contex
   let runMode = options.runMode ?? 'auto';
   let runner = runMode === 'host' ? undefined : runnerBinaryPath();
   if (options.singleFile) runner ??= runnerBinaryPath();
-  if (runner === undefined && runMode === 'auto') {
-    emit(context, { type: 'log', level: 'warn', message: 'the static launcher sidebundle-run is not built: launchers use run mode host (build it with `npm run build:native`)' });
+  // Every entry starts through the launcher (sh launchers in host mode where it is not built).
+  const launcher = launcherBinaryPath();
+  if ((runner === undefined || launcher === undefined) && runMode === 'auto') {
+    const missing = runner === undefined ? 'sidebundle-run' : 'sidebundle-launch';
+    emit(context, { type: 'log', level: 'warn', message: `the static launcher ${missing} is not built: launchers use run mode host (build it with \`npm run build:native\`)` });
     runMode = 'host';
   }
   if (options.singleFile && runner === undefined) {
@@ -52,14 +55,14 @@ export async function pack(plan: MergedPlan, options: PackageStepOptions, contex
   const digestOf = async (file: string | undefined) => (file === undefined ? undefined : { path: file, sha256: (await digestsOf(context).digest(file)).sha256 });
   const runnerFile = await digestOf(runner);
   const runnerSha = runnerFile?.sha256 ?? null;
-  // The bundle carries a runner: in host mode the one without a C library (sh launchers where
-  // it is not built), in the others the static runner. A single file carries the static one.
-  const bundled = runMode === 'host' ? await digestOf(hostRunnerBinaryPath()) : runnerFile;
-  const bundledSha = bundled?.sha256 ?? null;
+  // The bundle carries the runner in every mode but host (a single file carries it either way).
+  const launcherFile = await digestOf(launcher);
+  const launcherSha = launcherFile?.sha256 ?? null;
+  const bundled = runMode === 'host' ? undefined : runnerFile;
   return cachedStep<PackStepResult>(context, {
     step: 'package',
     // The plan by the digest of its JSON, as merge keys its closures (lib/steps/merge.ts).
-    options: { plan: sha256Text(JSON.stringify(plan)), outDir, strictValidate: options.strictValidate === true, runMode, runnerSha, bundledSha, singleFile: options.singleFile === true },
+    options: { plan: sha256Text(JSON.stringify(plan)), outDir, strictValidate: options.strictValidate === true, runMode, runnerSha, launcherSha, singleFile: options.singleFile === true },
     runDetail: `${plan.files.length} files`,
     usable: (stored) => {
       const manifest = path.join(stored.dir, MANIFEST_NAME);
@@ -72,6 +75,7 @@ export async function pack(plan: MergedPlan, options: PackageStepOptions, contex
         outDir,
         ...(options.strictValidate ? { strictValidate: true } : {}),
         runMode,
+        ...(launcherFile ? { launcher: launcherFile } : {}),
         ...(bundled ? { runner: bundled } : {}),
         ...(context.signal ? { signal: context.signal } : {}),
         onProgress: (p) => emit(context, { type: 'progress', step: 'package', ...p }),
@@ -81,14 +85,15 @@ export async function pack(plan: MergedPlan, options: PackageStepOptions, contex
       });
       const result: PackStepResult = { ...packed, runMode };
       for (const { launcher, reason } of packed.hostOnly) emit(context, { type: 'log', level: 'warn', message: `run mode auto: ${launcher} runs in host mode: ${reason}` });
-      return { output: result, inputs: async (store: StepCache) => bundleInputs(store, plan, result, bundled !== undefined, linked) };
+      const runtime = [...(launcherFile ? [LAUNCHER_PATH] : []), ...(bundled ? [RUNNER_PATH] : [])];
+      return { output: result, inputs: async (store: StepCache) => bundleInputs(store, plan, result, runtime, linked) };
     },
   });
 }
 
 /** A written bundle's own files, its content adopted into the store first (but what was linked
  * from it, `linked`): deleting or editing one makes the next run a miss. */
-async function bundleInputs(cache: StepCache, plan: MergedPlan, result: PackStepResult, withRunner: boolean, linked: Set<string>): Promise<StepInput[]> {
+async function bundleInputs(cache: StepCache, plan: MergedPlan, result: PackStepResult, runtime: string[], linked: Set<string>): Promise<StepInput[]> {
   // The manifest lists the files as written (with the compiled byte code the plan lacks).
   const manifest = JSON.parse(readFileSync(path.join(result.dir, MANIFEST_NAME), 'utf8')) as Manifest;
   const stored = manifest.files.filter((f) => f.sameAs === undefined && !linked.has(f.path));
@@ -96,7 +101,8 @@ async function bundleInputs(cache: StepCache, plan: MergedPlan, result: PackStep
   const files = [
     path.join(result.dir, MANIFEST_NAME),
     ...[...plan.launchers, ...plan.shims].map((l) => path.join(result.dir, l.path)),
-    ...(withRunner ? [path.join(result.dir, RUNNER_PATH), ...plan.launchers.map((l) => path.join(result.dir, ENTRIES_DIR, `${l.name}.json`))] : []),
+    ...runtime.map((p) => path.join(result.dir, p)),
+    ...(runtime.length > 0 ? plan.launchers.map((l) => path.join(result.dir, ENTRIES_DIR, `${l.name}.json`)) : []),
     ...manifest.files.map((f) => path.join(result.dir, f.path)),
     ...(result.singleFile ? [result.singleFile.path] : []),
   ];

@@ -5,7 +5,6 @@ pub mod fanotify;
 pub mod inflate;
 pub mod ffi;
 pub mod launch;
-pub mod mount;
 pub mod ptrace;
 pub mod record;
 pub mod replay;

@@ -231,8 +231,8 @@ pub fn run(embedded: Embedded, args: &[OsString]) -> String {
         Ok(x) => x,
         Err(e) => return e,
     };
-    // A host-mode bundle has no runner: its launchers are sh scripts (lib/package/launcher.ts)
-    // that find the bundle from their own path.
+    // A host-mode bundle made where the launcher was not built has sh scripts for launchers
+    // (lib/package/launcher.ts) that find the bundle from their own path.
     let launcher = dir.join("bin").join(&name);
     if std::fs::symlink_metadata(&launcher).is_ok_and(|m| m.is_file()) {
         let mut argv = vec![launcher.clone().into_os_string()];

@@ -41,28 +41,8 @@ extern "C" {
     pub fn capget(header: *mut CapHeader, data: *mut CapData) -> c_int;
     pub fn open(path: *const c_char, flags: c_int, ...) -> c_int;
     pub fn setgroups(size: usize, list: *const c_uint) -> c_int;
-    pub fn statvfs(path: *const c_char, buf: *mut StatVfs) -> c_int;
     pub fn fcntl(fd: c_int, cmd: c_int, ...) -> c_int;
     pub fn sigaction(sig: c_int, action: *const SigAction, old: *mut SigAction) -> c_int;
-    pub fn clock_gettime(clock: c_int, time: *mut TimeSpec) -> c_int;
-}
-
-/// x86-64 `struct timespec`.
-#[repr(C)]
-#[derive(Default, Clone, Copy)]
-pub struct TimeSpec {
-    pub tv_sec: i64,
-    pub tv_nsec: i64,
-}
-
-pub const CLOCK_MONOTONIC: c_int = 1;
-
-/// CLOCK_MONOTONIC in nanoseconds.
-pub fn monotonic_ns() -> u64 {
-    let mut t = TimeSpec::default();
-    // SAFETY: clock_gettime into a local timespec.
-    unsafe { clock_gettime(CLOCK_MONOTONIC, &mut t) };
-    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
 }
 
 /// x86-64 glibc `struct sigaction`.
@@ -98,23 +78,6 @@ pub struct PollFd {
     pub fd: c_int,
     pub events: i16,
     pub revents: i16,
-}
-
-/// x86-64 glibc `struct statvfs`.
-#[repr(C)]
-pub struct StatVfs {
-    pub f_bsize: u64,
-    pub f_frsize: u64,
-    pub f_blocks: u64,
-    pub f_bfree: u64,
-    pub f_bavail: u64,
-    pub f_files: u64,
-    pub f_ffree: u64,
-    pub f_favail: u64,
-    pub f_fsid: u64,
-    pub f_flag: u64,
-    pub f_namemax: u64,
-    pub f_spare: [i32; 6],
 }
 
 #[repr(C)]
@@ -256,13 +219,11 @@ pub const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
 
 // namespaces and mounts
 pub const CLONE_NEWNS: c_int = 0x0002_0000;
-pub const CLONE_NEWUSER: c_int = 0x1000_0000;
 pub const CLONE_NEWPID: c_int = 0x2000_0000;
 pub const MS_RDONLY: c_ulong = 1;
 pub const MS_NOSUID: c_ulong = 2;
 pub const MS_NODEV: c_ulong = 4;
 pub const MS_REMOUNT: c_ulong = 32;
-pub const MS_MOVE: c_ulong = 8192;
 pub const MS_BIND: c_ulong = 4096;
 pub const MS_REC: c_ulong = 16384;
 pub const MS_PRIVATE: c_ulong = 1 << 18;

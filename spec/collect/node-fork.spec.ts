@@ -2,10 +2,10 @@
 // execPath would be the loader and fork() would start the loader with node's arguments. The
 // launcher makes process.execPath the bundle's launcher of node (lib/merge/node-exec-path.ts);
 // the payload-as-root modes run node at its own path. Run in the bare root (no node, no libc).
-import { mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { hostRunnerBinaryPath } from '../../lib/native/binding';
+import { launcherBinaryPath } from '../../lib/native/binding';
 import { bareRootfs } from '../fixtures/rootfs';
 import { runInRoot, runOnHost } from '../fixtures/run-in-root';
 import { createBundle } from '../helpers/cli';
@@ -38,7 +38,7 @@ let bundle: ReturnType<typeof createBundle>;
 let hostBundle: ReturnType<typeof createBundle>;
 beforeAll(() => {
   bundle = createBundle(['--name', 'forker', '--out-dir', path.join(work, 'out'), '--from-host', path.join(app, 'main.js')]);
-  // --run-mode host: bin/main.js links to sidebundle-run-host (no C library) rather than the runner.
+  // --run-mode host: bin/main.js links to the launcher, and the bundle has no runner nor root.
   hostBundle = createBundle(['--name', 'forker-host', '--run-mode', 'host', '--out-dir', path.join(work, 'out'), '--from-host', path.join(app, 'main.js')]);
 });
 
@@ -56,10 +56,12 @@ test.each(['host', 'ns'])('in the bare root, mode %s, fork() and spawn(process.e
   expect({ stdout: r.stdout, stderr: r.stderr, status: r.status }).toEqual({ stdout: native, stderr: '', status: 0 });
 });
 
-test('the same with the launcher of a --run-mode host bundle (sidebundle-run-host)', () => {
-  // The precondition: the entry goes through the host-only launcher, not the static runner.
-  expect(readlinkSync(path.join(hostBundle.dir, 'bin/main.js'))).toBe('../runtime/sidebundle-run');
-  expect(readFileSync(path.join(hostBundle.dir, 'runtime/sidebundle-run')).equals(readFileSync(hostRunnerBinaryPath()!))).toBe(true);
+test('the same with the launcher of a --run-mode host bundle', () => {
+  // The precondition: the entry goes through the launcher (no C library), in a bundle without
+  // the runner or a mount point for a root.
+  expect(readlinkSync(path.join(hostBundle.dir, 'bin/main.js'))).toBe('../runtime/sidebundle-launch');
+  expect(readFileSync(path.join(hostBundle.dir, 'runtime/sidebundle-launch')).equals(readFileSync(launcherBinaryPath()!))).toBe(true);
+  expect(readdirSync(path.join(hostBundle.dir, 'runtime')).sort()).toEqual(['entries', 'node-exec-path.cjs', 'sidebundle-launch']);
   const r = runInRoot(root, [`${MOUNT}/bin/main.js`], { binds: { [hostBundle.dir]: MOUNT } });
   expect({ stdout: r.stdout, stderr: r.stderr, status: r.status }).toEqual({ stdout: expected(), stderr: '', status: 0 });
 });

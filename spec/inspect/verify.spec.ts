@@ -63,7 +63,7 @@ test('--json: one document with changed, missing and extra lists', () => {
   const r = runCli(['verify', at, '--json']);
   const doc = JSON.parse(r.stdout);
   expect(doc.ok).toBe(false);
-  expect(doc.verify.changed).toEqual([{ path: 'bin/jq', why: 'a file where manifest.lock has a symlink -> ../runtime/sidebundle-run' }]);
+  expect(doc.verify.changed).toEqual([{ path: 'bin/jq', why: 'a file where manifest.lock has a symlink -> ../runtime/sidebundle-launch' }]);
   expect(doc.verify.missing).toEqual([]);
   expect(r.status).toBe(1);
 });

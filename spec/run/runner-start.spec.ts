@@ -1,6 +1,5 @@
-// The runners' own start-up (native/src/bin/run.rs, a C `main` without the standard library's
-// start-up; native/nolibc/src/bin/run_host.rs, no C library at all, in host-mode bundles): what
-// of that start-up a launch relied on still happens. A descriptor 0-2 the
+// The launcher's own start-up (native/nolibc/src/bin/launch.rs: no C library, its own _start):
+// what of a C program's start-up a launch relied on still happens. A descriptor 0-2 the
 // caller closed reaches the program open on /dev/null, in every mode the runner execs in, and
 // the program gets its arguments and exit status through, and the caller's signal dispositions
 // (the runner ignored SIGPIPE, as Rust's start-up does, and the program inherited that).
@@ -21,11 +20,11 @@ beforeAll(() => {
   bins.host = path.join(createBundle(['--name', 'start-host', '--out-dir', dir, ...programs, '--run-mode', 'host']).dir, 'bin');
 });
 
-// The ns bundle's runner in ns and in host mode, and the host-mode bundle's own runner.
+// The ns bundle's launcher in ns and in host mode, and a host-mode bundle's.
 describe.each([
   ['ns', 'ns', 'ns'],
   ['host', 'ns', 'host'],
-  ['host, in a --run-mode host bundle (sidebundle-run-host)', 'host', ''],
+  ['host, in a --run-mode host bundle', 'host', ''],
 ])('run mode %s', (_label, bundle, mode) => {
   const bin = () => bins[bundle]!;
   /** `sh -c SCRIPT` with $0 the bundle's readlink. */

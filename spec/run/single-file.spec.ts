@@ -145,8 +145,8 @@ describe('one entry: the argv printer', () => {
   test('a host-mode bundle runs from its single file, as its bin/ launcher does', () => {
     const { file, link, digest } = printerSingle('host');
     const root = path.join(printerCache, digest);
-    // The host-mode bundle's runner is sidebundle-run-host; no mount point for a new root.
-    expect(readdirSync(path.join(printerDir, 'host/printer/runtime')).sort()).toEqual(['entries', 'sidebundle-run']);
+    // The host-mode bundle has the launcher, without the runner or a mount point for a new root.
+    expect(readdirSync(path.join(printerDir, 'host/printer/runtime')).sort()).toEqual(['entries', 'sidebundle-launch']);
     const direct = runOnHost([path.join(printerDir, 'host/printer/bin/argv-printer'), 'a b', 'c']);
     expect(direct.stdout).toBe(printed(['a b', 'c'], path.join(printerDir, 'host/printer')));
     expect(runPrinter([file, 'a b', 'c'])).toEqual({ status: 0, signal: null, stdout: printed(['a b', 'c'], root), stderr: '' });

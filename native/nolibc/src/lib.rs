@@ -1,11 +1,10 @@
-//! The parts of sidebundle's launcher that need no C library: raw Linux system calls (sys),
-//! JSON (json), which entry a launcher was started as and what the bundle says about it
-//! (entry), and host mode's environment and command (host). The runner in ../src (static
-//! glibc: namespaces, bwrap, single files) uses them, and so does sidebundle-run-host
-//! (src/bin/run_host.rs), the launcher of host-mode bundles, which has no C library at all:
-//! a static glibc program spends ~0.3 ms of its start asking the CPU about its features and
-//! caches (CPUID, a VM exit each under a hypervisor) before `main`, more than the rest of a
-//! host-mode launch.
+//! sidebundle's launcher, without a C library: raw Linux system calls (sys), JSON (json),
+//! which entry a launcher was started as and what the bundle says about it (entry), the run
+//! modes (launch: host.rs, and the payload-as-root modes' plan.rs, root.rs, mount.rs), and what
+//! a launch reports (report, timing). sidebundle-launch (src/bin/launch.rs) is this with its
+//! own start-up, and has no C library at all: a static glibc program spends ~0.3 ms before
+//! `main` asking the CPU about its features and caches (CPUID, a VM exit each under a
+//! hypervisor). The runner in ../src (static glibc: single files, bwrap) uses the same code.
 #![cfg_attr(not(test), no_std)]
 
 extern crate alloc;
@@ -13,5 +12,11 @@ extern crate alloc;
 pub mod entry;
 pub mod host;
 pub mod json;
+pub mod launch;
+pub mod mount;
 pub mod path;
+pub mod plan;
+pub mod report;
+pub mod root;
 pub mod sys;
+pub mod timing;

@@ -52,7 +52,20 @@ pub fn same(a: &[u8], b: &[u8]) -> bool {
     components(a) == components(b)
 }
 
-fn assemble(parts: &[&[u8]]) -> Vec<u8> {
+/// Path::strip_prefix: what follows `base` in `path`, component by component (None where
+/// `base` is not a prefix).
+pub fn strip_prefix(path: &[u8], base: &[u8]) -> Option<Vec<u8>> {
+    let (parts, prefix) = (components(path), components(base));
+    parts.starts_with(&prefix).then(|| assemble(&parts[prefix.len()..]))
+}
+
+/// Path::starts_with: whether `base` is a prefix of `path`, component by component.
+pub fn starts_with(path: &[u8], base: &[u8]) -> bool {
+    components(path).starts_with(&components(base))
+}
+
+/// The components joined again (`/` first where the path is absolute).
+pub fn assemble(parts: &[&[u8]]) -> Vec<u8> {
     let mut out = Vec::new();
     for (i, part) in parts.iter().enumerate() {
         if i > 0 && out.last() != Some(&b'/') {
@@ -112,6 +125,11 @@ mod tests {
         assert_eq!(join(b"/b", b"/abs"), b"/abs");
         assert!(same(b"/a//b/./c", b"/a/b/c"));
         assert!(!same(b"/a/b", b"a/b"));
+        assert_eq!(strip_prefix(b"/t/var/lib", b"/t"), Some(b"var/lib".to_vec()));
+        assert_eq!(strip_prefix(b"/t", b"/t"), Some(Vec::new()));
+        assert_eq!(strip_prefix(b"/tx/a", b"/t"), None);
+        assert_eq!(strip_prefix(b"/usr/src", b"/"), Some(b"usr/src".to_vec()));
+        assert!(starts_with(b"var/lib/x", b"var") && !starts_with(b"variable", b"var"));
         assert_eq!(decimal(0), b"0");
         assert_eq!(decimal(1234), b"1234");
     }

@@ -11,6 +11,12 @@ pub struct Errno(pub i32);
 
 pub const ENOENT: i32 = 2;
 pub const EINTR: i32 = 4;
+pub const EIO: i32 = 5;
+pub const ENOEXEC: i32 = 8;
+pub const EACCES: i32 = 13;
+pub const ETXTBSY: i32 = 26;
+pub const EEXIST: i32 = 17;
+pub const ELOOP: i32 = 40;
 pub const EBADF: i32 = 9;
 pub const EINVAL: i32 = 22;
 pub const ERANGE: i32 = 34;
@@ -29,12 +35,17 @@ impl fmt::Display for Errno {
             12 => "Cannot allocate memory",
             13 => "Permission denied",
             14 => "Bad address",
+            16 => "Device or resource busy",
+            17 => "File exists",
+            19 => "No such device",
             20 => "Not a directory",
             21 => "Is a directory",
             22 => "Invalid argument",
             23 => "Too many open files in system",
             24 => "Too many open files",
             26 => "Text file busy",
+            28 => "No space left on device",
+            30 => "Read-only file system",
             34 => "Numerical result out of range",
             36 => "File name too long",
             40 => "Too many levels of symbolic links",
@@ -55,6 +66,20 @@ const SYS_FCNTL: usize = 72;
 const SYS_READLINK: usize = 89;
 const SYS_EXIT_GROUP: usize = 231;
 const SYS_NEWFSTATAT: usize = 262;
+const SYS_GETCWD: usize = 79;
+const SYS_CHDIR: usize = 80;
+const SYS_MKDIR: usize = 83;
+const SYS_SYMLINK: usize = 88;
+const SYS_GETUID: usize = 102;
+const SYS_GETGID: usize = 104;
+const SYS_CAPGET: usize = 125;
+const SYS_STATFS: usize = 137;
+const SYS_CHROOT: usize = 161;
+const SYS_MOUNT: usize = 165;
+const SYS_UMOUNT2: usize = 166;
+const SYS_GETDENTS64: usize = 217;
+const SYS_CLOCK_GETTIME: usize = 228;
+const SYS_UNSHARE: usize = 272;
 
 /// # Safety
 /// The arguments must be valid for system call `n`.
@@ -86,14 +111,207 @@ pub fn c_string(bytes: &[u8]) -> Result<Vec<u8>, Errno> {
 }
 
 pub const O_RDONLY: usize = 0;
+pub const O_WRONLY: usize = 1;
 pub const O_RDWR: usize = 2;
+pub const O_CREAT: usize = 0o100;
+pub const O_EXCL: usize = 0o200;
+pub const O_TRUNC: usize = 0o1000;
+pub const O_DIRECTORY: usize = 0o200000;
 pub const O_CLOEXEC: usize = 0o2000000;
 pub const O_PATH: usize = 0o10000000;
 
 pub fn open(path: &[u8], flags: usize) -> Result<i32, Errno> {
+    open_mode(path, flags, 0)
+}
+
+pub fn open_mode(path: &[u8], flags: usize, mode: usize) -> Result<i32, Errno> {
     let c = c_string(path)?;
     // SAFETY: a NUL-terminated path that outlives the call.
-    check(unsafe { syscall(SYS_OPEN, c.as_ptr() as usize, flags, 0, 0, 0, 0) }).map(|fd| fd as i32)
+    check(unsafe { syscall(SYS_OPEN, c.as_ptr() as usize, flags, mode, 0, 0, 0) }).map(|fd| fd as i32)
+}
+
+/// A system call on one path argument (the rest plain numbers).
+fn path_call(n: usize, path: &[u8], b: usize, c: usize) -> Result<usize, Errno> {
+    let p = c_string(path)?;
+    // SAFETY: a NUL-terminated path that outlives the call; `b` and `c` are numbers.
+    check(unsafe { syscall(n, p.as_ptr() as usize, b, c, 0, 0, 0) })
+}
+
+pub fn mkdir(path: &[u8], mode: usize) -> Result<(), Errno> {
+    path_call(SYS_MKDIR, path, mode, 0).map(|_| ())
+}
+
+pub fn chdir(path: &[u8]) -> Result<(), Errno> {
+    path_call(SYS_CHDIR, path, 0, 0).map(|_| ())
+}
+
+pub fn chroot(path: &[u8]) -> Result<(), Errno> {
+    path_call(SYS_CHROOT, path, 0, 0).map(|_| ())
+}
+
+pub fn symlink(text: &[u8], at: &[u8]) -> Result<(), Errno> {
+    let (t, a) = (c_string(text)?, c_string(at)?);
+    // SAFETY: two NUL-terminated paths that outlive the call.
+    check(unsafe { syscall(SYS_SYMLINK, t.as_ptr() as usize, a.as_ptr() as usize, 0, 0, 0, 0) }).map(|_| ())
+}
+
+pub const MNT_DETACH: usize = 2;
+
+pub fn umount2(target: &[u8], flags: usize) -> Result<(), Errno> {
+    path_call(SYS_UMOUNT2, target, flags, 0).map(|_| ())
+}
+
+pub const MS_RDONLY: usize = 1;
+pub const MS_NOSUID: usize = 2;
+pub const MS_NODEV: usize = 4;
+pub const MS_REMOUNT: usize = 32;
+pub const MS_BIND: usize = 4096;
+pub const MS_MOVE: usize = 8192;
+pub const MS_REC: usize = 16384;
+pub const MS_PRIVATE: usize = 1 << 18;
+
+/// mount(2); None for the source, type or data passes NULL.
+pub fn mount(source: Option<&[u8]>, target: &[u8], fstype: Option<&[u8]>, flags: usize, data: Option<&[u8]>) -> Result<(), Errno> {
+    let owned = |v: Option<&[u8]>| v.map(c_string).transpose();
+    let (source, target, fstype, data) = (owned(source)?, c_string(target)?, owned(fstype)?, owned(data)?);
+    let ptr = |v: &Option<Vec<u8>>| v.as_ref().map_or(0, |b| b.as_ptr() as usize);
+    // SAFETY: NUL-terminated strings (or NULL) that outlive the call.
+    check(unsafe { syscall(SYS_MOUNT, ptr(&source), target.as_ptr() as usize, ptr(&fstype), flags, ptr(&data), 0) }).map(|_| ())
+}
+
+pub const CLONE_NEWNS: usize = 0x20000;
+pub const CLONE_NEWUSER: usize = 0x10000000;
+
+pub fn unshare(flags: usize) -> Result<(), Errno> {
+    // SAFETY: unshare takes flags only.
+    check(unsafe { syscall(SYS_UNSHARE, flags, 0, 0, 0, 0, 0) }).map(|_| ())
+}
+
+pub fn getuid() -> u32 {
+    // SAFETY: no arguments, cannot fail.
+    unsafe { syscall(SYS_GETUID, 0, 0, 0, 0, 0, 0) as u32 }
+}
+
+pub fn getgid() -> u32 {
+    // SAFETY: no arguments, cannot fail.
+    unsafe { syscall(SYS_GETGID, 0, 0, 0, 0, 0, 0) as u32 }
+}
+
+/// The working directory (None where it is gone or unreachable).
+pub fn getcwd() -> Option<Vec<u8>> {
+    let mut buf = alloc::vec![0u8; 4096];
+    // SAFETY: a buffer of 4096 bytes.
+    let n = check(unsafe { syscall(SYS_GETCWD, buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0, 0) }).ok()?;
+    // The kernel counts the NUL; an unreachable directory comes back as "(unreachable)...".
+    buf.truncate(n.saturating_sub(1));
+    (buf.first() == Some(&b'/')).then_some(buf)
+}
+
+/// Write `bytes` to a file that exists (a /proc file, say).
+pub fn write_file(path: &[u8], bytes: &[u8]) -> Result<(), Errno> {
+    let fd = open(path, O_WRONLY | O_CLOEXEC)?;
+    // SAFETY: writing from a buffer we own, at most its length.
+    let written = check(unsafe { syscall(SYS_WRITE, fd as usize, bytes.as_ptr() as usize, bytes.len(), 0, 0, 0) });
+    close(fd);
+    match written {
+        Ok(n) if n == bytes.len() => Ok(()),
+        Ok(_) => Err(Errno(EIO)),
+        Err(e) => Err(e),
+    }
+}
+
+/// Create a new empty file (O_EXCL: never one that exists, never through a link).
+pub fn create_new(path: &[u8]) -> Result<(), Errno> {
+    open_mode(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644).map(close)
+}
+
+/// Create or truncate a file (File::create).
+pub fn create(path: &[u8]) -> Result<(), Errno> {
+    open_mode(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666).map(close)
+}
+
+/// mkdir -p (std::fs::create_dir_all: existing directories are fine).
+pub fn create_dir_all(path: &[u8]) -> Result<(), Errno> {
+    match mkdir(path, 0o777) {
+        Ok(()) => return Ok(()),
+        Err(Errno(EEXIST)) if file_type(path, true) == Ok(S_IFDIR) => return Ok(()),
+        Err(Errno(ENOENT)) => {}
+        Err(e) => return Err(e),
+    }
+    match crate::path::parent(path) {
+        Some(parent) if !parent.is_empty() => create_dir_all(&parent)?,
+        _ => return Err(Errno(ENOENT)),
+    }
+    match mkdir(path, 0o777) {
+        Err(Errno(EEXIST)) if file_type(path, true) == Ok(S_IFDIR) => Ok(()),
+        other => other,
+    }
+}
+
+/// The kinds readdir gives (d_type); None where the file system does not say.
+pub const DT_DIR: u8 = 4;
+pub const DT_LNK: u8 = 10;
+pub const DT_UNKNOWN: u8 = 0;
+
+/// A directory's entries (without `.` and `..`) with their d_type.
+pub fn read_dir(path: &[u8]) -> Result<Vec<(Vec<u8>, u8)>, Errno> {
+    let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)?;
+    let mut out = Vec::new();
+    let mut buf = alloc::vec![0u8; 8 * 1024];
+    let result = loop {
+        // SAFETY: a buffer of its own length.
+        let n = match check(unsafe { syscall(SYS_GETDENTS64, fd as usize, buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0) }) {
+            Ok(0) => break Ok(out),
+            Ok(n) => n,
+            Err(e) => break Err(e),
+        };
+        let mut at = 0;
+        // struct linux_dirent64: ino u64, off i64, reclen u16, type u8, name NUL-terminated.
+        while at + 19 <= n {
+            let reclen = u16::from_ne_bytes([buf[at + 16], buf[at + 17]]) as usize;
+            let kind = buf[at + 18];
+            let name_area = &buf[at + 19..(at + reclen).min(n)];
+            let name = &name_area[..name_area.iter().position(|&b| b == 0).unwrap_or(name_area.len())];
+            if name != b"." && name != b".." {
+                out.push((name.to_vec(), kind));
+            }
+            if reclen == 0 {
+                break;
+            }
+            at += reclen;
+        }
+    };
+    close(fd);
+    result
+}
+
+/// statfs(2)'s mount flags (ST_RDONLY, ST_NOSUID ...).
+pub fn mount_flags(path: &[u8]) -> Result<u64, Errno> {
+    let c = c_string(path)?;
+    let mut buf = [0u64; 15]; // struct statfs: 120 bytes, f_flags the 11th word on x86-64
+    // SAFETY: a NUL-terminated path and a buffer the size of struct statfs.
+    check(unsafe { syscall(SYS_STATFS, c.as_ptr() as usize, buf.as_mut_ptr() as usize, 0, 0, 0, 0) })?;
+    Ok(buf[10])
+}
+
+/// Whether this process has capability `cap` in its effective set (capget, version 3).
+pub fn has_capability(cap: u32) -> bool {
+    let mut header = [0x2008_0522u32, 0];
+    let mut data = [0u32; 6]; // two of { effective, permitted, inheritable }
+    // SAFETY: header and data laid out as capget(2) expects for version 3.
+    if check(unsafe { syscall(SYS_CAPGET, header.as_mut_ptr() as usize, data.as_mut_ptr() as usize, 0, 0, 0, 0) }).is_err() {
+        return false;
+    }
+    let word = (cap / 32) as usize;
+    word < 2 && data[word * 3] & (1 << (cap % 32)) != 0
+}
+
+/// CLOCK_MONOTONIC in nanoseconds.
+pub fn monotonic_ns() -> u64 {
+    let mut t = [0i64; 2];
+    // SAFETY: a struct timespec.
+    unsafe { syscall(SYS_CLOCK_GETTIME, 1, t.as_mut_ptr() as usize, 0, 0, 0, 0) };
+    t[0] as u64 * 1_000_000_000 + t[1] as u64
 }
 
 pub fn close(fd: i32) {
@@ -121,10 +339,16 @@ pub fn write_all(fd: i32, mut bytes: &[u8]) {
 
 /// The whole file.
 pub fn read_file(path: &[u8]) -> Result<Vec<u8>, Errno> {
+    read_file_with(path, 4096)
+}
+
+/// The whole file, read `chunk` bytes at a time at least (a /proc file such as mountinfo is
+/// rendered anew for every read(2): read it in one).
+pub fn read_file_with(path: &[u8], chunk: usize) -> Result<Vec<u8>, Errno> {
     let fd = open(path, O_RDONLY | O_CLOEXEC)?;
     let mut out = Vec::new();
     let result = loop {
-        out.reserve(4096);
+        out.reserve(chunk);
         let len = out.len();
         let spare = out.capacity() - len;
         // SAFETY: the spare capacity is allocated; only what read(2) filled is kept.

@@ -1,5 +1,7 @@
-//! sidebundle-run: the static launcher of a bundle's entries (see launch.rs), and, with a
-//! bundle appended, a single-file bundle (see single.rs).
+//! sidebundle-run: the static runner of a bundle (static glibc): a single-file bundle with a
+//! bundle appended (see single.rs), run mode bwrap and its supervisor (launch/bwrap.rs). A
+//! directory bundle's entries start in sidebundle-launch (native/nolibc, no C library), which
+//! execs this runner for bwrap.
 //!
 //! `main` is C's (no_main): the standard library's start-up before a Rust `main` sets up the
 //! main thread's stack-overflow report (it reads /proc/self/maps through pthread_getattr_np
@@ -15,6 +17,7 @@
 #![cfg_attr(test, allow(dead_code, unused_imports))]
 
 use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
 use std::os::raw::{c_char, c_int};
 use std::path::Path;
 
@@ -23,7 +26,9 @@ use sidebundle_native::{launch, single, sys};
 #[cfg(not(test))]
 #[no_mangle]
 pub extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
-    launch::timing::mark("start");
+    // SIDEBUNDLE_DEBUG's lines and timing (which marks the start).
+    let debug = std::env::var_os("SIDEBUNDLE_DEBUG");
+    sidebundle_nolibc::report::init(debug.as_ref().map(|v| v.as_bytes()));
     open_closed_stdio();
     if std::panic::catch_unwind(|| -> () { run() }).is_err() {
         // The panic hook has printed the message; 101 as for a Rust main that panics.

@@ -9,27 +9,31 @@
 
 use std::ffi::{OsStr, OsString};
 use std::os::raw::{c_int, c_void};
-use std::os::unix::ffi::OsStringExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::ptr;
 use std::sync::atomic::{AtomicI32, Ordering};
 
-use super::plan::{self, Inputs, Place};
-use super::{die, Request};
+use sidebundle_nolibc::launch::Request;
+use sidebundle_nolibc::plan::{self, Inputs, Place};
+
+use super::die;
 use crate::sys;
 
 /// Signals a process may send the launcher that the program should get instead.
 const FORWARDED: [c_int; 6] = [sys::SIGHUP, sys::SIGINT, sys::SIGQUIT, sys::SIGUSR1, sys::SIGUSR2, sys::SIGTERM];
 
-pub fn run_bwrap(request: &Request) -> ! {
-    let payload = std::fs::canonicalize(&request.payload).unwrap_or_else(|e| die(format!("the payload {} is missing: {}", request.payload.display(), e), 126));
+pub fn run_bwrap(request: &Request) -> std::convert::Infallible {
+    let payload_at = Path::new(OsStr::from_bytes(&request.payload));
+    let payload = std::fs::canonicalize(payload_at).unwrap_or_else(|e| die(format!("the payload {} is missing: {}", payload_at.display(), e), 126));
     let cwd = std::env::current_dir().ok();
     // The bundle's own runner (not /proc/self/exe: that may be a single file with a payload).
-    let exe = request.bundle.join("runtime/sidebundle-run");
+    let exe = Path::new(OsStr::from_bytes(&request.bundle)).join("runtime/sidebundle-run");
     let bwrap = find_on_path("bwrap").unwrap_or_else(|| die("run mode bwrap needs bubblewrap (`bwrap` on PATH); install it, or use SIDEBUNDLE_RUN_MODE=ns or auto".to_owned(), 127));
-    let no_overlay = |_: &OsStr| false;
-    let places = plan::plan_root(&Inputs { payload: &payload, target: Path::new("/"), cwd: cwd.as_deref(), mounts: &[], overlay: &no_overlay });
+    let no_overlay = |_: &[u8]| false;
+    let (payload, cwd_bytes) = (payload.into_os_string().into_vec(), cwd.as_ref().map(|d| d.as_os_str().as_bytes()));
+    let places = plan::plan_root(&Inputs { payload: &payload, target: b"/", cwd: cwd_bytes, mounts: &[], overlay: &no_overlay });
     let mut argv: Vec<OsString> = vec!["bwrap".into()];
     argv.extend(place_args(&places));
     let runner = OsStr::new("/.sidebundle-run");
@@ -45,13 +49,14 @@ pub fn run_bwrap(request: &Request) -> ! {
 
 fn place_args(places: &[Place]) -> Vec<OsString> {
     let mut args: Vec<OsString> = Vec::new();
+    let os = |bytes: &Vec<u8>| OsString::from_vec(bytes.clone());
     for place in places {
         match place {
-            Place::Dir { at } => args.extend(["--dir".into(), at.clone().into_os_string()]),
-            Place::Symlink { link, at } => args.extend(["--symlink".into(), link.clone().into_os_string(), at.clone().into_os_string()]),
+            Place::Dir { at } => args.extend(["--dir".into(), os(at)]),
+            Place::Symlink { link, at } => args.extend(["--symlink".into(), os(link), os(at)]),
             Place::Bind { source, at, readonly, device, .. } => {
                 let flag = if *device { "--dev-bind-try" } else if *readonly { "--ro-bind-try" } else { "--bind-try" };
-                args.extend([flag.into(), source.clone().into_os_string(), at.clone().into_os_string()]);
+                args.extend([flag.into(), os(source), os(at)]);
             }
             // Never planned for bwrap (overlays are off above).
             Place::Overlay { .. } => {}

@@ -12,9 +12,15 @@
 //!   zones, terminfo, compiled locales) come first with the payload's filling gaps (with binds:
 //!   the target's alone), the host's identity and network files (HOST_ETC) are the target's.
 
-use std::collections::BTreeMap;
-use std::ffi::{OsStr, OsString};
-use std::path::{Component, Path, PathBuf};
+use alloc::borrow::ToOwned;
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use crate::path::{components, join, strip_prefix};
+use crate::sys;
 
 /// Top-level directories that always come from the target, even when the payload has them:
 /// kernel interfaces, scratch space and the user's own files (HOST_DIRS in lib/package/pack.ts).
@@ -33,29 +39,31 @@ pub const TARGET_CA: &[&str] = &["etc/ssl/certs", "etc/ssl/cert.pem", "etc/pki",
 /// locales. The target's entries first, the payload's where the target has none.
 pub const TARGET_DATA: &[&str] = &["usr/share/zoneinfo", "usr/share/terminfo", "lib/terminfo", "usr/lib/terminfo", "etc/terminfo", "usr/lib/locale", "usr/share/i18n"];
 
+/// Paths here are bytes: absolute where they name a place (`/usr/lib`), relative to the new
+/// root's top where they are rules (`usr/lib`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Place {
     /// A directory of the new root's tmpfs.
-    Dir { at: PathBuf },
+    Dir { at: Vec<u8> },
     /// A symbolic link with this text.
-    Symlink { link: PathBuf, at: PathBuf },
+    Symlink { link: Vec<u8>, at: Vec<u8> },
     /// `dir`: whether `source` is a directory, where the plan already knows it from a listing
     /// (the mount point is then made without asking again); None where it does not.
-    Bind { source: PathBuf, at: PathBuf, readonly: bool, device: bool, dir: Option<bool> },
+    Bind { source: Vec<u8>, at: Vec<u8>, readonly: bool, device: bool, dir: Option<bool> },
     /// A read-only overlay, the first layer winning.
-    Overlay { lowers: Vec<PathBuf>, at: PathBuf },
+    Overlay { lowers: Vec<Vec<u8>>, at: Vec<u8> },
 }
 
 /// What a plan is made from. `target` is `/` at run time.
 pub struct Inputs<'a> {
-    pub payload: &'a Path,
-    pub target: &'a Path,
-    pub cwd: Option<&'a Path>,
+    pub payload: &'a [u8],
+    pub target: &'a [u8],
+    pub cwd: Option<&'a [u8]>,
     /// The target's mount points (absolute, as in /proc/self/mountinfo): the submounts of a
     /// directory are not seen through an overlay of it, so they are mounted again on top.
-    pub mounts: &'a [PathBuf],
+    pub mounts: &'a [Vec<u8>],
     /// Whether a top-level directory both sides have may be an overlay.
-    pub overlay: &'a dyn Fn(&OsStr) -> bool,
+    pub overlay: &'a dyn Fn(&[u8]) -> bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -66,10 +74,10 @@ enum Origin {
 
 #[derive(Debug)]
 enum Node {
-    Dir(BTreeMap<OsString, Node>),
-    Bind { source: PathBuf, origin: Origin, readonly: bool, device: bool, dir: Option<bool> },
-    Symlink(PathBuf),
-    Overlay(Vec<PathBuf>),
+    Dir(BTreeMap<Vec<u8>, Node>),
+    Bind { source: Vec<u8>, origin: Origin, readonly: bool, device: bool, dir: Option<bool> },
+    Symlink(Vec<u8>),
+    Overlay(Vec<Vec<u8>>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -79,76 +87,88 @@ enum Kind {
     Other,
 }
 
+fn kind_of(mode: u32) -> Kind {
+    match mode {
+        sys::S_IFLNK => Kind::Symlink,
+        sys::S_IFDIR => Kind::Dir,
+        _ => Kind::Other,
+    }
+}
+
 /// The kind of `root/rel` without following a symlink on the way (None then, or when absent):
 /// a payload path behind a link is not where the new root shows it.
-fn kind_in(root: &Path, rel: &Path) -> Option<Kind> {
+fn kind_in(root: &[u8], rel: &[u8]) -> Option<Kind> {
     // Most paths asked about are absent from the payload (the CA store, the host's /etc files,
     // the data directories): one lstat says so; only a present path has its parents checked.
-    let last = std::fs::symlink_metadata(root.join(rel)).ok()?;
-    let parts: Vec<Component> = rel.components().collect();
-    let mut at = root.to_path_buf();
+    let last = sys::file_type(&join(root, rel), false).ok()?;
+    let parts = components(rel);
+    let mut at = root.to_vec();
     for part in parts.iter().take(parts.len().saturating_sub(1)) {
-        at.push(part);
-        let meta = std::fs::symlink_metadata(&at).ok()?;
-        if meta.file_type().is_symlink() || !meta.is_dir() {
+        at = join(&at, part);
+        if sys::file_type(&at, false).ok()? != sys::S_IFDIR {
             return None;
         }
     }
-    Some(if last.file_type().is_symlink() { Kind::Symlink } else if last.is_dir() { Kind::Dir } else { Kind::Other })
+    Some(kind_of(last))
 }
 
-fn is_dir(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| m.is_dir())
+fn is_dir(path: &[u8]) -> bool {
+    sys::file_type(path, true) == Ok(sys::S_IFDIR)
+}
+
+fn exists(path: &[u8]) -> bool {
+    sys::file_type(path, true).is_ok()
 }
 
 /// A directory's entries with their kinds, from the directory itself (d_type: no lstat each,
-/// except on file systems that do not fill it in, where the standard library asks; None where
-/// that fails).
-fn listing(dir: &Path) -> BTreeMap<OsString, Option<Kind>> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return BTreeMap::new() };
+/// except on file systems that do not fill it in, where it is asked; None where that fails).
+fn listing(dir: &[u8]) -> BTreeMap<Vec<u8>, Option<Kind>> {
+    let Ok(entries) = sys::read_dir(dir) else { return BTreeMap::new() };
     entries
-        .filter_map(|e| e.ok())
-        .map(|e| {
-            let kind = e.file_type().ok().map(|t| if t.is_symlink() { Kind::Symlink } else if t.is_dir() { Kind::Dir } else { Kind::Other });
-            (e.file_name(), kind)
+        .into_iter()
+        .map(|(name, d_type)| {
+            let kind = match d_type {
+                sys::DT_DIR => Some(Kind::Dir),
+                sys::DT_LNK => Some(Kind::Symlink),
+                sys::DT_UNKNOWN => sys::file_type(&join(dir, &name), false).ok().map(kind_of),
+                _ => Some(Kind::Other),
+            };
+            (name, kind)
         })
         .collect()
 }
 
-pub fn names(dir: &Path) -> Vec<OsString> {
-    let mut list: Vec<OsString> = std::fs::read_dir(dir).map(|it| it.filter_map(|e| e.ok().map(|e| e.file_name())).collect()).unwrap_or_default();
+pub fn names(dir: &[u8]) -> Vec<Vec<u8>> {
+    let mut list: Vec<Vec<u8>> = sys::read_dir(dir).map(|entries| entries.into_iter().map(|(name, _)| name).collect()).unwrap_or_default();
     list.sort();
     list
 }
 
 /// One entry as a node: a link keeps its text, anything else is bound.
-fn entry(source: PathBuf, origin: Origin, readonly: bool) -> Option<Node> {
-    let meta = std::fs::symlink_metadata(&source).ok()?;
-    if meta.file_type().is_symlink() {
-        return std::fs::read_link(&source).ok().map(Node::Symlink);
-    }
-    Some(Node::Bind { source, origin, readonly, device: false, dir: Some(meta.is_dir()) })
+fn entry(source: Vec<u8>, origin: Origin, readonly: bool) -> Option<Node> {
+    let kind = kind_of(sys::file_type(&source, false).ok()?);
+    listed_entry(source, kind, origin, readonly)
 }
 
 /// `entry` for a name whose kind a listing gave (no lstat again).
-fn listed_entry(source: PathBuf, kind: Kind, origin: Origin, readonly: bool) -> Option<Node> {
+fn listed_entry(source: Vec<u8>, kind: Kind, origin: Origin, readonly: bool) -> Option<Node> {
     if kind == Kind::Symlink {
-        return std::fs::read_link(&source).ok().map(Node::Symlink);
+        return sys::readlink(&source).ok().map(Node::Symlink);
     }
     Some(Node::Bind { source, origin, readonly, device: false, dir: Some(kind == Kind::Dir) })
 }
 
 /// A directory of binds: the payload's entries (read-only), then the target's others.
-fn merged_dir(payload_dir: &Path, target_dir: Option<&Path>) -> Node {
+fn merged_dir(payload_dir: &[u8], target_dir: Option<&[u8]>) -> Node {
     let mut children = BTreeMap::new();
     for name in names(payload_dir) {
-        if let Some(node) = entry(payload_dir.join(&name), Origin::Payload, true) {
+        if let Some(node) = entry(join(payload_dir, &name), Origin::Payload, true) {
             children.insert(name, node);
         }
     }
     for name in target_dir.map(names).unwrap_or_default() {
         if !children.contains_key(&name) {
-            if let Some(node) = entry(target_dir.unwrap_or(Path::new("/")).join(&name), Origin::Target, false) {
+            if let Some(node) = entry(join(target_dir.unwrap_or(b"/"), &name), Origin::Target, false) {
                 children.insert(name, node);
             }
         }
@@ -157,46 +177,46 @@ fn merged_dir(payload_dir: &Path, target_dir: Option<&Path>) -> Node {
 }
 
 struct Tree {
-    top: BTreeMap<OsString, Node>,
+    top: BTreeMap<Vec<u8>, Node>,
     /// Mounts on paths inside the tree, in order, over what is there.
-    over: Vec<(PathBuf, Node)>,
-    overlaid: Vec<OsString>,
+    over: Vec<(Vec<u8>, Node)>,
+    overlaid: Vec<Vec<u8>>,
 }
 
 pub fn plan_root(inputs: &Inputs) -> Vec<Place> {
     let payload_top = listing(inputs.payload);
     let mut tree = top_level(inputs, &payload_top);
-    let etc_is_link = payload_top.get(OsStr::new("etc")) == Some(&Some(Kind::Symlink));
+    let etc_is_link = payload_top.get(b"etc".as_slice()) == Some(&Some(Kind::Symlink));
     submounts(&mut tree, inputs);
     for rel in LIB_DIRS {
-        if overlaid(&tree, rel) && kind_in(inputs.payload, Path::new(rel)) == Some(Kind::Dir) {
-            tree.over.push((PathBuf::from(rel), Node::Bind { source: inputs.payload.join(rel), origin: Origin::Payload, readonly: true, device: false, dir: Some(true) }));
+        if overlaid(&tree, rel) && kind_in(inputs.payload, rel.as_bytes()) == Some(Kind::Dir) {
+            tree.over.push((rel.as_bytes().to_vec(), Node::Bind { source: join(inputs.payload, rel.as_bytes()), origin: Origin::Payload, readonly: true, device: false, dir: Some(true) }));
         }
     }
     let etc_files: Vec<String> = if etc_is_link { Vec::new() } else { HOST_ETC.iter().map(|f| format!("etc/{}", f)).collect() };
-    let replaced = TARGET_CA.iter().map(|s| s.to_string()).chain(etc_files).filter(|rel| !(etc_is_link && rel.starts_with("etc/")));
+    let replaced = TARGET_CA.iter().map(|s| (*s).to_owned()).chain(etc_files).filter(|rel| !(etc_is_link && rel.starts_with("etc/")));
     for rel in replaced {
-        let source = inputs.target.join(&rel);
+        let source = join(inputs.target, rel.as_bytes());
         let node = || Node::Bind { source: source.clone(), origin: Origin::Target, readonly: true, device: false, dir: None };
         if overlaid(&tree, &rel) {
             // Through the overlay the target's copy shows already unless the payload has one.
             // The payload is asked first: it rarely has one, so the target is rarely asked.
-            if kind_in(inputs.payload, Path::new(&rel)).is_some() && source.exists() {
-                tree.over.push((PathBuf::from(&rel), node()));
+            if kind_in(inputs.payload, rel.as_bytes()).is_some() && exists(&source) {
+                tree.over.push((rel.as_bytes().to_vec(), node()));
             }
-        } else if source.exists() {
-            graft(&mut tree.top, Path::new(&rel), node());
+        } else if exists(&source) {
+            graft(&mut tree.top, rel.as_bytes(), node());
         }
     }
     for rel in TARGET_DATA {
-        let source = inputs.target.join(rel);
+        let source = join(inputs.target, rel.as_bytes());
         if overlaid(&tree, rel) {
             // As above, the payload first.
-            if kind_in(inputs.payload, Path::new(rel)) == Some(Kind::Dir) && is_dir(&source) {
-                tree.over.push((PathBuf::from(rel), Node::Overlay(vec![source, inputs.payload.join(rel)])));
+            if kind_in(inputs.payload, rel.as_bytes()) == Some(Kind::Dir) && is_dir(&source) {
+                tree.over.push((rel.as_bytes().to_vec(), Node::Overlay(vec![source, join(inputs.payload, rel.as_bytes())])));
             }
         } else if is_dir(&source) {
-            graft(&mut tree.top, Path::new(rel), Node::Bind { source, origin: Origin::Target, readonly: true, device: false, dir: Some(true) });
+            graft(&mut tree.top, rel.as_bytes(), Node::Bind { source, origin: Origin::Target, readonly: true, device: false, dir: Some(true) });
         }
     }
     follow_target_links(&mut tree, inputs);
@@ -212,32 +232,32 @@ fn follow_target_links(tree: &mut Tree, inputs: &Inputs) {
     for (top, node) in &tree.top {
         let Node::Dir(children) = node else { continue };
         for (name, child) in children {
-            let rel = Path::new(top).join(name);
+            let rel = join(top, name);
             if matches!(child, Node::Symlink(_)) && kind_in(inputs.payload, &rel).is_none() {
                 found.push(rel);
             }
         }
     }
     for rel in found {
-        let Ok(real) = std::fs::canonicalize(inputs.target.join(&rel)) else { continue };
-        let Ok(real_rel) = real.strip_prefix(inputs.target) else { continue };
-        if kind_in(inputs.payload, real_rel).is_none() && real_rel.components().count() > 1 {
-            graft(&mut tree.top, real_rel, Node::Bind { source: real.clone(), origin: Origin::Target, readonly: true, device: false, dir: None });
+        let Ok(real) = sys::canonicalize(&join(inputs.target, &rel)) else { continue };
+        let Some(real_rel) = strip_prefix(&real, inputs.target) else { continue };
+        if kind_in(inputs.payload, &real_rel).is_none() && components(&real_rel).len() > 1 {
+            graft(&mut tree.top, &real_rel, Node::Bind { source: real, origin: Origin::Target, readonly: true, device: false, dir: None });
         }
     }
 }
 
 /// The top level: the target's, the payload's, or both merged. Both sides' kinds come from
 /// their listings (no lstat per entry).
-fn top_level(inputs: &Inputs, payload_top: &BTreeMap<OsString, Option<Kind>>) -> Tree {
+fn top_level(inputs: &Inputs, payload_top: &BTreeMap<Vec<u8>, Option<Kind>>) -> Tree {
     let mut tree = Tree { top: BTreeMap::new(), over: Vec::new(), overlaid: Vec::new() };
     let target_kinds = listing(inputs.target);
-    let mut all: Vec<OsString> = payload_top.keys().cloned().collect();
+    let mut all: Vec<Vec<u8>> = payload_top.keys().cloned().collect();
     all.extend(target_kinds.keys().cloned());
     all.sort();
     all.dedup();
     for name in all {
-        let from_target = !payload_top.contains_key(&name) || HOST_ALWAYS.iter().any(|h| OsStr::new(h) == name);
+        let from_target = !payload_top.contains_key(&name) || HOST_ALWAYS.iter().any(|h| h.as_bytes() == name.as_slice());
         let target_kind = target_kinds.get(&name).copied();
         let node = if from_target { target_top(inputs.target, &name, target_kind.flatten()) } else { payload_top_entry(inputs, &name, payload_top[&name], target_kind, &mut tree.overlaid) };
         if let Some(node) = node {
@@ -248,24 +268,23 @@ fn top_level(inputs: &Inputs, payload_top: &BTreeMap<OsString, Option<Kind>>) ->
 }
 
 /// `kind` from the target's listing: None where the target has no such entry.
-fn target_top(target: &Path, name: &OsStr, kind: Option<Kind>) -> Option<Node> {
-    let source = target.join(name);
+fn target_top(target: &[u8], name: &[u8], kind: Option<Kind>) -> Option<Node> {
+    let source = join(target, name);
     let kind = kind?;
     if kind == Kind::Symlink {
-        return std::fs::read_link(&source).ok().map(Node::Symlink);
+        return sys::readlink(&source).ok().map(Node::Symlink);
     }
-    let text = name.to_string_lossy();
-    Some(Node::Bind { source, origin: Origin::Target, readonly: text == "sys", device: text == "dev", dir: Some(kind == Kind::Dir) })
+    Some(Node::Bind { source, origin: Origin::Target, readonly: name == b"sys", device: name == b"dev", dir: Some(kind == Kind::Dir) })
 }
 
 /// `kind`: the payload's entry's, from its listing; `target_kind`: the target's listing's
 /// answer for the same name (None: not listed), which says whether it is a directory unless
 /// it is a link or unknown (then it is asked).
-fn payload_top_entry(inputs: &Inputs, name: &OsStr, kind: Option<Kind>, target_kind: Option<Option<Kind>>, overlaid: &mut Vec<OsString>) -> Option<Node> {
-    let source = inputs.payload.join(name);
+fn payload_top_entry(inputs: &Inputs, name: &[u8], kind: Option<Kind>, target_kind: Option<Option<Kind>>, overlaid: &mut Vec<Vec<u8>>) -> Option<Node> {
+    let source = join(inputs.payload, name);
     let kind = kind?;
-    let target = inputs.target.join(name);
-    let lib_dir = LIB_DIRS.iter().any(|l| OsStr::new(l) == name);
+    let target = join(inputs.target, name);
+    let lib_dir = LIB_DIRS.iter().any(|l| l.as_bytes() == name);
     let target_is_dir = || match target_kind {
         Some(Some(Kind::Dir)) => true,
         Some(Some(Kind::Other)) => false,
@@ -275,7 +294,7 @@ fn payload_top_entry(inputs: &Inputs, name: &OsStr, kind: Option<Kind>, target_k
         return listed_entry(source, kind, Origin::Payload, true);
     }
     if (inputs.overlay)(name) {
-        overlaid.push(name.to_owned());
+        overlaid.push(name.to_vec());
         return Some(Node::Overlay(vec![source, target]));
     }
     Some(merged_dir(&source, Some(&target)))
@@ -283,7 +302,7 @@ fn payload_top_entry(inputs: &Inputs, name: &OsStr, kind: Option<Kind>, target_k
 
 /// Whether `rel` lies in a top-level directory mounted as an overlay.
 fn overlaid(tree: &Tree, rel: &str) -> bool {
-    let top = Path::new(rel).components().next().map(|c| c.as_os_str().to_owned());
+    let top = components(rel.as_bytes()).first().map(|c| c.to_vec());
     top.is_some_and(|t| tree.overlaid.contains(&t))
 }
 
@@ -291,23 +310,22 @@ fn overlaid(tree: &Tree, rel: &str) -> bool {
 /// has nothing at that path, merged where both have a directory, hidden behind the payload's
 /// file or link otherwise.
 fn submounts(tree: &mut Tree, inputs: &Inputs) {
-    let mut under: Vec<PathBuf> = inputs
+    let mut under: Vec<Vec<u8>> = inputs
         .mounts
         .iter()
-        .filter_map(|m| m.strip_prefix(inputs.target).ok())
-        .filter(|rel| rel.components().count() > 1 && tree.overlaid.iter().any(|t| rel.starts_with(t)))
-        .map(Path::to_path_buf)
+        .filter_map(|m| strip_prefix(m, inputs.target))
+        .filter(|rel| components(rel).len() > 1 && tree.overlaid.iter().any(|t| crate::path::starts_with(rel, t)))
         .collect();
     under.sort();
     under.dedup();
-    let mut covered: Vec<PathBuf> = Vec::new();
+    let mut covered: Vec<Vec<u8>> = Vec::new();
     for rel in under {
-        if covered.iter().any(|c| rel.starts_with(c)) {
+        if covered.iter().any(|c| crate::path::starts_with(&rel, c)) {
             continue;
         }
-        let source = inputs.target.join(&rel);
+        let source = join(inputs.target, &rel);
         match kind_in(inputs.payload, &rel) {
-            Some(Kind::Dir) if is_dir(&source) => tree.over.push((rel.clone(), Node::Overlay(vec![inputs.payload.join(&rel), source]))),
+            Some(Kind::Dir) if is_dir(&source) => tree.over.push((rel.clone(), Node::Overlay(vec![join(inputs.payload, &rel), source]))),
             Some(_) => covered.push(rel),
             None => {
                 tree.over.push((rel.clone(), Node::Bind { source, origin: Origin::Target, readonly: false, device: false, dir: None }));
@@ -319,8 +337,8 @@ fn submounts(tree: &mut Tree, inputs: &Inputs) {
 
 /// Put `node` at `rel`, splitting the payload's directories on the way into directories of
 /// binds so the mount point can exist. A path already the target's, or behind a link, is left.
-fn graft(top: &mut BTreeMap<OsString, Node>, rel: &Path, node: Node) {
-    let parts: Vec<OsString> = rel.components().map(|c| c.as_os_str().to_owned()).collect();
+fn graft(top: &mut BTreeMap<Vec<u8>, Node>, rel: &[u8], node: Node) {
+    let parts: Vec<Vec<u8>> = components(rel).into_iter().map(|c| c.to_vec()).collect();
     let mut level = top;
     for (i, part) in parts.iter().enumerate() {
         if i + 1 == parts.len() {
@@ -354,31 +372,31 @@ fn graft(top: &mut BTreeMap<OsString, Node>, rel: &Path, node: Node) {
 /// bound again, writable, unless the payload has that very directory.
 fn keep_cwd(tree: &mut Tree, inputs: &Inputs) {
     let Some(dir) = inputs.cwd else { return };
-    let Ok(rel) = dir.strip_prefix("/") else { return };
-    let Some(top) = rel.components().next().map(|c| c.as_os_str().to_owned()) else { return };
+    let Some(rel) = strip_prefix(dir, b"/") else { return };
+    let Some(top) = components(&rel).first().map(|c| c.to_vec()) else { return };
     let from_payload = matches!(tree.top.get(&top), Some(Node::Overlay(_)) | Some(Node::Dir(_))) || matches!(tree.top.get(&top), Some(Node::Bind { origin: Origin::Payload, .. }));
-    if from_payload && !inputs.payload.join(rel).is_dir() {
-        tree.over.push((rel.to_path_buf(), Node::Bind { source: dir.to_path_buf(), origin: Origin::Target, readonly: false, device: false, dir: None }));
+    if from_payload && !is_dir(&join(inputs.payload, &rel)) {
+        tree.over.push((rel, Node::Bind { source: dir.to_vec(), origin: Origin::Target, readonly: false, device: false, dir: None }));
     }
 }
 
 fn flatten(tree: Tree) -> Vec<Place> {
     let mut places = Vec::new();
     for (name, node) in tree.top {
-        walk(Path::new("/").join(name), node, &mut places);
+        walk(join(b"/", &name), node, &mut places);
     }
     for (rel, node) in tree.over {
-        walk(Path::new("/").join(rel), node, &mut places);
+        walk(join(b"/", &rel), node, &mut places);
     }
     places
 }
 
-fn walk(at: PathBuf, node: Node, places: &mut Vec<Place>) {
+fn walk(at: Vec<u8>, node: Node, places: &mut Vec<Place>) {
     match node {
         Node::Dir(children) => {
             places.push(Place::Dir { at: at.clone() });
             for (name, child) in children {
-                walk(at.join(name), child, places);
+                walk(join(&at, &name), child, places);
             }
         }
         Node::Bind { source, readonly, device, dir, .. } => places.push(Place::Bind { source, at, readonly, device, dir }),
@@ -391,6 +409,7 @@ fn walk(at: PathBuf, node: Node, places: &mut Vec<Place>) {
 mod tests {
     use super::*;
     use std::fs;
+    use std::path::{Path, PathBuf};
 
     struct Roots {
         base: PathBuf,
@@ -424,21 +443,27 @@ mod tests {
         Roots { base }
     }
 
+    fn bytes(p: PathBuf) -> Vec<u8> {
+        p.into_os_string().into_encoded_bytes()
+    }
+
     fn plan(r: &Roots, overlay: bool, mounts: &[&str]) -> Vec<Place> {
-        let mounts: Vec<PathBuf> = mounts.iter().map(|m| r.base.join("target").join(m)).collect();
-        let yes = |_: &OsStr| overlay;
-        plan_root(&Inputs { payload: &r.base.join("payload"), target: &r.base.join("target"), cwd: None, mounts: &mounts, overlay: &yes })
+        let mounts: Vec<Vec<u8>> = mounts.iter().map(|m| bytes(r.base.join("target").join(m))).collect();
+        let yes = |_: &[u8]| overlay;
+        let (payload, target) = (bytes(r.base.join("payload")), bytes(r.base.join("target")));
+        plan_root(&Inputs { payload: &payload, target: &target, cwd: None, mounts: &mounts, overlay: &yes })
     }
 
     fn ats(places: &[Place], base: &Path) -> Vec<String> {
-        let short = |p: &Path| p.to_string_lossy().replace(&*base.to_string_lossy(), "");
+        let show = |p: &[u8]| String::from_utf8_lossy(p).into_owned();
+        let short = |p: &[u8]| show(p).replace(&*base.to_string_lossy(), "");
         places
             .iter()
             .map(|p| match p {
-                Place::Dir { at } => format!("dir {}", at.display()),
-                Place::Symlink { link, at } => format!("link {} {}", at.display(), link.display()),
-                Place::Bind { source, at, .. } => format!("bind {} {}", at.display(), short(source)),
-                Place::Overlay { lowers, at } => format!("overlay {} {}", at.display(), lowers.iter().map(|l| short(l)).collect::<Vec<_>>().join(":")),
+                Place::Dir { at } => format!("dir {}", show(at)),
+                Place::Symlink { link, at } => format!("link {} {}", show(at), show(link)),
+                Place::Bind { source, at, .. } => format!("bind {} {}", show(at), short(source)),
+                Place::Overlay { lowers, at } => format!("overlay {} {}", show(at), lowers.iter().map(|l| short(l)).collect::<Vec<_>>().join(":")),
             })
             .collect()
     }
@@ -489,7 +514,7 @@ mod tests {
         let r = roots("kinds", &["opt/tool/t.json", "tool.conf", "etc/group"], &["var/log/", "target.conf", "etc/group"]);
         let places = plan(&r, true, &[]);
         let dir_of = |at: &str| places.iter().find_map(|p| match p {
-            Place::Bind { at: a, dir, .. } if a == Path::new(at) => Some(*dir),
+            Place::Bind { at: a, dir, .. } if a.as_slice() == at.as_bytes() => Some(*dir),
             _ => None,
         });
         // The listings' kinds: the target's directory and file, the payload's own directory and file.
