@@ -346,9 +346,12 @@ pub fn read_file(path: &[u8]) -> Result<Vec<u8>, Errno> {
 /// rendered anew for every read(2): read it in one).
 pub fn read_file_with(path: &[u8], chunk: usize) -> Result<Vec<u8>, Errno> {
     let fd = open(path, O_RDONLY | O_CLOEXEC)?;
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(chunk);
     let result = loop {
-        out.reserve(chunk);
+        // Grown only when full: the read that says "end of file" needs no more room.
+        if out.len() == out.capacity() {
+            out.reserve(out.len().max(chunk));
+        }
         let len = out.len();
         let spare = out.capacity() - len;
         // SAFETY: the spare capacity is allocated; only what read(2) filled is kept.
