@@ -4,7 +4,7 @@
 // directories stay the payload's. Checked against host mode and the native programs on this
 // machine (ns with overlays and with the bind fallback, chroot, bwrap) and inside the bullseye
 // root (ns, auto). Also: every mode dies of the signal that killed the program (bwrap too).
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { bullseyeRootfs } from '../fixtures/rootfs';
@@ -99,6 +99,28 @@ describe('on this machine', () => {
     expect(existsSync(path.join(bundle, 'payload', lib))).toBe(false);
     expect(run(mode, ['ls', lib], extra).status).not.toBe(0);
     expect(run('host', ['ls', lib]).status).toBe(0);
+  });
+
+  test('mode ns: the root lies on the machine\'s own root where the payload\'s top level fits it, on a tmpfs where the payload brings a name the machine lacks', () => {
+    const debug = { SIDEBUNDLE_DEBUG: '1' };
+    const listing = (r: RunResult) => r.stdout.split('\n').filter(Boolean).sort();
+    const machine = readdirSync('/').sort();
+    const onHostRoot = run('ns', ['ls', '-1A', '/'], debug);
+    expect(onHostRoot.stderr).toMatch(/root: overlays on \/etc \/opt \/usr \(\d+ binds\), on the host's root/);
+    expect(listing(onHostRoot)).toEqual(machine);
+    const binds = run('ns', ['ls', '-1A', '/'], { ...debug, SIDEBUNDLE_OVERLAY: '0' });
+    expect(binds.stderr).toMatch(/root: binds only \(\d+ binds\), on a tmpfs/);
+    expect(listing(binds)).toEqual(machine);
+    // A top-level directory of the payload's that the machine lacks: the tmpfs floor, with every
+    // name of the machine's beside it.
+    const top = `sb-new-top-${process.pid}`;
+    expect(existsSync(`/${top}`)).toBe(false);
+    const other = createBundle(['--name', 'newtop', '--out-dir', path.join(dir, 'out'), '--from-host', '/usr/bin/cat', '--from-host', '/usr/bin/ls', '--copy-dir', `${toolData}:/${top}/tooldata`]).dir;
+    const env = { SIDEBUNDLE_RUN_MODE: 'ns', ...debug };
+    const read = runOnHost([path.join(other, 'bin/cat'), `/${top}/tooldata/t.json`, '/etc/debian_version'], { env });
+    expect(read).toMatchObject({ status: 0, stdout: `{"tool":1}\n${readFileSync('/etc/debian_version', 'utf8')}` });
+    expect(read.stderr).toMatch(/root: overlays on \/etc \/usr \(\d+ binds\), on a tmpfs/);
+    expect(listing(runOnHost([path.join(other, 'bin/ls'), '-1A', '/'], { env }))).toEqual([...machine, top].sort());
   });
 
   const signalModes = ['host', 'ns', 'bwrap', ...(isRoot ? ['chroot'] : [])];

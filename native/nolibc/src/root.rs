@@ -27,9 +27,8 @@ pub fn enter(request: &Request, isolation: Isolation) -> Result<(), String> {
     let payload = sys::canonicalize(&request.payload).map_err(|e| format!("the payload {} is missing: {}", show(&request.payload), e))?;
     let cwd = sys::getcwd();
     timing::mark("payload and working directory");
-    // The new root: a tmpfs on the bundle's runtime/root (an empty directory shipped for this),
-    // so the host's /tmp and everything else stay reachable while it is filled. A bundle made
-    // for host mode has none.
+    // The new root is made on the bundle's runtime/root (an empty directory shipped for this),
+    // so the host's / stays reachable while it is filled. A bundle made for host mode has none.
     let base = mount_point(request)?;
     new_namespaces(isolation)?;
     let mounts = mount::mount_points();
@@ -37,16 +36,15 @@ pub fn enter(request: &Request, isolation: Isolation) -> Result<(), String> {
     // Overlays unless SIDEBUNDLE_OVERLAY=0; a refused one is planned again with binds: only that
     // directory when its layers overlap (the bundle lies inside it), all of them otherwise.
     let mut refused: Option<Vec<Vec<u8>>> = if request.overlay { Some(Vec::new()) } else { None };
-    loop {
-        mount::tmpfs(&base, "0755")?;
-        timing::mark("tmpfs on runtime/root");
+    let floor = loop {
         let allowed = |name: &[u8]| refused.as_ref().is_some_and(|r| !r.iter().any(|n| n.as_slice() == name));
         let places = plan::plan_root(&Inputs { payload: &payload, target: b"/", cwd: cwd.as_deref(), mounts: &mounts, overlay: &allowed });
         timing::mark_with(|| format!("plan ({} places)", places.len()));
-        match fill_root(&base, &places) {
+        let floor = lay_floor(&base, &places)?;
+        match fill_root(&base, floor, &places) {
             Ok(()) => {
-                debug(&describe(&places));
-                break;
+                debug(&describe(&places, floor));
+                break floor;
             }
             Err(Fill::Failed(why)) => return Err(why),
             Err(Fill::OverlayRefused { at, why, errno }) => {
@@ -59,12 +57,12 @@ pub fn enter(request: &Request, isolation: Isolation) -> Result<(), String> {
                     }
                     _ => None,
                 };
-                // Detaching our own tmpfs (and everything mounted in it).
+                // Detaching our own floor (and everything mounted on it).
                 let _ = sys::umount2(&base, sys::MNT_DETACH);
             }
         }
-    }
-    pivot(&base, isolation)?;
+    };
+    pivot(&base, isolation, floor)?;
     match cwd {
         Some(dir) if sys::chdir(&dir).is_ok() => {}
         Some(dir) => {
@@ -115,7 +113,7 @@ fn new_namespaces(isolation: Isolation) -> Result<(), String> {
 /// pivot_root would need the old root detached, and a lazy unmount waits for an RCU grace
 /// period (0.15 ms here, more on a busy machine) that the namespace's teardown pays anyway.
 /// Without a user namespace (chroot mode): chroot(2) alone.
-fn pivot(base: &[u8], isolation: Isolation) -> Result<(), String> {
+fn pivot(base: &[u8], isolation: Isolation, floor: Floor) -> Result<(), String> {
     sys::chdir(base).map_err(|e| format!("cannot enter {}: {}", show(base), e))?;
     if isolation == Isolation::UserNamespace {
         sys::mount(Some(b"."), b"/", None, sys::MS_MOVE, None).map_err(|e| format!("cannot move the new root over /: {}", e))?;
@@ -124,9 +122,11 @@ fn pivot(base: &[u8], isolation: Isolation) -> Result<(), String> {
     sys::chroot(b".").map_err(|e| format!("chroot: {}", e))?;
     let _ = sys::chdir(b"/");
     timing::mark("chroot");
-    // The tmpfs holding the mount points is read-only from here on.
-    mount::remount_readonly(b"/");
-    timing::mark("remount / read-only");
+    if floor == Floor::Tmpfs {
+        // The tmpfs holding the mount points is read-only from here on.
+        mount::remount_readonly(b"/");
+        timing::mark("remount / read-only");
+    }
     Ok(())
 }
 
@@ -140,7 +140,7 @@ fn mount_point(request: &Request) -> Result<Vec<u8>, String> {
 }
 
 /// SIDEBUNDLE_DEBUG's line on how the root was merged.
-fn describe(places: &[Place]) -> String {
+fn describe(places: &[Place], floor: Floor) -> String {
     let overlays: Vec<String> = places
         .iter()
         .filter_map(|p| match p {
@@ -149,10 +149,14 @@ fn describe(places: &[Place]) -> String {
         })
         .collect();
     let binds = places.iter().filter(|p| matches!(p, Place::Bind { .. })).count();
+    let on = match floor {
+        Floor::Host => "on the host's root",
+        Floor::Tmpfs => "on a tmpfs",
+    };
     if overlays.is_empty() {
-        format!("root: binds only ({} binds)", binds)
+        format!("root: binds only ({} binds), {}", binds, on)
     } else {
-        format!("root: overlays on {} ({} binds)", overlays.join(" "), binds)
+        format!("root: overlays on {} ({} binds), {}", overlays.join(" "), binds, on)
     }
 }
 
@@ -161,9 +165,72 @@ enum Fill {
     OverlayRefused { at: Vec<u8>, why: String, errno: i32 },
 }
 
-fn fill_root(base: &[u8], places: &[Place]) -> Result<(), Fill> {
+/// What the new root's top level is made on.
+#[derive(PartialEq, Clone, Copy)]
+enum Floor {
+    /// The host's own root, bound with its submounts in one mount(2): the plan's top level is the
+    /// host's but for directories it has too (overlaid or bound over) and the same links. Each
+    /// mount costs ~13 µs and the namespace's teardown unmounts it again, so this saves the
+    /// ~20 binds of the host's top-level entries (docs/run-modes.md, "What a launch costs").
+    Host,
+    /// A fresh tmpfs holding a mount point or a link for each top-level name: where the bundle
+    /// brings a name the host lacks, or a link or directory where the host has something else.
+    Tmpfs,
+}
+
+/// Mount the floor the plan needs on `base`. The host's root where the plan fits it and binding
+/// it works (a mount marked unbindable refuses), a tmpfs otherwise.
+fn lay_floor(base: &[u8], places: &[Place]) -> Result<Floor, String> {
+    if fits_host_root(places) {
+        let bound = sys::mount(Some(b"/"), base, None, sys::MS_BIND | sys::MS_REC, None);
+        timing::mark("bind the host's root (MS_REC)");
+        match bound {
+            Ok(()) => return Ok(Floor::Host),
+            Err(e) => debug(&format!("root: cannot bind / on {}: {}; a tmpfs instead", show(base), e)),
+        }
+    }
+    mount::tmpfs(base, "0755")?;
+    timing::mark("tmpfs on runtime/root");
+    Ok(Floor::Tmpfs)
+}
+
+/// Whether every top-level place is already the host's (its own entry, the same link) or lands
+/// on a host entry of its kind (a directory for an overlay, a directory or file for a bind).
+fn fits_host_root(places: &[Place]) -> bool {
+    places.iter().filter(|p| top_level_name(place_at(p)).is_some()).all(|place| match place {
+        Place::Bind { source, at, dir, .. } => {
+            source == at || matches!((sys::file_type(at, false), dir.unwrap_or_else(|| sys::file_type(source, true) == Ok(sys::S_IFDIR))), (Ok(sys::S_IFDIR), true) | (Ok(sys::S_IFREG), false))
+        }
+        Place::Symlink { link, at } => sys::readlink(at).is_ok_and(|text| &text == link),
+        Place::Overlay { at, .. } => sys::file_type(at, false) == Ok(sys::S_IFDIR),
+        Place::Dir { .. } => false,
+    })
+}
+
+fn place_at(place: &Place) -> &[u8] {
+    match place {
+        Place::Dir { at } | Place::Symlink { at, .. } | Place::Bind { at, .. } | Place::Overlay { at, .. } => at,
+    }
+}
+
+fn fill_root(base: &[u8], floor: Floor, places: &[Place]) -> Result<(), Fill> {
     let inside = |at: &[u8]| join(base, &strip_prefix(at, b"/").unwrap_or_else(|| at.to_vec()));
     for place in places {
+        let top_level = top_level_name(place_at(place)).is_some();
+        if floor == Floor::Host && top_level {
+            match place {
+                // The host's own entry or the same link: there already. /sys stays read-only.
+                Place::Bind { source, at, readonly, .. } if source == at => {
+                    if *readonly {
+                        mount::remount_readonly(&inside(at));
+                        timing::mark_with(|| format!("remount {} read-only", show(at)));
+                    }
+                    continue;
+                }
+                Place::Symlink { .. } => continue,
+                _ => {}
+            }
+        }
         match place {
             Place::Dir { at } => sys::create_dir_all(&inside(at)).map_err(|e| Fill::Failed(format!("cannot create {}: {}", show(at), e)))?,
             Place::Symlink { link, at } => {
@@ -174,13 +241,15 @@ fn fill_root(base: &[u8], places: &[Place]) -> Result<(), Fill> {
             Place::Bind { source, at, readonly, dir, .. } => {
                 // A mount point that cannot be made (the cwd under a read-only payload
                 // directory, a path behind a link) leaves that path as it is.
-                if let Err(e) = mount_point_for(base, at, source, *dir).and_then(|target| mount::bind(source, &target, *readonly)) {
+                let target = if floor == Floor::Host && top_level { Ok(inside(at)) } else { mount_point_for(base, at, source, *dir) };
+                if let Err(e) = target.and_then(|target| mount::bind(source, &target, *readonly)) {
                     debug(&e);
                 }
             }
             Place::Overlay { lowers, at } => {
                 // The plan overlays directories only (its first layer is one).
-                let target = match mount_point_for(base, at, &lowers[0], Some(true)) {
+                let target = if floor == Floor::Host && top_level { Ok(inside(at)) } else { mount_point_for(base, at, &lowers[0], Some(true)) };
+                let target = match target {
                     Ok(target) => target,
                     Err(e) => {
                         debug(&e);
