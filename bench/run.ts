@@ -205,7 +205,7 @@ function main(): void {
     '',
     'Each bundle holds true, jq and python3 (traced with `-c pass`); one bundle per run mode, built by the CLI. hyperfine',
     '(no shell, 30 warm-up runs) times all commands of a program in one run; medians first, then mean ± σ. Entries',
-    'start in sidebundle-launch (native/nolibc: no C library); the single file in the static glibc runner. `auto`',
+    'start in sidebundle-launch (native/nolibc: no C library), and so does the single file, which it heads. `auto`',
     'resolves to ns on this machine. The single file runs from its extraction cache (warmed first), through a symlink',
     'named after the entry. The binds row goes through `env` (SIDEBUNDLE_OVERLAY is read at run time); the',
     '"through env" row is what `env` alone adds. The exodus row runs the bundle exodus itself made of true and jq',
@@ -249,7 +249,7 @@ function main(): void {
     '| --- | --- |',
     `| sidebundle-launch (static, no C library) | ${(sizes.launcher / 1024).toFixed(0)} KiB |`,
     `| sidebundle-run (static glibc: single files, bwrap) | ${mib(sizes.runner)} |`,
-    `| single file (runner + DEFLATE) | ${mib(sizes.singleFile)} |`,
+    `| single file (launcher + runner + DEFLATE) | ${mib(sizes.singleFile)} |`,
     `| bundle directory (apparent size) | ${mib(sizes.bundleDir)} |`,
     `| tar.gz of the bundle directory | ${mib(sizes.tarGz)} |`,
   ].join('\n'), { results, phases: { overlay, binds }, probe: outside, sizes, exodus: ex, loadavg: { before: loadBefore, after: os.loadavg() } });

@@ -13,6 +13,7 @@ import { fmt, hyperfine, median, nowMs, writeResults } from './harness';
 const root = path.resolve(__dirname, '..');
 const cli = path.join(root, 'lib/cli/bin.js');
 const runner = path.resolve(root, '../native/prebuilt/sidebundle-run');
+const launcher = path.resolve(root, '../native/prebuilt/sidebundle-launch');
 const writerModule = path.join(root, 'lib/package/single-file.js');
 const ROUNDS = 3;
 /** The first run is short: more rounds for a steadier median on a shared machine. */
@@ -43,7 +44,7 @@ function interleaved(contenders: Record<string, () => Measured>, rounds: number)
   return Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, { ms: median(v.map((x) => x.ms)), cpuMs: median(v.map((x) => x.cpuMs)), rssMib: Math.max(...v.map((x) => x.rssKib)) / 1024, runs: v.map((x) => Math.round(x.ms)) }]));
 }
 
-const writer = (level: number) => `require(${JSON.stringify(writerModule)}).writeSingleFile(process.argv[1], process.argv[2], process.argv[3], { level: ${level} })`;
+const writer = (level: number) => `require(${JSON.stringify(writerModule)}).writeSingleFile(process.argv[1], process.argv[2], process.argv[3], { level: ${level}, launcher: ${JSON.stringify(launcher)} })`;
 
 function main(): void {
   const loadAtStart = os.loadavg().map((l) => l.toFixed(1)).join(' / ');
@@ -106,7 +107,7 @@ function main(): void {
     `| first run | single file (extract + node -e 0) | ${fmt(x.ms)} [${x.runs.join(', ')}] | ${ratio(x.ms, u.ms)} | ${fmt(x.cpuMs)} | ${x.rssMib.toFixed(0)} MiB |`,
     `| first run | tar -xzf | ${fmt(u.ms)} [${u.runs.join(', ')}] | 1.00× | ${fmt(u.cpuMs)} | ${u.rssMib.toFixed(0)} MiB |`,
     '',
-    `Sizes: single file ${mib(sizes.singleFile)} (runner stored as is), tar.gz ${mib(sizes.tarGz)}, directory ${mib(sizes.bundleDir)}.`,
+    `Sizes: single file ${mib(sizes.singleFile)} (launcher and runner stored as they are), tar.gz ${mib(sizes.tarGz)}, directory ${mib(sizes.bundleDir)}.`,
     '',
     '| zlib level | write time (one run) | single-file size |',
     '| --- | --- | --- |',

@@ -1,5 +1,5 @@
 // `sidebundle verify FILE.run`: a single-file bundle checked against the digest its trailer
-// carries (format 2, lib/package/single-file.ts and native/src/single.rs): the trailer's offsets
+// carries (format 3, lib/package/single-file.ts and native/src/single.rs): the trailer's offsets
 // must describe members and an index that fit the file, each member must inflate to the length
 // the index says, and the inflated record stream must hash to the trailer's sha256. Members are
 // inflated one at a time: memory stays at about one slice.
@@ -8,10 +8,8 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
 
 import { SidebundleError } from '../errors';
-import { MAGIC } from '../package/single-file';
+import { MAGIC, TRAILER } from '../package/single-file';
 import type { Finding } from './verify';
-
-const TRAILER = 64;
 
 export interface SingleFileReport {
   ok: boolean;
@@ -37,7 +35,7 @@ export function isSingleFile(file: string): boolean {
   try {
     fd = openSync(file, 'r');
     const { size } = fstatSync(fd);
-    return size >= TRAILER && readAt(fd, size - TRAILER, 16).equals(MAGIC);
+    return size >= TRAILER && readAt(fd, size - TRAILER + 8, 16).equals(MAGIC);
   } catch {
     return false;
   } finally {
@@ -50,16 +48,17 @@ export function verifySingleFile(file: string): SingleFileReport {
   try {
     const { size } = fstatSync(fd);
     const trailer = size >= TRAILER ? readAt(fd, size - TRAILER, TRAILER) : Buffer.alloc(0);
-    if (trailer.length < TRAILER || !trailer.subarray(0, 16).equals(MAGIC)) {
+    if (trailer.length < TRAILER || !trailer.subarray(8, 24).equals(MAGIC)) {
       throw new SidebundleError('INSPECT_NOT_A_BUNDLE', `${file} is not a single-file bundle (no ${MAGIC.toString('latin1')} trailer)`, { input: file, kind: 'input', hint: 'give a .run file written by --emit-single-file, or a bundle directory' });
     }
-    const membersAt = Number(trailer.readBigUInt64LE(16));
-    const indexAt = Number(trailer.readBigUInt64LE(24));
-    const digest = trailer.subarray(32).toString('hex');
+    const runnerAt = Number(trailer.readBigUInt64LE(0));
+    const membersAt = Number(trailer.readBigUInt64LE(24));
+    const indexAt = Number(trailer.readBigUInt64LE(32));
+    const digest = trailer.subarray(40).toString('hex');
     const report: SingleFileReport = { ok: false, file, digest, members: 0, problems: [] };
     const end = size - TRAILER;
-    if (!(membersAt <= indexAt && indexAt <= end && (end - indexAt) % 8 === 0)) {
-      report.problems.push({ path: file, why: `the trailer's offsets (members at ${membersAt}, index at ${indexAt}) do not fit a file of ${size} bytes` });
+    if (!(runnerAt < membersAt && membersAt <= indexAt && indexAt <= end && (end - indexAt) % 8 === 0)) {
+      report.problems.push({ path: file, why: `the trailer's offsets (runner at ${runnerAt}, members at ${membersAt}, index at ${indexAt}) do not fit a file of ${size} bytes` });
       return report;
     }
     const index = readAt(fd, indexAt, end - indexAt);

@@ -102,7 +102,7 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
 
     options.signal?.throwIfAborted();
     // The single file is made from the staged bundle (its records are relative paths).
-    const singleFile = staging.run && options.singleFile ? await stageSingleFile(staging.dir, options.singleFile.runner, staging.run) : undefined;
+    const singleFile = staging.run && options.singleFile ? await stageSingleFile(staging.dir, options.singleFile.runner, options.launcher?.path, staging.run) : undefined;
     options.signal?.throwIfAborted();
     publish(staging);
     // Removing the previous bundle unlinked the content-store inodes it shared with this one,
@@ -225,9 +225,9 @@ function byPath<T extends { path: string }>(a: T, b: T): number {
   return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
 }
 
-async function stageSingleFile(bundleDir: string, runner: string, run: { staged: string; final: string }): Promise<SingleFileResult> {
+async function stageSingleFile(bundleDir: string, runner: string, launcher: string | undefined, run: { staged: string; final: string }): Promise<SingleFileResult> {
   try {
-    return await writeSingleFile(bundleDir, runner, run.staged);
+    return await writeSingleFile(bundleDir, runner, run.staged, { launcher });
   } catch (error) {
     throw outputError(error, path.dirname(run.final), `cannot write the single file ${run.final}`);
   }

@@ -1,4 +1,4 @@
-// The record stream of a single-file bundle (format 2), produced in fixed-size slices so the
+// The record stream of a single-file bundle (format 3), produced in fixed-size slices so the
 // caller can compress each slice on its own while the next is read: no file is held whole.
 // The records are specified in docs/bundle-format.md; native/src/single/records.rs reads them.
 import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';

@@ -1,9 +1,12 @@
-// Single-file bundles: the static sidebundle-run with a published bundle appended, compressed.
-// Run, it extracts the bundle once into a cache keyed by the digest of its contents and starts
-// the entry from there in the same process (native/src/single.rs reads what this writes).
-// The format (members, index, trailer) is specified in docs/bundle-format.md.
+// Single-file bundles: sidebundle-launch, then the static sidebundle-run, then a published
+// bundle, compressed. Run, the launcher starts the entry from the bundle's extraction in this
+// user's cache (native/nolibc/src/single.rs); where there is none yet, it execs the runner, which
+// extracts the bundle once into a cache keyed by the digest of its contents and starts the entry
+// from there in the same process (native/src/single.rs). Without the launcher the file starts
+// with the runner, which does both. The format (members, index, trailer) is specified in
+// docs/bundle-format.md.
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, copyFileSync, fstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, fstatSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -11,7 +14,9 @@ import { runInNewContext } from 'node:vm';
 
 import { recordSlices, SLICE_BYTES } from './single-file-records';
 
-export const MAGIC = Buffer.from('SIDEBUNDLE-SFX-2', 'latin1');
+export const MAGIC = Buffer.from('SIDEBUNDLE-SFX-3', 'latin1');
+/** The runner's offset (u64), then the magic, the members' and the index's offsets and the digest. */
+export const TRAILER = 72;
 // zlib and v8 are required on first use: a bundle without a single file (most) never loads them
 // (zlib alone is ~7 ms of a command's start-up here).
 let deflater: ((data: Buffer, options: import('node:zlib').ZlibOptions) => Promise<Buffer>) | undefined;
@@ -37,6 +42,8 @@ export interface SingleFileOptions {
   /** Slices being compressed at once (each holds about two slices of memory). */
   concurrency?: number;
   sliceBytes?: number;
+  /** sidebundle-launch, to head the file (warm starts without the runner's C library start-up). */
+  launcher?: string;
 }
 
 /** A full garbage collection, if this V8 lets us ask for one. Every member leaves about a slice
@@ -61,7 +68,7 @@ function writeAll(fd: number, bytes: Buffer, position: number): void {
 /** Compresses the bundle's record slices on libuv's thread pool, at most `concurrency` at a
  * time, and appends the members to `fd` in order from `position`. Slices are reused once
  * compressed, so memory stays flat. Returns the index and where it ends. */
-async function writeMembers(fd: number, position: number, bundleDir: string, stats: { bytes: number }, options: Required<SingleFileOptions>, hash: ReturnType<typeof createHash>) {
+async function writeMembers(fd: number, position: number, bundleDir: string, stats: { bytes: number }, options: Required<Omit<SingleFileOptions, 'launcher'>>, hash: ReturnType<typeof createHash>) {
   const index: number[] = [];
   const inFlight: Array<{ member: Promise<Buffer>; slice: Buffer }> = [];
   const free: Buffer[] = [];
@@ -94,7 +101,7 @@ async function writeMembers(fd: number, position: number, bundleDir: string, sta
 
 /** Write `target` (atomically: a temporary sibling renamed into place). */
 export async function writeSingleFile(bundleDir: string, runner: string, target: string, opts: SingleFileOptions = {}): Promise<SingleFileResult> {
-  const options: Required<SingleFileOptions> = {
+  const options: Required<Omit<SingleFileOptions, 'launcher'>> = {
     level: opts.level ?? DEFAULT_LEVEL,
     concurrency: opts.concurrency ?? Math.max(2, os.availableParallelism()),
     sliceBytes: opts.sliceBytes ?? SLICE_BYTES,
@@ -104,25 +111,28 @@ export async function writeSingleFile(bundleDir: string, runner: string, target:
   const stats = { bytes: 0 };
   let fd: number | undefined;
   try {
-    copyFileSync(runner, tmp);
+    copyFileSync(opts.launcher ?? runner, tmp);
     fd = openSync(tmp, 'r+');
+    const runnerAt = opts.launcher === undefined ? 0 : fstatSync(fd).size;
+    if (opts.launcher !== undefined) writeAll(fd, readFileSync(runner), runnerAt);
     const stub = fstatSync(fd).size;
     const { index, end } = await writeMembers(fd, stub, bundleDir, stats, options, hash);
     const table = Buffer.alloc(index.length * 4);
     index.forEach((n, i) => table.writeUInt32LE(n, i * 4));
     writeAll(fd, table, end);
     const digest = hash.digest();
-    const trailer = Buffer.alloc(64);
-    MAGIC.copy(trailer, 0);
-    trailer.writeBigUInt64LE(BigInt(stub), 16);
-    trailer.writeBigUInt64LE(BigInt(end), 24);
-    digest.copy(trailer, 32);
+    const trailer = Buffer.alloc(TRAILER);
+    trailer.writeBigUInt64LE(BigInt(runnerAt), 0);
+    MAGIC.copy(trailer, 8);
+    trailer.writeBigUInt64LE(BigInt(stub), 24);
+    trailer.writeBigUInt64LE(BigInt(end), 32);
+    digest.copy(trailer, 40);
     writeAll(fd, trailer, end + table.length);
     closeSync(fd);
     fd = undefined;
     chmodSync(tmp, 0o755);
     renameSync(tmp, target);
-    return { path: target, digest: digest.toString('hex'), size: end + table.length + 64, bundleBytes: stats.bytes };
+    return { path: target, digest: digest.toString('hex'), size: end + table.length + TRAILER, bundleBytes: stats.bytes };
   } catch (error) {
     if (fd !== undefined) closeSync(fd);
     rmSync(tmp, { force: true });

@@ -1,6 +1,9 @@
-//! Single-file bundles: sidebundle-run with a whole bundle appended.
+//! Single-file bundles: sidebundle-launch, this runner and a whole bundle, in one file.
 //!
-//! The format (written by lib/package/single-file.ts) is specified in docs/bundle-format.md.
+//! The format (written by lib/package/single-file.ts) is specified in docs/bundle-format.md. The
+//! launcher at its head starts warm runs from the cache itself (native/nolibc/src/single.rs,
+//! which mirrors the checks below, reading only) and execs this runner, from a memfd, for the
+//! rest: the first run, SIDEBUNDLE_VERIFY=1, bwrap, a cache to make or refuse.
 //! Extraction streams (single/stream.rs): a few members in memory at a time, inflated ahead on
 //! worker threads and handed out in order, files written as their records arrive, modification
 //! times kept (Python's __pycache__ stays valid). The bundle is extracted once into
@@ -21,6 +24,7 @@
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Component, Path, PathBuf};
 
@@ -29,11 +33,14 @@ use crate::sha256::{hex, Sha256};
 mod records;
 mod stream;
 
-pub const MAGIC: &[u8; 16] = b"SIDEBUNDLE-SFX-2";
+pub const MAGIC: &[u8; 16] = sidebundle_nolibc::single::MAGIC;
 /// Every format's magic starts so: an older or newer file is named as such, not run as a plain
 /// launcher.
 const MAGIC_FAMILY: &[u8; 15] = b"SIDEBUNDLE-SFX-";
-const TRAILER: u64 = 64;
+/// Where every format's magic starts, from the end of the file.
+const MAGIC_AT: u64 = 64;
+/// Format 3's trailer: the runner's offset (which this runner does not need), then the magic.
+const TRAILER: u64 = sidebundle_nolibc::single::TRAILER;
 const STAMP: &str = ".sidebundle-extracted";
 
 pub struct Embedded {
@@ -47,7 +54,16 @@ pub struct Embedded {
 
 /// The bundle appended to this executable, if any.
 pub fn embedded() -> Result<Option<Embedded>, String> {
-    let exe = std::fs::read_link("/proc/self/exe").map_err(|e| format!("cannot find this executable: {}", e))?;
+    let mut exe = std::fs::read_link("/proc/self/exe").map_err(|e| format!("cannot find this executable: {}", e))?;
+    // Started by the launcher heading a single file (format 3), from a copy in a memfd: the
+    // launcher names the file. Removed before anything starts, so the program never sees it.
+    if exe.as_os_str().as_bytes().starts_with(b"/memfd:") {
+        let var = OsStr::from_bytes(sidebundle_nolibc::single::PATH_VAR);
+        if let Some(file) = std::env::var_os(var) {
+            std::env::remove_var(var);
+            exe = PathBuf::from(file);
+        }
+    }
     let mut file = match File::open(&exe) {
         Ok(f) => f,
         Err(_) => return Ok(None),
@@ -57,7 +73,7 @@ pub fn embedded() -> Result<Option<Embedded>, String> {
         return Ok(None);
     }
     let mut trailer = [0u8; 64];
-    if file.seek(SeekFrom::Start(size - TRAILER)).is_err() || file.read_exact(&mut trailer).is_err() {
+    if file.seek(SeekFrom::Start(size - MAGIC_AT)).is_err() || file.read_exact(&mut trailer).is_err() {
         return Ok(None);
     }
     if &trailer[..16] != MAGIC {
@@ -73,7 +89,7 @@ pub fn embedded() -> Result<Option<Embedded>, String> {
     }
     let offset = u64::from_le_bytes(trailer[16..24].try_into().unwrap());
     let index = u64::from_le_bytes(trailer[24..32].try_into().unwrap());
-    let end = size - TRAILER;
+    let end = size.saturating_sub(TRAILER);
     if offset > index || index > end {
         return Err(format!("{} is a damaged single-file bundle (its trailer points past the end); rebuild it", exe.display()));
     }

@@ -1,4 +1,4 @@
-// Single files, format 2, on the host: extraction keeps every file's mtime (so Python's
+// Single files, format 3, on the host: extraction keeps every file's mtime (so Python's
 // __pycache__ stays valid and a warm run writes nothing), a damaged or crafted stream is refused
 // at the end with nothing kept and nothing written outside, an older format asks for a rebuild,
 // and writing and extracting ~1 GiB of incompressible data stays within 100 MiB of RSS on each
@@ -86,7 +86,7 @@ describe('a single-file python3 (trace: import json)', () => {
   });
 });
 
-/** A format-2 single file of `records` as given (one member per `slice` bytes), the way
+/** A format-3 single file of `records` as given (one member per `slice` bytes), the way
  * lib/package/single-file.ts lays it out: for streams the writer would never make. */
 function craft(records: Buffer, target: string, slice = 1 << 20, alter: (member: Buffer, i: number) => Buffer = (m) => m): void {
   const members: Buffer[] = [];
@@ -99,12 +99,13 @@ function craft(records: Buffer, target: string, slice = 1 << 20, alter: (member:
   const stub = readFileSync(runner);
   const table = Buffer.alloc(index.length * 4);
   index.forEach((n, i) => table.writeUInt32LE(n, i * 4));
-  const trailer = Buffer.alloc(64);
-  trailer.write('SIDEBUNDLE-SFX-2', 0, 'latin1');
+  // Runner offset 0: the file starts with the runner (no launcher ahead of it).
+  const trailer = Buffer.alloc(72);
+  trailer.write('SIDEBUNDLE-SFX-3', 8, 'latin1');
   const membersEnd = stub.length + members.reduce((n, m) => n + m.length, 0);
-  trailer.writeBigUInt64LE(BigInt(stub.length), 16);
-  trailer.writeBigUInt64LE(BigInt(membersEnd), 24);
-  createHash('sha256').update(records).digest().copy(trailer, 32);
+  trailer.writeBigUInt64LE(BigInt(stub.length), 24);
+  trailer.writeBigUInt64LE(BigInt(membersEnd), 32);
+  createHash('sha256').update(records).digest().copy(trailer, 40);
   writeFileSync(target, Buffer.concat([stub, ...members, table, trailer]), { mode: 0o755 });
 }
 
@@ -217,7 +218,7 @@ describe('damaged and foreign single files', () => {
     craft(record('d', 'a', Buffer.alloc(0)), file);
     const bytes = readFileSync(file);
     // The last index entry's uncompressed length, just before the trailer.
-    bytes.writeUInt32LE(bytes.readUInt32LE(bytes.length - 68) + 1, bytes.length - 68);
+    bytes.writeUInt32LE(bytes.readUInt32LE(bytes.length - 76) + 1, bytes.length - 76);
     writeFileSync(file, bytes);
     expect(runIn(file)).toMatchObject({ status: 126, stderr: expect.stringMatching(/is damaged \(member 0 holds \d+ bytes, the index says \d+\)/), cache: [] });
   });
@@ -228,7 +229,7 @@ describe('damaged and foreign single files', () => {
     const fd = openSync(file, 'r+');
     writeSync(fd, Buffer.from('SIDEBUNDLE-SFX-1'), 0, 16, statSync(file).size - 64);
     closeSync(fd);
-    expect(runIn(file)).toMatchObject({ status: 126, stderr: expect.stringMatching(/v1\.run is a single-file bundle of another format \(SIDEBUNDLE-SFX-1\) than this runner reads \(SIDEBUNDLE-SFX-2\); rebuild it/), cache: [] });
+    expect(runIn(file)).toMatchObject({ status: 126, stderr: expect.stringMatching(/v1\.run is a single-file bundle of another format \(SIDEBUNDLE-SFX-1\) than this runner reads \(SIDEBUNDLE-SFX-3\); rebuild it/), cache: [] });
   });
 });
 

@@ -2,6 +2,7 @@
 // libc there), runs both entries (by first argument and by argv[0]); two cold first runs at
 // once share one extraction; a damaged cache is extracted again; a damaged file is refused.
 // A lone entry gets its arguments exactly, and a host-mode bundle runs from its single file.
+// The launcher heads the file: warm runs start from the cache without the runner.
 // (Whom the cache trusts: single-file-cache.spec.ts.)
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -154,4 +155,28 @@ describe('one entry: the argv printer', () => {
     const failing = runPrinter([file], { EXIT_WITH: '7' });
     expect(failing.status).toBe(7);
   });
+
+});
+
+test('the launcher heads the file: a first run goes through the runner, a warm one starts from the cache alone, in every mode', () => {
+  const launcher = readFileSync(path.join(__dirname, '../../native/prebuilt/sidebundle-launch'));
+  expect(readFileSync(single).subarray(0, launcher.length).equals(launcher)).toBe(true);
+  const timedCache = path.join(dir, 'timed-cache');
+  mkdirSync(timedCache, { mode: 0o700 });
+  const timed = (argv: string[], env: Record<string, string> = {}) => runOnHost([single, ...argv], { input: JQ_INPUT, env: { SIDEBUNDLE_CACHE_DIR: timedCache, SIDEBUNDLE_DEBUG: 'timing', ...env } });
+  const cold = timed(['jq', '-c', '.a | sort']);
+  expect({ status: cold.status, stdout: cold.stdout }).toEqual({ status: 0, stdout: nativeJq() });
+  expect(cold.stderr).toMatch(/copy the runner into a memfd[\s\S]*extract the single file/);
+  for (const mode of ['ns', 'host', 'auto', 'bwrap']) {
+    const warm = timed(['jq', '-c', '.a | sort'], { SIDEBUNDLE_RUN_MODE: mode });
+    expect({ mode, status: warm.status, stdout: warm.stdout }).toEqual({ mode, status: 0, stdout: nativeJq() });
+    // bwrap needs the runner's threads: the launcher finds the copy, then hands over to the runner
+    // (which extracts nothing again).
+    const path_ = { mode, memfd: /copy the runner into a memfd/.test(warm.stderr), cache: /find its extraction in the cache/.test(warm.stderr), extracted: /extract the single file/.test(warm.stderr) };
+    expect(path_).toEqual({ mode, memfd: mode === 'bwrap', cache: true, extracted: false });
+  }
+  // SIDEBUNDLE_VERIFY=1 is the runner's (every file checked against the manifest); the path the
+  // launcher hands it is not left in the program's environment.
+  const verified = timed(['python3', '-c', "import os; print(os.environ.get('SIDEBUNDLE_SINGLE_FILE'))"], { SIDEBUNDLE_VERIFY: '1' });
+  expect({ status: verified.status, stdout: verified.stdout, memfd: /copy the runner into a memfd/.test(verified.stderr) }).toEqual({ status: 0, stdout: 'None\n', memfd: true });
 });

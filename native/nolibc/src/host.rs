@@ -10,6 +10,7 @@ use crate::entry::Spec;
 use crate::path::show;
 
 /// An environment as execve takes it: `KEY=VALUE` entries.
+#[derive(Clone)]
 pub struct Env(pub Vec<Vec<u8>>);
 
 impl Env {

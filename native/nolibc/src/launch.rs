@@ -49,8 +49,17 @@ pub type Bwrap<'a> = &'a dyn Fn(&Request, Env) -> Infallible;
 /// kernel executed (AT_EXECFN), for a caller whose argv[0] is another name (`exec -a`,
 /// execl(path, "name")): what a shell script launcher gets as $0.
 pub fn run_invoked(args: &[Vec<u8>], execfn: Option<&[u8]>, env: Env, bwrap: Bwrap) -> ! {
-    let exe = sys::readlink(b"/proc/self/exe").unwrap_or_else(|e| die(&format!("cannot find the launcher: /proc/self/exe: {} (is /proc mounted?)", e), 127));
-    let bundle = path::parent(&exe).and_then(|runtime| path::parent(&runtime)).unwrap_or_default();
+    run_invoked_from(&this_executable(), args, execfn, env, bwrap)
+}
+
+/// This process's executable (/proc/self/exe), or the end of the launch.
+pub fn this_executable() -> Vec<u8> {
+    sys::readlink(b"/proc/self/exe").unwrap_or_else(|e| die(&format!("cannot find the launcher: /proc/self/exe: {} (is /proc mounted?)", e), 127))
+}
+
+/// run_invoked, for the launcher `exe` (`BUNDLE/runtime/sidebundle-launch`).
+pub fn run_invoked_from(exe: &[u8], args: &[Vec<u8>], execfn: Option<&[u8]>, env: Env, bwrap: Bwrap) -> ! {
+    let bundle = path::parent(exe).and_then(|runtime| path::parent(&runtime)).unwrap_or_default();
     let invoked = args.first().cloned().unwrap_or_default();
     let found = entry::entry_name(&bundle, &invoked, env.get(b"PATH")).or_else(|| execfn.and_then(|at| entry::entry_name(&bundle, at, None)));
     let name = found.unwrap_or_else(|| {

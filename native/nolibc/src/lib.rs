@@ -18,5 +18,6 @@ pub mod path;
 pub mod plan;
 pub mod report;
 pub mod root;
+pub mod single;
 pub mod sys;
 pub mod timing;

@@ -59,7 +59,10 @@ const SYS_READ: usize = 0;
 const SYS_WRITE: usize = 1;
 const SYS_OPEN: usize = 2;
 const SYS_CLOSE: usize = 3;
+const SYS_FSTAT: usize = 5;
 const SYS_POLL: usize = 7;
+const SYS_PREAD64: usize = 17;
+const SYS_SENDFILE: usize = 40;
 const SYS_MMAP: usize = 9;
 const SYS_EXECVE: usize = 59;
 const SYS_FCNTL: usize = 72;
@@ -80,6 +83,8 @@ const SYS_UMOUNT2: usize = 166;
 const SYS_GETDENTS64: usize = 217;
 const SYS_CLOCK_GETTIME: usize = 228;
 const SYS_UNSHARE: usize = 272;
+const SYS_MEMFD_CREATE: usize = 319;
+const SYS_EXECVEAT: usize = 322;
 
 /// # Safety
 /// The arguments must be valid for system call `n`.
@@ -411,6 +416,88 @@ pub const S_IFLNK: u32 = 0o120000;
 const AT_FDCWD: isize = -100;
 const AT_SYMLINK_NOFOLLOW: usize = 0x100;
 
+/// What a single file's warm start asks of a path: its whole mode, owner and size.
+#[derive(Clone, Copy)]
+pub struct Meta {
+    pub mode: u32,
+    pub uid: u32,
+    pub size: u64,
+}
+
+impl Meta {
+    pub fn kind(&self) -> u32 {
+        self.mode & S_IFMT
+    }
+}
+
+fn meta(st: &Stat) -> Meta {
+    Meta { mode: st.mode, uid: st.uid, size: st.rest[1] }
+}
+
+/// lstat(2).
+pub fn lstat(path: &[u8]) -> Result<Meta, Errno> {
+    let c = c_string(path)?;
+    // SAFETY: all-zero is a valid `Stat`.
+    let mut st: Stat = unsafe { core::mem::zeroed() };
+    // SAFETY: a NUL-terminated path and a `struct stat` of the kernel's layout.
+    check(unsafe { syscall(SYS_NEWFSTATAT, AT_FDCWD as usize, c.as_ptr() as usize, &mut st as *mut Stat as usize, AT_SYMLINK_NOFOLLOW, 0, 0) })?;
+    Ok(meta(&st))
+}
+
+/// fstat(2).
+pub fn fstat(fd: i32) -> Result<Meta, Errno> {
+    // SAFETY: all-zero is a valid `Stat`.
+    let mut st: Stat = unsafe { core::mem::zeroed() };
+    // SAFETY: a `struct stat` of the kernel's layout.
+    check(unsafe { syscall(SYS_FSTAT, fd as usize, &mut st as *mut Stat as usize, 0, 0, 0, 0) })?;
+    Ok(meta(&st))
+}
+
+/// pread(2) until `buf` is full (or the file ends: Ok(false)).
+pub fn pread_exact(fd: i32, buf: &mut [u8], mut offset: u64) -> Result<bool, Errno> {
+    let mut at = 0;
+    while at < buf.len() {
+        // SAFETY: reading into the rest of a buffer we own.
+        match check(unsafe { syscall(SYS_PREAD64, fd as usize, buf[at..].as_mut_ptr() as usize, buf.len() - at, offset as usize, 0, 0) }) {
+            Ok(0) => return Ok(false),
+            Ok(n) => {
+                at += n;
+                offset += n as u64;
+            }
+            Err(Errno(EINTR)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(true)
+}
+
+pub const MFD_CLOEXEC: usize = 1;
+/// Executable (Linux 6.3+; older kernels refuse the flag, and every memfd is executable there).
+pub const MFD_EXEC: usize = 0x10;
+
+/// memfd_create(2).
+pub fn memfd_create(name: &[u8], flags: usize) -> Result<i32, Errno> {
+    path_call(SYS_MEMFD_CREATE, name, flags, 0).map(|fd| fd as i32)
+}
+
+/// `len` bytes of `from` at `offset` appended to `to` (sendfile(2), in the kernel).
+pub fn send_range(to: i32, from: i32, mut offset: u64, mut len: u64) -> Result<(), Errno> {
+    while len > 0 {
+        let mut at = offset as i64;
+        // SAFETY: an offset the call updates; descriptors this process owns.
+        match check(unsafe { syscall(SYS_SENDFILE, to as usize, from as usize, &mut at as *mut i64 as usize, len.min(1 << 30) as usize, 0, 0) }) {
+            Ok(0) => return Err(Errno(EIO)),
+            Ok(n) => {
+                offset += n as u64;
+                len -= n as u64;
+            }
+            Err(Errno(EINTR)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// The file type bits of `path` (`follow`: through a final link, as stat(2); else lstat(2)).
 pub fn file_type(path: &[u8], follow: bool) -> Result<u32, Errno> {
     let c = c_string(path)?;
@@ -434,6 +521,19 @@ pub fn canonicalize(path: &[u8]) -> Result<Vec<u8>, Errno> {
     let result = readlink(&link[..at]);
     close(fd);
     result
+}
+
+const AT_EMPTY_PATH: usize = 0x1000;
+
+/// execveat(2) of the open file `fd` itself (AT_EMPTY_PATH); returns only with the error.
+pub fn execve_fd(fd: i32, argv: &[Vec<u8>], env: &[Vec<u8>]) -> Errno {
+    let owned = |list: &[Vec<u8>]| -> Result<Vec<Vec<u8>>, Errno> { list.iter().map(|a| c_string(a)).collect() };
+    let (Ok(argv), Ok(env)) = (owned(argv), owned(env)) else { return Errno(EINVAL) };
+    let pointers = |list: &[Vec<u8>]| -> Vec<*const u8> { list.iter().map(|a| a.as_ptr()).chain(core::iter::once(core::ptr::null())).collect() };
+    let (argv_p, env_p) = (pointers(&argv), pointers(&env));
+    // SAFETY: an empty NUL-terminated path, NUL-terminated strings and NULL-terminated arrays.
+    let ret = unsafe { syscall(SYS_EXECVEAT, fd as usize, b"\0".as_ptr() as usize, argv_p.as_ptr() as usize, env_p.as_ptr() as usize, AT_EMPTY_PATH, 0) };
+    check(ret).err().unwrap_or(Errno(EINVAL))
 }
 
 /// execve(2); returns only with the error.

@@ -1,4 +1,4 @@
-//! The records of a format-2 single file as one byte stream (BufRead). Members are independent
+//! The records of a format-3 single file as one byte stream (BufRead). Members are independent
 //! DEFLATE streams, so worker threads (one per CPU, at most MAX_WORKERS) inflate the next few
 //! while this thread hashes and hands out the current one, in order. Memory stays bounded
 //! whatever the bundle's size: the members in flight never promise more than IN_FLIGHT bytes

@@ -22,7 +22,7 @@ use sidebundle_nolibc::host::Env;
 use sidebundle_nolibc::launch::{self, Request};
 use sidebundle_nolibc::path::{self, join};
 use sidebundle_nolibc::report::die;
-use sidebundle_nolibc::{report, sys};
+use sidebundle_nolibc::{report, single, sys};
 
 #[cfg(not(test))]
 mod rt {
@@ -216,5 +216,13 @@ fn main(args: Vec<Vec<u8>>, env: Vec<Vec<u8>>, execfn: Option<Vec<u8>>) -> ! {
         }
         die(&format!("run mode bwrap cannot start: cannot run {}: {}", String::from_utf8_lossy(&runner), error), 126)
     };
-    launch::run_invoked(&args, execfn.as_deref(), env, &bwrap)
+    let exe = launch::this_executable();
+    // A bundle's entries run runtime/sidebundle-launch; a file by any other name may be a
+    // single-file bundle that this launcher heads (a launcher copied out of its bundle is not).
+    if path::file_name(&exe) != Some(b"sidebundle-launch") {
+        if let Some(single) = single::open(&exe) {
+            single::start(single, &exe, &args, env)
+        }
+    }
+    launch::run_invoked_from(&exe, &args, execfn.as_deref(), env, &bwrap)
 }

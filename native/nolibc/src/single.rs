@@ -1,0 +1,254 @@
+//! A single-file bundle's start (format 3, docs/bundle-format.md): the file is sidebundle-launch,
+//! then the static runner, then the compressed bundle. The launcher runs first. Warm, when this
+//! user's cache already holds the bundle extracted and stamped, it starts the entry from there
+//! itself, with no C library start-up. Otherwise it execs the runner, copied from the file into a
+//! memfd: the runner extracts (or re-checks, with SIDEBUNDLE_VERIFY=1) and then starts the entry.
+//!
+//! The warm path only reads. Where the cache's rules are not plainly met it leaves the decision
+//! to the runner (native/src/single.rs, whose checks these mirror): a candidate cache directory
+//! that is missing (the runner makes it), one that is not safe, SIDEBUNDLE_VERIFY, an entry it
+//! cannot pick, bwrap. So the runner stays the one place that extracts, creates directories,
+//! and says what is wrong.
+
+use alloc::format;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::convert::Infallible;
+
+use crate::host::Env;
+use crate::launch::{self, Request};
+use crate::path::{file_name, join, show};
+use crate::report::die;
+use crate::{sys, timing};
+
+/// The format this launcher heads: its magic sits 64 bytes from the end, as every format's did.
+pub const MAGIC: &[u8; 16] = b"SIDEBUNDLE-SFX-3";
+const FAMILY: &[u8] = b"SIDEBUNDLE-SFX-";
+/// runner offset u64 | magic (16) | members offset u64 | index offset u64 | sha256 (32).
+pub const TRAILER: u64 = 72;
+const STAMP: &[u8] = b".sidebundle-extracted";
+/// The runner learns the single file's path from this (its /proc/self/exe is the memfd).
+pub const PATH_VAR: &[u8] = b"SIDEBUNDLE_SINGLE_FILE";
+
+pub struct Single {
+    fd: i32,
+    runner: u64,
+    runner_len: u64,
+    digest: Vec<u8>,
+}
+
+/// The single-file bundle `exe` is, None when it carries none (a launcher copied out of its
+/// bundle's runtime/, which finds its bundle from argv[0] as ever).
+pub fn open(exe: &[u8]) -> Option<Single> {
+    let fd = sys::open(exe, sys::O_RDONLY | sys::O_CLOEXEC).ok()?;
+    let size = sys::fstat(fd).map(|m| m.size).unwrap_or(0);
+    let mut trailer = [0u8; TRAILER as usize];
+    if size < TRAILER || !sys::pread_exact(fd, &mut trailer, size - TRAILER).unwrap_or(false) {
+        sys::close(fd);
+        return None;
+    }
+    let (magic, word) = (&trailer[8..24], |at: usize| u64::from_le_bytes(trailer[at..at + 8].try_into().unwrap()));
+    if magic != MAGIC {
+        sys::close(fd);
+        if magic.starts_with(FAMILY) {
+            die(&format!("{} is a single-file bundle of another format ({}) than its launcher reads ({}); rebuild it with this sidebundle", show(exe), show(magic), show(MAGIC)), 126);
+        }
+        return None;
+    }
+    let (runner, members) = (word(0), word(24));
+    if runner >= members || members > size {
+        die(&format!("{} is a damaged single-file bundle (its trailer points past the end); rebuild it", show(exe)), 126);
+    }
+    Some(Single { fd, runner, runner_len: members - runner, digest: hex(&trailer[40..72]) })
+}
+
+fn hex(bytes: &[u8]) -> Vec<u8> {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    bytes.iter().flat_map(|b| [DIGITS[(b >> 4) as usize], DIGITS[(b & 15) as usize]]).collect()
+}
+
+/// Start the bundle `single` (the file `exe`) as `args` asks: from the cache when it is there,
+/// else through the runner.
+pub fn start(single: Single, exe: &[u8], args: &[Vec<u8>], env: Env) -> ! {
+    timing::mark("read the single file's trailer");
+    let Some((dir, name, rest)) = warm(&single, args, &env) else { cold(&single, exe, args, &env) };
+    timing::mark("find its extraction in the cache");
+    let launcher = join(&join(&dir, b"bin"), &name);
+    // A host-mode bundle made where the launcher was not built has sh scripts for launchers.
+    if sys::lstat(&launcher).is_ok_and(|m| m.kind() == sys::S_IFREG) {
+        let mut argv = vec![launcher.clone()];
+        argv.extend(rest);
+        let error = sys::execve(&launcher, &argv, &env.0);
+        die(&format!("cannot run {}: {}", show(&launcher), error), 126);
+    }
+    let argv0 = match args.first() {
+        Some(a) if file_name(a) == Some(name.as_slice()) => a.clone(),
+        _ => name.clone(),
+    };
+    // bwrap needs the runner (threads, signal handlers): it starts the entry in-process.
+    let bwrap = |_: &Request, _: Env| -> Infallible { cold(&single, exe, args, &env) };
+    launch::run_entry(&dir, &name, &argv0, &rest, env.clone(), &bwrap)
+}
+
+/// Exec the runner out of the single file (a memfd holding a copy), with the caller's arguments.
+fn cold(single: &Single, exe: &[u8], args: &[Vec<u8>], env: &Env) -> ! {
+    let fail = |what: &str, error: sys::Errno| -> ! {
+        die(&format!("cannot start the runner of {} ({}: {}); nothing was run", show(exe), what, error), 126)
+    };
+    let memfd = match sys::memfd_create(b"sidebundle-run", sys::MFD_CLOEXEC | sys::MFD_EXEC) {
+        Err(sys::Errno(sys::EINVAL)) => sys::memfd_create(b"sidebundle-run", sys::MFD_CLOEXEC),
+        other => other,
+    }
+    .unwrap_or_else(|e| fail("memfd_create", e));
+    sys::send_range(memfd, single.fd, single.runner, single.runner_len).unwrap_or_else(|e| fail("copying it into a memfd", e));
+    let mut env = env.clone();
+    env.set(PATH_VAR, exe);
+    timing::flush("copy the runner into a memfd");
+    let error = sys::execve_fd(memfd, args, &env.0);
+    fail("execveat of its memfd (is vm.memfd_noexec 2?)", error)
+}
+
+/// The extraction to run from, the entry and its arguments; None where the runner must decide.
+fn warm(single: &Single, args: &[Vec<u8>], env: &Env) -> Option<(Vec<u8>, Vec<u8>, Vec<Vec<u8>>)> {
+    if env.get(b"SIDEBUNDLE_VERIFY").is_some_and(|v| !v.is_empty() && v != b"0") {
+        return None;
+    }
+    let uid = sys::getuid();
+    let dir = join(&cache_dir(env, uid)?, &single.digest);
+    if !installed(&dir, &single.digest, uid) {
+        return None;
+    }
+    let (name, rest) = pick_entry(&dir, args)?;
+    Some((dir, name, rest))
+}
+
+fn nonempty<'a>(env: &'a Env, key: &[u8]) -> Option<&'a [u8]> {
+    env.get(key).filter(|v| !v.is_empty())
+}
+
+/// Why a candidate cache directory cannot be used as it is.
+enum Unfit {
+    /// Something on the way does not exist: the runner makes it (and chooses this candidate).
+    Missing,
+    /// Not safe: the runner passes over it, or refuses to run.
+    Unsafe,
+}
+
+/// The runner's cache_dir: SIDEBUNDLE_CACHE_DIR, else the first safe of $XDG_CACHE_HOME and
+/// ~/.cache, else ${TMPDIR:-/tmp}/sidebundle-UID; each under sidebundle/single.
+fn cache_dir(env: &Env, uid: u32) -> Option<Vec<u8>> {
+    if let Some(dir) = nonempty(env, b"SIDEBUNDLE_CACHE_DIR") {
+        return private_dir(dir, uid).ok();
+    }
+    let xdg = nonempty(env, b"XDG_CACHE_HOME").map(|d| join(d, b"sidebundle/single"));
+    let home = nonempty(env, b"HOME").filter(|h| sys::file_type(h, true) == Ok(sys::S_IFDIR)).map(|h| join(h, b".cache/sidebundle/single"));
+    for candidate in [xdg, home].into_iter().flatten() {
+        match private_dir(&candidate, uid) {
+            Ok(dir) => return Some(dir),
+            Err(Unfit::Missing) => return None,
+            Err(Unfit::Unsafe) => {}
+        }
+    }
+    let tmp = nonempty(env, b"TMPDIR").filter(|d| d.starts_with(b"/")).unwrap_or(b"/tmp");
+    private_dir(&join(tmp, format!("sidebundle-{}/single", uid).as_bytes()), uid).ok()
+}
+
+enum Step {
+    Name(Vec<u8>),
+    Up,
+}
+
+/// The steps of a path, last first (a stack).
+fn steps(path: &[u8]) -> Vec<Step> {
+    let mut out: Vec<Step> = path
+        .split(|&b| b == b'/')
+        .filter(|part| !part.is_empty() && *part != b".")
+        .map(|part| if part == b".." { Step::Up } else { Step::Name(part.to_vec()) })
+        .collect();
+    out.reverse();
+    out
+}
+
+/// The runner's private_dir, reading only: `path` is a directory this user owns that no one else
+/// can write, and only root or this user can change a directory above it (or it is sticky);
+/// links on the way are followed where root or this user owns them. Its path, links resolved.
+fn private_dir(path: &[u8], uid: u32) -> Result<Vec<u8>, Unfit> {
+    let absolute = if path.starts_with(b"/") { path.to_vec() } else { join(&sys::getcwd().ok_or(Unfit::Unsafe)?, path) };
+    let mut todo = steps(&absolute);
+    let mut at: Vec<u8> = b"/".to_vec();
+    check_above(&lstat(&at)?, uid)?;
+    let mut links = 0;
+    while let Some(step) = todo.pop() {
+        let name = match step {
+            Step::Up => {
+                at = crate::path::parent(&at).unwrap_or_else(|| b"/".to_vec());
+                continue;
+            }
+            Step::Name(name) => name,
+        };
+        let next = join(&at, &name);
+        let meta = lstat(&next)?;
+        if meta.kind() == sys::S_IFLNK {
+            links += 1;
+            if todo.is_empty() || (meta.uid != 0 && meta.uid != uid) || links > 40 {
+                return Err(Unfit::Unsafe);
+            }
+            let target = sys::readlink(&next).map_err(|_| Unfit::Unsafe)?;
+            if target.starts_with(b"/") {
+                at = b"/".to_vec();
+            }
+            todo.extend(steps(&target));
+            continue;
+        }
+        if meta.kind() != sys::S_IFDIR {
+            return Err(Unfit::Unsafe);
+        }
+        if !todo.is_empty() {
+            check_above(&meta, uid)?;
+        }
+        at = next;
+    }
+    let meta = lstat(&at)?;
+    if meta.uid != uid || meta.mode & 0o022 != 0 {
+        return Err(Unfit::Unsafe);
+    }
+    Ok(at)
+}
+
+fn lstat(path: &[u8]) -> Result<sys::Meta, Unfit> {
+    sys::lstat(path).map_err(|e| if e == sys::Errno(sys::ENOENT) { Unfit::Missing } else { Unfit::Unsafe })
+}
+
+fn check_above(meta: &sys::Meta, uid: u32) -> Result<(), Unfit> {
+    if (meta.uid != 0 && meta.uid != uid) || (meta.mode & 0o022 != 0 && meta.mode & 0o1000 == 0) {
+        return Err(Unfit::Unsafe);
+    }
+    Ok(())
+}
+
+/// The runner's `installed`: a directory of this user's that no one else can write, holding its
+/// completion stamp (a regular file of this user's) naming this digest.
+fn installed(dir: &[u8], digest: &[u8], uid: u32) -> bool {
+    let ours = sys::lstat(dir).is_ok_and(|m| m.kind() == sys::S_IFDIR && m.uid == uid && m.mode & 0o022 == 0);
+    let stamp = join(dir, STAMP);
+    ours && sys::lstat(&stamp).is_ok_and(|m| m.kind() == sys::S_IFREG && m.uid == uid) && sys::read_file(&stamp).is_ok_and(|s| s.trim_ascii() == digest)
+}
+
+/// The runner's pick_entry: the lone entry; else the one named by argv[0], else by the first
+/// argument. None when neither names one (the runner says which there are).
+fn pick_entry(dir: &[u8], args: &[Vec<u8>]) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
+    let mut entries: Vec<Vec<u8>> = sys::read_dir(&join(dir, b"bin")).ok()?.into_iter().map(|(name, _)| name).collect();
+    entries.sort();
+    let rest = args.get(1..).unwrap_or_default();
+    if entries.len() == 1 {
+        return Some((entries.remove(0), rest.to_vec()));
+    }
+    let invoked = args.first().and_then(|a| file_name(a)).unwrap_or_default();
+    if entries.iter().any(|e| e.as_slice() == invoked) {
+        return Some((invoked.to_vec(), rest.to_vec()));
+    }
+    match rest.first() {
+        Some(first) if entries.contains(first) => Some((first.clone(), rest[1..].to_vec())),
+        _ => None,
+    }
+}
