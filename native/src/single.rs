@@ -25,6 +25,7 @@ use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::ffi::OsStrExt;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Component, Path, PathBuf};
 
@@ -44,7 +45,10 @@ const TRAILER: u64 = sidebundle_nolibc::single::TRAILER;
 const STAMP: &str = ".sidebundle-extracted";
 
 pub struct Embedded {
+    /// The path it was run as, for messages.
     exe: PathBuf,
+    /// The file itself, open; read through /proc/self/fd/N (never its path again).
+    file: File,
     /// Where the members start, where the index starts, where the trailer starts.
     offset: u64,
     index: u64,
@@ -54,19 +58,20 @@ pub struct Embedded {
 
 /// The bundle appended to this executable, if any.
 pub fn embedded() -> Result<Option<Embedded>, String> {
-    let mut exe = std::fs::read_link("/proc/self/exe").map_err(|e| format!("cannot find this executable: {}", e))?;
-    // Started by the launcher heading a single file (format 3), from a copy in a memfd: the
-    // launcher names the file. Removed before anything starts, so the program never sees it.
-    if exe.as_os_str().as_bytes().starts_with(b"/memfd:") {
-        let var = OsStr::from_bytes(sidebundle_nolibc::single::PATH_VAR);
-        if let Some(file) = std::env::var_os(var) {
-            std::env::remove_var(var);
-            exe = PathBuf::from(file);
+    let var = OsStr::from_bytes(sidebundle_nolibc::single::PATH_VAR);
+    let handed = std::env::var_os(var);
+    // Removed before anything starts, so the program never sees it.
+    std::env::remove_var(var);
+    let this = File::open("/proc/self/exe").map_err(|e| format!("cannot open this executable: /proc/self/exe: {} (is /proc mounted?)", e))?;
+    // Started by the launcher heading a single file (format 3) from a copy (a memfd, or an
+    // unlinked file where memfds may not run): the launcher hands over the file it checked.
+    let from_copy = this.metadata().is_ok_and(|m| m.nlink() == 0);
+    let (mut file, exe) = match handed.filter(|_| from_copy) {
+        Some(handed) => {
+            drop(this);
+            take_handed(&handed)?
         }
-    }
-    let mut file = match File::open(&exe) {
-        Ok(f) => f,
-        Err(_) => return Ok(None),
+        None => (this, std::fs::read_link("/proc/self/exe").map_err(|e| format!("cannot find this executable: {}", e))?),
     };
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     if size < TRAILER {
@@ -90,10 +95,25 @@ pub fn embedded() -> Result<Option<Embedded>, String> {
     let offset = u64::from_le_bytes(trailer[16..24].try_into().unwrap());
     let index = u64::from_le_bytes(trailer[24..32].try_into().unwrap());
     let end = size.saturating_sub(TRAILER);
-    if offset > index || index > end {
-        return Err(format!("{} is a damaged single-file bundle (its trailer points past the end); rebuild it", exe.display()));
+    if offset > index || index > end || (end - index) % 8 != 0 {
+        return Err(format!("{} is a damaged single-file bundle (its trailer does not describe its contents); rebuild it", exe.display()));
     }
-    Ok(Some(Embedded { exe, offset, index, end, digest: trailer[32..64].try_into().unwrap() }))
+    Ok(Some(Embedded { exe, file, offset, index, end, digest: trailer[32..64].try_into().unwrap() }))
+}
+
+/// The single file the launcher handed over (`FD:PATH`): reopened through /proc (close-on-exec,
+/// as every descriptor of the runner's), the inherited descriptor closed.
+fn take_handed(handed: &OsStr) -> Result<(File, PathBuf), String> {
+    let bytes = handed.as_bytes();
+    let colon = bytes.iter().position(|&b| b == b':').unwrap_or(bytes.len());
+    let fd: i32 = std::str::from_utf8(&bytes[..colon]).ok().and_then(|n| n.parse().ok()).filter(|&fd| fd > 2).ok_or_else(|| {
+        format!("{}={} does not name an open single file (FD:PATH); it is for the launcher of a single-file bundle alone", OsStr::from_bytes(sidebundle_nolibc::single::PATH_VAR).to_string_lossy(), handed.to_string_lossy())
+    })?;
+    let exe = PathBuf::from(OsStr::from_bytes(bytes.get(colon + 1..).unwrap_or_default()));
+    let file = File::open(format!("/proc/self/fd/{}", fd)).map_err(|e| format!("cannot read the single file {} (descriptor {}): {}", exe.display(), fd, e));
+    // SAFETY: the descriptor was inherited for this runner alone; nothing else here holds it.
+    unsafe { crate::sys::close(fd) };
+    Ok((file?, exe))
 }
 
 fn nonempty_var(key: &str) -> Option<OsString> {
@@ -146,7 +166,10 @@ fn steps(path: &Path) -> Vec<Step> {
 /// or this user owns them (only they could change where they point). Returns the path with the
 /// links resolved.
 fn private_dir(path: &Path, uid: u32) -> Result<PathBuf, String> {
-    let absolute = std::env::current_dir().map_err(|e| format!("cannot find the working directory: {}", e))?.join(path);
+    let absolute = match path.is_absolute() {
+        true => path.to_path_buf(),
+        false => std::env::current_dir().map_err(|e| format!("cannot find the working directory: {}", e))?.join(path),
+    };
     let mut todo = steps(&absolute);
     let mut at = PathBuf::from("/");
     check_above(&at, &lstat(&at)?, uid)?;
@@ -308,7 +331,7 @@ fn pick_entry(dir: &Path, args: &[OsString]) -> Result<(OsString, Vec<OsString>)
 /// `cache` is private_dir's: it exists and is this user's.
 fn extract(embedded: &Embedded, cache: &Path, dir: &Path, digest: &str, replace: bool, uid: u32) -> Result<(), String> {
     let damaged = |why: String| format!("{} is damaged ({}); rebuild or download it again", embedded.exe.display(), why);
-    let mut members = stream::Members::open(&embedded.exe, embedded.offset, embedded.index, embedded.end).map_err(damaged)?;
+    let mut members = stream::Members::open(Path::new(&format!("/proc/self/fd/{}", embedded.file.as_raw_fd())), embedded.offset, embedded.index, embedded.end).map_err(damaged)?;
     // SAFETY: getpid has no preconditions.
     let pid = unsafe { crate::sys::getpid() };
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);

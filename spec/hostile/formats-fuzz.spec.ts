@@ -144,23 +144,29 @@ test('the single-file runner: 60 damaged .run files fail cleanly (no crash, no h
   const dir = tempDir('sb-sfxfuzz-');
   createBundle(['--name', 'one', '--out-dir', path.join(dir, 'out'), '--no-cache', '--emit-single-file', '--from-host', '/bin/echo']);
   const original = readFileSync(path.join(dir, 'out', 'one.run'));
-  // Only what was appended to the runner is fuzzed: a damaged ELF header or a runner cut short
-  // fails in the kernel's loader (SIGSEGV), before any code of ours runs. The static runner's
-  // file ends with its section header table.
-  const elfEnd = Number(original.readBigUInt64LE(0x28)) + original.readUInt16LE(0x3a) * original.readUInt16LE(0x3c);
-  const tail = original.subarray(elfEnd);
+  // Only what follows the two programs (the launcher, then the runner the trailer's first word
+  // points at) is fuzzed: a damaged ELF header or a program cut short fails in the kernel's loader
+  // (SIGSEGV), before any code of ours runs. A static program's file ends with its section
+  // header table.
+  const elfEnd = (at: number) => at + Number(original.readBigUInt64LE(at + 0x28)) + original.readUInt16LE(at + 0x3a) * original.readUInt16LE(at + 0x3c);
+  const runner = Number(original.readBigUInt64LE(original.length - 72));
+  expect(runner).toBe(elfEnd(0));
+  const programsEnd = elfEnd(runner);
+  const tail = original.subarray(programsEnd);
   const magic = tail.lastIndexOf('SIDEBUNDLE-SFX-');
-  expect(magic).toBeGreaterThan(0);
-  // The trailer's fields (offsets, lengths, digest) and the start of the stream.
+  expect(magic).toBe(tail.length - 64);
+  // The trailer's fields (the runner's, members' and index's offsets, the digest) and the start
+  // of the stream.
   const fields: Field[] = [
-    ...[0, 8, 16, 24, 32, 40, 48, 56].map((at) => ({ name: `trailer+${at}`, offset: magic + 16 + at, size: 8 as const })),
+    { name: 'trailer-runner', offset: magic - 8, size: 8 as const },
+    ...[0, 8, 16, 24, 32, 40].map((at) => ({ name: `trailer+${at}`, offset: magic + 16 + at, size: 8 as const })),
     ...[0, 4, 8, 64].map((at) => ({ name: `stream+${at}`, offset: at, size: 4 as const })),
   ];
   const random = seededRandom(0x5f);
   const counts = { ok: 0, refused: 0 };
   for (let i = 0; i < cases(60); i++) {
     const mutations = randomMutations(random, tail, fields, 2);
-    const damaged = Buffer.concat([original.subarray(0, elfEnd), applyMutations(tail, mutations)]);
+    const damaged = Buffer.concat([original.subarray(0, programsEnd), applyMutations(tail, mutations)]);
     const file = path.join(dir, `case-${i}.run`);
     writeFileSync(file, damaged, { mode: 0o755 });
     const cache = path.join(dir, `cache-${i}`);

@@ -3,7 +3,7 @@
 // reason, and the directories made are private (0700). Straight on the host, as root (handing
 // directories to another uid needs chown), with exactly the environment each test gives.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { createBundle } from '../helpers/cli';
@@ -169,5 +169,55 @@ asRoot('the single-file cache', () => {
     const tmp = freshDir();
     expect(run({ TMPDIR: tmp })).toEqual({ status: 0, stdout: printed(path.join(tmp, 'sidebundle-0/single', digest)), stderr: '' });
     expect([lstatSync(path.join(tmp, 'sidebundle-0')).mode & 0o7777, lstatSync(path.join(tmp, 'sidebundle-0/single')).mode & 0o7777]).toEqual([0o700, 0o700]);
+  });
+
+  test('another user whose HOME cannot hold a cache (HOME=/): the copy lands in $TMPDIR, and the next run starts from it warm', () => {
+    // The file and the way to it readable by that user; a sticky temporary directory.
+    const shared = freshDir();
+    chmodSync(dir, 0o755);
+    chmodSync(shared, 0o755);
+    const file = path.join(shared, 'printer');
+    copyFileSync(single, file);
+    chmodSync(file, 0o755);
+    const tmp = freshDir();
+    chmodSync(tmp, 0o1777);
+    const asOther = () => {
+      const r = spawnSync('setpriv', [`--reuid=${OTHER}`, `--regid=${OTHER}`, '--clear-groups', file, 'a b', 'c'], {
+        encoding: 'utf8',
+        env: { PATH: '/usr/bin:/bin', HOME: '/', TMPDIR: tmp, SIDEBUNDLE_DEBUG: 'timing' },
+        cwd: '/',
+      });
+      return { status: r.status, stdout: r.stdout, runner: /copy the runner into a memfd/.test(r.stderr), warm: /find its extraction in the cache/.test(r.stderr) };
+    };
+    const copy = path.join(tmp, `sidebundle-${OTHER}/single`, digest);
+    expect(asOther()).toEqual({ status: 0, stdout: printed(copy), runner: true, warm: false });
+    expect(lstatSync(copy).uid).toBe(OTHER);
+    // The launcher passes over /.cache as the runner did (it cannot be made), not waiting for it.
+    expect(asOther()).toEqual({ status: 0, stdout: printed(copy), runner: false, warm: true });
+    expect(existsSync('/.cache/sidebundle')).toBe(false);
+  });
+
+  const memfdNoexec = existsSync('/proc/sys/vm/memfd_noexec') ? test : test.skip;
+  memfdNoexec('where memfds may not run (vm.memfd_noexec=2): the runner starts from an unlinked file in $TMPDIR; where that is noexec too, nothing runs and both reasons are given', () => {
+    // The sysctl is per PID namespace: set in a new one, it binds only the program started there.
+    const tmp = freshDir();
+    const cache = freshDir();
+    const inNamespace = (script: string) => {
+      const r = spawnSync('unshare', ['--pid', '--mount', '--fork', 'sh', '-c', `echo 2 > /proc/sys/vm/memfd_noexec && ${script}`, 'sh', single, 'a b', 'c'], {
+        encoding: 'utf8',
+        env: { PATH: '/usr/bin:/bin', SIDEBUNDLE_CACHE_DIR: cache, TMPDIR: tmp, SIDEBUNDLE_DEBUG: 'timing' },
+        cwd: '/',
+      });
+      return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    };
+    const started = inNamespace('"$@"');
+    expect({ status: started.status, stdout: started.stdout }).toEqual({ status: 0, stdout: printed(path.join(cache, digest)) });
+    expect(started.stderr).toContain('copy the runner into an unlinked file');
+    expect(readdirSync(tmp)).toEqual([]);
+    const refused = inNamespace(`mount -t tmpfs -o noexec none ${tmp} && rm -rf ${cache}/* && "$@"`);
+    expect({ status: refused.status, stdout: refused.stdout }).toEqual({ status: 126, stdout: '' });
+    expect(refused.stderr).toContain(`cannot start the runner of ${single}: from a memfd: Permission denied`);
+    expect(refused.stderr).toContain(`from an unlinked file in ${tmp}: Permission denied`);
+    expect(refused.stderr).toContain('nothing was run. Set TMPDIR to a directory of yours where programs may run');
   });
 });

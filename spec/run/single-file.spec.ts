@@ -179,4 +179,11 @@ test('the launcher heads the file: a first run goes through the runner, a warm o
   // launcher hands it is not left in the program's environment.
   const verified = timed(['python3', '-c', "import os; print(os.environ.get('SIDEBUNDLE_SINGLE_FILE'))"], { SIDEBUNDLE_VERIFY: '1' });
   expect({ status: verified.status, stdout: verified.stdout, memfd: /copy the runner into a memfd/.test(verified.stderr) }).toEqual({ status: 0, stdout: 'None\n', memfd: true });
+  // Any name will do, even the runtime's own; a variable the caller set does not redirect the
+  // runner to another file (it reads the file the launcher checked, through the descriptor).
+  const renamed = path.join(dir, 'sidebundle-run');
+  copyFileSync(single, renamed);
+  const other = timed(['jq', '-c', '.a | sort'], { SIDEBUNDLE_VERIFY: '1', SIDEBUNDLE_SINGLE_FILE: `3:${path.join(dir, 'nothing')}` });
+  const byName = runOnHost([renamed, 'jq', '-c', '.a | sort'], { input: JQ_INPUT, env: { SIDEBUNDLE_CACHE_DIR: timedCache, SIDEBUNDLE_VERIFY: '1', SIDEBUNDLE_SINGLE_FILE: '3:/etc/passwd' } });
+  expect([other, byName].map((r) => ({ status: r.status, stdout: r.stdout }))).toEqual([0, 0].map((status) => ({ status, stdout: nativeJq() })));
 });

@@ -27,7 +27,9 @@ const FAMILY: &[u8] = b"SIDEBUNDLE-SFX-";
 /// runner offset u64 | magic (16) | members offset u64 | index offset u64 | sha256 (32).
 pub const TRAILER: u64 = 72;
 const STAMP: &[u8] = b".sidebundle-extracted";
-/// The runner learns the single file's path from this (its /proc/self/exe is the memfd).
+/// The runner, started from a copy (its /proc/self/exe a memfd or an unlinked file), learns of
+/// the single file from this: `FD:PATH`, the descriptor it inherits open on the file the
+/// launcher checked (never opened again by name) and the path it was run as, for messages.
 pub const PATH_VAR: &[u8] = b"SIDEBUNDLE_SINGLE_FILE";
 
 pub struct Single {
@@ -37,10 +39,12 @@ pub struct Single {
     digest: Vec<u8>,
 }
 
-/// The single-file bundle `exe` is, None when it carries none (a launcher copied out of its
-/// bundle's runtime/, which finds its bundle from argv[0] as ever).
+/// The single-file bundle this process runs (`exe`, its path, names it in messages), None when
+/// it carries none (a launcher copied out of its bundle's runtime/, which finds its bundle from
+/// argv[0] as ever). Opened through /proc/self/exe: the very file the kernel runs, whatever its
+/// path names by now.
 pub fn open(exe: &[u8]) -> Option<Single> {
-    let fd = sys::open(exe, sys::O_RDONLY | sys::O_CLOEXEC).ok()?;
+    let fd = sys::open(b"/proc/self/exe", sys::O_RDONLY | sys::O_CLOEXEC).ok()?;
     let size = sys::fstat(fd).map(|m| m.size).unwrap_or(0);
     let mut trailer = [0u8; TRAILER as usize];
     if size < TRAILER || !sys::pread_exact(fd, &mut trailer, size - TRAILER).unwrap_or(false) {
@@ -55,9 +59,10 @@ pub fn open(exe: &[u8]) -> Option<Single> {
         }
         return None;
     }
-    let (runner, members) = (word(0), word(24));
-    if runner >= members || members > size {
-        die(&format!("{} is a damaged single-file bundle (its trailer points past the end); rebuild it", show(exe)), 126);
+    // The runner's own checks (native/src/single/stream.rs), and the runner ahead of the members.
+    let (runner, members, index, end) = (word(0), word(24), word(32), size - TRAILER);
+    if runner >= members || members > index || index > end || (end - index) % 8 != 0 {
+        die(&format!("{} is a damaged single-file bundle (its trailer does not describe its contents); rebuild it", show(exe)), 126);
     }
     Some(Single { fd, runner, runner_len: members - runner, digest: hex(&trailer[40..72]) })
 }
@@ -90,22 +95,87 @@ pub fn start(single: Single, exe: &[u8], args: &[Vec<u8>], env: Env) -> ! {
     launch::run_entry(&dir, &name, &argv0, &rest, env.clone(), &bwrap)
 }
 
-/// Exec the runner out of the single file (a memfd holding a copy), with the caller's arguments.
+/// Exec the runner out of the single file, copied into a memfd; where executing one is refused
+/// (vm.memfd_noexec=2), into an unlinked file of its own in $TMPDIR or /tmp.
 fn cold(single: &Single, exe: &[u8], args: &[Vec<u8>], env: &Env) -> ! {
-    let fail = |what: &str, error: sys::Errno| -> ! {
-        die(&format!("cannot start the runner of {} ({}: {}); nothing was run", show(exe), what, error), 126)
+    let mut env = env.clone();
+    let mut handle = crate::path::decimal(single.fd as u64);
+    handle.push(b':');
+    handle.extend_from_slice(exe);
+    env.set(PATH_VAR, &handle);
+    if let Err(e) = sys::keep_on_exec(single.fd) {
+        die(&format!("cannot start the runner of {} (fcntl: {}); nothing was run", show(exe), e), 126);
+    }
+    let copy = |fd: Result<i32, sys::Errno>| -> Result<i32, sys::Errno> {
+        let fd = fd?;
+        sys::send_range(fd, single.fd, single.runner, single.runner_len)?;
+        Ok(fd)
     };
+    if !runner_fits(single) {
+        die(&format!("{} is a damaged single-file bundle (the runner in it is cut short); nothing was run. Rebuild or download it again", show(exe)), 126);
+    }
     let memfd = match sys::memfd_create(b"sidebundle-run", sys::MFD_CLOEXEC | sys::MFD_EXEC) {
         Err(sys::Errno(sys::EINVAL)) => sys::memfd_create(b"sidebundle-run", sys::MFD_CLOEXEC),
         other => other,
-    }
-    .unwrap_or_else(|e| fail("memfd_create", e));
-    sys::send_range(memfd, single.fd, single.runner, single.runner_len).unwrap_or_else(|e| fail("copying it into a memfd", e));
-    let mut env = env.clone();
-    env.set(PATH_VAR, exe);
+    };
+    let memfd = copy(memfd);
     timing::flush("copy the runner into a memfd");
-    let error = sys::execve_fd(memfd, args, &env.0);
-    fail("execveat of its memfd (is vm.memfd_noexec 2?)", error)
+    let in_memory = match memfd {
+        Ok(fd) => sys::execve_fd(fd, args, &env.0),
+        Err(e) => e,
+    };
+    // Refused for another reason than a policy (a damaged runner, say): no second try.
+    if !matches!(in_memory, sys::Errno(sys::EACCES | sys::EPERM)) {
+        die(&format!("cannot start the runner of {} from a memfd: {}; nothing was run", show(exe), in_memory), 126);
+    }
+    let tmp = nonempty(&env, b"TMPDIR").filter(|d| d.starts_with(b"/")).unwrap_or(b"/tmp").to_vec();
+    let on_disk = match copy(sys::open_mode(&tmp, sys::O_TMPFILE | sys::O_RDWR | sys::O_CLOEXEC, 0o700)) {
+        // Executing a file open for writing is refused (ETXTBSY): reopened read-only first.
+        Ok(fd) => {
+            timing::flush("copy the runner into an unlinked file");
+            let reopened = sys::open(&sys::fd_path(fd), sys::O_RDONLY | sys::O_CLOEXEC);
+            sys::close(fd);
+            match reopened {
+                Ok(fd) => sys::execve_fd(fd, args, &env.0),
+                Err(e) => e,
+            }
+        }
+        Err(e) => e,
+    };
+    die(
+        &format!(
+            "cannot start the runner of {}: from a memfd: {} (as where vm.memfd_noexec is 2); from an unlinked file in {}: {} (as on a file system mounted noexec); nothing was run. Set TMPDIR to a directory of yours where programs may run",
+            show(exe),
+            in_memory,
+            show(&tmp),
+            on_disk
+        ),
+        126,
+    )
+}
+
+/// The runner's ELF header, program headers and every segment it loads lie within its extent.
+/// A copy cut short (a damaged trailer) would otherwise fail in the kernel past exec's point of
+/// no return: a SIGSEGV, not an error.
+fn runner_fits(single: &Single) -> bool {
+    const PT_LOAD: u32 = 1;
+    let word = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
+    let half = |b: &[u8], at: usize| u16::from_le_bytes(b[at..at + 2].try_into().unwrap()) as u64;
+    let mut header = [0u8; 64];
+    if single.runner_len < 64 || !sys::pread_exact(single.fd, &mut header, single.runner).unwrap_or(false) || &header[..5] != b"\x7fELF\x02" {
+        return false;
+    }
+    let (at, size, count) = (word(&header, 0x20), half(&header, 0x36), half(&header, 0x38));
+    if size < 56 || count > 256 || at.checked_add(size * count).is_none_or(|end| end > single.runner_len) {
+        return false;
+    }
+    let mut table = vec![0u8; (size * count) as usize];
+    if !sys::pread_exact(single.fd, &mut table, single.runner + at).unwrap_or(false) {
+        return false;
+    }
+    table.chunks(size as usize).all(|ph| {
+        u32::from_le_bytes(ph[..4].try_into().unwrap()) != PT_LOAD || word(ph, 8).checked_add(word(ph, 32)).is_some_and(|end| end <= single.runner_len)
+    })
 }
 
 /// The extraction to run from, the entry and its arguments; None where the runner must decide.
@@ -128,7 +198,9 @@ fn nonempty<'a>(env: &'a Env, key: &[u8]) -> Option<&'a [u8]> {
 
 /// Why a candidate cache directory cannot be used as it is.
 enum Unfit {
-    /// Something on the way does not exist: the runner makes it (and chooses this candidate).
+    /// Something on the way does not exist, in a directory this process may write: the runner
+    /// makes it (and chooses this candidate). Where it could not, the candidate is Unsafe: the
+    /// runner passes over it, and so must the warm start, or it would never find the copy.
     Missing,
     /// Not safe: the runner passes over it, or refuses to run.
     Unsafe,
@@ -187,7 +259,10 @@ fn private_dir(path: &[u8], uid: u32) -> Result<Vec<u8>, Unfit> {
             Step::Name(name) => name,
         };
         let next = join(&at, &name);
-        let meta = lstat(&next)?;
+        let meta = match lstat(&next) {
+            Err(Unfit::Missing) if !sys::can_write_dir(&at) => return Err(Unfit::Unsafe),
+            other => other?,
+        };
         if meta.kind() == sys::S_IFLNK {
             links += 1;
             if todo.is_empty() || (meta.uid != 0 && meta.uid != uid) || links > 40 {

@@ -9,6 +9,7 @@ use core::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Errno(pub i32);
 
+pub const EPERM: i32 = 1;
 pub const ENOENT: i32 = 2;
 pub const EINTR: i32 = 4;
 pub const EIO: i32 = 5;
@@ -85,6 +86,7 @@ const SYS_CLOCK_GETTIME: usize = 228;
 const SYS_UNSHARE: usize = 272;
 const SYS_MEMFD_CREATE: usize = 319;
 const SYS_EXECVEAT: usize = 322;
+const SYS_FACCESSAT: usize = 269;
 
 /// # Safety
 /// The arguments must be valid for system call `n`.
@@ -124,6 +126,8 @@ pub const O_TRUNC: usize = 0o1000;
 pub const O_DIRECTORY: usize = 0o200000;
 pub const O_CLOEXEC: usize = 0o2000000;
 pub const O_PATH: usize = 0o10000000;
+/// An unnamed file in the directory opened (with O_DIRECTORY's bit, as the kernel defines it).
+pub const O_TMPFILE: usize = 0o20200000;
 
 pub fn open(path: &[u8], flags: usize) -> Result<i32, Errno> {
     open_mode(path, flags, 0)
@@ -498,6 +502,29 @@ pub fn send_range(to: i32, from: i32, mut offset: u64, mut len: u64) -> Result<(
     Ok(())
 }
 
+/// This process may create entries in the directory `path` (faccessat(2) with W_OK | X_OK; a
+/// read-only file system refuses too).
+pub fn can_write_dir(path: &[u8]) -> bool {
+    const W_OK_X_OK: usize = 2 | 1;
+    let Ok(c) = c_string(path) else { return false };
+    // SAFETY: a NUL-terminated path.
+    check(unsafe { syscall(SYS_FACCESSAT, AT_FDCWD as usize, c.as_ptr() as usize, W_OK_X_OK, 0, 0, 0) }).is_ok()
+}
+
+/// Let `fd` be inherited across execve (clear FD_CLOEXEC).
+pub fn keep_on_exec(fd: i32) -> Result<(), Errno> {
+    const F_SETFD: usize = 2;
+    // SAFETY: fcntl on a descriptor; no pointers.
+    check(unsafe { syscall(SYS_FCNTL, fd as usize, F_SETFD, 0, 0, 0, 0) }).map(|_| ())
+}
+
+/// The path /proc/self/fd/N that reopens the file open as `fd`.
+pub fn fd_path(fd: i32) -> Vec<u8> {
+    let mut link = b"/proc/self/fd/".to_vec();
+    link.extend_from_slice(&crate::path::decimal(fd as u64));
+    link
+}
+
 /// The file type bits of `path` (`follow`: through a final link, as stat(2); else lstat(2)).
 pub fn file_type(path: &[u8], follow: bool) -> Result<u32, Errno> {
     let c = c_string(path)?;
@@ -513,12 +540,7 @@ pub fn file_type(path: &[u8], follow: bool) -> Result<u32, Errno> {
 /// opened with O_PATH, then /proc/self/fd/N read back.
 pub fn canonicalize(path: &[u8]) -> Result<Vec<u8>, Errno> {
     let fd = open(path, O_PATH | O_CLOEXEC)?;
-    let mut link = *b"/proc/self/fd/\0\0\0\0\0\0\0\0\0\0\0";
-    let mut at = 14;
-    let digits = crate::path::decimal(fd as u64);
-    link[at..at + digits.len()].copy_from_slice(&digits);
-    at += digits.len();
-    let result = readlink(&link[..at]);
+    let result = readlink(&fd_path(fd));
     close(fd);
     result
 }

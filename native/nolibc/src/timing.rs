@@ -60,8 +60,11 @@ pub fn mark_with(what: impl FnOnce() -> String) {
     }
 }
 
-/// Print the phases (each with its own duration and the time since the first mark) and forget
-/// them.
+/// Stands for the phases printed already: their end, for the next phase's duration.
+const PRINTED: &str = "";
+
+/// Print the phases not printed yet (each with its own duration and the time since the first
+/// mark): before an exec that may fail, which later phases follow.
 pub fn flush(last: &str) {
     if !enabled() {
         return;
@@ -72,10 +75,13 @@ pub fn flush(last: &str) {
         let mut out = String::new();
         let mut before = start;
         for (what, at) in marks.iter().skip(1) {
-            out.push_str(&format!("sidebundle: timing {:>8.3} ms {:>8.3} ms  {}\n", (at - before) as f64 / 1e6, (at - start) as f64 / 1e6, what));
+            if what != PRINTED {
+                out.push_str(&format!("sidebundle: timing {:>8.3} ms {:>8.3} ms  {}\n", (at - before) as f64 / 1e6, (at - start) as f64 / 1e6, what));
+            }
             before = *at;
         }
-        marks.clear();
+        marks.truncate(1);
+        marks.push((PRINTED.into(), before));
         out
     });
     sys::write_all(2, out.as_bytes());

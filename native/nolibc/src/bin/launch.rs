@@ -202,6 +202,15 @@ fn main(args: Vec<Vec<u8>>, env: Vec<Vec<u8>>, execfn: Option<Vec<u8>>) -> ! {
     if !sys::open_closed_stdio() {
         sys::exit(134);
     }
+    let exe = launch::this_executable();
+    // A bundle's entries run runtime/sidebundle-launch; a file by any other name may be a
+    // single-file bundle that this launcher heads (a launcher copied out of its bundle is not),
+    // whatever it is called.
+    if path::file_name(&exe) != Some(b"sidebundle-launch") {
+        if let Some(single) = single::open(&exe) {
+            single::start(single, &exe, &args, env)
+        }
+    }
     let invoked = args.first().cloned().unwrap_or_default();
     if matches!(path::file_name(&invoked), Some(b"sidebundle-launch" | b"sidebundle-run" | b".sidebundle-run")) {
         die("sidebundle-launch starts a bundle's entries: run bin/NAME of the bundle instead", 2);
@@ -216,13 +225,5 @@ fn main(args: Vec<Vec<u8>>, env: Vec<Vec<u8>>, execfn: Option<Vec<u8>>) -> ! {
         }
         die(&format!("run mode bwrap cannot start: cannot run {}: {}", String::from_utf8_lossy(&runner), error), 126)
     };
-    let exe = launch::this_executable();
-    // A bundle's entries run runtime/sidebundle-launch; a file by any other name may be a
-    // single-file bundle that this launcher heads (a launcher copied out of its bundle is not).
-    if path::file_name(&exe) != Some(b"sidebundle-launch") {
-        if let Some(single) = single::open(&exe) {
-            single::start(single, &exe, &args, env)
-        }
-    }
     launch::run_invoked_from(&exe, &args, execfn.as_deref(), env, &bwrap)
 }
