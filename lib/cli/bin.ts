@@ -31,14 +31,16 @@ import * as path from 'node:path';
 import * as vm from 'node:vm';
 
 import { restoreExtraCaCerts } from '../util/extra-ca-certs';
+import { version } from '../version';
+import { writeToFd } from './write-fd';
 
 const BUNDLE = path.join(__dirname, 'main.bundle.js');
 /** The line scripts/bundle-cli.js puts after the shebang: the sha256 of the rest of the bundle. */
 const DIGEST_LINE = /^\/\/ sha256 ([0-9a-f]{64})$/m;
 /** Caches kept per command (this build's and the last few others'). */
 const KEEP = 4;
-/** Commands whose modules are few (--version loads five): cheaper than reading the bundle. */
-const LIGHT = new Set(['-V', '--version', '-h', '--help', 'help']);
+/** Commands whose modules are few (--help loads five): cheaper than reading the bundle. */
+const LIGHT = new Set(['-h', '--help', 'help']);
 const debug = (process.env.SIDEBUNDLE_DEBUG ?? '').split(',').includes('code-cache');
 
 interface Cli {
@@ -240,5 +242,11 @@ function bundleFor(argv: string[]): Bundle | undefined {
 
 restoreExtraCaCerts();
 const argv = process.argv.slice(2);
+// --version is one read of package.json, answered here (main.js answers it the same way for
+// those who run it): main.js and its modules would cost more than the answer.
+if (argv[0] === '--version' || argv[0] === '-V') {
+  writeToFd(1, `${version()}\n`);
+  process.exit(0);
+}
 const bundle = bundleFor(argv);
 (bundle === undefined ? (require('./main') as Cli) : load(bundle, argv)).run(argv);

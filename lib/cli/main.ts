@@ -6,7 +6,8 @@
 // checks what `--version` and `resolve` load; bench/startup.ts times them.
 import { SidebundleError, fromSystemError, isSidebundleError } from '../errors';
 import { LOG_LEVELS, type LogLevel } from '../model/options';
-import { Reporter, writeToFd } from './reporter';
+import { Reporter } from './reporter';
+import { writeToFd } from './write-fd';
 
 type ReporterFor = (level: string | undefined, json: boolean) => Reporter;
 

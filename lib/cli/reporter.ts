@@ -6,30 +6,10 @@
 // Results go to fd 1 by writeSync, and process.stderr is touched only to say something there:
 // the first use of either stream loads Node's stream (and, for a pipe or a terminal, net)
 // modules, 3 to 5 ms of CPU a command that prints one answer does not need.
-import { writeSync } from 'node:fs';
 import { styleText } from 'node:util';
 
 import { LOG_LEVELS, type LogLevel } from '../model/options';
-
-/**
- * Write all of `text` to `fd` (1 or 2), synchronously as process.stdout writes to a file, pipe
- * or terminal on Linux. A reader that went away (`sidebundle resolve ... | head -1`) ends the
- * output, not the command.
- */
-export function writeToFd(fd: number, text: string): void {
-  const data = Buffer.from(text);
-  for (let done = 0; done < data.length; ) {
-    try {
-      done += writeSync(fd, data, done, data.length - done);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EPIPE') return;
-      if (code !== 'EAGAIN') throw error;
-      // A non-blocking descriptor (shared with a parent that made it so) is full: wait 1 ms.
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
-    }
-  }
-}
+import { writeToFd } from './write-fd';
 
 export class Reporter {
   private progressShown = false;
