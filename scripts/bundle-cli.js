@@ -56,7 +56,8 @@ if (wide.length > 0) {
 // bin.js (the `sidebundle` command) is bundled too, with the few modules it requires (the cache
 // directory's formula; the crash marks' liveness check, run only when a mark is found): every
 // module is a lookup, a read and a compile on each start (~1 ms for the first one, measured).
-// main.js stays outside: bin.js runs it for --version and --help, and when the bundle is stale.
+// main.js stays outside: bin.js runs it for --help, and when the bundle is stale (it answers
+// --version itself).
 //
 // bin.js then starts as a shell script that runs itself with node: the line after `#!/bin/sh`
 // is `':' //; ...`, for sh the no-op `:` and then commands, for JavaScript a string and a

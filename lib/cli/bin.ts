@@ -22,9 +22,9 @@
 // says on stderr what became of it.
 //
 // This file requires none of sidebundle's modules but the hand-over of NODE_EXTRA_CA_CERTS
-// (util/extra-ca-certs.ts), the cache-directory formula and the liveness check (where a crash
-// mark is found), and the build bundles those into it: each module would be one more found,
-// read and compiled on every start.
+// (util/extra-ca-certs.ts), the version and its output (--version is answered here), the
+// cache-directory formula and the liveness check (where a crash mark is found), and the build
+// bundles those into it: each module would be one more found, read and compiled on every start.
 import { isAscii } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -244,9 +244,17 @@ restoreExtraCaCerts();
 const argv = process.argv.slice(2);
 // --version is one read of package.json, answered here (main.js answers it the same way for
 // those who run it): main.js and its modules would cost more than the answer.
-if (argv[0] === '--version' || argv[0] === '-V') {
-  writeToFd(1, `${version()}\n`);
-  process.exit(0);
+// Should that fail, main.js answers, and reports the error as every command does.
+if (!((argv[0] === '--version' || argv[0] === '-V') && answerVersion())) {
+  const bundle = bundleFor(argv);
+  (bundle === undefined ? (require('./main') as Cli) : load(bundle, argv)).run(argv);
 }
-const bundle = bundleFor(argv);
-(bundle === undefined ? (require('./main') as Cli) : load(bundle, argv)).run(argv);
+
+function answerVersion(): boolean {
+  try {
+    writeToFd(1, `${version()}\n`);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -186,7 +186,8 @@ function enableCompileCache(): void {
 }
 
 // Run as a script (`node dist/lib/cli/main.js`: the Nx plugin, development); the shipped command
-// is bin.js, which runs this file's bundle (or this file, for --version and --help) and calls run().
+// is bin.js, which answers --version itself and runs this file's bundle (or this file, for --help)
+// and calls run().
 if (require.main === module) {
   enableCompileCache();
   run(process.argv.slice(2));

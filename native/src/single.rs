@@ -62,16 +62,16 @@ pub fn embedded() -> Result<Option<Embedded>, String> {
     let handed = std::env::var_os(var);
     // Removed before anything starts, so the program never sees it.
     std::env::remove_var(var);
-    let this = File::open("/proc/self/exe").map_err(|e| format!("cannot open this executable: /proc/self/exe: {} (is /proc mounted?)", e))?;
     // Started by the launcher heading a single file (format 3) from a copy (a memfd, or an
     // unlinked file where memfds may not run): the launcher hands over the file it checked.
-    let from_copy = this.metadata().is_ok_and(|m| m.nlink() == 0);
+    let from_copy = std::fs::metadata("/proc/self/exe").is_ok_and(|m| m.nlink() == 0);
     let (mut file, exe) = match handed.filter(|_| from_copy) {
-        Some(handed) => {
-            drop(this);
-            take_handed(&handed)?
-        }
-        None => (this, std::fs::read_link("/proc/self/exe").map_err(|e| format!("cannot find this executable: {}", e))?),
+        Some(handed) => take_handed(&handed)?,
+        None => match File::open("/proc/self/exe") {
+            Ok(this) => (this, std::fs::read_link("/proc/self/exe").map_err(|e| format!("cannot find this executable: {}", e))?),
+            // A runner this user may run but not read (mode 0711) carries no bundle it could read.
+            Err(_) => return Ok(None),
+        },
     };
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     if size < TRAILER {

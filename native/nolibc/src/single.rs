@@ -112,46 +112,55 @@ fn cold(single: &Single, exe: &[u8], args: &[Vec<u8>], env: &Env) -> ! {
         Ok(fd)
     };
     if !runner_fits(single) {
-        die(&format!("{} is a damaged single-file bundle (the runner in it is cut short); nothing was run. Rebuild or download it again", show(exe)), 126);
+        die(&format!("{} is a damaged single-file bundle (its runner is not where its trailer says, or cut short); nothing was run. Rebuild or download it again", show(exe)), 126);
     }
     let memfd = match sys::memfd_create(b"sidebundle-run", sys::MFD_CLOEXEC | sys::MFD_EXEC) {
         Err(sys::Errno(sys::EINVAL)) => sys::memfd_create(b"sidebundle-run", sys::MFD_CLOEXEC),
         other => other,
     };
-    let memfd = copy(memfd);
-    timing::flush("copy the runner into a memfd");
-    let in_memory = match memfd {
-        Ok(fd) => sys::execve_fd(fd, args, &env.0),
+    let in_memory = match copy(memfd) {
+        Ok(fd) => {
+            timing::flush("copy the runner into a memfd");
+            sys::execve_fd(fd, args, &env.0)
+        }
         Err(e) => e,
     };
-    // Refused for another reason than a policy (a damaged runner, say): no second try.
-    if !matches!(in_memory, sys::Errno(sys::EACCES | sys::EPERM)) {
+    // An exec refused for another reason than a policy (a damaged runner, say): no second try.
+    if memfd.is_ok() && !policy(in_memory) {
         die(&format!("cannot start the runner of {} from a memfd: {}; nothing was run", show(exe), in_memory), 126);
     }
     let tmp = nonempty(&env, b"TMPDIR").filter(|d| d.starts_with(b"/")).unwrap_or(b"/tmp").to_vec();
     let on_disk = match copy(sys::open_mode(&tmp, sys::O_TMPFILE | sys::O_RDWR | sys::O_CLOEXEC, 0o700)) {
         // Executing a file open for writing is refused (ETXTBSY): reopened read-only first.
         Ok(fd) => {
-            timing::flush("copy the runner into an unlinked file");
             let reopened = sys::open(&sys::fd_path(fd), sys::O_RDONLY | sys::O_CLOEXEC);
             sys::close(fd);
             match reopened {
-                Ok(fd) => sys::execve_fd(fd, args, &env.0),
+                Ok(fd) => {
+                    timing::flush("copy the runner into an unlinked file");
+                    sys::execve_fd(fd, args, &env.0)
+                }
                 Err(e) => e,
             }
         }
         Err(e) => e,
     };
+    let note = |error: sys::Errno, why: &str| if policy(error) { format!("{} ({})", error, why) } else { format!("{}", error) };
     die(
         &format!(
-            "cannot start the runner of {}: from a memfd: {} (as where vm.memfd_noexec is 2); from an unlinked file in {}: {} (as on a file system mounted noexec); nothing was run. Set TMPDIR to a directory of yours where programs may run",
+            "cannot start the runner of {}: from a memfd: {}; from an unlinked file in {}: {}; nothing was run. Set TMPDIR to a directory of yours where programs may run",
             show(exe),
-            in_memory,
+            note(in_memory, "as where vm.memfd_noexec is 2"),
             show(&tmp),
-            on_disk
+            note(on_disk, "as on a file system mounted noexec")
         ),
         126,
     )
+}
+
+/// A refusal by policy (vm.memfd_noexec, noexec, a security module), not a fault of the copy.
+fn policy(error: sys::Errno) -> bool {
+    matches!(error, sys::Errno(sys::EACCES | sys::EPERM))
 }
 
 /// The runner's ELF header, program headers and every segment it loads lie within its extent.
@@ -196,33 +205,20 @@ fn nonempty<'a>(env: &'a Env, key: &[u8]) -> Option<&'a [u8]> {
     env.get(key).filter(|v| !v.is_empty())
 }
 
-/// Why a candidate cache directory cannot be used as it is.
-enum Unfit {
-    /// Something on the way does not exist, in a directory this process may write: the runner
-    /// makes it (and chooses this candidate). Where it could not, the candidate is Unsafe: the
-    /// runner passes over it, and so must the warm start, or it would never find the copy.
-    Missing,
-    /// Not safe: the runner passes over it, or refuses to run.
-    Unsafe,
-}
-
 /// The runner's cache_dir: SIDEBUNDLE_CACHE_DIR, else the first safe of $XDG_CACHE_HOME and
-/// ~/.cache, else ${TMPDIR:-/tmp}/sidebundle-UID; each under sidebundle/single.
+/// ~/.cache, else ${TMPDIR:-/tmp}/sidebundle-UID; each under sidebundle/single. A candidate that
+/// does not exist yet is passed over here, where the runner makes it, or passes over it when it
+/// cannot (a missing ~/.cache under a HOME this user cannot write): the first that exists and is
+/// safe is where the runner extracted, or the copy is not there yet and the runner is needed.
 fn cache_dir(env: &Env, uid: u32) -> Option<Vec<u8>> {
     if let Some(dir) = nonempty(env, b"SIDEBUNDLE_CACHE_DIR") {
-        return private_dir(dir, uid).ok();
+        return private_dir(dir, uid);
     }
     let xdg = nonempty(env, b"XDG_CACHE_HOME").map(|d| join(d, b"sidebundle/single"));
     let home = nonempty(env, b"HOME").filter(|h| sys::file_type(h, true) == Ok(sys::S_IFDIR)).map(|h| join(h, b".cache/sidebundle/single"));
-    for candidate in [xdg, home].into_iter().flatten() {
-        match private_dir(&candidate, uid) {
-            Ok(dir) => return Some(dir),
-            Err(Unfit::Missing) => return None,
-            Err(Unfit::Unsafe) => {}
-        }
-    }
     let tmp = nonempty(env, b"TMPDIR").filter(|d| d.starts_with(b"/")).unwrap_or(b"/tmp");
-    private_dir(&join(tmp, format!("sidebundle-{}/single", uid).as_bytes()), uid).ok()
+    let tmp = join(tmp, format!("sidebundle-{}/single", uid).as_bytes());
+    [xdg, home, Some(tmp)].into_iter().flatten().find_map(|candidate| private_dir(&candidate, uid))
 }
 
 enum Step {
@@ -244,11 +240,11 @@ fn steps(path: &[u8]) -> Vec<Step> {
 /// The runner's private_dir, reading only: `path` is a directory this user owns that no one else
 /// can write, and only root or this user can change a directory above it (or it is sticky);
 /// links on the way are followed where root or this user owns them. Its path, links resolved.
-fn private_dir(path: &[u8], uid: u32) -> Result<Vec<u8>, Unfit> {
-    let absolute = if path.starts_with(b"/") { path.to_vec() } else { join(&sys::getcwd().ok_or(Unfit::Unsafe)?, path) };
+fn private_dir(path: &[u8], uid: u32) -> Option<Vec<u8>> {
+    let absolute = if path.starts_with(b"/") { path.to_vec() } else { join(&sys::getcwd()?, path) };
     let mut todo = steps(&absolute);
     let mut at: Vec<u8> = b"/".to_vec();
-    check_above(&lstat(&at)?, uid)?;
+    check_above(&sys::lstat(&at).ok()?, uid)?;
     let mut links = 0;
     while let Some(step) = todo.pop() {
         let name = match step {
@@ -259,16 +255,13 @@ fn private_dir(path: &[u8], uid: u32) -> Result<Vec<u8>, Unfit> {
             Step::Name(name) => name,
         };
         let next = join(&at, &name);
-        let meta = match lstat(&next) {
-            Err(Unfit::Missing) if !sys::can_write_dir(&at) => return Err(Unfit::Unsafe),
-            other => other?,
-        };
+        let meta = sys::lstat(&next).ok()?;
         if meta.kind() == sys::S_IFLNK {
             links += 1;
             if todo.is_empty() || (meta.uid != 0 && meta.uid != uid) || links > 40 {
-                return Err(Unfit::Unsafe);
+                return None;
             }
-            let target = sys::readlink(&next).map_err(|_| Unfit::Unsafe)?;
+            let target = sys::readlink(&next).ok()?;
             if target.starts_with(b"/") {
                 at = b"/".to_vec();
             }
@@ -276,29 +269,25 @@ fn private_dir(path: &[u8], uid: u32) -> Result<Vec<u8>, Unfit> {
             continue;
         }
         if meta.kind() != sys::S_IFDIR {
-            return Err(Unfit::Unsafe);
+            return None;
         }
         if !todo.is_empty() {
             check_above(&meta, uid)?;
         }
         at = next;
     }
-    let meta = lstat(&at)?;
+    let meta = sys::lstat(&at).ok()?;
     if meta.uid != uid || meta.mode & 0o022 != 0 {
-        return Err(Unfit::Unsafe);
+        return None;
     }
-    Ok(at)
+    Some(at)
 }
 
-fn lstat(path: &[u8]) -> Result<sys::Meta, Unfit> {
-    sys::lstat(path).map_err(|e| if e == sys::Errno(sys::ENOENT) { Unfit::Missing } else { Unfit::Unsafe })
-}
-
-fn check_above(meta: &sys::Meta, uid: u32) -> Result<(), Unfit> {
+fn check_above(meta: &sys::Meta, uid: u32) -> Option<()> {
     if (meta.uid != 0 && meta.uid != uid) || (meta.mode & 0o022 != 0 && meta.mode & 0o1000 == 0) {
-        return Err(Unfit::Unsafe);
+        return None;
     }
-    Ok(())
+    Some(())
 }
 
 /// The runner's `installed`: a directory of this user's that no one else can write, holding its

@@ -86,7 +86,6 @@ const SYS_CLOCK_GETTIME: usize = 228;
 const SYS_UNSHARE: usize = 272;
 const SYS_MEMFD_CREATE: usize = 319;
 const SYS_EXECVEAT: usize = 322;
-const SYS_FACCESSAT: usize = 269;
 
 /// # Safety
 /// The arguments must be valid for system call `n`.
@@ -500,15 +499,6 @@ pub fn send_range(to: i32, from: i32, mut offset: u64, mut len: u64) -> Result<(
         }
     }
     Ok(())
-}
-
-/// This process may create entries in the directory `path` (faccessat(2) with W_OK | X_OK; a
-/// read-only file system refuses too).
-pub fn can_write_dir(path: &[u8]) -> bool {
-    const W_OK_X_OK: usize = 2 | 1;
-    let Ok(c) = c_string(path) else { return false };
-    // SAFETY: a NUL-terminated path.
-    check(unsafe { syscall(SYS_FACCESSAT, AT_FDCWD as usize, c.as_ptr() as usize, W_OK_X_OK, 0, 0, 0) }).is_ok()
 }
 
 /// Let `fd` be inherited across execve (clear FD_CLOEXEC).
