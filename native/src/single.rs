@@ -95,7 +95,7 @@ pub fn embedded() -> Result<Option<Embedded>, String> {
     let offset = u64::from_le_bytes(trailer[16..24].try_into().unwrap());
     let index = u64::from_le_bytes(trailer[24..32].try_into().unwrap());
     let end = size.saturating_sub(TRAILER);
-    if offset > index || index > end || (end - index) % 8 != 0 {
+    if !sidebundle_nolibc::single::layout_fits(offset, index, end) {
         return Err(format!("{} is a damaged single-file bundle (its trailer does not describe its contents); rebuild it", exe.display()));
     }
     Ok(Some(Embedded { exe, file, offset, index, end, digest: trailer[32..64].try_into().unwrap() }))

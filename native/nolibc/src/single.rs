@@ -59,12 +59,18 @@ pub fn open(exe: &[u8]) -> Option<Single> {
         }
         return None;
     }
-    // The runner's own checks (native/src/single/stream.rs), and the runner ahead of the members.
-    let (runner, members, index, end) = (word(0), word(24), word(32), size - TRAILER);
-    if runner >= members || members > index || index > end || (end - index) % 8 != 0 {
+    // The runner's own check, and the runner ahead of the members.
+    let (runner, members, index) = (word(0), word(24), word(32));
+    if runner >= members || !layout_fits(members, index, size - TRAILER) {
         die(&format!("{} is a damaged single-file bundle (its trailer does not describe its contents); rebuild it", show(exe)), 126);
     }
     Some(Single { fd, runner, runner_len: members - runner, digest: hex(&trailer[40..72]) })
+}
+
+/// The members run from `members` to `index`, the index (8 bytes per member) from there to
+/// `end`, where the trailer starts: the trailer's offsets describe that, in that order.
+pub fn layout_fits(members: u64, index: u64, end: u64) -> bool {
+    members <= index && index <= end && (end - index) % 8 == 0
 }
 
 fn hex(bytes: &[u8]) -> Vec<u8> {
@@ -98,6 +104,9 @@ pub fn start(single: Single, exe: &[u8], args: &[Vec<u8>], env: Env) -> ! {
 /// Exec the runner out of the single file, copied into a memfd; where executing one is refused
 /// (vm.memfd_noexec=2), into an unlinked file of its own in $TMPDIR or /tmp.
 fn cold(single: &Single, exe: &[u8], args: &[Vec<u8>], env: &Env) -> ! {
+    if !runner_fits(single) {
+        die(&format!("{} is a damaged single-file bundle (its runner is not where its trailer says, or cut short); nothing was run. Rebuild or download it again", show(exe)), 126);
+    }
     let mut env = env.clone();
     let mut handle = crate::path::decimal(single.fd as u64);
     handle.push(b':');
@@ -111,9 +120,6 @@ fn cold(single: &Single, exe: &[u8], args: &[Vec<u8>], env: &Env) -> ! {
         sys::send_range(fd, single.fd, single.runner, single.runner_len)?;
         Ok(fd)
     };
-    if !runner_fits(single) {
-        die(&format!("{} is a damaged single-file bundle (its runner is not where its trailer says, or cut short); nothing was run. Rebuild or download it again", show(exe)), 126);
-    }
     let memfd = match sys::memfd_create(b"sidebundle-run", sys::MFD_CLOEXEC | sys::MFD_EXEC) {
         Err(sys::Errno(sys::EINVAL)) => sys::memfd_create(b"sidebundle-run", sys::MFD_CLOEXEC),
         other => other,

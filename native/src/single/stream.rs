@@ -130,7 +130,7 @@ impl Members {
     /// The members run from `offset` to `index`, the index (8 bytes per member) from there to
     /// `end`, where the trailer starts.
     pub fn open(exe: &Path, offset: u64, index: u64, end: u64) -> Result<Members, String> {
-        if offset > index || index > end || (end - index) % 8 != 0 {
+        if !sidebundle_nolibc::single::layout_fits(offset, index, end) {
             return Err("its trailer does not describe a member index".into());
         }
         let open = || -> io::Result<(File, File)> {
