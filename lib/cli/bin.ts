@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// The `sidebundle` command as shipped (package.json's bin). It runs main.bundle.js, the CLI and
-// everything it requires in one file (made from main.js by scripts/bundle-cli.js at build time),
-// with V8's code cache kept between runs: a command's start-up is then one file read and almost
-// no compiling, where it was ~100 modules each found, read and compiled. bench/results/startup.md
-// has the figures. Node 22.1+ has module.enableCompileCache; Node 20 has nothing of the kind, so
-// this file keeps the cache itself, one way for every Node.
+// The `sidebundle` command as shipped (package.json's bin). It runs the command's bundle,
+// main.<command>.bundle.js (main.js and everything that command requires in one file, made by
+// scripts/bundle-cli.js at build time), with V8's code cache kept between runs: a command's
+// start-up is then one file read and almost no compiling, where it was ~100 modules each found,
+// read and compiled. bench/results/startup.md has the figures. Node 22.1+ has
+// module.enableCompileCache; Node 20 has nothing of the kind, so this file keeps the cache
+// itself, one way for every Node.
 //
 // The cache holds compiled code and is trusted like code: read only from a directory this user
 // owns and no one else can write, from a regular file likewise. Its name carries the bundle's
@@ -34,13 +35,13 @@ import { restoreExtraCaCerts } from '../util/extra-ca-certs';
 import { version } from '../version';
 import { writeToFd } from './write-fd';
 
-const BUNDLE = path.join(__dirname, 'main.bundle.js');
 /** The line scripts/bundle-cli.js puts after the shebang: the sha256 of the rest of the bundle. */
 const DIGEST_LINE = /^\/\/ sha256 ([0-9a-f]{64})$/m;
 /** Caches kept per command (this build's and the last few others'). */
 const KEEP = 4;
-/** Commands whose modules are few (--help loads five): cheaper than reading the bundle. */
-const LIGHT = new Set(['-h', '--help', 'help']);
+/** A command's name: its bundle is main.<name>.bundle.js. Anything else (--help, help, a
+ * mistyped command) runs main.js, which loads five small modules to answer. */
+const COMMAND = /^[a-z]{1,16}$/;
 const debug = (process.env.SIDEBUNDLE_DEBUG ?? '').split(',').includes('code-cache');
 
 interface Cli {
@@ -172,17 +173,15 @@ function prune(dir: string, stem: string): void {
 }
 
 /** Compile and run the bundle, with the cache when there is one; its exports. */
-function load({ bytes, stats }: Bundle, argv: string[]): Cli {
+function load({ command, file, bytes, stats }: Bundle, argv: string[]): Cli {
   // ASCII (as scripts/bundle-cli.js makes it) is copied into a one-byte string; UTF-8 would be
   // decoded into a two-byte string, twice the memory and slower to read and compile.
   const source = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
-  // The command (create, resolve, ...) has its own cache; anything else shares one.
-  const command = /^[a-z]{1,16}$/.test(argv[0] ?? '') ? argv[0]! : 'other';
   const digest = DIGEST_LINE.exec(source.slice(0, 200))?.[1];
   const options = fnv1a(`${process.execArgv.join('\0')}\0${process.env.NODE_OPTIONS ?? ''}`);
   const name = `cli-${command}-node${process.version}-${process.arch}-${digest?.slice(0, 20)}-${stats.size}-${Math.trunc(stats.mtimeMs)}-${options}.v8`;
   const dir = digest === undefined ? undefined : cacheDir();
-  if (digest === undefined) say(`${BUNDLE} has no sha256 line: no cache`);
+  if (digest === undefined) say(`${file} has no sha256 line: no cache`);
   let cachedData: Buffer | undefined;
   let mark: string | undefined;
   if (dir !== undefined) {
@@ -200,41 +199,47 @@ function load({ bytes, stats }: Bundle, argv: string[]): Cli {
   }
   // The shebang line made a comment: the same length, so the same lines and columns in stacks.
   const body = source.startsWith('#!') ? `//${source.slice(2)}` : source;
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${body}\n})`, { filename: BUNDLE, cachedData });
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${body}\n})`, { filename: file, cachedData });
   if (cachedData !== undefined) say(`${name}: ${script.cachedDataRejected ? 'rejected by V8' : 'used'}`);
   // A --help run compiles a few functions only: a cache made from it would hold little.
   const help = argv.includes('--help') || argv.includes('-h');
   if (dir !== undefined && !help && (cachedData === undefined || script.cachedDataRejected)) process.once('exit', () => writeCache(dir, name, command, script));
-  const bundle = { exports: {} as Cli, filename: BUNDLE, id: BUNDLE, loaded: true };
+  const bundle = { exports: {} as Cli, filename: file, id: file, loaded: true };
   const run = script.runInThisContext() as (exports: object, require: NodeJS.Require, module: object, filename: string, dirname: string) => void;
   // node:module is not among the modules Node's start-up loaded: required where it is used.
   const { createRequire } = require('node:module') as typeof import('node:module');
-  run.call(bundle.exports, bundle.exports, createRequire(BUNDLE), bundle, BUNDLE, __dirname);
+  run.call(bundle.exports, bundle.exports, createRequire(file), bundle, file, __dirname);
   return bundle.exports;
 }
 
 interface Bundle {
+  /** The command it runs (create, resolve, ...), which names its code cache too. */
+  command: string;
+  file: string;
   bytes: Buffer;
   stats: fs.Stats;
 }
 
-/** The bundle, unless the modules are the better choice: a light command, no bundle (a build by
- * tsc alone), or a bundle older than main.js (tsc wrote the modules since). */
+/** The command's bundle, unless the modules are the better choice: no command (--help, a
+ * mistyped name), no bundle (a build by tsc alone), or a bundle older than main.js (tsc wrote the
+ * modules since). */
 function bundleFor(argv: string[]): Bundle | undefined {
-  if (argv.length === 0 || LIGHT.has(argv[0]!)) return undefined;
+  const command = argv[0];
+  if (command === undefined || !COMMAND.test(command)) return undefined;
+  const file = path.join(__dirname, `main.${command}.bundle.js`);
   let fd: number;
   try {
-    fd = fs.openSync(BUNDLE, 'r');
+    fd = fs.openSync(file, 'r');
   } catch {
     return undefined;
   }
   try {
     const stats = fs.fstatSync(fd);
     if (stats.mtimeMs < fs.statSync(path.join(__dirname, 'main.js')).mtimeMs) {
-      say(`${BUNDLE} is older than main.js: the modules are run`);
+      say(`${file} is older than main.js: the modules are run`);
       return undefined;
     }
-    return { bytes: fs.readFileSync(fd), stats };
+    return { command, file, bytes: fs.readFileSync(fd), stats };
   } finally {
     fs.closeSync(fd);
   }

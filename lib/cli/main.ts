@@ -55,6 +55,9 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
+/** The command names, one bundle each (scripts/bundle-cli.js: main.<name>.bundle.js, which bin.js runs). */
+export const COMMAND_NAMES: readonly string[] = Object.keys(COMMANDS);
+
 const HELP = `Usage: sidebundle <command> [options]
 
 Commands:

@@ -144,7 +144,7 @@ describe('the shipped command (bin.js): the bundle, with its code cache', () => 
     cpSync(path.join(repoRoot, 'dist/lib'), path.join(pkg, 'dist/lib'), { recursive: true, preserveTimestamps: true });
     cpSync(path.join(repoRoot, 'package.json'), path.join(pkg, 'package.json'));
     symlinkSync(path.join(repoRoot, 'node_modules'), path.join(pkg, 'node_modules'));
-    return { bin: path.join(pkg, 'dist/lib/cli/bin.js'), bundle: path.join(pkg, 'dist/lib/cli/main.bundle.js'), main: path.join(pkg, 'dist/lib/cli/main.js') };
+    return { bin: path.join(pkg, 'dist/lib/cli/bin.js'), bundle: path.join(pkg, 'dist/lib/cli/main.resolve.bundle.js'), main: path.join(pkg, 'dist/lib/cli/main.js') };
   };
 
   test('resolve loads one file of ours (bin.js, which the build bundles with the cache-directory formula) and, from the bundle, no third-party package, zlib, child_process or stream module', () => {
@@ -165,13 +165,24 @@ describe('the shipped command (bin.js): the bundle, with its code cache', () => 
     expect(loadedBy(['--help'], {}, cliPath).loaded).toContain('dist/lib/cli/main.js');
   });
 
-  test('the bundle is ASCII, which bin.js reads into a one-byte string (scripts/bundle-cli.js warns of other characters), and carries its sha256', () => {
-    const text = readFileSync(path.join(repoRoot, 'dist/lib/cli/main.bundle.js'), 'latin1');
-    const wide = text.split('\n').flatMap((line, i) => (/[^\x00-\x7f]/.test(line) ? [`${i + 1}: ${line.trim()}`] : []));
-    expect(wide).toEqual([]);
-    const [shebang, digestLine] = text.split('\n', 2);
-    const rest = text.slice(shebang!.length + 1 + digestLine!.length + 1);
-    expect(digestLine).toBe(`// sha256 ${createHash('sha256').update(`${shebang}\n${rest}`.slice(shebang!.length + 1), 'latin1').digest('hex')}`);
+  test('each command has its own bundle, ASCII (bin.js reads it into a one-byte string; scripts/bundle-cli.js warns of other characters), carrying its sha256', () => {
+    const { COMMAND_NAMES } = require(mainPath) as typeof import('../../lib/cli/main');
+    const cliDir = path.join(repoRoot, 'dist/lib/cli');
+    expect(readdirSync(cliDir).filter((f) => f.endsWith('.bundle.js')).sort()).toEqual(COMMAND_NAMES.map((name) => `main.${name}.bundle.js`).sort());
+    for (const name of COMMAND_NAMES) {
+      const text = readFileSync(path.join(cliDir, `main.${name}.bundle.js`), 'latin1');
+      const wide = text.split('\n').flatMap((line, i) => (/[^\x00-\x7f]/.test(line) ? [`${name} ${i + 1}: ${line.trim()}`] : []));
+      expect(wide).toEqual([]);
+      const [shebang, digestLine] = text.split('\n', 2);
+      const rest = text.slice(shebang!.length + 1 + digestLine!.length + 1);
+      expect(digestLine).toBe(`// sha256 ${createHash('sha256').update(`${shebang}\n${rest}`.slice(shebang!.length + 1), 'latin1').digest('hex')}`);
+    }
+    // esbuild names each module it bundles in a comment: resolve's bundle holds none of create's
+    // pipeline; create's holds it.
+    const modules = (name: string) => readFileSync(path.join(cliDir, `main.${name}.bundle.js`), 'latin1').match(/^\/\/ dist\/lib\/\S+\.js$/gm)!.map((line) => line.slice(3));
+    expect(pipeline(modules('resolve'))).toEqual([]);
+    expect(modules('resolve')).not.toContain('dist/lib/cli/create.js');
+    expect(modules('create')).toEqual(expect.arrayContaining(['dist/lib/cli/create.js', 'dist/lib/package/pack.js']));
   });
 
   test('each command writes its cache after its first successful run and uses it after; a failed run writes none', () => {
@@ -290,7 +301,7 @@ describe('the shipped command (bin.js): the bundle, with its code cache', () => 
     const r = cached(path.join(dir, 'xdg-stale'), jq, copy.bin);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/libc\.so\.6 => /);
-    expect(r.said).toEqual([expect.stringMatching(/main\.bundle\.js is older than main\.js: the modules are run$/)]);
+    expect(r.said).toEqual([expect.stringMatching(/main\.resolve\.bundle\.js is older than main\.js: the modules are run$/)]);
   });
 
   test('a cache directory that cannot be made is silent', () => {
