@@ -180,8 +180,8 @@ steadier of the two. \`npm run bench:startup\` regenerates this file.
 ${tables.join('\n')}
 
 \`sidebundle\` is the shipped command, dist/lib/cli/bin.js, started as a user's shell starts it (by its
-#! line: a few lines of sh that keep NODE_EXTRA_CA_CERTS from Node's start-up, then node): the CLI
-bundled into one file, run with V8's code cache that bin.js keeps under
+#! line: a few lines of sh that keep NODE_EXTRA_CA_CERTS from Node's start-up, then node): the
+command's own bundle (main.js and what that command requires, in one file), run with V8's code cache that bin.js keeps under
 $XDG_CACHE_HOME/sidebundle/code-cache (each command's written by its warm-up run).
 ${OTHER_CLIS.map(({ label, cli }) => `\n"${label}:" rows run ${label === 'modules' ? 'the same CLI unbundled, as tsc built it (' : 'another build\'s CLI ('}\`${cli}\`) in the same invocations.\n`).join('')}${skipped.length ? `\nNot measured: ${skipped.join(', ')}.\n` : ''}
 Machine load (1/5/15-minute load average, ${cores} cores): ${loadBefore.join(' / ')} before, ${loadAfter.join(' / ')} after${loaded ? ' — **the machine was loaded** (other work was running): absolute times are inflated and noisy; the side-by-side ratios are the figures to read' : ''}.`;
