@@ -9,10 +9,10 @@
 // in a closure that runs on its first require(), so a command still runs only its own modules'
 // top-level code (spec/cli/startup.spec.ts checks that on main.js). One bundle per command, not
 // one for all: every start reads its bundle and makes a string of it before V8 compiles a line,
-// and on this machine's VM every page touched costs (resolve: 183 KB instead of 822 KB, ~6% of
-// its start in interleaved runs, bench/results/startup.md). main.js's requires of the other
-// commands' modules stay requires (of tsc's modules beside it), never taken: main.js runs the
-// command its first argument names, which is the bundle's.
+// and on this machine's VM every page touched costs (resolve: 183 KB instead of 822 KB, its
+// start 89 ms instead of 98 ms beside node -e 0's 60 ms, bench/results/startup.md). main.js's
+// requires of the other commands' modules stay requires (of tsc's modules beside it), never
+// taken: main.js runs the command its first argument names, which is the bundle's.
 //
 // Left out: ffi-rs (a native addon, loaded from node_modules where it was installed).
 //
