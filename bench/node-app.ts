@@ -59,14 +59,22 @@ function nodeOnDisk(): { bytes: number; files: string[] } {
   return { bytes: files.reduce((n, f) => n + statSync(f).size, 0), files };
 }
 
-/** The bundled node run by the bundled loader with `-e 0`, as the host-mode launcher starts it
- * (read from its exec line): what running node from the bundle costs before the app and the
- * launcher's own work. None when the launcher has another shape. */
-function loaderRow(bundle: string, launcher: string): Record<string, string[]> {
-  const text = readFileSync(launcher, 'utf8');
-  const m = /exec "\$root"\/'([^']+)' --library-path "\$root"\/'([^']+)' (?:--argv0 \S+ )?"\$root"\/'([^']+)'/.exec(text);
-  if (!m) return {};
-  return { "bundle's node -e 0 through its loader": [path.join(bundle, m[1]!), '--library-path', path.join(bundle, m[2]!), path.join(bundle, m[3]!), '-e', '0'] };
+/** A word of the host-mode command in runtime/entries/NAME.json (lib/package/launcher.ts). */
+type Word = { s: string } | { b: string } | { paths: string[] } | { argv0: true };
+
+/** The bundled node run by the bundled loader with `-e 0`, as the launcher starts it in host
+ * mode (read from the entry's spec: loader, loader, --library-path, paths, [--argv0, name],
+ * program, args): what running node from the bundle costs before the app and the launcher's own
+ * work. */
+function loaderRow(bundle: string, entry: string): Record<string, string[]> {
+  const spec = JSON.parse(readFileSync(path.join(bundle, 'runtime/entries', `${entry}.json`), 'utf8')) as { host: Word[] };
+  const [loader, , flag, paths, ...rest] = spec.host;
+  const program = rest[0] && 's' in rest[0] && rest[0].s === '--argv0' ? rest[2] : rest[0];
+  if (!loader || !('b' in loader) || !flag || !('s' in flag) || flag.s !== '--library-path' || !paths || !('paths' in paths) || !program || !('b' in program)) {
+    throw new Error(`${entry}'s host command in ${bundle}/runtime/entries is not loader --library-path ... program: ${JSON.stringify(spec.host)}`);
+  }
+  const at = (p: string) => path.join(bundle, p);
+  return { "bundle's node -e 0 through its loader": [at(loader.b), '--library-path', paths.paths.map(at).join(':'), at(program.b), '-e', '0'] };
 }
 
 const mib = (n: number) => (n / 1048576).toFixed(1);
@@ -92,7 +100,7 @@ async function main(): Promise<void> {
     const appOwn = du(app).bytes - size.nodeModules.bytes;
     const nativeBytes = size.nodeModules.bytes + appOwn + size.node.bytes;
 
-    const commands: Record<string, string[]> = { 'node -e 0': [NODE, '-e', '0'], ...loaderRow(bundle, launcher), 'native: node cli.js': [NODE, path.join(app, 'cli.js')], 'bundle (host mode): bin/cli.js': [launcher] };
+    const commands: Record<string, string[]> = { 'node -e 0': [NODE, '-e', '0'], ...loaderRow(bundle, 'cli.js'), 'native: node cli.js': [NODE, path.join(app, 'cli.js')], 'bundle (host mode): bin/cli.js': [launcher] };
     const times = await sideBySide(Object.fromEntries(Object.entries(commands).map(([name, argv]) => [name, () => timeCommand(argv)])), ROUNDS);
     const nativeRuns = times['native: node cli.js']!.runs;
     const bundleRuns = times['bundle (host mode): bin/cli.js']!.runs;
@@ -132,7 +140,7 @@ async function main(): Promise<void> {
       '',
       `Bundle − native: wall, median of the per-round differences **${fmt(paired)}** (difference of the medians ${fmt(bundleMs - nativeMs)}); CPU **${fmt(cpuDelta)}**. Target ≤ native + 5 ms: ${paired <= 5 ? 'met' : 'not met'} by the paired wall figure in this run.`,
       '',
-      'The launcher in host mode is a POSIX sh script that execs the bundled loader on the bundled node (with --library-path); the second row is that last step alone. On a machine as loaded as this one (below), two runs of this bench differed by more than the 5 ms target: judge the target on an idle machine.',
+      'The launcher in host mode is sidebundle-launch (static, no C library), which execs the bundled loader on the bundled node (with --library-path) as runtime/entries/cli.js.json says; the second row is that last step alone. On a machine as loaded as this one (below), two runs of this bench differed by more than the 5 ms target: judge the target on an idle machine.',
       '',
       `Machine load while measuring (shared with other jobs): \`${uptime}\`.`,
     ];
