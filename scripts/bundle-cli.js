@@ -25,6 +25,11 @@ const esbuild = require('esbuild');
 const root = path.resolve(__dirname, '..');
 const cliDir = path.join(root, 'dist/lib/cli');
 const { COMMAND_NAMES } = require(path.join(cliDir, 'main.js'));
+// bin.js takes a bundle's name from argv[0] only where it is such a word (never a path), and the
+// plugin below finds each command's module as ./<name>.
+for (const name of COMMAND_NAMES) {
+  if (!/^[a-z]{1,16}$/.test(name)) throw new Error(`scripts/bundle-cli.js: the command name ${JSON.stringify(name)} is not 1-16 letters a-z, which bin.js needs to find its bundle (main.<name>.bundle.js)`);
+}
 
 /** main.js's require('./<other command>') left to run time: the bundle holds one command. */
 const only = (command) => ({

@@ -3,8 +3,8 @@
 // execa, ffi-rs, @nx/devkit), nor Node's stream and net modules (their answer is written with
 // writeSync). Checked on the modules tsc built (main.js), through what require() loaded and Node's
 // own list of loaded built-ins, not by time (bench/startup.ts times it). The shipped command,
-// bin.js, runs those modules bundled into one file, where each module's top-level code still runs
-// on its first require() only; then its code cache.
+// bin.js, runs those modules bundled into one file per command, where each module's top-level
+// code still runs on its first require() only; then its code cache.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, cpSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
@@ -163,6 +163,16 @@ describe('the shipped command (bin.js): the bundle, with its code cache', () => 
     expect(streams(version.builtins)).toEqual([]);
     expect([loadedBy(['-V'], {}, cliPath), loadedBy(['-V'], {}, mainPath)].map((r) => r.stdout)).toEqual([version.stdout, version.stdout]);
     expect(loadedBy(['--help'], {}, cliPath).loaded).toContain('dist/lib/cli/main.js');
+  });
+
+  test('another command runs from its own bundle too; a name that is no command runs main.js, which says so', () => {
+    const diff = loadedBy(['diff', path.join(dir, 'no-such-a'), path.join(dir, 'no-such-b')], {}, cliPath);
+    expect(diff.status).toBe(2);
+    expect(diff.stderr).toMatch(/error\[/);
+    expect([...diff.loaded]).toEqual(['dist/lib/cli/bin.js']);
+    const unknown = loadedBy(['frob'], {}, cliPath);
+    expect([unknown.status, unknown.stderr]).toEqual([2, expect.stringMatching(/error\[UNKNOWN_COMMAND\]: unknown command "frob"/)]);
+    expect(unknown.loaded).toContain('dist/lib/cli/main.js');
   });
 
   test('each command has its own bundle, ASCII (bin.js reads it into a one-byte string; scripts/bundle-cli.js warns of other characters), carrying its sha256', () => {
