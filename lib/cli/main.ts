@@ -19,6 +19,10 @@ export interface CommandOutcome {
 
 interface Command {
   summary: string;
+  /** It stops on its own once the signal is aborted (create: it removes what it staged, and the
+   * published bundle stays as it was). Any other command is ended by the first Ctrl+C (SIGINT)
+   * or SIGTERM at once: it only reads, or writes its one file in a single synchronous call. */
+  abortable?: true;
   run(args: string[], reporterFor: ReporterFor, signal: AbortSignal): Promise<Reporter | CommandOutcome>;
 }
 
@@ -27,6 +31,7 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   create: {
     summary: 'bundle programs into a relocatable directory',
+    abortable: true,
     run: (args, reporterFor, signal) => (require('./create') as typeof import('./create')).createCommand(args, reporterFor, signal),
   },
   resolve: {
@@ -84,15 +89,17 @@ export async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   const json = args.includes('--json');
   const controller = new AbortController();
+  const abortable = command !== undefined && Object.hasOwn(COMMANDS, command) && COMMANDS[command]!.abortable === true;
+  let reporter = new Reporter('warn', json);
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     interrupts += 1;
     if (interrupts > 1) process.exit(130);
+    if (!abortable) process.exit(fail(new SidebundleError('INTERRUPTED', `interrupted by ${signal}`), reporter, true));
     controller.abort(new SidebundleError('INTERRUPTED', `interrupted by ${signal}`, { hint: 'nothing was published' }));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  let reporter = new Reporter('warn', json);
   try {
     if (command !== undefined && Object.hasOwn(COMMANDS, command)) {
       const outcome = await COMMANDS[command]!.run(args, (level, asJson) => (reporter = reporterFor(level, asJson)), controller.signal);

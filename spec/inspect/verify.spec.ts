@@ -1,10 +1,10 @@
 // verify: a bundle re-hashed against its manifest.lock names each changed, missing and extra
 // file (exit 1) and is quiet when intact (exit 0); a .run is checked against its trailer digest.
 import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readlinkSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { createBundle, runCli } from '../helpers/cli';
+import { createBundle, runCli, startCli } from '../helpers/cli';
 import { tempDir } from '../helpers/tmp';
 
 const dir = tempDir('sb-verify-');
@@ -109,4 +109,43 @@ test('not a bundle: exit 2 with a hint', () => {
   expect(f.stderr).toMatch(/error\[INSPECT_NOT_A_BUNDLE\]/);
   expect(f.status).toBe(2);
   expect(runCli(['verify']).status).toBe(2);
+});
+
+test('the first Ctrl+C (SIGINT) ends a verify under way: exit 130, the interruption said, no verdict', async () => {
+  // node's 100 MB take a while to hash; the signal goes once the command has a file of the
+  // bundle open (its handlers are in place by then), so it lands mid-run on any machine.
+  const big = createBundle(['--name', 'node', '--from-host', '/usr/bin/node', '--out-dir', path.join(dir, 'out-node')]).dir;
+  const child = startCli(['verify', big]);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const fds = `/proc/${child.pid}/fd`;
+  const hashing = () => {
+    try {
+      return readdirSync(fds).some((fd) => {
+        try {
+          return readlinkSync(`${fds}/${fd}`).startsWith(`${big}/payload/`);
+        } catch {
+          return false; // closed since the listing
+        }
+      });
+    } catch {
+      return false; // exited
+    }
+  };
+  let sent = false;
+  for (let waited = 0; waited < 30_000 && child.exitCode === null; waited += 1) {
+    if (hashing()) {
+      child.kill('SIGINT');
+      sent = true;
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  expect(sent).toBe(true);
+  expect(await exited).toBe(130);
+  expect(stderr).toBe('sidebundle: error[INTERRUPTED]: interrupted by SIGINT\n');
+  expect(stdout).toBe('');
 });
