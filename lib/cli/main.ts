@@ -20,8 +20,10 @@ export interface CommandOutcome {
 interface Command {
   summary: string;
   /** It stops on its own once the signal is aborted (create: it removes what it staged, and the
-   * published bundle stays as it was). Any other command is ended by the first Ctrl+C (SIGINT)
-   * or SIGTERM at once: it only reads, or writes its one file in a single synchronous call. */
+   * published bundle stays as it was), so main() handles SIGINT and SIGTERM for it. Any other
+   * command only reads, or writes its one file in a single synchronous call: those signals keep
+   * their default there, and end it at once (a JavaScript handler would run only after the
+   * synchronous work it interrupts, which for verify and report is all of it). */
   abortable?: true;
   run(args: string[], reporterFor: ReporterFor, signal: AbortSignal): Promise<Reporter | CommandOutcome>;
 }
@@ -89,17 +91,17 @@ export async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   const json = args.includes('--json');
   const controller = new AbortController();
-  const abortable = command !== undefined && Object.hasOwn(COMMANDS, command) && COMMANDS[command]!.abortable === true;
-  let reporter = new Reporter('warn', json);
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     interrupts += 1;
     if (interrupts > 1) process.exit(130);
-    if (!abortable) process.exit(fail(new SidebundleError('INTERRUPTED', `interrupted by ${signal}`), reporter, true));
     controller.abort(new SidebundleError('INTERRUPTED', `interrupted by ${signal}`, { hint: 'nothing was published' }));
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  if (command !== undefined && Object.hasOwn(COMMANDS, command) && COMMANDS[command]!.abortable === true) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+  let reporter = new Reporter('warn', json);
   try {
     if (command !== undefined && Object.hasOwn(COMMANDS, command)) {
       const outcome = await COMMANDS[command]!.run(args, (level, asJson) => (reporter = reporterFor(level, asJson)), controller.signal);
