@@ -89,6 +89,7 @@ function reporterFor(level: string | undefined, json: boolean): Reporter {
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
+  const known = command !== undefined && Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
   const json = args.includes('--json');
   const controller = new AbortController();
   let interrupts = 0;
@@ -97,14 +98,14 @@ export async function main(argv: string[]): Promise<number> {
     if (interrupts > 1) process.exit(130);
     controller.abort(new SidebundleError('INTERRUPTED', `interrupted by ${signal}`, { hint: 'nothing was published' }));
   };
-  if (command !== undefined && Object.hasOwn(COMMANDS, command) && COMMANDS[command]!.abortable === true) {
+  if (known?.abortable) {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   }
   let reporter = new Reporter('warn', json);
   try {
-    if (command !== undefined && Object.hasOwn(COMMANDS, command)) {
-      const outcome = await COMMANDS[command]!.run(args, (level, asJson) => (reporter = reporterFor(level, asJson)), controller.signal);
+    if (known !== undefined) {
+      const outcome = await known.run(args, (level, asJson) => (reporter = reporterFor(level, asJson)), controller.signal);
       if (outcome instanceof Reporter) return 0;
       reporter = outcome.reporter;
       return outcome.status;
