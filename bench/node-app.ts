@@ -9,6 +9,7 @@ import { cpSync, lstatSync, mkdtempSync, readdirSync, readFileSync, realpathSync
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import type { LauncherSpec } from '../lib/package/launcher';
 import { nodeAppFixture } from '../spec/fixtures/node-app';
 import { fmt, hyperfine, median, sideBySide, timeCommand, writeResults } from './harness';
 
@@ -59,15 +60,12 @@ function nodeOnDisk(): { bytes: number; files: string[] } {
   return { bytes: files.reduce((n, f) => n + statSync(f).size, 0), files };
 }
 
-/** A word of the host-mode command in runtime/entries/NAME.json (lib/package/launcher.ts). */
-type Word = { s: string } | { b: string } | { paths: string[] } | { argv0: true };
-
 /** The bundled node run by the bundled loader with `-e 0`, as the launcher starts it in host
  * mode (read from the entry's spec: loader, loader, --library-path, paths, [--argv0, name],
  * program, args): what running node from the bundle costs before the app and the launcher's own
  * work. */
 function loaderRow(bundle: string, entry: string): Record<string, string[]> {
-  const spec = JSON.parse(readFileSync(path.join(bundle, 'runtime/entries', `${entry}.json`), 'utf8')) as { host: Word[] };
+  const spec = JSON.parse(readFileSync(path.join(bundle, 'runtime/entries', `${entry}.json`), 'utf8')) as LauncherSpec;
   const [loader, , flag, paths, ...rest] = spec.host;
   const program = rest[0] && 's' in rest[0] && rest[0].s === '--argv0' ? rest[2] : rest[0];
   if (!loader || !('b' in loader) || !flag || !('s' in flag) || flag.s !== '--library-path' || !paths || !('paths' in paths) || !program || !('b' in program)) {
