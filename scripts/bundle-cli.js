@@ -25,10 +25,11 @@ const esbuild = require('esbuild');
 const root = path.resolve(__dirname, '..');
 const cliDir = path.join(root, 'dist/lib/cli');
 const { COMMAND_NAMES } = require(path.join(cliDir, 'main.js'));
+const { COMMAND_NAME, commandBundle } = require(path.join(cliDir, 'command-bundle.js'));
 // bin.js takes a bundle's name from argv[0] only where it is such a word (never a path), and the
 // plugin below finds each command's module as ./<name>.
 for (const name of COMMAND_NAMES) {
-  if (!/^[a-z]{1,16}$/.test(name)) throw new Error(`scripts/bundle-cli.js: the command name ${JSON.stringify(name)} is not 1-16 letters a-z, which bin.js needs to find its bundle (main.<name>.bundle.js)`);
+  if (!COMMAND_NAME.test(name)) throw new Error(`scripts/bundle-cli.js: the command name ${JSON.stringify(name)} is not ${COMMAND_NAME}, which bin.js needs to find its bundle (${commandBundle('<name>')})`);
 }
 
 /** main.js's require('./<other command>') left to run time: the bundle holds one command. */
@@ -48,7 +49,7 @@ for (const entry of fs.readdirSync(cliDir)) if (/^main\.[a-z]+\.bundle\.js$/.tes
 fs.rmSync(path.join(cliDir, 'main.bundle.js'), { force: true }); // the one bundle of builds before
 
 async function bundle(command) {
-  const outfile = path.join(cliDir, `main.${command}.bundle.js`);
+  const outfile = path.join(cliDir, commandBundle(command));
   const [output] = (await esbuild.build({
     absWorkingDir: root,
     entryPoints: ['dist/lib/cli/main.js'],

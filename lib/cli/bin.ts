@@ -23,9 +23,10 @@
 // says on stderr what became of it.
 //
 // This file requires none of sidebundle's modules but the hand-over of NODE_EXTRA_CA_CERTS
-// (util/extra-ca-certs.ts), the version and its output (--version is answered here), the
-// cache-directory formula and the liveness check (where a crash mark is found), and the build
-// bundles those into it: each module would be one more found, read and compiled on every start.
+// (util/extra-ca-certs.ts), the version and its output (--version is answered here), the bundles'
+// names (command-bundle.ts), the cache-directory formula and the liveness check (where a crash
+// mark is found), and the build bundles those into it: each module would be one more found, read
+// and compiled on every start.
 import { isAscii } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -33,15 +34,13 @@ import * as vm from 'node:vm';
 
 import { restoreExtraCaCerts } from '../util/extra-ca-certs';
 import { version } from '../version';
+import { COMMAND_NAME, commandBundle } from './command-bundle';
 import { writeToFd } from './write-fd';
 
 /** The line scripts/bundle-cli.js puts after the shebang: the sha256 of the rest of the bundle. */
 const DIGEST_LINE = /^\/\/ sha256 ([0-9a-f]{64})$/m;
 /** Caches kept per command (this build's and the last few others'). */
 const KEEP = 4;
-/** A command's name: its bundle is main.<name>.bundle.js. Anything else (--help, help, a
- * mistyped command) runs main.js, which loads five small modules to answer. */
-const COMMAND = /^[a-z]{1,16}$/;
 const debug = (process.env.SIDEBUNDLE_DEBUG ?? '').split(',').includes('code-cache');
 
 interface Cli {
@@ -225,8 +224,10 @@ interface Bundle {
  * modules since). */
 function bundleFor(argv: string[]): Bundle | undefined {
   const command = argv[0];
-  if (command === undefined || !COMMAND.test(command)) return undefined;
-  const file = path.join(__dirname, `main.${command}.bundle.js`);
+  // Anything but a command's name (--help, help, a mistyped command) runs main.js, which loads
+  // five small modules to answer.
+  if (command === undefined || !COMMAND_NAME.test(command)) return undefined;
+  const file = path.join(__dirname, commandBundle(command));
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
