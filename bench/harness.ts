@@ -87,12 +87,12 @@ export interface Timing {
 
 /** hyperfine (no shell) over `commands` in one run, after 30 warm-up runs each; ms.
  * `ignoreFailure`: time commands that exit non-zero (hyperfine -i). */
-export function hyperfine(commands: Record<string, string>, runs: number, options: { ignoreFailure?: boolean } = {}): Record<string, Timing> {
+export function hyperfine(commands: Record<string, string>, runs: number, options: { ignoreFailure?: boolean; warmup?: number; cwd?: string } = {}): Record<string, Timing> {
   const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'sb-bench-run-')), 'hf.json');
   const names = Object.keys(commands);
-  const args = ['-N', '--warmup', '30', '--runs', String(runs), '--export-json', out, '--time-unit', 'millisecond', ...(options.ignoreFailure ? ['-i'] : [])];
+  const args = ['-N', '--warmup', String(options.warmup ?? 30), '--runs', String(runs), '--export-json', out, '--time-unit', 'millisecond', ...(options.ignoreFailure ? ['-i'] : [])];
   for (const name of names) args.push('-n', name, commands[name]!);
-  const r = spawnSync('hyperfine', args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  const r = spawnSync('hyperfine', args, { stdio: ['ignore', 'ignore', 'inherit'], ...(options.cwd ? { cwd: options.cwd } : {}) });
   if (r.error || r.status !== 0) throw new Error(`hyperfine failed (install it: apt-get install hyperfine): ${r.error?.message ?? r.status}`);
   const json = JSON.parse(readFileSync(out, 'utf8')) as { results: Array<{ command: string; mean: number; median: number; stddev: number; user: number; system: number }> };
   rmSync(path.dirname(out), { recursive: true, force: true });

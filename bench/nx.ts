@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { bundle } from '../lib/bundle';
 import { StepCache } from '../lib/cache/step-cache';
 import type { EntrySpec } from '../lib/entries/spec';
-import { fmt, median, nowMs, writeResults } from './harness';
+import { fmt, hyperfine, median, nowMs, writeResults } from './harness';
 
 const repo = path.resolve(__dirname, '../..');
 
@@ -139,11 +139,13 @@ function runtimeRun(ws: string, command: string): { ms: number; output: string }
 /**
  * The fingerprint of a no-op: the runtime commands of the project's resolve and trace targets (each
  * named by one target, so run once per no-op; the version is an external dependency in a packed
- * install), through sh as Nx runs them, process starts included. Before: the
- * digests run by Node (the commands without the native prefix); after: as the plugin infers them.
- * Interleaved rounds; the two must print the same bytes.
+ * install), through `sh -c` in the workspace root, process starts included. Before: the digests
+ * run by Node (the commands without the native prefix); after: as the plugin infers them. Timed
+ * two ways: spawned by this Node process (spawnSync forks it first; Nx's hasher, too, spawns them
+ * from inside a Node process), interleaved rounds in which the two must print the same bytes; and
+ * the commands alone, spawned by hyperfine -N (posix_spawn: no parent's pages to copy).
  */
-async function fingerprintCost(ws: string, project: string, rounds: number): Promise<{ before: number; after: number; commands: string[] }> {
+async function fingerprintCost(ws: string, project: string, rounds: number): Promise<FingerprintCost> {
   const after = runtimeCommands(ws, project);
   const before = after.map((c) => c.slice(c.indexOf('node node_modules/sidebundle/dist/')));
   if (after.every((c, i) => c === before[i])) throw new Error(`the plugin inferred no native fingerprint for ${project}: ${after.join('; ')}`);
@@ -162,7 +164,20 @@ async function fingerprintCost(ws: string, project: string, rounds: number): Pro
       sums[name].push(total);
     }
   }
-  return { before: median(sums.before), after: median(sums.after), commands: after };
+  const sh = (c: string) => `sh -c '${c.replace(/'/g, `'\\''`)}'`;
+  // The fast commands first: harness.hyperfine reads the unit off the first result.
+  const alone = hyperfine(Object.fromEntries([...after.map((c, i) => [`after ${i}`, sh(c)]), ...before.map((c, i) => [`before ${i}`, sh(c)])]), rounds * 3, { warmup: 3, cwd: ws });
+  const sum = (side: string, list: string[]) => list.reduce((total, _, i) => total + alone[`${side} ${i}`]!.median, 0);
+  return { before: median(sums.before), after: median(sums.after), alone: { before: sum('before', before), after: sum('after', after) }, commands: after };
+}
+
+interface FingerprintCost {
+  /** Spawned by this Node process: the median of the rounds' sums over the project's commands. */
+  before: number;
+  after: number;
+  /** Spawned by hyperfine -N: the sums of the commands' medians. */
+  alone: { before: number; after: number };
+  commands: string[];
 }
 
 function nxRun(ws: string): number {
@@ -240,10 +255,10 @@ async function main(): Promise<void> {
       ...engineTable(engineResult),
       `| \`nx run tools:bundle\`, cold (engine + Nx) | ${fmt(nxCold)} | — |`,
       `| \`nx run tools:bundle\`, no-op (all 5 tasks from Nx's cache) | ${fmt(nxNoop)} | — |`,
-      `| … of which the fingerprint (resolve and trace runtime inputs), before: \`node … digest\` | ${fmt(tools.before)} | — |`,
-      `| … of which the fingerprint, after: \`sidebundle-fingerprint\` replaying the digests' records | ${fmt(tools.after)} | ≤ 50 ms |`,
-      `| fingerprint of a no-op, lock of 200 traced files (\`apps/lock200\`), before | ${fmt(lock200.before)} | — |`,
-      `| fingerprint of a no-op, lock of 200 traced files, after | ${fmt(lock200.after)} | ≤ 50 ms |`,
+      `| … of which the fingerprint (resolve and trace runtime inputs), before: \`node … digest\` | ${fmt(tools.before)} (alone ${fmt(tools.alone.before)}) | — |`,
+      `| … of which the fingerprint, after: \`sidebundle-fingerprint\` replaying the digests' records | ${fmt(tools.after)} (alone ${fmt(tools.alone.after)}) | ≤ 50 ms |`,
+      `| fingerprint of a no-op, lock of 200 traced files (\`apps/lock200\`), before | ${fmt(lock200.before)} (alone ${fmt(lock200.alone.before)}) | — |`,
+      `| fingerprint of a no-op, lock of 200 traced files, after | ${fmt(lock200.after)} (alone ${fmt(lock200.alone.after)}) | ≤ 50 ms |`,
       '',
       'The incremental run step by step, medians over the rounds. A step says hit or run once its cache lookup is done,',
       "and a row runs from that moment to the next step's, so it also holds the next step's key and lookup: the check",
@@ -252,9 +267,11 @@ async function main(): Promise<void> {
       ...stepTable(engineResult),
       '',
       `The fingerprint rows time the project's runtime commands as Nx runs them (\`sh -c\` in the workspace root,`,
-      'process starts included), each once per no-op, medians of 11 interleaved rounds; "before" runs the digests',
-      'with Node (the commands the plugin inferred until now), "after" the commands it infers now, which printed the',
-      `same bytes in every round. The tools lock lists ${locked} paths (the traced and collected Python standard`,
+      'process starts included), each once per no-op, spawned by the bench\'s Node process (spawnSync forks it first; Nx\'s',
+      'hasher, too, spawns them from inside a Node process, Nx\'s): medians of 11 interleaved rounds; "before" runs the digests with Node',
+      '(the commands the plugin inferred until now), "after" the commands it infers now, which printed the same bytes',
+      `in every round. "Alone": the same commands spawned by \`hyperfine -N\` (posix_spawn, no parent's pages to copy),`,
+      `the sums of their medians over 33 runs each. The tools lock lists ${locked} paths (the traced and collected Python standard`,
       `library, probes) and ${listings} directories collection listed. Load average before the engine rows: ${loadBefore}; after the run: ${load}.`,
     ].join('\n'), { engine: engineResult, cold, noop, incremental, nxCold, nxNoop, fingerprint: { tools, lock200 }, locked, listings, load, loadBefore });
   } finally {
