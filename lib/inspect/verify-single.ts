@@ -1,14 +1,18 @@
 // `sidebundle verify FILE.run`: a single-file bundle checked against the digest its trailer
-// carries (format 3, lib/package/single-file.ts and native/src/single.rs): the trailer's offsets
+// carries (format 4, lib/package/single-file.ts and native/src/single.rs): the trailer's offsets
 // must describe members and an index that fit the file, each member must inflate to the length
-// the index says, and the inflated record stream must hash to the trailer's sha256. Members are
+// the index says (16 MiB at most, as the runner reads them), and the launcher and runner heading
+// the file, then the inflated record stream, must hash to the trailer's sha256. Members are
 // inflated one at a time: memory stays at about one slice.
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
 
 import { SidebundleError } from '../errors';
-import { MAGIC, TRAILER } from '../package/single-file';
+import { MAGIC, MAGIC_FAMILY, TRAILER } from '../package/single-file';
+
+/** The runner refuses a member that inflates to more (native/src/single/stream.rs, MAX_MEMBER). */
+const MAX_MEMBER = 16 << 20;
 import type { Finding } from './verify';
 
 export interface SingleFileReport {
@@ -30,12 +34,23 @@ function readAt(fd: number, position: number, length: number): Buffer {
   return b;
 }
 
+/** A regular file opened without blocking (a FIFO is refused, not waited on), or undefined. */
+function openFile(file: string): number | undefined {
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  if (fstatSync(fd).isFile()) return fd;
+  closeSync(fd);
+  return undefined;
+}
+
+/** Whether `file` ends as a single-file bundle of any format (verifySingleFile names one it
+ * cannot read). */
 export function isSingleFile(file: string): boolean {
   let fd: number | undefined;
   try {
-    fd = openSync(file, 'r');
+    fd = openFile(file);
+    if (fd === undefined) return false;
     const { size } = fstatSync(fd);
-    return size >= TRAILER && readAt(fd, size - TRAILER + 8, 16).equals(MAGIC);
+    return size >= TRAILER && readAt(fd, size - TRAILER + 8, 15).equals(MAGIC_FAMILY);
   } catch {
     return false;
   } finally {
@@ -43,11 +58,33 @@ export function isSingleFile(file: string): boolean {
   }
 }
 
+/** Feed bytes `from`..`to` of `fd` to `hash` in 1 MiB reads; false if the file ends first. */
+function hashRange(fd: number, from: number, to: number, hash: ReturnType<typeof createHash>): boolean {
+  const buffer = Buffer.allocUnsafe(Math.min(1 << 20, Math.max(1, to - from)));
+  for (let at = from; at < to; ) {
+    const n = readSync(fd, buffer, 0, Math.min(buffer.length, to - at), at);
+    if (n === 0) return false;
+    hash.update(buffer.subarray(0, n));
+    at += n;
+  }
+  return true;
+}
+
 export function verifySingleFile(file: string): SingleFileReport {
-  const fd = openSync(file, 'r');
+  const fd = openFile(file);
+  if (fd === undefined) {
+    throw new SidebundleError('INSPECT_NOT_A_BUNDLE', `${file} is not a regular file`, { input: file, kind: 'input', hint: 'give a .run file written by --emit-single-file, or a bundle directory' });
+  }
   try {
     const { size } = fstatSync(fd);
     const trailer = size >= TRAILER ? readAt(fd, size - TRAILER, TRAILER) : Buffer.alloc(0);
+    if (trailer.length === TRAILER && trailer.subarray(8, 23).equals(MAGIC_FAMILY) && !trailer.subarray(8, 24).equals(MAGIC)) {
+      throw new SidebundleError('INSPECT_OTHER_FORMAT', `${file} is a single-file bundle of another format (${trailer.subarray(8, 24).toString('latin1')}) than this sidebundle reads (${MAGIC.toString('latin1')})`, {
+        input: file,
+        kind: 'input',
+        hint: 'verify it with the sidebundle that wrote it, or rebuild it with this one',
+      });
+    }
     if (trailer.length < TRAILER || !trailer.subarray(8, 24).equals(MAGIC)) {
       throw new SidebundleError('INSPECT_NOT_A_BUNDLE', `${file} is not a single-file bundle (no ${MAGIC.toString('latin1')} trailer)`, { input: file, kind: 'input', hint: 'give a .run file written by --emit-single-file, or a bundle directory' });
     }
@@ -64,6 +101,8 @@ export function verifySingleFile(file: string): SingleFileReport {
     const index = readAt(fd, indexAt, end - indexAt);
     report.members = index.length / 8;
     const hash = createHash('sha256');
+    // The launcher and the runner, as the digest covers them (format 4).
+    hashRange(fd, 0, membersAt, hash);
     let at = membersAt;
     for (let i = 0; i < report.members; i++) {
       const compressed = index.readUInt32LE(i * 8);
@@ -72,10 +111,20 @@ export function verifySingleFile(file: string): SingleFileReport {
         report.problems.push({ path: file, why: `member ${i + 1} of ${report.members} runs past the index` });
         return report;
       }
+      if (length > MAX_MEMBER) {
+        report.problems.push({ path: file, why: `member ${i + 1} of ${report.members} claims ${length} bytes, more than the ${MAX_MEMBER} the runner reads` });
+        return report;
+      }
       let bytes: Buffer;
       try {
-        bytes = inflateRawSync(readAt(fd, at, compressed));
+        // Never more than the index promises: a member that inflates further is damaged, and is
+        // not inflated whole (a small member can expand a thousandfold).
+        bytes = inflateRawSync(readAt(fd, at, compressed), { maxOutputLength: Math.max(1, length) });
       } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+          report.problems.push({ path: file, why: `member ${i + 1} of ${report.members} (at byte ${at}) inflates to more than the ${length} bytes the index says` });
+          return report;
+        }
         report.problems.push({ path: file, why: `member ${i + 1} of ${report.members} (at byte ${at}) does not inflate: ${(error as Error).message}` });
         return report;
       }

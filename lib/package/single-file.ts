@@ -6,7 +6,7 @@
 // with the runner, which does both. The format (members, index, trailer) is specified in
 // docs/bundle-format.md.
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, copyFileSync, fstatSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, fstatSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -14,7 +14,9 @@ import { runInNewContext } from 'node:vm';
 
 import { recordSlices, SLICE_BYTES } from './single-file-records';
 
-export const MAGIC = Buffer.from('SIDEBUNDLE-SFX-3', 'latin1');
+export const MAGIC = Buffer.from('SIDEBUNDLE-SFX-4', 'latin1');
+/** What every format's magic starts with: a file of another format is named as such. */
+export const MAGIC_FAMILY = MAGIC.subarray(0, 15);
 /** The runner's offset (u64), then the magic, the members' and the index's offsets and the digest. */
 export const TRAILER = 72;
 // zlib and v8 are required on first use: a bundle without a single file (most) never loads them
@@ -29,7 +31,8 @@ export const DEFAULT_LEVEL = 6;
 
 export interface SingleFileResult {
   path: string;
-  /** sha256 of the uncompressed records: the extraction cache key. */
+  /** sha256 of the launcher and runner heading the file, then the uncompressed records: the
+   * extraction cache key. */
   digest: string;
   size: number;
   /** Bytes of the bundle's files (hard links counted once). */
@@ -59,6 +62,17 @@ function collector(): () => void {
   } catch {
     return () => undefined;
   }
+}
+
+/** The first `length` bytes of `fd`. */
+function readHead(fd: number, length: number): Buffer {
+  const bytes = Buffer.allocUnsafe(length);
+  for (let at = 0; at < length; ) {
+    const n = readSync(fd, bytes, at, length - at, at);
+    if (n === 0) throw new Error(`the single file being written ends at byte ${at}, before its runner's end (${length})`);
+    at += n;
+  }
+  return bytes;
 }
 
 function writeAll(fd: number, bytes: Buffer, position: number): void {
@@ -116,6 +130,9 @@ export async function writeSingleFile(bundleDir: string, runner: string, target:
     const runnerAt = opts.launcher === undefined ? 0 : fstatSync(fd).size;
     if (opts.launcher !== undefined) writeAll(fd, readFileSync(runner), runnerAt);
     const stub = fstatSync(fd).size;
+    // The digest covers the launcher and the runner as written (format 4), then the records: a
+    // changed byte of the code that runs is as damaged as a changed byte of the bundle.
+    hash.update(readHead(fd, stub));
     const { index, end } = await writeMembers(fd, stub, bundleDir, stats, options, hash);
     const table = Buffer.alloc(index.length * 4);
     index.forEach((n, i) => table.writeUInt32LE(n, i * 4));

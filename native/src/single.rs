@@ -40,7 +40,7 @@ pub const MAGIC: &[u8; 16] = sidebundle_nolibc::single::MAGIC;
 const MAGIC_FAMILY: &[u8; 15] = b"SIDEBUNDLE-SFX-";
 /// Where every format's magic starts, from the end of the file.
 const MAGIC_AT: u64 = 64;
-/// Format 3's trailer: the runner's offset (which this runner does not need), then the magic.
+/// Format 4's trailer: the runner's offset (which this runner does not need), then the magic.
 const TRAILER: u64 = sidebundle_nolibc::single::TRAILER;
 const STAMP: &str = ".sidebundle-extracted";
 
@@ -62,7 +62,7 @@ pub fn embedded() -> Result<Option<Embedded>, String> {
     let handed = std::env::var_os(var);
     // Removed before anything starts, so the program never sees it.
     std::env::remove_var(var);
-    // Started by the launcher heading a single file (format 3) from a copy (a memfd, or an
+    // Started by the launcher heading a single file (format 4) from a copy (a memfd, or an
     // unlinked file where memfds may not run): the launcher hands over the file it checked.
     let from_copy = std::fs::metadata("/proc/self/exe").is_ok_and(|m| m.nlink() == 0);
     let (mut file, exe) = match handed.filter(|_| from_copy) {

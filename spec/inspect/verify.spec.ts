@@ -1,8 +1,9 @@
 // verify: a bundle re-hashed against its manifest.lock names each changed, missing and extra
 // file (exit 1) and is quiet when intact (exit 0); a .run is checked against its trailer digest.
 import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readlinkSync, readSync, realpathSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, realpathSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
+import { deflateRawSync } from 'node:zlib';
 
 import { createBundle, runCli, startCli } from '../helpers/cli';
 import { tempDir } from '../helpers/tmp';
@@ -99,6 +100,48 @@ test('a .run: intact against its trailer, and a flipped byte in a member is caug
   const r = runCli(['verify', damaged]);
   expect(r.stdout).toMatch(/is damaged:\n {2}(member \d+ of \d+ .*(does not inflate|inflates to)|its contents hash to sha256 [0-9a-f]{64}, the trailer says)/);
   expect(r.status).toBe(1);
+});
+
+test('a .run whose launcher or runner changed is damaged: the digest covers the code that runs (format 4)', () => {
+  const trailer = readFileSync(runFile).subarray(-72);
+  const runnerAt = Number(trailer.readBigUInt64LE(0));
+  const membersAt = Number(trailer.readBigUInt64LE(24));
+  expect(runnerAt).toBeGreaterThan(0); // the precondition: the file starts with the launcher
+  for (const [name, at] of [['launcher', 100], ['runner', runnerAt + 5000], ['runner end', membersAt - 1]] as const) {
+    const damaged = path.join(dir, `code-${name.replace(' ', '-')}.run`);
+    execFileSync('cp', [runFile, damaged]);
+    flipByte(damaged, at);
+    const r = runCli(['verify', damaged]);
+    expect({ name, stdout: r.stdout, status: r.status }).toEqual({ name, stdout: expect.stringMatching(/is damaged:\n {2}its contents hash to sha256 [0-9a-f]{64}, the trailer says/), status: 1 });
+  }
+});
+
+test('a .run member that inflates past its index entry is damaged, and is not inflated whole', () => {
+  const bomb = path.join(dir, 'bomb.run');
+  const bytes = readFileSync(runFile);
+  const trailer = Buffer.from(bytes.subarray(-72));
+  const membersAt = Number(trailer.readBigUInt64LE(24));
+  // One member of 64 MiB of zeros (64 KiB compressed) whose index entry says 1 KiB.
+  const member = deflateRawSync(Buffer.alloc(64 << 20));
+  const index = Buffer.alloc(8);
+  index.writeUInt32LE(member.length, 0);
+  index.writeUInt32LE(1024, 4);
+  trailer.writeBigUInt64LE(BigInt(membersAt + member.length), 32);
+  writeFileSync(bomb, Buffer.concat([bytes.subarray(0, membersAt), member, index, trailer]));
+  const r = runCli(['verify', '--json', bomb]);
+  expect(JSON.parse(r.stdout).singleFile.problems).toEqual([{ path: bomb, why: `member 1 of 1 (at byte ${membersAt}) inflates to more than the 1024 bytes the index says` }]);
+  expect(r.status).toBe(1);
+});
+
+test('a .run of another format is named as such (exit 2), not as damaged or as no bundle', () => {
+  const older = path.join(dir, 'older.run');
+  execFileSync('cp', [runFile, older]);
+  const fd = openSync(older, 'r+');
+  writeSync(fd, Buffer.from('SIDEBUNDLE-SFX-3', 'latin1'), 0, 16, statSync(older).size - 64);
+  closeSync(fd);
+  const r = runCli(['verify', older]);
+  expect(r.stderr).toMatch(/error\[INSPECT_OTHER_FORMAT\]: \S+older\.run is a single-file bundle of another format \(SIDEBUNDLE-SFX-3\) than this sidebundle reads \(SIDEBUNDLE-SFX-4\)/);
+  expect(r.status).toBe(2);
 });
 
 test('not a bundle: exit 2 with a hint', () => {

@@ -1,4 +1,4 @@
-// Single files, format 3, on the host: extraction keeps every file's mtime (so Python's
+// Single files, format 4, on the host: extraction keeps every file's mtime (so Python's
 // __pycache__ stays valid and a warm run writes nothing), a damaged or crafted stream is refused
 // at the end with nothing kept and nothing written outside, an older format asks for a rebuild,
 // and writing and extracting ~1 GiB of incompressible data stays within 100 MiB of RSS on each
@@ -86,7 +86,7 @@ describe('a single-file python3 (trace: import json)', () => {
   });
 });
 
-/** A format-3 single file of `records` as given (one member per `slice` bytes), the way
+/** A format-4 single file of `records` as given (one member per `slice` bytes), the way
  * lib/package/single-file.ts lays it out: for streams the writer would never make. */
 function craft(records: Buffer, target: string, slice = 1 << 20, alter: (member: Buffer, i: number) => Buffer = (m) => m): void {
   const members: Buffer[] = [];
@@ -101,11 +101,11 @@ function craft(records: Buffer, target: string, slice = 1 << 20, alter: (member:
   index.forEach((n, i) => table.writeUInt32LE(n, i * 4));
   // Runner offset 0: the file starts with the runner (no launcher ahead of it).
   const trailer = Buffer.alloc(72);
-  trailer.write('SIDEBUNDLE-SFX-3', 8, 'latin1');
+  trailer.write('SIDEBUNDLE-SFX-4', 8, 'latin1');
   const membersEnd = stub.length + members.reduce((n, m) => n + m.length, 0);
   trailer.writeBigUInt64LE(BigInt(stub.length), 24);
   trailer.writeBigUInt64LE(BigInt(membersEnd), 32);
-  createHash('sha256').update(records).digest().copy(trailer, 40);
+  createHash('sha256').update(stub).update(records).digest().copy(trailer, 40);
   writeFileSync(target, Buffer.concat([stub, ...members, table, trailer]), { mode: 0o755 });
 }
 
@@ -229,7 +229,7 @@ describe('damaged and foreign single files', () => {
     const fd = openSync(file, 'r+');
     writeSync(fd, Buffer.from('SIDEBUNDLE-SFX-1'), 0, 16, statSync(file).size - 64);
     closeSync(fd);
-    expect(runIn(file)).toMatchObject({ status: 126, stderr: expect.stringMatching(/v1\.run is a single-file bundle of another format \(SIDEBUNDLE-SFX-1\) than this runner reads \(SIDEBUNDLE-SFX-3\); rebuild it/), cache: [] });
+    expect(runIn(file)).toMatchObject({ status: 126, stderr: expect.stringMatching(/v1\.run is a single-file bundle of another format \(SIDEBUNDLE-SFX-1\) than this runner reads \(SIDEBUNDLE-SFX-4\); rebuild it/), cache: [] });
   });
 });
 

@@ -1,4 +1,4 @@
-//! A single-file bundle's start (format 3, docs/bundle-format.md): the file is sidebundle-launch,
+//! A single-file bundle's start (format 4, docs/bundle-format.md): the file is sidebundle-launch,
 //! then the static runner, then the compressed bundle. The launcher runs first. Warm, when this
 //! user's cache already holds the bundle extracted and stamped, it starts the entry from there
 //! itself, with no C library start-up. Otherwise it execs the runner, copied from the file into a
@@ -22,7 +22,7 @@ use crate::report::die;
 use crate::{sys, timing};
 
 /// The format this launcher heads: its magic sits 64 bytes from the end, as every format's did.
-pub const MAGIC: &[u8; 16] = b"SIDEBUNDLE-SFX-3";
+pub const MAGIC: &[u8; 16] = b"SIDEBUNDLE-SFX-4";
 const FAMILY: &[u8] = b"SIDEBUNDLE-SFX-";
 /// runner offset u64 | magic (16) | members offset u64 | index offset u64 | sha256 (32).
 pub const TRAILER: u64 = 72;

@@ -128,14 +128,25 @@ fn start_workers(members: u64) -> (Option<SyncSender<Job>>, Vec<(JoinHandle<()>,
 
 impl Members {
     /// The members run from `offset` to `index`, the index (8 bytes per member) from there to
-    /// `end`, where the trailer starts.
+    /// `end`, where the trailer starts. The digest (finish) starts with the bytes before the
+    /// members, the launcher and the runner (format 4): the code that runs is checked too.
     pub fn open(exe: &Path, offset: u64, index: u64, end: u64) -> Result<Members, String> {
         if !sidebundle_nolibc::single::layout_fits(offset, index, end) {
             return Err("its trailer does not describe a member index".into());
         }
-        let open = || -> io::Result<(File, File)> {
+        let mut hash = Sha256::default();
+        let mut open = || -> io::Result<(File, File)> {
             let mut file = File::open(exe)?;
-            file.seek(SeekFrom::Start(offset))?;
+            let mut buf = vec![0u8; 1 << 16];
+            let mut left = offset;
+            while left > 0 {
+                let n = file.read(&mut buf[..left.min(1 << 16) as usize])?;
+                if n == 0 {
+                    return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "it ends before its members"));
+                }
+                hash.update(&buf[..n]);
+                left -= n as u64;
+            }
             let mut table = File::open(exe)?;
             table.seek(SeekFrom::Start(index))?;
             Ok((file, table))
@@ -157,7 +168,7 @@ impl Members {
             spare: Vec::new(),
             out: Vec::new(),
             pos: 0,
-            hash: Sha256::default(),
+            hash,
         })
     }
 
@@ -340,6 +351,7 @@ mod tests {
         let whole = slices.concat();
         assert!(out == whole, "the stream differs from the members in order");
         let mut hash = Sha256::default();
+        hash.update(&std::fs::read(&path).unwrap()[..offset as usize]);
         hash.update(&whole);
         assert_eq!(members.finish().unwrap(), hash.finish());
         // finish dropped the stream: every worker has left the thread group.

@@ -1,4 +1,4 @@
-// The record stream of a single file (format 3): fixed-size slices, records in sorted path
+// The record stream of a single file (format 4): fixed-size slices, records in sorted path
 // order with mode and nanosecond mtime, hard links as references to the first path.
 import { execFileSync } from 'node:child_process';
 import { linkSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
