@@ -37,6 +37,15 @@ export function openStaging(outDir: string, name: string, options: { singleFile?
   const finalDir = path.join(out, name);
   const finalRun = `${finalDir}.run`;
   withOutputErrors(out, () => withPublishLock(out, name, () => recover(out, name)));
+  if (lexists(finalDir) && lstatSync(finalDir).isSymbolicLink()) {
+    // Replacing a link's target in place would delete files outside OUT-DIR/NAME (a release the
+    // link names); replacing the link would surprise whoever keeps it.
+    throw new SidebundleError('OUTPUT_IS_A_LINK', `${finalDir} is a symbolic link, not a bundle directory`, {
+      input: finalDir,
+      kind: 'input',
+      hint: 'sidebundle replaces only the bundle directories it made: give the directory the link leads to as --out-dir and --name, or remove the link; nothing was changed',
+    });
+  }
   if (existsSync(finalDir) && !existsSync(path.join(finalDir, MANIFEST_NAME))) {
     throw new SidebundleError('OUTPUT_NOT_A_BUNDLE', `${finalDir} exists and is not a sidebundle bundle (no ${MANIFEST_NAME})`, {
       input: finalDir,
@@ -95,6 +104,12 @@ export function publish(staging: Staging): void {
  */
 function removeTree(dir: string): void {
   try {
+    // What was set aside is removed, never what it leads to: a symbolic link put at NAME while
+    // this run worked is unlinked alone (readdir would follow it into someone's files).
+    if (!lstatSync(dir).isDirectory()) {
+      unlinkSync(dir);
+      return;
+    }
     const visit = (at: string) => {
       for (const entry of readdirSync(at, { withFileTypes: true })) {
         const child = path.join(at, entry.name);

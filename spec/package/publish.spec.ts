@@ -1,10 +1,10 @@
 // Deterministic output and atomic publishing: the same inputs give the same bytes; a run that is
 // killed or interrupted leaves the previous bundle as it was and nothing half-written beside it.
-import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 
-import { openStaging, discard } from '../../lib/package/publish';
+import { openStaging, discard, publish } from '../../lib/package/publish';
 import { treeDigest } from '../../lib/package/tree-digest';
 import { createBundle, runCli, startCli } from '../helpers/cli';
 import { tempDir } from '../helpers/tmp';
@@ -72,4 +72,36 @@ test('a swap cut between its two renames is repaired by the next run', () => {
   expect(treeDigest(old.dir)).toBe(before);
   discard(staging);
   expect(readdirSync(out).filter((n) => n.startsWith('.'))).toEqual([]);
+});
+
+test('NAME a symbolic link to a bundle: exit 2 with OUTPUT_IS_A_LINK, the link and what it leads to untouched', () => {
+  const out = path.join(dir, 'linked');
+  const release = createBundle(['--name', 'v1', '--from-host', '/usr/bin/jq', '--out-dir', path.join(out, 'releases')]);
+  writeFileSync(path.join(release.dir, 'notes.txt'), 'keep me');
+  const before = treeDigest(release.dir);
+  symlinkSync('releases/v1', path.join(out, 'current'));
+  const r = runCli(['create', '--name', 'current', '--from-host', '/usr/bin/jq', '--out-dir', out]);
+  expect(r.stderr).toMatch(/error\[OUTPUT_IS_A_LINK\]: \S+\/current is a symbolic link, not a bundle directory/);
+  expect(r.status).toBe(2);
+  expect(lstatSync(path.join(out, 'current')).isSymbolicLink()).toBe(true);
+  expect(treeDigest(release.dir)).toBe(before);
+  expect(readdirSync(out).filter((n) => n.startsWith('.'))).toEqual([]);
+});
+
+test('a link put at NAME while a run packs is set aside and unlinked alone: what it leads to is untouched', () => {
+  const out = path.join(dir, 'late-link');
+  const elsewhere = path.join(dir, 'elsewhere');
+  mkdirSync(path.join(elsewhere, 'sub'), { recursive: true });
+  writeFileSync(path.join(elsewhere, 'sub', 'file'), 'keep me');
+  const staging = openStaging(out, 'b');
+  writeFileSync(path.join(staging.dir, 'manifest.lock'), '{}');
+  symlinkSync(elsewhere, staging.finalDir);
+  try {
+    publish(staging);
+    expect(readFileSync(path.join(elsewhere, 'sub', 'file'), 'utf8')).toBe('keep me');
+    expect(lstatSync(staging.finalDir).isDirectory()).toBe(true);
+    expect(readdirSync(out).filter((n) => n.startsWith('.'))).toEqual([]);
+  } finally {
+    rmSync(staging.finalDir, { recursive: true, force: true });
+  }
 });
