@@ -76,6 +76,9 @@ function parse(file: PagedFile, path: string): ElfInfo {
   }
 
   const segments = readSegments(file, ident, path);
+  // ld.so refuses such a file ("object file has no loadable segments") and the kernel will not
+  // execute it: with none, a program would pass for a static one and its bundle for working.
+  if (!segments.some((s) => s.type === C.PT_LOAD)) throw malformed(path, 'it has no loadable segment (PT_LOAD): neither the kernel nor ld.so can load it');
   const info: ElfInfo = {
     type: type === C.ET_EXEC ? 'exec' : 'dyn',
     hasDynamic: false,

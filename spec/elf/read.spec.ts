@@ -142,6 +142,17 @@ describe('readElf on bad input gives a typed error', () => {
     expect(codeOf(write('xnum', xnum))).toBe('ELF_MALFORMED');
   });
 
+  test('no loadable segment (e_phnum 0, or PN_XNUM whose section 0 says 0) is malformed, not a static program', () => {
+    const none = Buffer.from(jq);
+    none.writeUInt16LE(0, 56);
+    expect(codeOf(write('phnum-0', none))).toBe('ELF_MALFORMED');
+    expect(() => readElf(path.join(dir, 'phnum-0'))).toThrow(/no loadable segment \(PT_LOAD\)/);
+    const xnum = Buffer.from(jq);
+    xnum.writeUInt16LE(0xffff, 56);
+    expect(xnum.readUInt32LE(Number(xnum.readBigUInt64LE(40)) + 44)).toBe(0); // the precondition: jq's section 0 says 0
+    expect(codeOf(write('xnum-0', xnum))).toBe('ELF_MALFORMED');
+  });
+
   test('an unterminated dynamic string table is malformed', () => {
     const sections = execFileSync('readelf', ['-S', '-W', '/usr/bin/jq'], { encoding: 'utf8' });
     const m = /\.dynstr\s+STRTAB\s+[0-9a-f]+\s+([0-9a-f]+)\s+([0-9a-f]+)/.exec(sections)!;
