@@ -12,7 +12,7 @@ import type { RunMode } from './model/options';
 import type { MergedPlan } from './model/plan';
 import type { TraceReport, TraceRunner } from './model/trace';
 import type { EmitImageOptions, EmittedImage } from './ship/emit';
-import { wantsImage } from './ship/wants';
+import { checkImageRequest, wantsImage } from './ship/wants';
 import type { StepContext } from './steps/context';
 import { closuresOf, resolveGroups, traceGroups, type GroupOptions } from './steps/groups';
 import { merge } from './steps/merge';
@@ -62,6 +62,7 @@ async function steps(options: BundleOptions, context: StepContext, tracer: Trace
   const traced = await traceGroups(resolved, options, context, tracer);
   const closures = closuresOf(resolved, traced);
   const plan = await merge({ name: options.name, closures, ...(options.setEnv ? { setEnv: options.setEnv } : {}) }, context);
+  checkImageRequest(imageOptions(options, cwd), plan.launchers.map((l) => l.name));
   const packed = await pack(plan, {
     outDir,
     ...(options.strictValidate ? { strictValidate: true } : {}),
@@ -89,19 +90,24 @@ export type ShipOptions = Pick<BundleOptions, 'emitOci' | 'emitOciArchive' | 'pu
  * executors share it, so one bundle gives one image digest whichever made it. `images` are the
  * bundle's source images (their config and layer sizes are not in manifest.lock). */
 export async function shipBundle(dir: string, images: MaterializedImage[], options: ShipOptions, context: StepContext = {}): Promise<{ image?: EmittedImage; report?: string }> {
-  const at = (p: string | undefined) => (p === undefined ? undefined : path.resolve(options.cwd ?? process.cwd(), p));
-  const image: EmitImageOptions = {
-    ...(options.emitOci ? { ociDir: at(options.emitOci)! } : {}),
-    ...(options.emitOciArchive ? { ociArchive: at(options.emitOciArchive)! } : {}),
-    ...(options.push ? { push: options.push } : {}),
-    ...(options.ociEntry ? { entry: options.ociEntry } : {}),
-  };
+  const image = imageOptions(options, options.cwd ?? process.cwd());
   // The image code (tar-stream, the registry client) is loaded only when an image is wanted.
   const ship = wantsImage(image) ? (require('./ship/emit') as typeof import('./ship/emit')) : undefined;
   const emitted = ship ? await ship.emitImage(dir, { ...image, images, registry: { ...(context.signal ? { signal: context.signal } : {}) } }) : undefined;
   // The report goes beside the bundle (the bundle is immutable and hashed); loaded only when asked.
   const report = options.report ? writeReportOf(dir, images) : undefined;
   return { ...(emitted ? { image: emitted } : {}), ...(report ? { report } : {}) };
+}
+
+/** The image options asked for, their paths resolved against `cwd`. */
+function imageOptions(options: ShipOptions, cwd: string): EmitImageOptions {
+  const at = (p: string) => path.resolve(cwd, p);
+  return {
+    ...(options.emitOci ? { ociDir: at(options.emitOci) } : {}),
+    ...(options.emitOciArchive ? { ociArchive: at(options.emitOciArchive) } : {}),
+    ...(options.push ? { push: options.push } : {}),
+    ...(options.ociEntry ? { entry: options.ociEntry } : {}),
+  };
 }
 
 function writeReportOf(dir: string, images: MaterializedImage[]): string {

@@ -64,9 +64,9 @@ async function archiveLayout(layout: string, file: string): Promise<void> {
     }
   };
   try {
-    await walk('');
-    pack.finalize();
-    await writing;
+    // Both at once: a write that fails (a bad path, a full disk) ends the archive at once, and its
+    // error is the one reported, not left unhandled while the walk waits on the stream.
+    await Promise.all([walk('').then(() => pack.finalize()), writing]);
     renameSync(tmp, file);
   } catch (error) {
     pack.destroy();

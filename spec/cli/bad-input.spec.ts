@@ -86,6 +86,33 @@ describe('inputs that cannot be bundled exit 2 with the input and a hint', () =>
     expect(runOnHost([path.join(out, 'tmp-jq/bin/jq-in-tmp'), '-n', '1+1']).stdout).toBe('2\n');
   });
 
+  test('a program with no loadable segment (e_phnum 0) is refused, not bundled as a static program', () => {
+    const file = path.join(dir, 'no-segments');
+    const bytes = Buffer.from(readFileSync('/usr/bin/true'));
+    bytes.writeUInt16LE(0, 56);
+    writeFileSync(file, bytes, { mode: 0o755 });
+    const r = create('--name', 'x', '--from-host', file);
+    expect(r.stderr).toMatch(/error\[ELF_MALFORMED\]: .*no-segments.*no loadable segment \(PT_LOAD\)/);
+    expect(r.status).toBe(2);
+  });
+
+  test('an image request bound to fail is refused before the previous bundle is replaced', () => {
+    expect(create('--name', 'kept', '--from-host', '/usr/bin/jq').status).toBe(0);
+    const before = readFileSync(path.join(out, 'kept/manifest.lock'));
+    const cases: Array<[string[], RegExp]> = [
+      [['--oci-entry', 'nope', '--emit-oci', path.join(dir, 'oci')], /--oci-entry nope is not an entry of this bundle\n {2}hint: entries: ls; nothing was published/],
+      [['--emit-oci-archive', '/dev/null/image.tar'], /--emit-oci-archive \/dev\/null\/image.tar: \/dev\/null is not a directory/],
+      [['--emit-oci-archive', dir], /--emit-oci-archive \S+ is a directory/],
+      [['--emit-oci', '/etc/passwd'], /--emit-oci \/etc\/passwd exists and is not a directory/],
+    ];
+    for (const [extra, message] of cases) {
+      const r = create('--name', 'kept', '--from-host', '/usr/bin/ls', ...extra);
+      expect({ extra, status: r.status, stderr: r.stderr }).toEqual({ extra, status: 2, stderr: expect.stringMatching(message) });
+      expect(readFileSync(path.join(out, 'kept/manifest.lock'))).toEqual(before);
+    }
+    expect(existsSync(path.join(dir, 'oci'))).toBe(false);
+  });
+
   test('a directory that is not a bundle is never replaced', () => {
     mkdirSync(path.join(out, 'precious'), { recursive: true });
     writeFileSync(path.join(out, 'precious/notes.txt'), 'keep me');
