@@ -1,13 +1,13 @@
 // The bundle configuration as the Nx executors, the inferred targets and `sidebundle digest`
 // read it: the CLI's options under the same names (camelCase), as JSON. Entries are CLI specs
 // (`"/usr/bin/jq::trace=jq --version"`) or objects (`{ "host": "/usr/bin/jq", "trace": "..." }`).
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { parseHostSpec, parseImageSpec, traceCommand, type EntrySpec } from '../entries/spec';
 import { parseImageReference } from '../image/reference';
 import { SidebundleError } from '../errors';
 import { validateEntryName, validateEnvName } from '../model/names';
+import { readRegularFile } from '../util/regular-file';
 import type { OptionSpec } from './option-spec';
 import { CONFIG_OPTIONS, optionNamed, type BundleConfig, type OptionName } from './options';
 
@@ -181,7 +181,7 @@ function editDistance(a: string, b: string): number {
 export function readConfigFile(file: string): BundleConfig {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readRegularFile(file);
   } catch (error) {
     throw new SidebundleError('CONFIG_NOT_FOUND', `cannot read ${file}: ${(error as Error).message}`, { input: file, kind: 'input', hint: 'check the path', cause: error });
   }

@@ -4,11 +4,12 @@
 // their names). The trace target writes it beside sidebundle.json; `sidebundle digest --traced`
 // prints what those paths hold now, which is how Nx's hash sees them (a depfile, committed so a
 // fresh clone or CI hashes the same list). Deterministic: sorted paths, no timestamps.
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import type { StepInput } from '../cache/step-cache';
 import { SidebundleError } from '../errors';
+import { readRegularFile } from '../util/regular-file';
 import type { ResolvedClosure } from '../model/closure';
 
 export const LOCK_FILE = 'sidebundle.lock';
@@ -81,18 +82,27 @@ export function formatLock(lock: Lock): string {
 /** Write the lock when its content changed (an unchanged lock keeps its mtime). */
 export function writeLock(file: string, lock: Lock): boolean {
   const text = formatLock(lock);
-  if (existsSync(file) && readFileSync(file, 'utf8') === text) return false;
+  if (existsSync(file) && sameText(file, text)) return false;
   const tmp = `${file}.tmp-${process.pid}`;
   writeFileSync(tmp, text);
   renameSync(tmp, file);
   return true;
 }
 
+/** Whether the regular file `file` holds `text` (anything else there is replaced). */
+function sameText(file: string, text: string): boolean {
+  try {
+    return readRegularFile(file) === text;
+  } catch {
+    return false;
+  }
+}
+
 /** The lock, or undefined when there is none yet (nothing traced, or never run). */
 export function readLock(file: string): Lock | undefined {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readRegularFile(file);
   } catch {
     return undefined;
   }

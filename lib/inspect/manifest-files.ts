@@ -2,12 +2,13 @@
 // launchers and runtime files) with digest, size and mode, and symlinks with their target (a
 // payload file whose content another path holds is such a symlink: layout.ts). One table read
 // by both verify and diff.
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { errnoCode, SidebundleError } from '../errors';
 import { MANIFEST_FORMAT, type Manifest } from '../package/manifest';
 import { MANIFEST_NAME } from '../package/publish';
+import { readRegularFile } from '../util/regular-file';
 import { entriesByProgram, reasonInWords } from './reasons';
 
 export type Expected =
@@ -29,7 +30,7 @@ export function readManifest(given: string): { manifest: Manifest; file: string;
   const file = isDir ? path.join(given, MANIFEST_NAME) : given;
   let manifest: unknown;
   try {
-    manifest = JSON.parse(readFileSync(file, 'utf8'));
+    manifest = JSON.parse(readRegularFile(file));
   } catch (error) {
     const missing = errnoCode(error) === 'ENOENT';
     throw new SidebundleError(missing ? 'INSPECT_NOT_A_BUNDLE' : 'INSPECT_BAD_MANIFEST', missing ? `${given} is not a bundle (no ${MANIFEST_NAME})` : `${file} is not a readable manifest.lock: ${(error as Error).message}`, {
@@ -38,7 +39,7 @@ export function readManifest(given: string): { manifest: Manifest; file: string;
       hint: 'give a directory sidebundle create wrote, or its manifest.lock',
     });
   }
-  const m = manifest as Partial<Manifest>;
+  const m = (typeof manifest === 'object' && manifest !== null ? manifest : {}) as Partial<Manifest>;
   if (m.format !== MANIFEST_FORMAT || !Array.isArray(m.files) || !Array.isArray(m.launchers) || !Array.isArray(m.symlinks)) {
     throw new SidebundleError('INSPECT_BAD_MANIFEST', `${file} is not a ${MANIFEST_FORMAT} manifest.lock`, {
       input: file,

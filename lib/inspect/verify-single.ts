@@ -5,11 +5,12 @@
 // the file, then the inflated record stream, must hash to the trailer's sha256. Members are
 // inflated one at a time: memory stays at about one slice.
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
 
 import { SidebundleError } from '../errors';
 import { MAGIC, MAGIC_FAMILY, TRAILER } from '../package/single-file';
+import { openRegularFile } from '../util/regular-file';
 
 /** The runner refuses a member that inflates to more (native/src/single/stream.rs, MAX_MEMBER). */
 const MAX_MEMBER = 16 << 20;
@@ -34,12 +35,14 @@ function readAt(fd: number, position: number, length: number): Buffer {
   return b;
 }
 
-/** A regular file opened without blocking (a FIFO is refused, not waited on), or undefined. */
+/** `file` opened if it is a regular file (a FIFO is refused, not waited on), or undefined. */
 function openFile(file: string): number | undefined {
-  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
-  if (fstatSync(fd).isFile()) return fd;
-  closeSync(fd);
-  return undefined;
+  try {
+    return openRegularFile(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EINVAL') return undefined;
+    throw error;
+  }
 }
 
 /** Whether `file` ends as a single-file bundle of any format (verifySingleFile names one it

@@ -19,8 +19,9 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; uid?: number; gid?: number; cli?: string } = {}): CliResult {
+export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; uid?: number; gid?: number; cli?: string; timeout?: number } = {}): CliResult {
   const result = spawnSync(process.execPath, [options.cli ?? cliPath, ...args], {
+    ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
     ...(options.uid === undefined ? {} : { uid: options.uid }),
     ...(options.gid === undefined ? {} : { gid: options.gid }),
     encoding: 'utf8',

@@ -144,6 +144,16 @@ test('a .run of another format is named as such (exit 2), not as damaged or as n
   expect(r.status).toBe(2);
 });
 
+test('a manifest.lock that is a FIFO, or JSON null, is a bad manifest (exit 2) at once, not a hang or an internal error', () => {
+  for (const [name, make] of [['fifo', (f: string) => execFileSync('mkfifo', [f])], ['null', (f: string) => writeFileSync(f, 'null')]] as const) {
+    const bad = path.join(dir, `bad-${name}`);
+    execFileSync('mkdir', ['-p', bad]);
+    make(path.join(bad, 'manifest.lock'));
+    const r = runCli(['verify', '--json', bad], { timeout: 20000 });
+    expect({ name, status: r.status, code: JSON.parse(r.stdout).error?.code }).toEqual({ name, status: 2, code: 'INSPECT_BAD_MANIFEST' });
+  }
+});
+
 test('not a bundle: exit 2 with a hint', () => {
   const r = runCli(['verify', '/etc']);
   expect(r.stderr).toMatch(/error\[INSPECT_NOT_A_BUNDLE\]: \/etc is not a bundle \(no manifest.lock\)/);
