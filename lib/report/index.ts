@@ -1,8 +1,9 @@
 // `sidebundle report`: a bundle directory → one self-contained HTML file beside it (bundles are
 // immutable and hashed, so the report never goes inside). Reads manifest.lock and the ELF files.
-import { writeFileSync } from 'node:fs';
+import { realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
+import { SidebundleError } from '../errors';
 import { readManifest } from '../inspect/manifest-files';
 import { buildReportData, type ImageFacts, type ReportData } from './data';
 import { scanElfs } from './elf-scan';
@@ -15,16 +16,48 @@ export function defaultReportPath(bundleDir: string): string {
 }
 
 export function reportData(bundleDir: string, images: readonly ImageFacts[] = []): ReportData {
-  const { manifest, dir } = readManifest(bundleDir);
+  return read(bundleDir, images).data;
+}
+
+function read(bundleDir: string, images: readonly ImageFacts[]): { data: ReportData; manifestFile: string } {
+  const { manifest, dir, file } = readManifest(bundleDir);
   const shipped = manifest.files;
   // Given a bare manifest.lock, the files are read next to it when they are there.
   const elfs = scanElfs(dir ?? path.dirname(bundleDir), shipped);
-  return buildReportData(manifest, elfs, images);
+  return { data: buildReportData(manifest, elfs, images), manifestFile: file };
 }
 
+/** Write the report to `out`: never inside the bundle (its files are hashed, and hard links
+ * share them with the step cache's store), and through a new file renamed into place, so a
+ * link at `out` is replaced rather than written through. */
 export function writeReport(bundleDir: string, out = defaultReportPath(bundleDir), images: readonly ImageFacts[] = []): { path: string; data: ReportData; bytes: number } {
-  const data = reportData(bundleDir, images);
+  const { data, manifestFile } = read(bundleDir, images);
+  const bundle = realPath(path.dirname(manifestFile));
+  const target = path.join(realPath(path.dirname(path.resolve(out))), path.basename(out));
+  if (target === bundle || target.startsWith(`${bundle}/`)) {
+    throw new SidebundleError('REPORT_INSIDE_BUNDLE', `${out} is inside the bundle ${bundle}`, {
+      input: out,
+      kind: 'input',
+      hint: 'a bundle is never written to (its files are hashed in manifest.lock): give --out a path outside it, or leave it out for NAME.report.html beside the bundle',
+    });
+  }
   const html = renderReportHtml(data);
-  writeFileSync(out, html);
+  const tmp = `${target}.tmp-${process.pid}`;
+  try {
+    writeFileSync(tmp, html, { flag: 'wx' });
+    renameSync(tmp, target);
+  } catch (error) {
+    rmSync(tmp, { force: true });
+    throw error;
+  }
   return { path: out, data, bytes: Buffer.byteLength(html) };
+}
+
+/** `p` with its symbolic links resolved, as far as it exists. */
+function realPath(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
 }

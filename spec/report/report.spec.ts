@@ -2,7 +2,7 @@
 // (a known file's reason, the treemap's rectangles), a screenshot that is not blank, and no
 // console error from the page. Skips, saying so, where chromium is not installed.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, linkSync, readFileSync, symlinkSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { createBundle, runCli } from '../helpers/cli';
@@ -98,6 +98,32 @@ describe('create --report', () => {
     expect(bundle.report).toBe(path.join(out, 'jq.report.html'));
     const html = readFileSync(path.join(out, 'jq.report.html'), 'utf8');
     expect(html).toContain('<script type="application/json" id="report-data">');
+    expect(runCli(['verify', bundle.dir]).status).toBe(0);
+  });
+});
+
+describe('report --out', () => {
+  it('refuses a path inside the bundle (exit 2), even through a link, and writes nothing there', () => {
+    const out = tempDir('sb-report-out-');
+    const bundle = createBundle(['--name', 'jq', '--from-host', '/usr/bin/jq', '--out-dir', out]);
+    symlinkSync(path.join(bundle.dir, 'payload'), path.join(out, 'into-payload'));
+    const program = path.join(bundle.dir, 'payload/usr/bin/jq');
+    const before = readFileSync(program);
+    for (const target of [program, path.join(bundle.dir, 'manifest.lock'), path.join(bundle.dir, 'new.html'), path.join(out, 'into-payload/usr/bin/jq')]) {
+      const r = runCli(['report', bundle.dir, '--out', target]);
+      expect({ target, status: r.status, stderr: r.stderr }).toEqual({ target, status: 2, stderr: expect.stringMatching(/error\[REPORT_INSIDE_BUNDLE\]: .* is inside the bundle /) });
+    }
+    expect(readFileSync(program)).toEqual(before);
+    expect(runCli(['verify', bundle.dir]).status).toBe(0);
+  });
+
+  it('replaces a hard link at its path instead of writing through it', () => {
+    const out = tempDir('sb-report-link-');
+    const bundle = createBundle(['--name', 'jq', '--from-host', '/usr/bin/jq', '--out-dir', out]);
+    const target = path.join(out, 'page.html');
+    linkSync(path.join(bundle.dir, 'manifest.lock'), target);
+    expect(runCli(['report', bundle.dir, '--out', target]).status).toBe(0);
+    expect(readFileSync(target, 'utf8')).toMatch(/^<!doctype html>/i);
     expect(runCli(['verify', bundle.dir]).status).toBe(0);
   });
 });
