@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The `sidebundle` command. Exit status: 0 success, 1 failure, 2 bad input, 130 interrupted.
+// The `sidebundle` command. Exit status: 0 success, 1 failure, 2 bad input, 128 + the signal's
+// number when interrupted (130 by Ctrl+C, 143 by SIGTERM), as a shell reports a signal's end.
 // Start-up is most of what a quick command costs, so this file loads only what every command
 // needs, and a command's module (with its graph: `create` alone brings the pipeline, the image
 // code, tar-stream and the native tracer) only when that command runs. spec/cli/startup.spec.ts
@@ -93,9 +94,11 @@ export async function main(argv: string[]): Promise<number> {
   const json = args.includes('--json');
   const controller = new AbortController();
   let interrupts = 0;
+  let interruptedStatus = 130;
   const onSignal = (signal: NodeJS.Signals) => {
     interrupts += 1;
-    if (interrupts > 1) process.exit(130);
+    if (interrupts === 1) interruptedStatus = 128 + (signal === 'SIGTERM' ? 15 : 2);
+    if (interrupts > 1) process.exit(interruptedStatus);
     controller.abort(new SidebundleError('INTERRUPTED', `interrupted by ${signal}`, { hint: 'nothing was published' }));
   };
   if (known?.abortable) {
@@ -132,14 +135,15 @@ export async function main(argv: string[]): Promise<number> {
     // Once interrupted, whatever a step threw on its way out (an AbortError, a closed stream) is
     // the interruption, not a bug.
     const interrupted = controller.signal.aborted;
-    return fail(interrupted && !isSidebundleError(error) ? controller.signal.reason : error, reporter, interrupted);
+    return fail(interrupted && !isSidebundleError(error) ? controller.signal.reason : error, reporter, interrupted ? interruptedStatus : undefined);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
 }
 
-function fail(error: unknown, reporter: Reporter, interrupted: boolean): number {
+/** Report `error`; the exit status is its own, or `interruptedStatus` after a signal. */
+function fail(error: unknown, reporter: Reporter, interruptedStatus: number | undefined): number {
   reporter.clearProgress();
   const known: SidebundleError = isSidebundleError(error)
     ? error
@@ -154,8 +158,7 @@ function fail(error: unknown, reporter: Reporter, interrupted: boolean): number 
     if (known.hint) process.stderr.write(`  hint: ${known.hint}\n`);
     if (reporter.enabled('debug') && !isSidebundleError(error) && error instanceof Error) process.stderr.write(`${error.stack}\n`);
   }
-  if (interrupted) return 130;
-  return known.exitCode;
+  return interruptedStatus ?? known.exitCode;
 }
 
 /** Run the command line `argv` (without node and the script) and set the exit status. */

@@ -62,6 +62,15 @@ test('Ctrl+C (SIGINT) while packaging: exit 130, old bundle intact, nothing left
   expect(readdirSync(out).filter((n) => n.startsWith('.'))).toEqual([]);
 });
 
+test('SIGTERM while packaging: exit 143 (128 + 15, as a shell reports it), old bundle intact, nothing left behind', async () => {
+  const out = path.join(dir, 'term');
+  const { before, stagedSeen, code, old } = await interruptPackaging(out, 'SIGTERM');
+  expect(stagedSeen).toBe(true);
+  expect(code).toBe(143);
+  expect(treeDigest(old.dir)).toBe(before);
+  expect(readdirSync(out).filter((n) => n.startsWith('.'))).toEqual([]);
+});
+
 test('a swap cut between its two renames is repaired by the next run', () => {
   const out = path.join(dir, 'swap');
   const old = createBundle(['--name', 'cut', '--from-host', '/usr/bin/jq', '--out-dir', out]);
