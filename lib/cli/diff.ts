@@ -6,6 +6,7 @@ import { readManifest } from '../inspect/manifest-files';
 import type { CommandOutcome } from './main';
 import type { Reporter } from './reporter';
 import { startCommand } from './command';
+import { shown } from './shown';
 
 export const DIFF_HELP = `Usage: sidebundle diff A B [--json] [--exit-code]
 
@@ -33,7 +34,7 @@ export async function diffCommand(args: string[], reporterFor: (level: string | 
     ...diff.removed.map((f) => `- ${f.path}${size(f.size)}: ${f.reasons.join('; ')}`),
     ...diff.changed.map((f) => `~ ${f.path}: ${f.changes.join(', ')}${f.reasons.length ? ` [${f.reasons.join('; ')}]` : ''}`),
     `${diff.added.length} added, ${diff.removed.length} removed, ${diff.changed.length} changed; ${diff.bytes.before} → ${diff.bytes.after} bytes`,
-  ];
-  reporter.result(diff.same ? `same: ${operands[0]} and ${operands[1]} list the same files` : lines.join('\n'), { ok: true, diff });
+  ].map(shown);
+  reporter.result(diff.same ? shown(`same: ${operands[0]} and ${operands[1]} list the same files`) : lines.join('\n'), { ok: true, diff });
   return { reporter, status: values['exit-code'] && !diff.same ? 1 : 0 };
 }

@@ -8,6 +8,7 @@ import { verifyBundle } from '../inspect/verify';
 import type { CommandOutcome } from './main';
 import type { Reporter } from './reporter';
 import { startCommand } from './command';
+import { shown } from './shown';
 
 export const VERIFY_HELP = `Usage: sidebundle verify DIR|FILE.run [--json]
 
@@ -39,7 +40,7 @@ export async function verifyCommand(args: string[], reporterFor: (level: string 
     const report = verifySingleFile(target);
     const human = report.ok
       ? `ok: ${target} matches its trailer (sha256 ${report.digest}, ${report.members} members)`
-      : [`${target} is damaged:`, ...report.problems.map((p) => `  ${p.why}`)].join('\n');
+      : [`${target} is damaged:`, ...report.problems.map((p) => `  ${p.why}`)].map(shown).join('\n');
     reporter.result(human, { ok: report.ok, singleFile: report });
     return { reporter, status: report.ok ? 0 : 1 };
   }
@@ -48,7 +49,7 @@ export async function verifyCommand(args: string[], reporterFor: (level: string 
     ...report.changed.map((f) => `changed  ${f.path}: ${f.why}`),
     ...report.missing.map((f) => `missing  ${f.path}: ${f.why}`),
     ...report.extra.map((f) => `extra    ${f.path}: ${f.why}`),
-  ];
+  ].map(shown);
   const human = report.ok
     ? `ok: ${report.checked} files of ${target} match manifest.lock`
     : [...lines, `${target}: ${report.changed.length} changed, ${report.missing.length} missing, ${report.extra.length} extra (of ${report.checked + report.missing.length} in manifest.lock)`].join('\n');

@@ -56,6 +56,15 @@ test('a flipped byte, a removed file and an added one are each named; exit 1', (
   expect(r.status).toBe(1);
 });
 
+test('a name holding terminal escapes is shown escaped: it cannot print over the verdict', () => {
+  const at = copy();
+  writeFileSync(path.join(at, 'payload', 'a\r\u001b[2K\u001b[1Aok: 16 files match'), 'x');
+  const r = runCli(['verify', at]);
+  expect(r.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+  expect(r.stdout).toContain('extra    payload/a\\x0d\\x1b[2K\\x1b[1Aok: 16 files match: file, 1 bytes not in manifest.lock');
+  expect(r.status).toBe(1);
+});
+
 test('--json: one document with changed, missing and extra lists', () => {
   const at = copy();
   execFileSync('chmod', ['0777', path.join(at, 'bin')]);
