@@ -133,13 +133,25 @@ function bestVariant(variants: Variant[]): Found | null {
 
 function searchDir(dir: string, name: string, ctx: SearchContext, variants: Variant[]): Candidate | null {
   const base = dir.endsWith('/') ? dir.slice(0, -1) : dir;
-  if (ctx.fs.resolve(`${base}/glibc-hwcaps`) !== null) {
+  if (hasHwcaps(base, ctx)) {
     for (const level of HWCAPS_LEVELS) {
       const hit = tryFile(`${base}/glibc-hwcaps/${level}/${name}`, ctx);
       if (hit && !variants.some((v) => v.path === hit.path)) variants.push({ level, ...hit });
     }
   }
   return tryFile(`${base}/${name}`, ctx);
+}
+
+/** Whether `base` has a glibc-hwcaps subdirectory. A directory ld.so cannot open (a symlink
+ * loop on the way, say) it skips, as it skips a missing one: noted, and the search goes on. */
+function hasHwcaps(base: string, ctx: SearchContext): boolean {
+  try {
+    return ctx.fs.resolve(`${base}/glibc-hwcaps`) !== null;
+  } catch (error) {
+    if (!isSidebundleError(error)) throw error;
+    ctx.note(error.code, error.message, base);
+    return false;
+  }
 }
 
 /** ld.so stops the whole search at a file it cannot load as ELF (open_verify "lose"). */

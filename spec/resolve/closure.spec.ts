@@ -2,7 +2,7 @@
 // to exercise each rule (RPATH inheritance, RUNPATH, $ORIGIN, NODEFLIB, wrong-class files), the
 // files we find are the files `ld.so --list` maps.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { buildClosure } from '../../lib/resolve/closure';
@@ -101,6 +101,19 @@ describe('search rules, checked against ld.so on programs built for each rule', 
     expect(draft.symlinks).toContainEqual({ path: path.join(app, 'lib/libgreet.so.1'), target: 'libgreet.so.1.0.1' });
     // Found through $ORIGIN: the bundle finds it the same way, so it is not on the library path.
     expect(draft.entries[0]!.libraryPath).not.toContain(path.join(app, 'lib'));
+  });
+
+  test('a RUNPATH directory behind a symlink loop is skipped, as ld.so skips it; the next one is searched', () => {
+    const app = path.join(dir, 'loop');
+    sharedLibrary(path.join(app, 'lib'), 'greet', 1, libSource('greet'));
+    mkdirSync(path.join(app, 'bin'), { recursive: true });
+    symlinkSync('y', path.join(app, 'bin/x'));
+    symlinkSync('x', path.join(app, 'bin/y'));
+    compile(path.join(app, 'bin/app'), 'int greet(void); int main(void) { return greet() - 1; }', [
+      `-L${path.join(app, 'lib')}`, '-lgreet', '-Wl,--enable-new-dtags', '-Wl,-rpath,$ORIGIN/x:$ORIGIN/../lib',
+    ]);
+    const draft = check(path.join(app, 'bin/app'));
+    expect(draft.files.find((f) => f.path.endsWith('libgreet.so.1.0.1'))!.reasons[0]).toMatchObject({ kind: 'needed', via: 'runpath' });
   });
 
   test('DT_RPATH is inherited by what the program loads; DT_RUNPATH is not', () => {
