@@ -5,7 +5,7 @@
 // The launcher heads the file: warm runs start from the cache without the runner.
 // (Whom the cache trusts: single-file-cache.spec.ts.)
 import { spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { bareRootfs } from '../fixtures/rootfs';
@@ -99,6 +99,19 @@ test('a damaged cache is extracted again', () => {
   const verified = run(['/tmp/sb/jq', '-c', '.a | sort'], { input: JQ_INPUT, env: { SIDEBUNDLE_VERIFY: '1' } });
   expect({ stdout: verified.stdout, status: verified.status }).toEqual({ stdout: nativeJq(), status: 0 });
   expect(statSync(path.join(cache, digest!, libjq)).size).toBeGreaterThan(100);
+  expect(extracted()).toEqual([digest]);
+  // What manifest.lock does not list, and the manifest itself, are not trusted either: with
+  // SIDEBUNDLE_VERIFY=1 the copy is extracted again from the file and replaces them.
+  const spec = path.join(cache, digest!, 'runtime/entries/jq.json');
+  const shipped = readFileSync(spec, 'utf8');
+  expect(shipped).toContain('"env": {}'); // the precondition of the edit below
+  writeFileSync(path.join(cache, digest!, 'payload/etc/ld.so.preload'), '/nonexistent/libplanted.so\n');
+  writeFileSync(spec, shipped.replace('"env": {}', '"env": {"JQ_COLORS": "planted"}'));
+  writeFileSync(path.join(cache, digest!, 'manifest.lock'), '{}');
+  const again2 = run(['/tmp/sb/jq', '-c', '.a | sort'], { input: JQ_INPUT, env: { SIDEBUNDLE_VERIFY: '1' } });
+  expect({ stdout: again2.stdout, stderr: again2.stderr, status: again2.status }).toEqual({ stdout: nativeJq(), stderr: '', status: 0 });
+  expect(existsSync(path.join(cache, digest!, 'payload/etc/ld.so.preload'))).toBe(false);
+  expect(readFileSync(spec, 'utf8')).toBe(shipped);
   expect(extracted()).toEqual([digest]);
 });
 

@@ -2,7 +2,7 @@
 //! then the static runner, then the compressed bundle. The launcher runs first. Warm, when this
 //! user's cache already holds the bundle extracted and stamped, it starts the entry from there
 //! itself, with no C library start-up. Otherwise it execs the runner, copied from the file into a
-//! memfd: the runner extracts (or re-checks, with SIDEBUNDLE_VERIFY=1) and then starts the entry.
+//! memfd: the runner extracts (again, with SIDEBUNDLE_VERIFY=1) and then starts the entry.
 //!
 //! The warm path only reads. Where the cache's rules are not plainly met it leaves the decision
 //! to the runner (native/src/single.rs, whose checks these mirror): a candidate cache directory
