@@ -11,6 +11,7 @@ import { inflateRawSync } from 'node:zlib';
 import { SidebundleError } from '../errors';
 import { MAGIC, MAGIC_FAMILY, TRAILER } from '../package/single-file';
 import { openRegularFile } from '../util/regular-file';
+import { RecordCheck } from './single-file-record-check';
 
 /** The runner refuses a member that inflates to more (native/src/single/stream.rs, MAX_MEMBER). */
 const MAX_MEMBER = 16 << 20;
@@ -106,6 +107,7 @@ export function verifySingleFile(file: string): SingleFileReport {
     const hash = createHash('sha256');
     // The launcher and the runner, as the digest covers them (format 4).
     hashRange(fd, 0, membersAt, hash);
+    const records = new RecordCheck();
     let at = membersAt;
     for (let i = 0; i < report.members; i++) {
       const compressed = index.readUInt32LE(i * 8);
@@ -133,11 +135,15 @@ export function verifySingleFile(file: string): SingleFileReport {
       }
       if (bytes.length !== length) report.problems.push({ path: file, why: `member ${i + 1} of ${report.members} inflates to ${bytes.length} bytes, the index says ${length}` });
       hash.update(bytes);
+      records.feed(bytes);
       at += compressed;
     }
     if (at !== indexAt) report.problems.push({ path: file, why: `${indexAt - at} bytes between the last member and the index` });
     const actual = hash.digest('hex');
     if (actual !== digest) report.problems.push({ path: file, why: `its contents hash to sha256 ${actual}, the trailer says ${digest}` });
+    // A stream whose digest holds but that the runner would refuse (a crafted file) is damaged too.
+    const refused = records.finish();
+    if (refused !== undefined) report.problems.push({ path: file, why: `the runner would refuse its records: ${refused}` });
     report.ok = report.problems.length === 0;
     return report;
   } finally {

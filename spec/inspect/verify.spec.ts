@@ -1,6 +1,7 @@
 // verify: a bundle re-hashed against its manifest.lock names each changed, missing and extra
 // file (exit 1) and is quiet when intact (exit 0); a .run is checked against its trailer digest.
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, realpathSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 import { deflateRawSync } from 'node:zlib';
@@ -139,6 +140,31 @@ test('a .run member that inflates past its index entry is damaged, and is not in
   writeFileSync(bomb, Buffer.concat([bytes.subarray(0, membersAt), member, index, trailer]));
   const r = runCli(['verify', '--json', bomb]);
   expect(JSON.parse(r.stdout).singleFile.problems).toEqual([{ path: bomb, why: `member 1 of 1 (at byte ${membersAt}) inflates to more than the 1024 bytes the index says` }]);
+  expect(r.status).toBe(1);
+});
+
+test('a .run whose digest holds but whose records the runner refuses is damaged (a crafted file)', () => {
+  const bytes = readFileSync(runFile);
+  const trailer = Buffer.from(bytes.subarray(-72));
+  const stub = bytes.subarray(0, Number(trailer.readBigUInt64LE(24)));
+  const head = Buffer.alloc(21);
+  head.write('f', 0, 'latin1');
+  head.writeUInt32LE(0o755, 1);
+  const name = Buffer.from('../../escaped-by-run');
+  head.writeUInt32LE(name.length, 17);
+  const size = Buffer.alloc(8);
+  size.writeBigUInt64LE(2n);
+  const records = Buffer.concat([head, name, size, Buffer.from('x\n')]);
+  const member = deflateRawSync(records);
+  const index = Buffer.alloc(8);
+  index.writeUInt32LE(member.length, 0);
+  index.writeUInt32LE(records.length, 4);
+  trailer.writeBigUInt64LE(BigInt(stub.length + member.length), 32);
+  createHash('sha256').update(stub).update(records).digest().copy(trailer, 40);
+  const crafted = path.join(dir, 'crafted.run');
+  writeFileSync(crafted, Buffer.concat([stub, member, index, trailer]));
+  const r = runCli(['verify', '--json', crafted]);
+  expect(JSON.parse(r.stdout).singleFile.problems).toEqual([{ path: crafted, why: 'the runner would refuse its records: unsafe path "../../escaped-by-run" in the bundle' }]);
   expect(r.status).toBe(1);
 });
 
