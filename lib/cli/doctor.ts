@@ -4,7 +4,7 @@ import { statSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { overall, type Check } from '../doctor/checks';
-import { bundleChecks } from '../doctor/bundle';
+import { bundleChecks, contentsCheck } from '../doctor/bundle';
 import { hostProbe, procCheck, seccompCheck, usernsChecks, type KernelProbe } from '../doctor/kernel';
 import { programChecks } from '../doctor/program';
 import { RUN_MODES, type RunMode } from '../model/options';
@@ -51,7 +51,7 @@ export async function doctorCommand(args: string[], reporterFor: (level: string 
   } else if (isDirectory(root ? path.join(root, target) : target)) {
     const dir = root ? path.join(root, target) : target;
     const judged = bundleChecks(dir, probe, override);
-    checks = judged.checks;
+    checks = [await contentsCheck(dir), ...judged.checks];
     subject = `bundle ${dir} (run mode ${judged.runMode})`;
   } else {
     checks = programChecks(target, root ?? '/');

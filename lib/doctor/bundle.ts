@@ -4,6 +4,7 @@ import { accessSync, constants, existsSync, realpathSync, statSync } from 'node:
 import * as path from 'node:path';
 
 import { readManifest } from '../inspect/manifest-files';
+import { verifyBundle } from '../inspect/verify';
 import { RUN_MODES, type RunMode } from '../model/options';
 import { LAUNCHER_PATH, ROOT_MOUNT_POINT, RUNNER_PATH } from '../package/launcher';
 import { check, type Check } from './checks';
@@ -23,6 +24,15 @@ function executable(file: string): string | undefined {
 export function effectiveRunMode(bundleModes: readonly string[], override: string | undefined): RunMode {
   const chosen = override || bundleModes[0] || 'auto';
   return (RUN_MODES as readonly string[]).includes(chosen) ? (chosen as RunMode) : 'auto';
+}
+
+/** Whether the bundle's files are those manifest.lock lists (verify's check): a changed library,
+ * a cut loader or a missing program stops a bundle whose files are all present. */
+export async function contentsCheck(dir: string): Promise<Check> {
+  const report = await verifyBundle(dir);
+  if (report.ok) return check('contents', 'ok', `${report.checked} files match manifest.lock`);
+  const first = [...report.changed, ...report.missing, ...report.extra][0]!;
+  return check('contents', 'fail', `${report.changed.length} changed, ${report.missing.length} missing, ${report.extra.length} extra (first: ${first.path}: ${first.why})`, `sidebundle verify ${dir} names them all; copy or build the bundle again`);
 }
 
 export function bundleChecks(dir: string, probe: KernelProbe, runModeOverride?: string): { checks: Check[]; runMode: RunMode } {

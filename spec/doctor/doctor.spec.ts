@@ -129,4 +129,17 @@ describe('doctor on a bundle', () => {
     expect(v.status).toBe(1);
     expect(byId(v, 'loader')?.verdict).toBe('fail');
   });
+
+  it('fails a bundle whose files are all there but one changed (a cut loader, a library gone), which would not run', () => {
+    const copy = path.join(work, 'cut');
+    execFileSync('cp', ['-a', bundle.dir, copy]);
+    const manifest = JSON.parse(require('node:fs').readFileSync(path.join(copy, 'manifest.lock'), 'utf8'));
+    const loader = path.join(copy, manifest.entries[0].loader);
+    require('node:fs').truncateSync(loader, 1000);
+    expect(spawnSync(path.join(copy, 'bin/jq'), ['--version']).status).not.toBe(0); // the oracle: it does not run
+    const v = doctor([copy]);
+    expect(v.status).toBe(1);
+    expect(byId(v, 'contents')).toMatchObject({ verdict: 'fail', detail: expect.stringMatching(/^1 changed, 0 missing, 0 extra \(first: payload\/\S+ld-linux-x86-64\.so\.2: size 1000, manifest says \d+\)$/) });
+    expect(byId(doctor([bundle.dir]), 'contents')).toMatchObject({ verdict: 'ok' });
+  });
 });
