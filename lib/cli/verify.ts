@@ -3,7 +3,7 @@
 import { statSync } from 'node:fs';
 
 import { SidebundleError } from '../errors';
-import { isSingleFile, verifySingleFile } from '../inspect/verify-single';
+import { isSingleFile, trailerEnd, verifySingleFile } from '../inspect/verify-single';
 import { verifyBundle } from '../inspect/verify';
 import type { CommandOutcome } from './main';
 import type { Reporter } from './reporter';
@@ -35,7 +35,13 @@ export async function verifyCommand(args: string[], reporterFor: (level: string 
   }
   if (isFile) {
     if (!isSingleFile(target)) {
-      throw new SidebundleError('INSPECT_NOT_A_BUNDLE', `${target} is neither a bundle directory nor a single-file bundle`, { input: target, kind: 'input', hint: 'give the directory sidebundle create wrote, or its .run file' });
+      const end = trailerEnd(target);
+      if (end !== undefined) {
+        const why = `${statSync(target).size - end} bytes follow its trailer (ending at byte ${end}): something was appended to it`;
+        reporter.result([`${target} is damaged:`, `  ${why}`].map(shown).join('\n'), { ok: false, singleFile: { ok: false, file: target, problems: [{ path: target, why }] } });
+        return { reporter, status: 1 };
+      }
+      throw new SidebundleError('INSPECT_NOT_A_BUNDLE', `${target} is neither a bundle directory nor a single-file bundle`, { input: target, kind: 'input', hint: 'give the directory sidebundle create wrote, or its .run file (a .run cut short has lost its trailer: copy or download it again)' });
     }
     const report = verifySingleFile(target);
     const human = report.ok

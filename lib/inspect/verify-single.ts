@@ -62,6 +62,39 @@ export function isSingleFile(file: string): boolean {
   }
 }
 
+/** How far before the end a trailer is looked for when it is not at the end. */
+const APPENDED_SEARCH = 1 << 20;
+
+/**
+ * Where a single file's trailer ends, when bytes follow it (the file was appended to): the last
+ * magic of this format within the last MiB whose offsets fit the file before it. Undefined when
+ * there is none (then the file is no single file, or one cut short).
+ */
+export function trailerEnd(file: string): number | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openFile(file);
+    if (fd === undefined) return undefined;
+    const { size } = fstatSync(fd);
+    const from = Math.max(0, size - APPENDED_SEARCH);
+    const tail = readAt(fd, from, size - from);
+    for (let at = tail.lastIndexOf(MAGIC); at >= 8; at = at > 0 ? tail.lastIndexOf(MAGIC, at - 1) : -1) {
+      const start = from + at - 8;
+      const end = start + TRAILER;
+      if (end > size || end === size) continue;
+      const trailer = tail.subarray(at - 8, at - 8 + TRAILER);
+      if (trailer.length < TRAILER) continue;
+      const [runnerAt, membersAt, indexAt] = [0, 24, 32].map((o) => Number(trailer.readBigUInt64LE(o)));
+      if (runnerAt! < membersAt! && membersAt! <= indexAt! && indexAt! <= start && (start - indexAt!) % 8 === 0) return end;
+    }
+    return undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 /** Feed bytes `from`..`to` of `fd` to `hash` in 1 MiB reads; false if the file ends first. */
 function hashRange(fd: number, from: number, to: number, hash: ReturnType<typeof createHash>): boolean {
   const buffer = Buffer.allocUnsafe(Math.min(1 << 20, Math.max(1, to - from)));

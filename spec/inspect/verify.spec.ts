@@ -168,6 +168,19 @@ test('a .run whose digest holds but whose records the runner refuses is damaged 
   expect(r.status).toBe(1);
 });
 
+test('a .run with bytes appended is damaged (exit 1) and says so; one cut short is no bundle (exit 2) with a hint', () => {
+  const appended = path.join(dir, 'appended.run');
+  writeFileSync(appended, Buffer.concat([readFileSync(runFile), Buffer.from('extra\n')]));
+  const r = runCli(['verify', appended]);
+  expect(r.stdout).toBe(`${appended} is damaged:\n  6 bytes follow its trailer (ending at byte ${statSync(runFile).size}): something was appended to it\n`);
+  expect(r.status).toBe(1);
+  const cut = path.join(dir, 'cut.run');
+  writeFileSync(cut, readFileSync(runFile).subarray(0, -1000));
+  const c = runCli(['verify', cut]);
+  expect(c.stderr).toMatch(/error\[INSPECT_NOT_A_BUNDLE\]: .*cut\.run is neither a bundle directory nor a single-file bundle\n {2}hint: .*a \.run cut short has lost its trailer/);
+  expect(c.status).toBe(2);
+});
+
 test('a .run of another format is named as such (exit 2), not as damaged or as no bundle', () => {
   const older = path.join(dir, 'older.run');
   execFileSync('cp', [runFile, older]);
