@@ -130,6 +130,21 @@ test('a damaged single file is refused with a clear message, and nothing is inst
   expect(readdirSync(empty)).toEqual([]);
 });
 
+test('a single file cut short or appended to is named as damaged by its launcher, and nothing runs', () => {
+  const bytes = readFileSync(single);
+  const damaged = path.join(dir, 'cut');
+  mkdirSync(damaged, { recursive: true });
+  writeFileSync(path.join(damaged, 'cut.run'), bytes.subarray(0, bytes.length - 4096), { mode: 0o755 });
+  writeFileSync(path.join(damaged, 'appended.run'), Buffer.concat([bytes, Buffer.from('x\n')]), { mode: 0o755 });
+  const empty = path.join(dir, 'cut-cache');
+  mkdirSync(empty, { recursive: true });
+  for (const name of ['cut.run', 'appended.run']) {
+    const r = runInRoot(bareRootfs(), [`/tmp/sb/${name}`, 'jq', '--version'], { binds: { [damaged]: '/tmp/sb' }, rwBinds: { [empty]: '/tmp/cache' }, env: { SIDEBUNDLE_CACHE_DIR: '/tmp/cache' } });
+    expect({ name, status: r.status, stderr: r.stderr }).toEqual({ name, status: 126, stderr: expect.stringMatching(new RegExp(`${name.replace('.', '\\.')} is a damaged single-file bundle \\(its trailer is not at its end`)) });
+  }
+  expect(readdirSync(empty)).toEqual([]);
+});
+
 describe('one entry: the argv printer', () => {
   const printerDir = path.join(dir, 'printer');
   const printerCache = path.join(dir, 'printer-cache');

@@ -53,9 +53,15 @@ pub fn open(exe: &[u8]) -> Option<Single> {
     }
     let (magic, word) = (&trailer[8..24], |at: usize| u64::from_le_bytes(trailer[at..at + 8].try_into().unwrap()));
     if magic != MAGIC {
+        let carries_more = past_own_end(fd, size);
         sys::close(fd);
         if magic.starts_with(FAMILY) {
             die(&format!("{} is a single-file bundle of another format ({}) than its launcher reads ({}); rebuild it with this sidebundle", show(exe), show(magic), show(MAGIC)), 126);
+        }
+        // Bytes after the launcher's own ELF image, and no trailer at the end: a single file cut
+        // short or appended to, not a launcher copied out of a bundle's runtime/.
+        if carries_more {
+            die(&format!("{} is a damaged single-file bundle (its trailer is not at its end: the file was cut short, or bytes were added after it); nothing was run. Copy or download it again", show(exe)), 126);
         }
         return None;
     }
@@ -65,6 +71,18 @@ pub fn open(exe: &[u8]) -> Option<Single> {
         die(&format!("{} is a damaged single-file bundle (its trailer does not describe its contents); rebuild it", show(exe)), 126);
     }
     Some(Single { fd, runner, runner_len: members - runner, digest: hex(&trailer[40..72]) })
+}
+
+/// Whether the file `fd` (this launcher's executable, `size` bytes) goes on past the end of the
+/// launcher's ELF image, its section header table (the last thing the linker and strip write).
+fn past_own_end(fd: i32, size: u64) -> bool {
+    let mut header = [0u8; 64];
+    if !sys::pread_exact(fd, &mut header, 0).unwrap_or(false) {
+        return false;
+    }
+    let shoff = u64::from_le_bytes(header[0x28..0x30].try_into().unwrap());
+    let (shentsize, shnum) = (u16::from_le_bytes([header[0x3a], header[0x3b]]), u16::from_le_bytes([header[0x3c], header[0x3d]]));
+    shoff != 0 && size > shoff.saturating_add(u64::from(shentsize) * u64::from(shnum))
 }
 
 /// The members run from `members` to `index`, the index (8 bytes per member) from there to
