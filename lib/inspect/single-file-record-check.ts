@@ -72,30 +72,26 @@ export class RecordCheck {
     }
     if (nanos >= 1_000_000_000) return this.fail(`a time with ${nanos} nanoseconds in the bundle`);
     const rel = normalized(name);
-    if (rel === undefined) return this.fail(`unsafe path ${JSON.stringify(name)} in the bundle`);
-    return this.add(kind, rel, target) ? end - at : 0;
+    const refused = rel === undefined ? `unsafe path ${JSON.stringify(name)} in the bundle` : this.add(kind, rel, target);
+    return refused === undefined ? end - at : this.fail(refused);
   }
 
-  /** Record `name` (normalized) of `kind` as the runner would, or fail as it would. */
-  private add(kind: string, name: string, target: string | undefined): boolean {
-    const fail = (why: string) => {
-      this.problem = why;
-      return false;
-    };
+  /** Record `name` (normalized) of `kind` as the runner would; why it refuses it, if it does. */
+  private add(kind: string, name: string, target: string | undefined): string | undefined {
     const cut = name.lastIndexOf('/');
-    if (cut > 0 && !this.dirs.has(name.slice(0, cut))) return fail(`${name} comes before its directory in the bundle`);
+    if (cut > 0 && !this.dirs.has(name.slice(0, cut))) return `${name} comes before its directory in the bundle`;
     // The runner creates each path anew (never over an earlier record).
-    if (this.paths.has(name)) return fail(`${name} comes twice in the bundle`);
+    if (this.paths.has(name)) return `${name} comes twice in the bundle`;
     if (kind === 'h') {
       const linked = normalized(target!);
-      if (linked === undefined) return fail(`unsafe path ${JSON.stringify(target)} in the bundle`);
-      if (!this.files.has(linked)) return fail(`${name} links to ${target}, which is no earlier file of the bundle`);
+      if (linked === undefined) return `unsafe path ${JSON.stringify(target)} in the bundle`;
+      if (!this.files.has(linked)) return `${name} links to ${target}, which is no earlier file of the bundle`;
     }
     this.paths.add(name);
     if (kind === 'd') this.dirs.add(name);
     if (kind === 'f') this.files.add(name);
     this.records += 1;
-    return true;
+    return undefined;
   }
 
   private fail(why: string): number {

@@ -12,10 +12,10 @@ import { SidebundleError } from '../errors';
 import { MAGIC, MAGIC_FAMILY, TRAILER } from '../package/single-file';
 import { openRegularFile } from '../util/regular-file';
 import { RecordCheck } from './single-file-record-check';
+import type { Finding } from './verify';
 
 /** The runner refuses a member that inflates to more (native/src/single/stream.rs, MAX_MEMBER). */
 const MAX_MEMBER = 16 << 20;
-import type { Finding } from './verify';
 
 export interface SingleFileReport {
   ok: boolean;
@@ -78,14 +78,13 @@ export function trailerEnd(file: string): number | undefined {
     const { size } = fstatSync(fd);
     const from = Math.max(0, size - APPENDED_SEARCH);
     const tail = readAt(fd, from, size - from);
-    for (let at = tail.lastIndexOf(MAGIC); at >= 8; at = at > 0 ? tail.lastIndexOf(MAGIC, at - 1) : -1) {
-      const start = from + at - 8;
-      const end = start + TRAILER;
-      if (end > size || end === size) continue;
-      const trailer = tail.subarray(at - 8, at - 8 + TRAILER);
-      if (trailer.length < TRAILER) continue;
-      const [runnerAt, membersAt, indexAt] = [0, 24, 32].map((o) => Number(trailer.readBigUInt64LE(o)));
-      if (runnerAt! < membersAt! && membersAt! <= indexAt! && indexAt! <= start && (start - indexAt!) % 8 === 0) return end;
+    // The magic sits 8 bytes into its trailer; a trailer ending at the file's end is not this case.
+    for (let magic = tail.lastIndexOf(MAGIC); magic >= 8; magic = tail.lastIndexOf(MAGIC, magic - 1)) {
+      const trailer = tail.subarray(magic - 8, magic - 8 + TRAILER);
+      const start = from + magic - 8;
+      if (start + TRAILER >= size) continue;
+      const [runnerAt, membersAt, indexAt] = [0, 24, 32].map((o) => Number(trailer.readBigUInt64LE(o))) as [number, number, number];
+      if (runnerAt < membersAt && membersAt <= indexAt && indexAt <= start && (start - indexAt) % 8 === 0) return start + TRAILER;
     }
     return undefined;
   } catch {
@@ -95,16 +94,16 @@ export function trailerEnd(file: string): number | undefined {
   }
 }
 
-/** Feed bytes `from`..`to` of `fd` to `hash` in 1 MiB reads; false if the file ends first. */
-function hashRange(fd: number, from: number, to: number, hash: ReturnType<typeof createHash>): boolean {
+/** Feed bytes `from`..`to` of `fd` to `hash` in 1 MiB reads (up to the file's end, if sooner:
+ * the digest then differs). */
+function hashRange(fd: number, from: number, to: number, hash: ReturnType<typeof createHash>): void {
   const buffer = Buffer.allocUnsafe(Math.min(1 << 20, Math.max(1, to - from)));
   for (let at = from; at < to; ) {
     const n = readSync(fd, buffer, 0, Math.min(buffer.length, to - at), at);
-    if (n === 0) return false;
+    if (n === 0) return;
     hash.update(buffer.subarray(0, n));
     at += n;
   }
-  return true;
 }
 
 export function verifySingleFile(file: string): SingleFileReport {

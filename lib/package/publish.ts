@@ -37,7 +37,7 @@ export function openStaging(outDir: string, name: string, options: { singleFile?
   const finalDir = path.join(out, name);
   const finalRun = `${finalDir}.run`;
   withOutputErrors(out, () => withPublishLock(out, name, () => recover(out, name)));
-  if (lexists(finalDir) && lstatSync(finalDir).isSymbolicLink()) {
+  if (lstatSync(finalDir, { throwIfNoEntry: false })?.isSymbolicLink()) {
     // Replacing a link's target in place would delete files outside OUT-DIR/NAME (a release the
     // link names); replacing the link would surprise whoever keeps it.
     throw new SidebundleError('OUTPUT_IS_A_LINK', `${finalDir} is a symbolic link, not a bundle directory`, {

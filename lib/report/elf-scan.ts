@@ -1,10 +1,11 @@
 // Read the version tables of every ELF in a bundle directory, once per content (data/<sha256>
 // holds each distinct file once). Files that are not ELF, or that the reader refuses, are skipped:
 // a report describes a bundle, it does not validate it (verify does).
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { hasElfMagic, readElf } from '../elf';
+import { openRegularFile } from '../util/regular-file';
 import type { ElfVersions } from './glibc';
 
 export interface ScannedFile {
@@ -15,8 +16,7 @@ export interface ScannedFile {
 function isElf(file: string): boolean {
   let fd: number | undefined;
   try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK); // a FIFO in a payload must not hang the report
-    if (!fstatSync(fd).isFile()) return false;
+    fd = openRegularFile(file); // a FIFO in a payload must not hang the report
     const head = Buffer.alloc(4);
     return readSync(fd, head, 0, 4, 0) === 4 && hasElfMagic(head);
   } catch {
