@@ -13,7 +13,8 @@ import { shown } from './shown';
 export const VERIFY_HELP = `Usage: sidebundle verify DIR|FILE.run [--json]
 
 Re-hash every file of a bundle directory against its manifest.lock and name each changed,
-missing or extra file; a single-file bundle (.run) is checked against the digest in its trailer.
+missing or extra file or directory (every directory is mode 0755); a single-file bundle (.run)
+is checked against the digest in its trailer.
 
 Options:
   --json            print one JSON result on stdout
@@ -56,9 +57,10 @@ export async function verifyCommand(args: string[], reporterFor: (level: string 
     ...report.missing.map((f) => `missing  ${f.path}: ${f.why}`),
     ...report.extra.map((f) => `extra    ${f.path}: ${f.why}`),
   ].map(shown);
+  const dirs = report.checkedDirs > 0 ? ` and ${report.checkedDirs} directories` : '';
   const human = report.ok
-    ? `ok: ${report.checked} files of ${target} match manifest.lock`
-    : [...lines, `${target}: ${report.changed.length} changed, ${report.missing.length} missing, ${report.extra.length} extra (of ${report.checked + report.missing.length} in manifest.lock)`].join('\n');
+    ? `ok: ${report.checked} files${dirs} of ${target} match manifest.lock`
+    : [...lines, `${target}: ${report.changed.length} changed, ${report.missing.length} missing, ${report.extra.length} extra (of ${report.checked + report.checkedDirs + report.missing.length} in manifest.lock)`].join('\n');
   reporter.result(human, { ok: report.ok, verify: report });
   return { reporter, status: report.ok ? 0 : 1 };
 }

@@ -30,7 +30,7 @@ export function effectiveRunMode(bundleModes: readonly string[], override: strin
  * a cut loader or a missing program stops a bundle whose files are all present. */
 export async function contentsCheck(dir: string): Promise<Check> {
   const report = await verifyBundle(dir);
-  if (report.ok) return check('contents', 'ok', `${report.checked} files match manifest.lock`);
+  if (report.ok) return check('contents', 'ok', `${report.checked} files${report.checkedDirs > 0 ? ` and ${report.checkedDirs} directories` : ''} match manifest.lock`);
   const first = [...report.changed, ...report.missing, ...report.extra][0]!;
   return check('contents', 'fail', `${report.changed.length} changed, ${report.missing.length} missing, ${report.extra.length} extra (first: ${first.path}: ${first.why})`, `sidebundle verify ${dir} names them all; copy or build the bundle again`);
 }

@@ -1,12 +1,14 @@
 // `sidebundle verify DIR`: every file of a bundle re-hashed against its manifest.lock. Names each
 // changed file (content, size, mode, kind or symlink target), each missing one, and each extra
-// file or symlink the manifest does not account for. Hard links (payload ↔ data/) are hashed once.
+// file or symlink the manifest does not account for; and, where the manifest lists the bundle's
+// directories, each directory missing, extra or not mode 0755. Hard links are hashed once.
 import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
 
 import { sha256File } from '../cache/file-digest';
 import { SidebundleError } from '../errors';
 import { mapLimit } from '../util/limit';
+import { DIR_MODE } from '../package/manifest';
 import { MANIFEST_NAME } from '../package/publish';
 import { expectedFiles, readManifest, type Expected } from './manifest-files';
 
@@ -20,18 +22,28 @@ export interface VerifyReport {
   ok: boolean;
   dir: string;
   checked: number;
+  /** Directories checked (none for a manifest written before directories were recorded). */
+  checkedDirs: number;
   changed: Finding[];
   missing: Finding[];
   extra: Finding[];
 }
 
-/** Every non-directory under `dir` (relative paths, sorted), with its lstat. */
-function walk(dir: string, rel = '', out: Array<[string, Stats]> = []): Array<[string, Stats]> {
+interface Tree {
+  /** Every non-directory (relative paths, sorted), with its lstat. */
+  files: Map<string, Stats>;
+  /** Every directory below the root, with its lstat. */
+  dirs: Map<string, Stats>;
+}
+
+function walk(dir: string, rel = '', out: Tree = { files: new Map(), dirs: new Map() }): Tree {
   for (const name of readdirSync(path.join(dir, rel)).sort()) {
     const at = rel ? `${rel}/${name}` : name;
     const st = lstatSync(path.join(dir, at));
-    if (st.isDirectory()) walk(dir, at, out);
-    else out.push([at, st]);
+    if (st.isDirectory()) {
+      out.dirs.set(at, st);
+      walk(dir, at, out);
+    } else out.files.set(at, st);
   }
   return out;
 }
@@ -42,8 +54,11 @@ export async function verifyBundle(given: string): Promise<VerifyReport> {
     throw new SidebundleError('BAD_OPTION', `${given} is a file; verify needs the bundle directory (or a .run single file)`, { input: given, kind: 'input', hint: 'give the directory that holds manifest.lock' });
   }
   const expected = expectedFiles(manifest);
-  const found = new Map(walk(dir).filter(([p]) => p !== MANIFEST_NAME));
-  const report: VerifyReport = { ok: true, dir, checked: 0, changed: [], missing: [], extra: [] };
+  const tree = walk(dir);
+  const found = tree.files;
+  found.delete(MANIFEST_NAME);
+  const report: VerifyReport = { ok: true, dir, checked: 0, checkedDirs: 0, changed: [], missing: [], extra: [] };
+  if (manifest.dirs !== undefined) compareDirectories(manifest.dirs, tree, expected, report);
   const digests = new Map<string, Promise<string>>(); // by dev:inode
   const present: Array<{ rel: string; st: Stats; want: Expected }> = [];
   for (const [rel, want] of [...expected].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -61,8 +76,32 @@ export async function verifyBundle(given: string): Promise<VerifyReport> {
   for (const [rel, st] of found) {
     if (!expected.has(rel)) report.extra.push({ path: rel, why: `${st.isSymbolicLink() ? `symlink -> ${readlinkSync(path.join(dir, rel))}` : st.isFile() ? `file, ${st.size} bytes` : 'special file'} not in manifest.lock` });
   }
+  for (const list of [report.changed, report.missing, report.extra]) list.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   report.ok = report.changed.length + report.missing.length + report.extra.length === 0;
   return report;
+}
+
+/** The directories: each listed one present with mode 0755, none unlisted. A non-directory where
+ * the manifest has a directory is one change, not also an extra file. */
+function compareDirectories(listed: string[], tree: Tree, expected: Map<string, Expected>, report: VerifyReport): void {
+  const want = DIR_MODE.toString(8).padStart(4, '0');
+  for (const rel of [...listed].sort()) {
+    const st = tree.dirs.get(rel);
+    const other = tree.files.get(rel);
+    if (st !== undefined) {
+      report.checkedDirs += 1;
+      const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
+      if (mode !== want) report.changed.push({ path: rel, why: `directory mode ${mode}, manifest says ${want}` });
+    } else if (other !== undefined && !expected.has(rel)) {
+      report.checkedDirs += 1;
+      tree.files.delete(rel);
+      report.changed.push({ path: rel, why: `a ${other.isSymbolicLink() ? 'symlink' : other.isFile() ? 'file' : 'special file'} where manifest.lock has a directory` });
+    } else {
+      report.missing.push({ path: rel, why: 'directory missing' });
+    }
+  }
+  const known = new Set(listed);
+  for (const rel of tree.dirs.keys()) if (!known.has(rel)) report.extra.push({ path: rel, why: 'directory not in manifest.lock' });
 }
 
 /** What differs about one file; `gone`: it was removed since the walk (a missing file). */

@@ -10,6 +10,9 @@ import { placeFiles, storedMode } from './layout';
 
 export const MANIFEST_FORMAT = 'sidebundle/manifest@2';
 
+/** The mode of every directory of a bundle, its root included. */
+export const DIR_MODE = 0o755;
+
 export interface ManifestFile {
   path: string;
   sha256: string;
@@ -29,6 +32,9 @@ export interface Manifest {
   entries: Array<Omit<LauncherPlan, 'env'> & { launcher: string; env: Record<string, string>; runMode: RunMode }>;
   files: ManifestFile[];
   symlinks: MergedPlan['symlinks'];
+  /** Every directory below the bundle's root, sorted; each is mode 0755 (DIR_MODE). Absent in
+   * manifests written before sidebundle recorded directories. */
+  dirs?: string[];
   launchers: Array<{ path: string; sha256: string; size: number; mode: string }>;
   excluded: MergedPlan['excluded'];
   missing: MergedPlan['missing'];
@@ -42,7 +48,8 @@ export function buildManifest(
   launchers: Manifest['launchers'],
   validation: ValidationReport,
   version: string,
-  runModes: Record<string, RunMode> = {},
+  runModes: Record<string, RunMode>,
+  dirs: string[],
 ): Manifest {
   const placement = placeFiles(plan.files);
   const describe = (file: PlanFile): ManifestFile => {
@@ -64,6 +71,7 @@ export function buildManifest(
     entries: plan.launchers.map((l) => ({ ...l, launcher: l.path, runMode: runModes[l.name] ?? 'host' })),
     files: plan.files.map(describe),
     symlinks: plan.symlinks,
+    dirs: [...dirs].sort(),
     launchers,
     excluded: plan.excluded,
     missing: plan.missing,

@@ -17,7 +17,7 @@ import { bundleEpoch } from './layout';
 import type { RunMode } from '../model/options';
 import { ENTRIES_DIR, LAUNCHER_PATH, launcherSpec, renderLauncher, ROOT_MOUNT_POINT, RUNNER_PATH } from './launcher';
 import { NODE_PRELOAD, NODE_PRELOAD_PATH, usesNodePreload } from '../merge/node-exec-path';
-import { buildManifest, serializeManifest, type Manifest } from './manifest';
+import { buildManifest, DIR_MODE, serializeManifest, type Manifest } from './manifest';
 import { outputError } from './output-errors';
 import { MANIFEST_NAME, discard, openStaging, publish } from './publish';
 import { writeSingleFile, type SingleFileResult } from './single-file';
@@ -95,10 +95,11 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
       });
     }
     const withLinks = { ...plan, symlinks: [...plan.symlinks, ...written.binLinks].sort(byPath) };
-    const manifest = buildManifest(withLinks, written.files, validation, version(), Object.fromEntries(plan.launchers.map((l, i) => [l.name, modes[i]!])));
+    const dirs = settleDirectories(staging.dir, epoch);
+    const manifest = buildManifest(withLinks, written.files, validation, version(), Object.fromEntries(plan.launchers.map((l, i) => [l.name, modes[i]!])), dirs);
     const manifestText = serializeManifest(manifest);
     writeStaged(staging.dir, MANIFEST_NAME, manifestText, 0o644, epoch);
-    fixDirectoryTimes(staging.dir, epoch);
+    utimesSync(staging.dir, epoch, epoch); // adding manifest.lock moved the root's time
 
     options.signal?.throwIfAborted();
     // The single file is made from the staged bundle (its records are relative paths).
@@ -209,7 +210,8 @@ function stageLaunchers(dir: string, plan: MergedPlan, modes: RunMode[], runtime
 function writeStaged(dir: string, relative: string, text: string, mode: number, epoch: number): Manifest['launchers'][number] {
   const at = path.join(dir, relative);
   mkdirSync(path.dirname(at), { recursive: true });
-  writeFileSync(at, text, { mode });
+  writeFileSync(at, text);
+  chmodSync(at, mode); // the mode given, whatever the umask (writeFileSync's is masked by it)
   utimesSync(at, epoch, epoch);
   return { path: relative, sha256: sha256(text), size: Buffer.byteLength(text), mode: mode.toString(8).padStart(4, '0') };
 }
@@ -284,12 +286,21 @@ async function writeRuntimeBinary(dir: string, relative: string, binary: Runtime
   return { path: relative, sha256: binary.sha256, size: copied.size, mode: '0755' };
 }
 
-/** Directories get the fixed time last: creating entries in them changed it. */
-function fixDirectoryTimes(dir: string, epoch: number): void {
+/** Every directory (the root included) gets mode 0755, whatever the umask it was made under (a
+ * 0700 one locks out every other user, a group-writable one lets others add files), and the fixed
+ * time, last: creating entries in it changed that. Returns the directories below the root (the
+ * manifest's `dirs`). */
+function settleDirectories(root: string, epoch: number, rel = '', out: string[] = []): string[] {
+  const dir = rel === '' ? root : path.join(root, rel);
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.isDirectory()) fixDirectoryTimes(path.join(dir, entry.name), epoch);
+    if (!entry.isDirectory()) continue;
+    const sub = rel === '' ? entry.name : `${rel}/${entry.name}`;
+    out.push(sub);
+    settleDirectories(root, epoch, sub, out);
   }
+  chmodSync(dir, DIR_MODE);
   utimesSync(dir, epoch, epoch);
+  return out;
 }
 
 function sha256(text: string): string {

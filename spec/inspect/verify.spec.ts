@@ -1,6 +1,6 @@
 // verify: a bundle re-hashed against its manifest.lock names each changed, missing and extra
 // file (exit 1) and is quiet when intact (exit 0); a .run is checked against its trailer digest.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, realpathSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
@@ -38,7 +38,7 @@ function flipByte(file: string, at: number): void {
 
 test('an intact bundle: exit 0, every file counted', () => {
   const r = runCli(['verify', bundleDir]);
-  expect(r.stdout).toMatch(/^ok: \d+ files of .* match manifest.lock/);
+  expect(r.stdout).toMatch(/^ok: \d+ files and \d+ directories of .* match manifest.lock/);
   expect(r.status).toBe(0);
 });
 
@@ -74,8 +74,49 @@ test('--json: one document with changed, missing and extra lists', () => {
   const r = runCli(['verify', at, '--json']);
   const doc = JSON.parse(r.stdout);
   expect(doc.ok).toBe(false);
-  expect(doc.verify.changed).toEqual([{ path: 'bin/jq', why: 'a file where manifest.lock has a symlink -> ../runtime/sidebundle-launch' }]);
+  expect(doc.verify.changed).toEqual([
+    { path: 'bin', why: 'directory mode 0777, manifest says 0755' },
+    { path: 'bin/jq', why: 'a file where manifest.lock has a symlink -> ../runtime/sidebundle-launch' },
+  ]);
   expect(doc.verify.missing).toEqual([]);
+  expect(r.status).toBe(1);
+});
+
+test('built under umask 077, every directory is 0755 and every file its own mode: others can run it, verify says ok', () => {
+  const old = process.umask(0o077);
+  let bundle;
+  try {
+    bundle = createBundle(['--name', 'private', '--from-host', '/usr/bin/jq', '--out-dir', path.join(dir, 'umask')]);
+  } finally {
+    process.umask(old);
+  }
+  const manifest = JSON.parse(readFileSync(path.join(bundle.dir, 'manifest.lock'), 'utf8'));
+  expect(manifest.dirs).toEqual(expect.arrayContaining(['bin', 'payload/usr/bin', 'runtime/entries']));
+  for (const sub of ['', ...manifest.dirs]) expect([sub, statSync(path.join(bundle.dir, sub)).mode & 0o7777]).toEqual([sub, 0o755]);
+  expect(statSync(path.join(bundle.dir, 'runtime/entries/jq.json')).mode & 0o7777).toBe(0o644);
+  expect(statSync(path.join(bundle.dir, 'manifest.lock')).mode & 0o7777).toBe(0o644);
+  expect(runCli(['verify', bundle.dir]).status).toBe(0);
+  // Another user runs it (the directories above it let others through, as /opt does).
+  for (const above of [dir, path.dirname(bundle.dir)]) execFileSync('chmod', ['0711', above]);
+  const run = spawnSync(path.join(bundle.dir, 'bin/jq'), ['-n', '1 + 1'], { uid: 65534, gid: 65534, encoding: 'utf8' });
+  expect([run.status, run.stdout, run.stderr]).toEqual([0, '2\n', '']);
+});
+
+test('a directory locked, one removed, one added, and a file where a directory was are each named', () => {
+  const at = copy();
+  execFileSync('chmod', ['0700', path.join(at, 'payload/usr/lib')]);
+  rmSync(path.join(at, 'runtime/root'), { recursive: true });
+  execFileSync('mkdir', [path.join(at, 'payload/plugins')]);
+  rmSync(path.join(at, 'payload/usr/lib64'), { recursive: true });
+  writeFileSync(path.join(at, 'payload/usr/lib64'), 'x');
+  const r = runCli(['verify', at, '--json']);
+  const { verify } = JSON.parse(r.stdout);
+  expect(verify.changed).toEqual([
+    { path: 'payload/usr/lib', why: 'directory mode 0700, manifest says 0755' },
+    { path: 'payload/usr/lib64', why: 'a file where manifest.lock has a directory' },
+  ]);
+  expect(verify.missing).toEqual(expect.arrayContaining([{ path: 'runtime/root', why: 'directory missing' }]));
+  expect(verify.extra).toEqual([{ path: 'payload/plugins', why: 'directory not in manifest.lock' }]);
   expect(r.status).toBe(1);
 });
 
