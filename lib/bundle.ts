@@ -62,7 +62,7 @@ async function steps(options: BundleOptions, context: StepContext, tracer: Trace
   const traced = await traceGroups(resolved, options, context, tracer);
   const closures = closuresOf(resolved, traced);
   const plan = await merge({ name: options.name, closures, ...(options.setEnv ? { setEnv: options.setEnv } : {}) }, context);
-  checkImageRequest(imageOptions(options, cwd), plan.launchers.map((l) => l.name));
+  checkShipRequest(plan, { ...options, cwd });
   const packed = await pack(plan, {
     outDir,
     ...(options.strictValidate ? { strictValidate: true } : {}),
@@ -97,6 +97,11 @@ export async function shipBundle(dir: string, images: MaterializedImage[], optio
   // The report goes beside the bundle (the bundle is immutable and hashed); loaded only when asked.
   const report = options.report ? writeReportOf(dir, images) : undefined;
   return { ...(emitted ? { image: emitted } : {}), ...(report ? { report } : {}) };
+}
+
+/** Refuse, before the bundle is published, an image request shipBundle would fail on. */
+export function checkShipRequest(plan: MergedPlan, options: ShipOptions): void {
+  checkImageRequest(imageOptions(options, options.cwd ?? process.cwd()), plan.launchers.map((l) => l.name));
 }
 
 /** The image options asked for, their paths resolved against `cwd`. */

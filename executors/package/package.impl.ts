@@ -6,7 +6,7 @@ import { rmSync } from 'node:fs';
 
 import type { ExecutorContext } from '@nx/devkit';
 
-import { shipBundle } from '../../lib/bundle';
+import { checkShipRequest, shipBundle } from '../../lib/bundle';
 import type { MergedPlan } from '../../lib/model/plan';
 import { defaultReportPath } from '../../lib/report';
 import { pack } from '../../lib/steps/package';
@@ -18,6 +18,7 @@ export default async function packageExecutor(options: PackageExecutorSchema, co
   return runStep(context, async () => {
     const o = normalizeOptions('package', options, context);
     const plan = readStepOutput<MergedPlan>(o.planFile, o.workspaceRoot, 'merge');
+    checkShipRequest(plan, o.engine);
     const result = await pack(plan, { outDir: o.engine.outDir!, strictValidate: o.engine.strictValidate === true, ...(o.engine.runMode ? { runMode: o.engine.runMode } : {}), singleFile: o.engine.emitSingleFile === true }, stepContext(o));
     for (const issue of result.validation.issues) console.warn(`validation: ${issue.message}`);
     console.log(`bundle ${result.name} → ${result.dir} (${result.files} files, manifest ${result.manifestSha256.slice(0, 12)})`);

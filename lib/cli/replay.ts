@@ -15,10 +15,11 @@
 // ctime is in every state that matters because no one can set it back: a file edited in place with
 // its mtime restored still changes its state. A directory only walked through is recorded by kind,
 // so activity in /tmp above a checkout does not discard the record.
-import { lstatSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { errnoCode } from '../errors';
+import { writeFileAtomic } from '../util/write-atomic';
 
 /** Set by sidebundle-fingerprint when it runs the digest: where to write the record. */
 export const REPLAY_ENV = 'SIDEBUNDLE_REPLAY';
@@ -75,9 +76,7 @@ export function formatReplay(states: Map<string, string>, output: string): strin
 /** Write the record atomically (a reader sees the old one or the new one). */
 export function writeReplay(file: string, states: Map<string, string>, output: string): void {
   mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, formatReplay(states, output));
-  renameSync(tmp, file);
+  writeFileAtomic(file, formatReplay(states, output));
 }
 
 export function nowNs(): bigint {

@@ -4,12 +4,13 @@
 // their names). The trace target writes it beside sidebundle.json; `sidebundle digest --traced`
 // prints what those paths hold now, which is how Nx's hash sees them (a depfile, committed so a
 // fresh clone or CI hashes the same list). Deterministic: sorted paths, no timestamps.
-import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 
 import type { StepInput } from '../cache/step-cache';
 import { SidebundleError } from '../errors';
 import { readRegularFile } from '../util/regular-file';
+import { writeFileAtomic } from '../util/write-atomic';
 import type { ResolvedClosure } from '../model/closure';
 
 export const LOCK_FILE = 'sidebundle.lock';
@@ -83,9 +84,7 @@ export function formatLock(lock: Lock): string {
 export function writeLock(file: string, lock: Lock): boolean {
   const text = formatLock(lock);
   if (existsSync(file) && sameText(file, text)) return false;
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
+  writeFileAtomic(file, text);
   return true;
 }
 

@@ -11,6 +11,7 @@ import * as tar from 'tar-stream';
 import { SidebundleError } from '../errors';
 import { parseImageReference } from '../image/reference';
 import { RegistryClient, type RegistryOptions } from '../image/registry';
+import { makeDir } from '../util/make-dir';
 import { version } from '../version';
 import { buildImage, OCI, type SourceImage } from './image';
 
@@ -47,6 +48,7 @@ function pushTarget(text: string): { registry: string; repository: string; tag: 
 
 /** A tar of a layout directory, sorted, with fixed times and owners: same layout, same bytes. */
 async function archiveLayout(layout: string, file: string): Promise<void> {
+  makeDir(path.dirname(file));
   const tmp = `${file}.tmp-${process.pid}`;
   const pack = tar.pack();
   const writing = pipeline(pack as unknown as NodeJS.ReadableStream, createWriteStream(tmp, { mode: 0o644 }));

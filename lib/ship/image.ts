@@ -6,7 +6,7 @@
 // digest. Written into an OCI image layout; nothing in it depends on the time or the machine, so
 // the same bundle gives the same image digest.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { SidebundleError } from '../errors';
@@ -15,6 +15,8 @@ import { DEFAULT_PATH } from '../model/closure';
 import type { Manifest } from '../package/manifest';
 import { MANIFEST_NAME } from '../package/publish';
 import { BUNDLE_MOUNT, writeLayer, type WrittenLayer } from './layer';
+import { layoutIndex } from './wants';
+import { writeFileAtomic } from '../util/write-atomic';
 
 export const OCI = {
   manifest: 'application/vnd.oci.image.manifest.v1+json',
@@ -110,6 +112,10 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
   const entry = chooseEntry(manifest, options.entry, bundleDir);
   const root = manifest.roots.find((r) => r.payload === entry.payload);
   const source = options.images?.find((i) => i.rootfs === root?.root);
+  const tag = options.tag ?? 'latest';
+  // The image joins what the layout lists (read before blobs/ is made in a new one); one of the
+  // same tag is replaced.
+  const others = existsSync(layout) ? layoutIndex(layout).filter((d) => d.annotations?.[ANNOTATIONS.refName] !== tag) : [];
   mkdirSync(path.join(layout, 'blobs', 'sha256'), { recursive: true });
   const tmp = path.join(layout, 'blobs', 'sha256', `.layer-${process.pid}`);
   let layer: WrittenLayer;
@@ -145,12 +151,11 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
     annotations,
   }));
   const manifestBlob = putBlob(layout, manifestBytes);
-  const tag = options.tag ?? 'latest';
   writeFileSync(path.join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  writeFileSync(path.join(layout, 'index.json'), JSON.stringify({
+  writeFileAtomic(path.join(layout, 'index.json'), JSON.stringify({
     schemaVersion: 2,
     mediaType: OCI.index,
-    manifests: [{ mediaType: OCI.manifest, ...manifestBlob, annotations: { [ANNOTATIONS.refName]: tag } }],
+    manifests: [...others, { mediaType: OCI.manifest, ...manifestBlob, annotations: { [ANNOTATIONS.refName]: tag } }],
   }));
   return {
     layout,

@@ -104,6 +104,8 @@ describe('inputs that cannot be bundled exit 2 with the input and a hint', () =>
       [['--emit-oci-archive', '/dev/null/image.tar'], /--emit-oci-archive \/dev\/null\/image.tar: \/dev\/null is not a directory/],
       [['--emit-oci-archive', dir], /--emit-oci-archive \S+ is a directory/],
       [['--emit-oci', '/etc/passwd'], /--emit-oci \/etc\/passwd exists and is not a directory/],
+      [['--emit-oci', '/etc/passwd/oci'], /--emit-oci \/etc\/passwd\/oci cannot be made: \/etc\/passwd is not a directory/],
+      [['--emit-oci', '/etc'], /--emit-oci \/etc is a directory that holds other files and is no OCI image layout/],
     ];
     for (const [extra, message] of cases) {
       const r = create('--name', 'kept', '--from-host', '/usr/bin/ls', ...extra);

@@ -3,7 +3,7 @@
 // into an OCI layout and run with podman, printing what the source image prints; so is an image
 // of the host's jq. The size against the source image is printed and recorded.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -102,4 +102,32 @@ test('--oci-entry naming no entry is BAD_OPTION, exit 2', () => {
   const r = runCli(['create', '--name', 'x', '--from-host', '/usr/bin/jq', '--out-dir', path.join(dir, 'x'), '--emit-oci', path.join(dir, 'oci-x'), '--oci-entry', 'nope']);
   expect(r.stderr).toMatch(/error\[BAD_OPTION\]: --oci-entry nope is not an entry of .*\n {2}hint: entries: jq/);
   expect(r.status).toBe(2);
+});
+
+test('--emit-oci into an OCI layout adds the image beside those it lists; a second build of the same tag replaces its own', () => {
+  const layout = path.join(dir, 'shared-layout');
+  execFileSync('skopeo', ['copy', `oci:${imageFixtures().layout}:${IMAGE_TAG}`, `oci:${layout}:other`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const tags = () => JSON.parse(readFileSync(path.join(layout, 'index.json'), 'utf8')).manifests.map((d: { annotations?: Record<string, string> }) => d.annotations?.['org.opencontainers.image.ref.name']);
+  const built = create(['--name', 'jq', '--from-host', '/usr/bin/jq', '--out-dir', path.join(dir, 'into-layout'), '--emit-oci', layout]);
+  expect(tags()).toEqual(['other', 'latest']);
+  create(['--name', 'jq', '--from-host', '/usr/bin/jq', '--out-dir', path.join(dir, 'into-layout'), '--emit-oci', layout]);
+  expect(tags()).toEqual(['other', 'latest']);
+  // Both read back by another tool: the source image as it was, ours by its digest.
+  const inspect = (tag: string) => JSON.parse(execFileSync('skopeo', ['inspect', '--raw', `oci:${layout}:${tag}`], { encoding: 'utf8' }));
+  expect(inspect('other').layers.length).toBeGreaterThan(0);
+  expect(execFileSync('skopeo', ['inspect', '--format', '{{.Digest}}', `oci:${layout}:latest`], { encoding: 'utf8' }).trim()).toBe(built.image.digest);
+});
+
+test('--emit-oci into a directory that holds other files and is no OCI layout: exit 2 before anything is published or written', () => {
+  const out = path.join(dir, 'not-layout-out');
+  create(['--name', 'jq', '--from-host', '/usr/bin/jq', '--out-dir', out]);
+  const before = readFileSync(path.join(out, 'jq', 'manifest.lock'), 'utf8');
+  const home = path.join(dir, 'some-home');
+  mkdirSync(home);
+  writeFileSync(path.join(home, 'notes.txt'), 'mine\n');
+  const r = runCli(['create', '--name', 'jq', '--from-host', '/usr/bin/jq', '--from-host', '/usr/bin/curl', '--out-dir', out, '--emit-oci', home]);
+  expect(r.stderr).toMatch(/error\[BAD_OPTION\]: --emit-oci .*some-home is a directory that holds other files and is no OCI image layout \(no oci-layout file\)\n {2}hint: .*nothing was published/);
+  expect(r.status).toBe(2);
+  expect(readdirSync(home)).toEqual(['notes.txt']);
+  expect(readFileSync(path.join(out, 'jq', 'manifest.lock'), 'utf8')).toBe(before);
 });
