@@ -85,7 +85,7 @@ export const OPTIONS = [
         items: { oneOf: [{ type: 'string' }, { type: 'object', properties: { source: { type: 'string' }, dest: { type: 'string' } }, required: ['source'], additionalProperties: false }] },
       },
     },
-    description: 'Directory trees copied into the payload, for data no analysis sees: SRC[:DEST] (or { "source", "dest" }), DEST its absolute path in the bundle (default SRC).',
+    description: 'Directory trees copied into the payload, for data no analysis sees: SRC[:DEST] (or { "source", "dest" }), DEST its absolute path in the bundle (default SRC). Empty directories are kept; a FIFO, socket or device is left out with a warning.',
   },
   {
     name: 'setEnv', flag: '--set-env', arg: 'KEY=VALUE', repeatable: true, config: true, executors: ['merge', 'bundle'],

@@ -1,6 +1,7 @@
 // --copy-dir: a directory tree copied into the payload as data (files, symlinks kept as links,
-// subdirectories), refused where it is no tree of data, and without the secrets it holds unless
-// --allow-secret names them.
+// subdirectories, empty ones too), refused where it is no tree of data, and without the secrets
+// it holds unless --allow-secret names them. A FIFO, socket or device in it cannot be carried:
+// it is left out with a warning and recorded in manifest.lock's excluded.
 import { readlinkSync } from 'node:fs';
 import * as path from 'node:path';
 
@@ -38,6 +39,7 @@ export function addCopyDir(draft: Draft, source: string, dest: string): void {
   const secretIn = secretChecker((p) => draft.fs.hostPath(p));
   const allowed = (p: string) => (draft.options.allowSecret ?? []).some((a) => within(p, a));
   const visit = (from: string, to: string) => {
+    draft.dirs.add(to); // kept when empty, as cp -r keeps it
     for (const item of draft.fs.readdir(from)) {
       const itemFrom = `${from === '/' ? '' : from}/${item.name}`;
       const itemTo = `${to === '/' ? '' : to}/${item.name}`;
@@ -53,6 +55,11 @@ export function addCopyDir(draft: Draft, source: string, dest: string): void {
       else if (item.isFile()) {
         draft.addFile(itemTo, 'data', { kind: 'copy-dir', source: itemFrom });
         if (itemFrom !== itemTo) draft.files.get(itemTo)!.from = itemFrom;
+      } else {
+        const what = item.isFIFO() ? 'a FIFO' : item.isSocket() ? 'a socket' : 'a device';
+        const reason = `${what}: a bundle carries files, symlinks and directories`;
+        draft.excluded.set(itemFrom, { path: itemFrom, reason });
+        draft.note('warning', 'COPY_DIR_SPECIAL', `--copy-dir leaves out ${itemFrom}, ${reason} (the program must make it at run time)`, itemFrom);
       }
     }
   };

@@ -20,7 +20,7 @@ export interface StepContext {
 /** Bumped when a step's output for the same inputs would change (invalidates cached results);
  * the package version is part of every key too. */
 export const STEP_VERSIONS: Record<StepName, string> = {
-  resolve: `${version()}/5`,
+  resolve: `${version()}/6`,
   trace: `${version()}/5`,
   collect: `${version()}/2`,
   merge: `${version()}/5`,
