@@ -15,6 +15,9 @@ export function addCopyDir(draft: Draft, source: string, dest: string): void {
   const logical = source.startsWith('/') ? source : path.resolve(draft.options.cwd ?? process.cwd(), source);
   const walk = draft.fs.resolve(logical);
   if (walk === null || !walk.stats.isDirectory()) {
+    // SRC:dest with a relative dest parses as one SRC (a colon may be part of a name).
+    const colon = logical.lastIndexOf(':');
+    if (colon > 0 && draft.fs.resolve(logical.slice(0, colon))?.stats.isDirectory()) badDest(logical.slice(colon + 1), source);
     throw new SidebundleError('COPY_DIR_NOT_FOUND', `--copy-dir ${source} is not a directory${draft.inside}`, {
       input: source,
       kind: 'input',
@@ -28,13 +31,7 @@ export function addCopyDir(draft: Draft, source: string, dest: string): void {
       hint: 'its files describe this machine and change while they are read; copy real data instead',
     });
   }
-  if (!dest.startsWith('/')) {
-    throw new SidebundleError('COPY_DIR_BAD_DEST', `--copy-dir destination ${dest} is not absolute`, {
-      input: dest,
-      kind: 'input',
-      hint: 'write SRC:DEST with DEST an absolute path, e.g. --copy-dir ./share:/opt/app/share',
-    });
-  }
+  if (!dest.startsWith('/')) badDest(dest, source);
   // A copied tree is data the user chose, but a key or token in it still needs --allow-secret.
   const secretIn = secretChecker((p) => draft.fs.hostPath(p));
   const allowed = (p: string) => (draft.options.allowSecret ?? []).some((a) => within(p, a));
@@ -64,4 +61,12 @@ export function addCopyDir(draft: Draft, source: string, dest: string): void {
     }
   };
   visit(walk.path, path.posix.normalize(dest));
+}
+
+function badDest(dest: string, given: string): never {
+  throw new SidebundleError('COPY_DIR_BAD_DEST', `--copy-dir ${given}: the destination ${dest} is not absolute`, {
+    input: given,
+    kind: 'input',
+    hint: 'write SRC:DEST with DEST an absolute path, e.g. --copy-dir ./share:/opt/app/share',
+  });
 }

@@ -210,6 +210,12 @@ describe('system errors are named, never INTERNAL', () => {
     expect(r.stderr).toContain('error[COPY_DIR_VIRTUAL]: --copy-dir /proc/self/fd is /proc/');
   });
 
+  test('--copy-dir SRC:dest with a relative dest names the destination, not SRC:dest as a missing directory', () => {
+    const r = create('--name', 'x', '--from-host', '/bin/true', '--copy-dir', '/usr/share/doc:opt/doc');
+    expect(r.stderr).toContain('error[COPY_DIR_BAD_DEST]: --copy-dir /usr/share/doc:opt/doc: the destination opt/doc is not absolute');
+    expect(r.status).toBe(2);
+  });
+
   test('an entry the user may not read', () => {
     // A directory everyone may enter and write, holding a program no one but root may read.
     const open = tempDir('sb-unreadable-');
