@@ -16,7 +16,7 @@ import { checkImageRequest, wantsImage } from './ship/wants';
 import type { StepContext } from './steps/context';
 import { closuresOf, resolveGroups, traceGroups, type GroupOptions } from './steps/groups';
 import { merge } from './steps/merge';
-import { pack, type PackStepResult } from './steps/package';
+import { pack, type PackageStepOptions, type PackStepResult } from './steps/package';
 
 export interface BundleOptions extends GroupOptions {
   name: string;
@@ -62,15 +62,13 @@ async function steps(options: BundleOptions, context: StepContext, tracer: Trace
   const traced = await traceGroups(resolved, options, context, tracer);
   const closures = closuresOf(resolved, traced);
   const plan = await merge({ name: options.name, closures, ...(options.setEnv ? { setEnv: options.setEnv } : {}) }, context);
-  checkShipRequest(plan, { ...options, cwd });
-  const packed = await pack(plan, {
+  const images = resolved.flatMap((g) => (g.image ? [g.image] : []));
+  const { packed, shipped } = await packAndShip(plan, {
     outDir,
     ...(options.strictValidate ? { strictValidate: true } : {}),
     ...(options.runMode ? { runMode: options.runMode } : {}),
     ...(options.emitSingleFile ? { singleFile: true } : {}),
-  }, context);
-  const images = resolved.flatMap((g) => (g.image ? [g.image] : []));
-  const shipped = await shipBundle(packed.dir, images, { ...options, cwd }, context);
+  }, images, { ...options, cwd }, context);
   return {
     ...packed,
     plan,
@@ -84,24 +82,35 @@ async function steps(options: BundleOptions, context: StepContext, tracer: Trace
 }
 
 export type ShipOptions = Pick<BundleOptions, 'emitOci' | 'emitOciArchive' | 'push' | 'ociEntry' | 'report' | 'cwd'>;
+export type Shipped = { image?: EmittedImage; report?: string };
 
-/** What is made of a published bundle besides it: the image (written, archived, pushed) and
- * the report beside it. The CLI's create, the bundle executor and the package and push
- * executors share it, so one bundle gives one image digest whichever made it. `images` are the
- * bundle's source images (their config and layer sizes are not in manifest.lock). */
-export async function shipBundle(dir: string, images: MaterializedImage[], options: ShipOptions, context: StepContext = {}): Promise<{ image?: EmittedImage; report?: string }> {
-  const image = imageOptions(options, options.cwd ?? process.cwd());
-  // The image code (tar-stream, the registry client) is loaded only when an image is wanted.
-  const ship = wantsImage(image) ? (require('./ship/emit') as typeof import('./ship/emit')) : undefined;
-  const emitted = ship ? await ship.emitImage(dir, { ...image, images, registry: { ...(context.signal ? { signal: context.signal } : {}) } }) : undefined;
+/**
+ * The package step with what is made of the bundle besides it. The image (written, archived,
+ * pushed) is made of the staged bundle before it is published, so a request that fails (a
+ * registry that refuses the push, a full disk) leaves the previous bundle in place; on a step
+ * cache hit, of the published one, which is the same. The report goes beside the published
+ * bundle. The CLI's create, the bundle executor and the package executor share it.
+ */
+export async function packAndShip(plan: MergedPlan, packOptions: Omit<PackageStepOptions, 'beforePublish'>, images: MaterializedImage[], options: ShipOptions, context: StepContext = {}): Promise<{ packed: PackStepResult; shipped: Shipped }> {
+  checkImageRequest(imageOptions(options, options.cwd ?? process.cwd()), plan.launchers.map((l) => l.name));
+  let image: EmittedImage | undefined;
+  let made = false;
+  const packed = await pack(plan, { ...packOptions, beforePublish: async (staged) => { image = await shipImage(staged, images, options, context); made = true; } }, context);
+  if (!made) image = await shipImage(packed.dir, images, options, context);
   // The report goes beside the bundle (the bundle is immutable and hashed); loaded only when asked.
-  const report = options.report ? writeReportOf(dir, images) : undefined;
-  return { ...(emitted ? { image: emitted } : {}), ...(report ? { report } : {}) };
+  const report = options.report ? writeReportOf(packed.dir, images) : undefined;
+  return { packed, shipped: { ...(image ? { image } : {}), ...(report ? { report } : {}) } };
 }
 
-/** Refuse, before the bundle is published, an image request shipBundle would fail on. */
-export function checkShipRequest(plan: MergedPlan, options: ShipOptions): void {
-  checkImageRequest(imageOptions(options, options.cwd ?? process.cwd()), plan.launchers.map((l) => l.name));
+/** The image of a bundle directory, when one is asked for (`images`: the bundle's source
+ * images, whose config and layer sizes are not in manifest.lock). The push executor ships a
+ * published bundle with it; one bundle gives one image digest whichever made it. */
+export async function shipImage(dir: string, images: MaterializedImage[], options: ShipOptions, context: StepContext = {}): Promise<EmittedImage | undefined> {
+  const image = imageOptions(options, options.cwd ?? process.cwd());
+  if (!wantsImage(image)) return undefined;
+  // The image code (tar-stream, the registry client) is loaded only when an image is wanted.
+  const ship = require('./ship/emit') as typeof import('./ship/emit');
+  return ship.emitImage(dir, { ...image, images, registry: { ...(context.signal ? { signal: context.signal } : {}) } });
 }
 
 /** The image options asked for, their paths resolved against `cwd`. */

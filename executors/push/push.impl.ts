@@ -8,7 +8,7 @@ import * as path from 'node:path';
 
 import type { ExecutorContext } from '@nx/devkit';
 
-import { shipBundle } from '../../lib/bundle';
+import { shipImage } from '../../lib/bundle';
 import { SidebundleError } from '../../lib/errors';
 import { MANIFEST_NAME } from '../../lib/package/publish';
 import { normalizeOptions } from '../shared/options';
@@ -26,7 +26,7 @@ export default async function pushExecutor(options: PushExecutorSchema, context:
     if (!existsSync(path.join(dir, MANIFEST_NAME))) {
       throw new SidebundleError('STEP_INPUT_MISSING', `${dir} is not a bundle (no ${MANIFEST_NAME})`, { input: dir, kind: 'input', hint: 'run the package target first (the inferred push target depends on it)' });
     }
-    const { image } = await shipBundle(dir, sourceImagesOf(o), { push: o.engine.push, ...(o.engine.ociEntry ? { ociEntry: o.engine.ociEntry } : {}) }, stepContext(o));
+    const image = await shipImage(dir, sourceImagesOf(o), { push: o.engine.push, ...(o.engine.ociEntry ? { ociEntry: o.engine.ociEntry } : {}) }, stepContext(o));
     console.log(`pushed ${image!.outputs.pushed}`);
   });
 }

@@ -52,6 +52,9 @@ export interface PackOptions {
   /** Also write OUTDIR/NAME.run (the single file, made with this runner), published with the
    * bundle: both or neither. */
   singleFile?: { runner: string };
+  /** Called with the staged bundle, complete, just before it is published: what it makes of the
+   * bundle (an image) is made before the previous bundle is replaced, and a failure keeps it. */
+  beforePublish?: (stagedDir: string) => Promise<void>;
 }
 
 export interface RuntimeBinary {
@@ -72,6 +75,12 @@ export interface PackResult {
   singleFile?: SingleFileResult;
   /** Python byte code shipped: compiled in this run, and taken from the step cache. */
   bytecode?: { compiled: number; reused: number };
+}
+
+/** A failure of the beforePublish hook: passed on as it is, not taken for one of the bundle's
+ * output directory. */
+class NotOurs {
+  constructor(readonly error: unknown) {}
 }
 
 export async function packBundle(plan: MergedPlan, options: PackOptions): Promise<PackResult> {
@@ -105,6 +114,10 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
     // The single file is made from the staged bundle (its records are relative paths).
     const singleFile = staging.run && options.singleFile ? await stageSingleFile(staging.dir, options.singleFile.runner, options.launcher?.path, staging.run) : undefined;
     options.signal?.throwIfAborted();
+    await options.beforePublish?.(staging.dir).catch((error: unknown) => {
+      throw new NotOurs(error);
+    });
+    options.signal?.throwIfAborted();
     publish(staging);
     // Removing the previous bundle unlinked the content-store inodes it shared with this one,
     // which moved their ctime: the memo carries what this run verified over to the new states,
@@ -124,6 +137,7 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
     };
   } catch (error) {
     discard(staging);
+    if (error instanceof NotOurs) throw error.error; // the hook's, about its own outputs
     if (options.signal?.aborted && !(error instanceof SidebundleError)) {
       throw new SidebundleError('INTERRUPTED', `packaging ${plan.name} was interrupted`, {
         input: plan.name,

@@ -26,6 +26,9 @@ export interface PackageStepOptions {
   runMode?: RunMode;
   /** Also write OUTDIR/NAME.run: one executable file carrying the whole bundle. */
   singleFile?: boolean;
+  /** Called with the staged bundle once it is complete, before it is published; a failure
+   * keeps the previous bundle (not on a cache hit: nothing is published then). */
+  beforePublish?: (stagedDir: string) => Promise<void>;
 }
 
 export interface PackStepResult extends PackResult {
@@ -82,6 +85,7 @@ export async function pack(plan: MergedPlan, options: PackageStepOptions, contex
         ...(cache ? { reuse: (sha: string) => cache.storePath(sha), digests: cache.digests, bytecode: bytecodeStore(cache), onLinked: (p: string) => linked.add(p) } : {}),
         // Written before the bundle is published, and published with it (both or neither).
         ...(options.singleFile ? { singleFile: { runner: runner! } } : {}),
+        ...(options.beforePublish ? { beforePublish: options.beforePublish } : {}),
       });
       const result: PackStepResult = { ...packed, runMode };
       for (const { launcher, reason } of packed.hostOnly) emit(context, { type: 'log', level: 'warn', message: `run mode auto: ${launcher} runs in host mode: ${reason}` });

@@ -131,3 +131,15 @@ test('--emit-oci into a directory that holds other files and is no OCI layout: e
   expect(readdirSync(home)).toEqual(['notes.txt']);
   expect(readFileSync(path.join(out, 'jq', 'manifest.lock'), 'utf8')).toBe(before);
 });
+
+test('a push that fails leaves the previous bundle in place: the image is made of the staged bundle, before publishing', () => {
+  const out = path.join(dir, 'push-fails');
+  create(['--name', 'kept', '--from-host', '/usr/bin/jq', '--out-dir', out]);
+  const before = readFileSync(path.join(out, 'kept', 'manifest.lock'), 'utf8');
+  // Port 1 on loopback: nothing listens there, the connection is refused.
+  const r = runCli(['create', '--name', 'kept', '--from-host', '/usr/bin/jq', '--from-host', '/usr/bin/curl', '--out-dir', out, '--push', 'registry://127.0.0.1:1/x/y:1']);
+  expect(r.stderr).toMatch(/error\[IMAGE_REGISTRY_UNREACHABLE\]: cannot reach 127\.0\.0\.1:1/);
+  expect(r.status).not.toBe(0);
+  expect(readFileSync(path.join(out, 'kept', 'manifest.lock'), 'utf8')).toBe(before);
+  expect(readdirSync(out)).toEqual(['kept']); // no staging left
+});
