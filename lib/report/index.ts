@@ -4,6 +4,8 @@ import { realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { SidebundleError } from '../errors';
+import { outputError } from '../package/output-errors';
+import { makeDir } from '../util/make-dir';
 import { readManifest } from '../inspect/manifest-files';
 import { buildReportData, type ImageFacts, type ReportData } from './data';
 import { scanElfs } from './elf-scan';
@@ -44,20 +46,27 @@ export function writeReport(bundleDir: string, out = defaultReportPath(bundleDir
   const html = renderReportHtml(data);
   const tmp = `${target}.tmp-${process.pid}`;
   try {
+    makeDir(path.dirname(target)); // as every output's directory is made
     writeFileSync(tmp, html, { flag: 'wx' });
     renameSync(tmp, target);
   } catch (error) {
-    rmSync(tmp, { force: true });
-    throw error;
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // nothing was made there (no such directory): the first error is the one to tell
+    }
+    throw outputError(error, path.dirname(target), `cannot write the report ${out}`, '--out path');
   }
   return { path: out, data, bytes: Buffer.byteLength(html) };
 }
 
-/** `p` with its symbolic links resolved, as far as it exists. */
+/** `p` with its symbolic links resolved, as far as it exists (the rest appended). */
 function realPath(p: string): string {
+  const absolute = path.resolve(p);
   try {
-    return realpathSync(p);
+    return realpathSync(absolute);
   } catch {
-    return path.resolve(p);
+    const parent = path.dirname(absolute);
+    return parent === absolute ? absolute : path.join(realPath(parent), path.basename(absolute));
   }
 }

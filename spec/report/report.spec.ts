@@ -109,12 +109,24 @@ describe('report --out', () => {
     symlinkSync(path.join(bundle.dir, 'payload'), path.join(out, 'into-payload'));
     const program = path.join(bundle.dir, 'payload/usr/bin/jq');
     const before = readFileSync(program);
-    for (const target of [program, path.join(bundle.dir, 'manifest.lock'), path.join(bundle.dir, 'new.html'), path.join(out, 'into-payload/usr/bin/jq')]) {
+    const intoNewDir = path.join(out, 'into-payload/new-dir/page.html'); // a directory it would make there
+    for (const target of [program, path.join(bundle.dir, 'manifest.lock'), path.join(bundle.dir, 'new.html'), path.join(out, 'into-payload/usr/bin/jq'), intoNewDir]) {
       const r = runCli(['report', bundle.dir, '--out', target]);
       expect({ target, status: r.status, stderr: r.stderr }).toEqual({ target, status: 2, stderr: expect.stringMatching(/error\[REPORT_INSIDE_BUNDLE\]: .* is inside the bundle /) });
     }
     expect(readFileSync(program)).toEqual(before);
     expect(runCli(['verify', bundle.dir]).status).toBe(0);
+  });
+
+  it('makes the directories of its path; one below a file is an output error naming --out, not a vanished path', () => {
+    const out = tempDir('sb-report-dirs-');
+    const bundle = createBundle(['--name', 'jq', '--from-host', '/usr/bin/jq', '--out-dir', out]);
+    const target = path.join(out, 'pages/2026/jq.html');
+    expect(runCli(['report', bundle.dir, '--out', target]).status).toBe(0);
+    expect(readFileSync(target, 'utf8')).toMatch(/^<!doctype html>/i);
+    const r = runCli(['report', bundle.dir, '--out', path.join(bundle.dir, '..', 'pages/2026/jq.html/x.html')]);
+    expect(r.stderr).toMatch(/error\[OUTPUT_NOT_A_DIRECTORY\]: cannot write the report .*x\.html: .*\n {2}hint: .* is not a directory; choose another --out path/);
+    expect(r.status).toBe(2);
   });
 
   it('replaces a hard link at its path instead of writing through it', () => {
