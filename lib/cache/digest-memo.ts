@@ -5,7 +5,8 @@
 // learned is written back when it saves.
 import { statSync, type BigIntStats } from 'node:fs';
 
-import { notAFile, sha256Opened, type FileDigest } from './sha256-file';
+import { sha256Opened, type FileDigest } from './sha256-file';
+import { notAFile } from '../util/regular-file';
 
 /**
  * Memo key of a file's current state; changes when the file is modified or replaced. The ctime
@@ -140,7 +141,7 @@ export class DigestMemo {
   async digest(hostPath: string): Promise<FileDigest> {
     const stats = statSync(hostPath, { bigint: true });
     // Not even opened unless a file (opening a device can act): sha256Opened checks what it opened.
-    if (!stats.isFile()) throw notAFile(hostPath);
+    if (!stats.isFile()) throw notAFile(hostPath, stats);
     const key = statKey(stats);
     const known = this.used(key);
     if (known) return known;

@@ -5,7 +5,8 @@ import { constants, statSync } from 'node:fs';
 import { copyFile, open, rm, type FileHandle } from 'node:fs/promises';
 
 import { statKey, type DigestMemo } from './digest-memo';
-import { hashStream, notAFile, type FileDigest } from './sha256-file';
+import { hashStream, type FileDigest } from './sha256-file';
+import { notAFile } from '../util/regular-file';
 
 export { DigestMemo, SETTLED_MS, statKey } from './digest-memo';
 export { sha256File, type FileDigest } from './sha256-file';
@@ -25,10 +26,12 @@ export class CopyWriteError extends Error {
 export async function copyHashed(source: string, target: string, mode: number): Promise<FileDigest> {
   // Only a regular file, opened without blocking: a source swapped for a FIFO would otherwise
   // hang the copy, and with it a failure's report (the package step waits for copies under way).
-  if (!statSync(source).isFile()) throw notAFile(source); // not opened: opening a device can act
+  const before = statSync(source);
+  if (!before.isFile()) throw notAFile(source, before); // not opened: opening a device can act
   const input = await open(source, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    if (!(await input.stat()).isFile()) throw notAFile(source);
+    const opened = await input.stat();
+    if (!opened.isFile()) throw notAFile(source, opened);
     let output: FileHandle;
     try {
       output = await open(target, 'wx', mode);

@@ -1,9 +1,11 @@
 // sha256 of a file's bytes, streamed: never the whole file in memory. Shared by the digest memo
 // (which hashes a file once per state) and the copies (which hash what they write).
 import { createHash } from 'node:crypto';
-import { type BigIntStats, closeSync, constants, fstatSync, openSync, read, readSync } from 'node:fs';
+import { type BigIntStats, closeSync, read, readSync } from 'node:fs';
 import { type FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
+
+import { openRegular } from '../util/regular-file';
 
 export interface FileDigest {
   sha256: string;
@@ -13,23 +15,6 @@ export interface FileDigest {
 /** A digest with the state of the file it was made from (fstat of the descriptor read). */
 export interface OpenedDigest extends FileDigest {
   stats: BigIntStats;
-}
-
-/** What a path that should be a file turned out to be, as an errno-style error. */
-export function notAFile(hostPath: string): NodeJS.ErrnoException {
-  return Object.assign(new Error(`${hostPath} is not a regular file (a FIFO, socket or device where a file was found)`), { code: 'EINVAL', path: hostPath });
-}
-
-/** Open `hostPath` for reading, refusing anything but a regular file (O_NONBLOCK: a path swapped
- * for a FIFO must not block the main thread in open, and has no effect on a file's reads). */
-export function openRegular(hostPath: string): { fd: number; stats: BigIntStats } {
-  const fd = openSync(hostPath, constants.O_RDONLY | constants.O_NONBLOCK);
-  const stats = fstatSync(fd, { bigint: true });
-  if (!stats.isFile()) {
-    closeSync(fd);
-    throw notAFile(hostPath);
-  }
-  return { fd, stats };
 }
 
 const CHUNK = 1024 * 1024;

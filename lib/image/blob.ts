@@ -4,12 +4,13 @@
 // the `zstd` program is used as a stream filter) or a plain tar.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, constants, createReadStream, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
+import { closeSync, createReadStream, readFileSync } from 'node:fs';
 import { PassThrough, Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 
 import { SidebundleError } from '../errors';
+import { openRegular } from '../util/regular-file';
 
 /** A pass-through that fails the stream if the bytes do not hash to `digest` or are not `size`. */
 export function verifying(digest: string, size: number | undefined, label: string): Transform {
@@ -92,32 +93,17 @@ export function readRegularFile(file: string, label: string): Buffer {
  * never ends, so anything but a regular file is refused.
  */
 export function openRegularFile(file: string, label: string): { fd: number; size: number } {
-  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
-  let st: Stats;
   try {
-    st = fstatSync(fd);
+    const { fd, stats } = openRegular(file);
+    return { fd, size: Number(stats.size) };
   } catch (error) {
-    closeSync(fd);
-    throw error;
-  }
-  if (!st.isFile()) {
-    closeSync(fd);
-    throw new SidebundleError('IMAGE_NOT_REGULAR_FILE', `${label}: ${file} is ${kindOf(st)}, not a regular file`, {
+    if ((error as NodeJS.ErrnoException).code !== 'EINVAL') throw error;
+    throw new SidebundleError('IMAGE_NOT_REGULAR_FILE', `${label}: ${(error as Error).message}`, {
       input: file,
       kind: 'input',
       hint: 'image blobs, index.json and image archives are read as plain files; replace it with the file it stands for',
     });
   }
-  return { fd, size: st.size };
-}
-
-function kindOf(st: Stats): string {
-  if (st.isFIFO()) return 'a FIFO';
-  if (st.isSocket()) return 'a socket';
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device';
-  if (st.isDirectory()) return 'a directory';
-  return 'not a file';
 }
 
 /** The first `n` bytes of a stream, and a stream of all of it (head included). */
