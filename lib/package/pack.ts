@@ -135,9 +135,9 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
       ...(singleFile && staging.run ? { singleFile: { ...singleFile, path: staging.run.final } } : {}),
       ...(compiled + reused > 0 ? { bytecode: { compiled, reused } } : {}),
     };
-  } catch (error) {
+  } catch (thrown) {
     discard(staging);
-    if (error instanceof NotOurs) throw error.error; // the hook's, about its own outputs
+    const error = thrown instanceof NotOurs ? thrown.error : thrown;
     if (options.signal?.aborted && !(error instanceof SidebundleError)) {
       throw new SidebundleError('INTERRUPTED', `packaging ${plan.name} was interrupted`, {
         input: plan.name,
@@ -145,6 +145,7 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
         cause: error,
       });
     }
+    if (thrown instanceof NotOurs) throw error; // the hook's, about its own outputs
     throw outputError(error, path.dirname(staging.finalDir));
   }
 }
