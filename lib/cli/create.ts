@@ -118,6 +118,7 @@ function report(result: BundleResult, reporter: Reporter, first: string | undefi
     `bundled ${result.name} → ${result.dir}`,
     `  entries: ${entries.join(', ')}`,
     `  files: ${result.files} (${formatBytes(result.storedBytes)} stored), validation: ${result.validation.ok ? 'ok' : `${result.validation.issues.length} issue(s)`}`,
+    `  manifest.lock sha256: ${result.manifestSha256}`,
     ...(result.collected.length ? [`  collected: ${result.collected.map((c) => `${c.family} ${c.files} files, ${formatBytes(c.bytes)}`).join('; ')}`] : []),
     ...(result.singleFile ? [`  single file: ${result.singleFile.path} (${formatBytes(result.singleFile.size)})`] : []),
     ...(result.image ? [imageLine(result.image)] : []),

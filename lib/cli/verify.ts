@@ -10,13 +10,16 @@ import type { Reporter } from './reporter';
 import { startCommand } from './command';
 import { shown } from './shown';
 
-export const VERIFY_HELP = `Usage: sidebundle verify DIR|FILE.run [--json]
+export const VERIFY_HELP = `Usage: sidebundle verify DIR|FILE.run [--manifest-sha256 HEX] [--json]
 
 Re-hash every file of a bundle directory against its manifest.lock and name each changed,
 missing or extra file or directory (every directory is mode 0755); a single-file bundle (.run)
 is checked against the digest in its trailer.
 
 Options:
+  --manifest-sha256 HEX
+                    the sha256 of the bundle's manifest.lock, as create printed it: a bundle
+                    whose files and manifest were changed to agree is caught too (directories)
   --json            print one JSON result on stdout
   --log-level L     error|warn|info|debug|trace (default: warn)
   -h, --help        this help
@@ -24,15 +27,22 @@ Options:
 Exit status: 0 intact, 1 changed, 2 bad input.`;
 
 export async function verifyCommand(args: string[], reporterFor: (level: string | undefined, json: boolean) => Reporter): Promise<CommandOutcome> {
-  const start = startCommand({ name: 'verify', help: VERIFY_HELP, operands: ['DIR|FILE.run'], options: {} }, args, reporterFor);
+  const start = startCommand({ name: 'verify', help: VERIFY_HELP, operands: ['DIR|FILE.run'], options: { 'manifest-sha256': { type: 'string' } } }, args, reporterFor);
   if (start.helped) return start.helped;
-  const { operands, reporter } = start;
+  const { operands, reporter, values } = start;
   const target = operands[0]!;
+  const pinned = values['manifest-sha256']?.toLowerCase();
+  if (pinned !== undefined && !/^[0-9a-f]{64}$/.test(pinned)) {
+    throw new SidebundleError('BAD_OPTION', `--manifest-sha256 ${values['manifest-sha256']} is not a sha256 (64 hexadecimal digits)`, { input: values['manifest-sha256']!, kind: 'input', hint: 'give manifestSha256 from create --json, or the manifest.lock sha256 line create prints' });
+  }
   let isFile = false;
   try {
     isFile = statSync(target).isFile();
   } catch {
     // readManifest names a missing path
+  }
+  if (isFile && pinned !== undefined) {
+    throw new SidebundleError('BAD_OPTION', `--manifest-sha256 checks a bundle directory's manifest.lock; ${target} is a file`, { input: target, kind: 'input', hint: 'a .run is checked against the digest in its trailer: compare its own sha256sum to pin it' });
   }
   if (isFile) {
     if (!isSingleFile(target)) {
@@ -51,7 +61,7 @@ export async function verifyCommand(args: string[], reporterFor: (level: string 
     reporter.result(human, { ok: report.ok, singleFile: report });
     return { reporter, status: report.ok ? 0 : 1 };
   }
-  const report = await verifyBundle(target);
+  const report = await verifyBundle(target, pinned);
   const lines = [
     ...report.changed.map((f) => `changed  ${f.path}: ${f.why}`),
     ...report.missing.map((f) => `missing  ${f.path}: ${f.why}`),
@@ -59,7 +69,7 @@ export async function verifyCommand(args: string[], reporterFor: (level: string 
   ].map(shown);
   const dirs = report.checkedDirs > 0 ? ` and ${report.checkedDirs} directories` : '';
   const human = report.ok
-    ? `ok: ${report.checked} files${dirs} of ${target} match manifest.lock`
+    ? `ok: ${report.checked} files${dirs} of ${target} match manifest.lock${pinned ? ', whose sha256 is the one expected' : ''}`
     : [...lines, `${target}: ${report.changed.length} changed, ${report.missing.length} missing, ${report.extra.length} extra (of ${report.checked + report.checkedDirs + report.missing.length} in manifest.lock)`].join('\n');
   reporter.result(human, { ok: report.ok, verify: report });
   return { reporter, status: report.ok ? 0 : 1 };

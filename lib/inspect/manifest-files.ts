@@ -2,21 +2,23 @@
 // launchers and runtime files) with digest, size and mode, and symlinks with their target (a
 // payload file whose content another path holds is such a symlink: layout.ts). One table read
 // by both verify and diff.
+import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { errnoCode, SidebundleError } from '../errors';
 import { MANIFEST_FORMAT, type Manifest } from '../package/manifest';
 import { MANIFEST_NAME } from '../package/publish';
-import { readRegularFile } from '../util/regular-file';
+import { readRegularBytes } from '../util/regular-file';
 import { entriesByProgram, reasonInWords } from './reasons';
 
 export type Expected =
   | { kind: 'file'; sha256: string; size: number; mode: string; reasons: string[] }
   | { kind: 'symlink'; target: string; reasons: string[] };
 
-/** A bundle directory or a manifest.lock → the manifest, and the bundle directory when given one. */
-export function readManifest(given: string): { manifest: Manifest; file: string; dir: string | undefined } {
+/** A bundle directory or a manifest.lock → the manifest, the sha256 of the bytes it was parsed
+ * from (the bundle's identity), and the bundle directory when given one. */
+export function readManifest(given: string): { manifest: Manifest; file: string; dir: string | undefined; sha256: string } {
   let isDir = false;
   try {
     isDir = statSync(given).isDirectory();
@@ -29,8 +31,11 @@ export function readManifest(given: string): { manifest: Manifest; file: string;
   }
   const file = isDir ? path.join(given, MANIFEST_NAME) : given;
   let manifest: unknown;
+  let sha256 = '';
   try {
-    manifest = JSON.parse(readRegularFile(file));
+    const bytes = readRegularBytes(file);
+    sha256 = createHash('sha256').update(bytes).digest('hex');
+    manifest = JSON.parse(bytes.toString('utf8'));
   } catch (error) {
     const missing = errnoCode(error) === 'ENOENT';
     throw new SidebundleError(missing ? 'INSPECT_NOT_A_BUNDLE' : 'INSPECT_BAD_MANIFEST', missing ? `${given} is not a bundle (no ${MANIFEST_NAME})` : `${file} is not a readable manifest.lock: ${(error as Error).message}`, {
@@ -55,7 +60,7 @@ export function readManifest(given: string): { manifest: Manifest; file: string;
       hint: 'manifest.lock was edited or truncated; rebuild the bundle (or compare against a good copy)',
     });
   }
-  return { manifest: m as Manifest, file, dir: isDir ? given : undefined };
+  return { manifest: m as Manifest, file, dir: isDir ? given : undefined, sha256 };
 }
 
 /** An optional list: absent is empty, anything but an array is one malformed item. */

@@ -21,6 +21,8 @@ export interface Finding {
 export interface VerifyReport {
   ok: boolean;
   dir: string;
+  /** sha256 of manifest.lock: the bundle's identity (create prints it), which --manifest-sha256 pins. */
+  manifestSha256: string;
   checked: number;
   /** Directories checked (none for a manifest written before directories were recorded). */
   checkedDirs: number;
@@ -48,8 +50,10 @@ function walk(dir: string, rel = '', out: Tree = { files: new Map(), dirs: new M
   return out;
 }
 
-export async function verifyBundle(given: string): Promise<VerifyReport> {
-  const { manifest, dir } = readManifest(given);
+/** `expectSha256`: the manifest.lock the bundle must have (its sha256, as create printed it): a
+ * manifest rewritten to agree with changed files passes every other check, not this one. */
+export async function verifyBundle(given: string, expectSha256?: string): Promise<VerifyReport> {
+  const { manifest, dir, sha256 } = readManifest(given);
   if (!dir) {
     throw new SidebundleError('BAD_OPTION', `${given} is a file; verify needs the bundle directory (or a .run single file)`, { input: given, kind: 'input', hint: 'give the directory that holds manifest.lock' });
   }
@@ -57,7 +61,8 @@ export async function verifyBundle(given: string): Promise<VerifyReport> {
   const tree = walk(dir);
   const found = tree.files;
   found.delete(MANIFEST_NAME);
-  const report: VerifyReport = { ok: true, dir, checked: 0, checkedDirs: 0, changed: [], missing: [], extra: [] };
+  const report: VerifyReport = { ok: true, dir, manifestSha256: sha256, checked: 0, checkedDirs: 0, changed: [], missing: [], extra: [] };
+  if (expectSha256 !== undefined && expectSha256 !== sha256) report.changed.push({ path: MANIFEST_NAME, why: `sha256 ${sha256}, expected ${expectSha256}: the manifest itself is not the one the bundle was built with` });
   if (manifest.dirs !== undefined) compareDirectories(manifest.dirs, tree, expected, report);
   const digests = new Map<string, Promise<string>>(); // by dev:inode
   const present: Array<{ rel: string; st: Stats; want: Expected }> = [];

@@ -42,12 +42,17 @@ export function openRegularFile(file: string): number {
   return openRegular(file).fd;
 }
 
-/** The text of the regular file `file` (errors as openRegular's, or the read's). */
-export function readRegularFile(file: string): string {
+/** The bytes of the regular file `file` (errors as openRegular's, or the read's). */
+export function readRegularBytes(file: string): Buffer {
   const fd = openRegularFile(file);
   try {
-    return readFileSync(fd, 'utf8');
+    return readFileSync(fd);
   } finally {
     closeSync(fd);
   }
+}
+
+/** The text of the regular file `file`. */
+export function readRegularFile(file: string): string {
+  return readRegularBytes(file).toString('utf8');
 }

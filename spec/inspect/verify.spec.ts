@@ -42,6 +42,30 @@ test('an intact bundle: exit 0, every file counted', () => {
   expect(r.status).toBe(0);
 });
 
+test('--manifest-sha256 pins the manifest: a library changed and the manifest rewritten to agree is caught', () => {
+  const at = copy();
+  const pinned = JSON.parse(runCli(['verify', bundleDir, '--json']).stdout).verify.manifestSha256;
+  expect(pinned).toBe(createHash('sha256').update(readFileSync(path.join(bundleDir, 'manifest.lock'))).digest('hex'));
+  expect(runCli(['verify', at, '--manifest-sha256', pinned]).stdout).toMatch(/^ok: .* match manifest\.lock, whose sha256 is the one expected$/m);
+  // A forger changes the program and records its new digest: plain verify is satisfied.
+  const program = path.join(at, 'payload/usr/bin/jq');
+  execFileSync('chmod', ['u+w', program]);
+  flipByte(program, 1000);
+  const manifestFile = path.join(at, 'manifest.lock');
+  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
+  manifest.files.find((f: { path: string }) => f.path === 'payload/usr/bin/jq').sha256 = createHash('sha256').update(readFileSync(program)).digest('hex');
+  writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
+  execFileSync('chmod', ['u-w', program]);
+  expect(runCli(['verify', at]).status).toBe(0);
+  const r = runCli(['verify', at, '--manifest-sha256', pinned.toUpperCase()]);
+  expect(r.stdout).toMatch(new RegExp(`^changed  manifest\\.lock: sha256 [0-9a-f]{64}, expected ${pinned}: the manifest itself is not the one the bundle was built with$`, 'm'));
+  expect(r.status).toBe(1);
+  for (const [args, message] of [[[at, '--manifest-sha256', 'abc'], /--manifest-sha256 abc is not a sha256/], [[runFile, '--manifest-sha256', pinned], /checks a bundle directory's manifest.lock; .* is a file/]] as const) {
+    const bad = runCli(['verify', ...args]);
+    expect([bad.status, bad.stderr]).toEqual([2, expect.stringMatching(message)]);
+  }
+});
+
 test('a flipped byte, a removed file and an added one are each named; exit 1', () => {
   const at = copy();
   const program = path.join(at, 'payload/usr/bin/jq');
