@@ -92,7 +92,8 @@ export type Shipped = { image?: EmittedImage; report?: string };
  * bundle. The CLI's create, the bundle executor and the package executor share it.
  */
 export async function packAndShip(plan: MergedPlan, packOptions: Omit<PackageStepOptions, 'beforePublish'>, images: MaterializedImage[], options: ShipOptions, context: StepContext = {}): Promise<{ packed: PackStepResult; shipped: Shipped }> {
-  checkImageRequest(imageOptions(options, options.cwd ?? process.cwd()), plan.launchers.map((l) => l.name));
+  const dir = path.join(path.resolve(packOptions.outDir), plan.name);
+  checkImageRequest(imageOptions(options, options.cwd ?? process.cwd()), plan.launchers.map((l) => l.name), { dir, run: `${dir}.run` });
   let image: EmittedImage | undefined;
   let made = false;
   const packed = await pack(plan, { ...packOptions, beforePublish: async (staged) => { image = await shipImage(staged, images, options, context); made = true; } }, context);

@@ -69,7 +69,7 @@ export async function verifyCommand(args: string[], reporterFor: (level: string 
   ].map(shown);
   const dirs = report.checkedDirs > 0 ? ` and ${report.checkedDirs} directories` : '';
   const human = report.ok
-    ? `ok: ${report.checked} files${dirs} of ${target} match manifest.lock${pinned ? ', whose sha256 is the one expected' : ''}`
+    ? `ok: ${report.checked} files${dirs} of ${target} match manifest.lock${pinned ? ', whose sha256 is the one expected' : ''}${report.dirsListed ? '' : ' (it lists no directories, as those of earlier sidebundle versions do not: directories were not checked)'}`
     : [...lines, `${target}: ${report.changed.length} changed, ${report.missing.length} missing, ${report.extra.length} extra (of ${report.checked + report.checkedDirs + report.missing.length} in manifest.lock)`].join('\n');
   reporter.result(human, { ok: report.ok, verify: report });
   return { reporter, status: report.ok ? 0 : 1 };

@@ -83,8 +83,9 @@ function firstMalformed(m: Manifest): string | undefined {
     const i = list.findIndex((e) => typeof e !== 'object' || e === null || !ok(e as Record<string, unknown>));
     if (i !== -1) return `${name}[${i}] is malformed: ${JSON.stringify(list[i])?.slice(0, 200)}`;
   }
-  const dirs = optionalList(m.dirs);
-  const i = dirs.findIndex((d) => !isSafePath(d));
+  if (m.dirs !== undefined && !Array.isArray(m.dirs)) return `dirs is not a list: ${JSON.stringify(m.dirs)?.slice(0, 200)}`;
+  const dirs: unknown[] = m.dirs ?? [];
+  const i = dirs.findIndex((d) => !isSafePath(d) || (d as string).split('/').some((c) => c === '' || c === '.'));
   if (i !== -1) return `dirs[${i}] is malformed: ${JSON.stringify(dirs[i])?.slice(0, 200)}`;
   return undefined;
 }

@@ -26,6 +26,8 @@ export interface VerifyReport {
   checked: number;
   /** Directories checked (none for a manifest written before directories were recorded). */
   checkedDirs: number;
+  /** Whether the manifest lists the directories (earlier versions' do not: none is checked). */
+  dirsListed: boolean;
   changed: Finding[];
   missing: Finding[];
   extra: Finding[];
@@ -61,7 +63,7 @@ export async function verifyBundle(given: string, expectSha256?: string): Promis
   const tree = walk(dir);
   const found = tree.files;
   found.delete(MANIFEST_NAME);
-  const report: VerifyReport = { ok: true, dir, manifestSha256: sha256, checked: 0, checkedDirs: 0, changed: [], missing: [], extra: [] };
+  const report: VerifyReport = { ok: true, dir, manifestSha256: sha256, checked: 0, checkedDirs: 0, dirsListed: manifest.dirs !== undefined, changed: [], missing: [], extra: [] };
   if (expectSha256 !== undefined && expectSha256 !== sha256) report.changed.push({ path: MANIFEST_NAME, why: `sha256 ${sha256}, expected ${expectSha256}: the manifest itself is not the one the bundle was built with` });
   if (manifest.dirs !== undefined) compareDirectories(manifest.dirs, tree, expected, report);
   const digests = new Map<string, Promise<string>>(); // by dev:inode
@@ -86,17 +88,50 @@ export async function verifyBundle(given: string, expectSha256?: string): Promis
   return report;
 }
 
+/**
+ * Whether the bundle at `dir` has the shape its manifest.lock gives it: the same paths, each of
+ * its kind, symlinks with their targets, files with their sizes and modes, the directories with
+ * theirs; no content is read (the step cache's recorded file states vouch for that). A step
+ * cache hit on a bundle with a file added or a directory locked must be no hit.
+ */
+export function shapeMatches(dir: string): boolean {
+  try {
+    const { manifest } = readManifest(dir);
+    const expected = expectedFiles(manifest);
+    const tree = walk(dir);
+    tree.files.delete(MANIFEST_NAME);
+    if (tree.files.size !== expected.size) return false;
+    for (const [rel, want] of expected) {
+      const st = tree.files.get(rel);
+      if (st === undefined) return false;
+      if (want.kind === 'symlink' ? !st.isSymbolicLink() || readlinkSync(path.join(dir, rel)) !== want.target : !st.isFile() || st.size !== want.size || modeOf(st) !== want.mode) return false;
+    }
+    const report: VerifyReport = { ok: true, dir, manifestSha256: '', checked: 0, checkedDirs: 0, dirsListed: true, changed: [], missing: [], extra: [] };
+    if (manifest.dirs !== undefined) compareDirectories(manifest.dirs, tree, expected, report);
+    return report.changed.length + report.missing.length + report.extra.length === 0;
+  } catch {
+    return false;
+  }
+}
+
+function modeOf(st: Stats): string {
+  return (st.mode & 0o7777).toString(8).padStart(4, '0');
+}
+
 /** The directories: each listed one present with mode 0755, none unlisted. A non-directory where
- * the manifest has a directory is one change, not also an extra file. */
+ * the manifest has a directory is one change, not also an extra file. Group write and setgid are
+ * let pass: they are what a umask of 002 (a user's own group) and a setgid parent give a copy
+ * (cp -r, tar, a restore), and a file added or replaced through them is found as such. The
+ * bundle's root is not judged: where it is installed decides its mode. */
 function compareDirectories(listed: string[], tree: Tree, expected: Map<string, Expected>, report: VerifyReport): void {
   const want = DIR_MODE.toString(8).padStart(4, '0');
-  for (const rel of [...listed].sort()) {
+  for (const rel of [...new Set(listed)].sort()) {
     const st = tree.dirs.get(rel);
     const other = tree.files.get(rel);
     if (st !== undefined) {
       report.checkedDirs += 1;
       const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
-      if (mode !== want) report.changed.push({ path: rel, why: `directory mode ${mode}, manifest says ${want}` });
+      if ((st.mode & 0o7777 & ~0o2020) !== DIR_MODE) report.changed.push({ path: rel, why: `directory mode ${mode}, manifest says ${want}` });
     } else if (other !== undefined && !expected.has(rel)) {
       report.checkedDirs += 1;
       tree.files.delete(rel);

@@ -1,11 +1,13 @@
 // `sidebundle report`: a bundle directory → one self-contained HTML file beside it (bundles are
 // immutable and hashed, so the report never goes inside). Reads manifest.lock and the ELF files.
-import { realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, renameSync, rmSync, type Stats, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { SidebundleError } from '../errors';
 import { outputError } from '../package/output-errors';
 import { makeDir } from '../util/make-dir';
+import { physicalPath } from '../util/physical-path';
+import { kindOf } from '../util/regular-file';
 import { readManifest } from '../inspect/manifest-files';
 import { buildReportData, type ImageFacts, type ReportData } from './data';
 import { scanElfs } from './elf-scan';
@@ -34,13 +36,22 @@ function read(bundleDir: string, images: readonly ImageFacts[]): { data: ReportD
  * link at `out` is replaced rather than written through. */
 export function writeReport(bundleDir: string, out = defaultReportPath(bundleDir), images: readonly ImageFacts[] = []): { path: string; data: ReportData; bytes: number } {
   const { data, manifestFile } = read(bundleDir, images);
-  const bundle = realPath(path.dirname(manifestFile));
-  const target = path.join(realPath(path.dirname(path.resolve(out))), path.basename(out));
+  const bundle = physicalPath(path.dirname(manifestFile));
+  const target = path.join(physicalPath(path.dirname(path.resolve(out))), path.basename(out));
   if (target === bundle || target.startsWith(`${bundle}/`)) {
     throw new SidebundleError('REPORT_INSIDE_BUNDLE', `${out} is inside the bundle ${bundle}`, {
       input: out,
       kind: 'input',
       hint: 'a bundle is never written to (its files are hashed in manifest.lock): give --out a path outside it, or leave it out for NAME.report.html beside the bundle',
+    });
+  }
+  const there = lstatOrNothing(target);
+  if (there !== undefined && !there.isFile() && !there.isSymbolicLink()) {
+    // Renamed over, a device (/dev/null) or a FIFO would be gone: a report replaces only a file.
+    throw new SidebundleError('REPORT_OUT_NOT_A_FILE', `${out} is ${kindOf(there)}, not a file to replace`, {
+      input: out,
+      kind: 'input',
+      hint: 'give --out the path of a new .html file, or of a regular file to replace',
     });
   }
   const html = renderReportHtml(data);
@@ -60,13 +71,11 @@ export function writeReport(bundleDir: string, out = defaultReportPath(bundleDir
   return { path: out, data, bytes: Buffer.byteLength(html) };
 }
 
-/** `p` with its symbolic links resolved, as far as it exists (the rest appended). */
-function realPath(p: string): string {
-  const absolute = path.resolve(p);
+/** What is at `p` (a file above it, ENOTDIR: nothing; the write names that). */
+function lstatOrNothing(p: string): Stats | undefined {
   try {
-    return realpathSync(absolute);
+    return lstatSync(p, { throwIfNoEntry: false });
   } catch {
-    const parent = path.dirname(absolute);
-    return parent === absolute ? absolute : path.join(realPath(parent), path.basename(absolute));
+    return undefined;
   }
 }

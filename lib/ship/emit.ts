@@ -1,7 +1,8 @@
 // Images out of a published bundle: an OCI image layout (--emit-oci DIR), a tar of one
 // (--emit-oci-archive FILE) and a push to a registry (--push registry://HOST/REPO:TAG), from one
 // build of the image. Also the size against the source image, for the user and the result.
-import { createReadStream, mkdtempSync, readdirSync, renameSync, rmSync, statSync, createWriteStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, existsSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, createWriteStream } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Writable } from 'node:stream';
@@ -13,7 +14,9 @@ import { parseImageReference } from '../image/reference';
 import { RegistryClient, type RegistryOptions } from '../image/registry';
 import { makeDir } from '../util/make-dir';
 import { version } from '../version';
-import { buildImage, OCI, type SourceImage } from './image';
+import { writeFileAtomic } from '../util/write-atomic';
+import { ANNOTATIONS, buildImage, indexEntry, OCI, OCI_LAYOUT, type SourceImage } from './image';
+import { layoutIndex } from './wants';
 
 export interface EmitImageOptions {
   ociDir?: string;
@@ -46,12 +49,11 @@ function pushTarget(text: string): { registry: string; repository: string; tag: 
   return { registry: source.registry, repository: source.repository, tag: source.tag ?? 'latest' };
 }
 
-/** A tar of a layout directory, sorted, with fixed times and owners: same layout, same bytes. */
+/** A tar of a layout directory, sorted, with fixed times and owners: same layout, same bytes.
+ * Written to `file` itself (the caller's temporary name). */
 async function archiveLayout(layout: string, file: string): Promise<void> {
-  makeDir(path.dirname(file));
-  const tmp = `${file}.tmp-${process.pid}`;
   const pack = tar.pack();
-  const writing = pipeline(pack as unknown as NodeJS.ReadableStream, createWriteStream(tmp, { mode: 0o644 }));
+  const writing = pipeline(pack as unknown as NodeJS.ReadableStream, createWriteStream(file, { mode: 0o644, flags: 'wx' }));
   const base = { uid: 0, gid: 0, uname: '', gname: '', mtime: new Date(0) };
   const walk = async (rel: string): Promise<void> => {
     for (const name of readdirSync(path.join(layout, rel)).sort()) {
@@ -69,34 +71,50 @@ async function archiveLayout(layout: string, file: string): Promise<void> {
     // Both at once: a write that fails (a bad path, a full disk) ends the archive at once, and its
     // error is the one reported, not left unhandled while the walk waits on the stream.
     await Promise.all([walk('').then(() => pack.finalize()), writing]);
-    renameSync(tmp, file);
   } catch (error) {
     pack.destroy();
-    rmSync(tmp, { force: true });
     throw error;
   }
 }
 
+/**
+ * The image of a bundle directory, built whole in a scratch layout of its own (so an archive holds
+ * this image alone), then archived and pushed; only once all of that has worked are the user's
+ * outputs changed: the archive renamed into place and the image added to the --emit-oci layout.
+ * A push the registry refuses, or Ctrl+C, leaves them as they were.
+ */
 export async function emitImage(bundleDir: string, options: EmitImageOptions): Promise<EmittedImage> {
   const target = options.push ? pushTarget(options.push) : undefined;
-  const scratch = options.ociDir ? undefined : mkdtempSync(path.join(os.tmpdir(), 'sidebundle-oci-'));
-  const layout = options.ociDir ? path.resolve(options.ociDir) : scratch!;
+  const signal = options.registry?.signal;
+  const ociDir = options.ociDir ? path.resolve(options.ociDir) : undefined;
+  const archive = options.ociArchive ? path.resolve(options.ociArchive) : undefined;
+  // Beside the layout (its blobs are renamed into it), else in the temporary directory.
+  const scratchIn = ociDir ? path.dirname(ociDir) : os.tmpdir();
+  makeDir(scratchIn);
+  const scratch = mkdtempSync(path.join(scratchIn, '.sidebundle-oci-'));
+  const archiveTmp = archive ? `${path.join(path.dirname(archive), `.${path.basename(archive)}`)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}` : undefined;
   try {
-    const built = await buildImage({ bundleDir, layout, version: version(), ...(options.entry ? { entry: options.entry } : {}), ...(options.images ? { images: options.images } : {}), ...(target ? { tag: target.tag } : {}) });
-    const outputs: EmittedImage['outputs'] = options.ociDir ? { ociDir: layout } : {};
-    if (options.ociArchive) {
-      await archiveLayout(layout, path.resolve(options.ociArchive));
-      outputs.ociArchive = path.resolve(options.ociArchive);
+    const built = await buildImage({ bundleDir, layout: scratch, version: version(), ...(options.entry ? { entry: options.entry } : {}), ...(options.images ? { images: options.images } : {}), ...(target ? { tag: target.tag } : {}) });
+    signal?.throwIfAborted();
+    if (archive && archiveTmp) {
+      makeDir(path.dirname(archive));
+      await archiveLayout(scratch, archiveTmp);
+      signal?.throwIfAborted();
     }
+    let pushed: string | undefined;
     if (target) {
       const client = new RegistryClient(target.registry, target.repository, options.registry ?? {});
-      const blob = (digest: string) => path.join(layout, 'blobs', 'sha256', digest.slice(7));
+      const blob = (digest: string) => path.join(scratch, 'blobs', 'sha256', digest.slice(7));
       await client.pushBlob({ mediaType: OCI.layer, digest: built.layer.digest, size: built.layer.size }, () => createReadStream(blob(built.layer.digest)));
       const config = JSON.parse(built.manifest.toString('utf8')).config as { digest: string; size: number };
       await client.pushBlob({ mediaType: OCI.config, ...config }, () => built.config);
       await client.putManifest(target.tag, OCI.manifest, built.manifest);
-      outputs.pushed = `registry://${target.registry}/${target.repository}:${target.tag}@${built.digest}`;
+      pushed = `registry://${target.registry}/${target.repository}:${target.tag}@${built.digest}`;
     }
+    signal?.throwIfAborted();
+    if (archive && archiveTmp) renameSync(archiveTmp, archive);
+    if (ociDir) addToLayout(scratch, ociDir, { digest: built.digest, size: built.manifest.length }, target?.tag ?? 'latest');
+    const outputs = { ...(ociDir ? { ociDir } : {}), ...(archive ? { ociArchive: archive } : {}), ...(pushed ? { pushed } : {}) };
     return {
       digest: built.digest,
       entry: built.entry,
@@ -105,6 +123,20 @@ export async function emitImage(bundleDir: string, options: EmitImageOptions): P
       ...(built.source ? { source: built.source, ...(built.source.bytes > 0 ? { ratio: built.source.bytes / built.layer.size } : {}) } : {}),
     };
   } finally {
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
+    rmSync(scratch, { recursive: true, force: true });
+    if (archiveTmp) rmSync(archiveTmp, { force: true });
   }
+}
+
+/** The scratch layout's image added to the layout `dir` (made if need be): its blobs renamed in
+ * (a rename replaces whatever is at a path, never writes through it), then oci-layout and an
+ * index.json that lists the image beside the others (one of the same tag replaced). */
+function addToLayout(scratch: string, dir: string, manifest: { digest: string; size: number }, tag: string): void {
+  const index = existsSync(dir) ? layoutIndex(dir) : { manifests: [] };
+  const blobs = path.join(dir, 'blobs', 'sha256');
+  makeDir(blobs);
+  for (const name of readdirSync(path.join(scratch, 'blobs', 'sha256'))) renameSync(path.join(scratch, 'blobs', 'sha256', name), path.join(blobs, name));
+  writeFileAtomic(path.join(dir, 'oci-layout'), OCI_LAYOUT);
+  const others = index.manifests.filter((d) => d.annotations?.[ANNOTATIONS.refName] !== tag);
+  writeFileAtomic(path.join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: OCI.index, ...index, manifests: [...others, indexEntry(manifest, tag)] }));
 }

@@ -6,7 +6,7 @@
 // digest. Written into an OCI image layout; nothing in it depends on the time or the machine, so
 // the same bundle gives the same image digest.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { SidebundleError } from '../errors';
@@ -15,8 +15,7 @@ import { DEFAULT_PATH } from '../model/closure';
 import type { Manifest } from '../package/manifest';
 import { MANIFEST_NAME } from '../package/publish';
 import { BUNDLE_MOUNT, writeLayer, type WrittenLayer } from './layer';
-import { layoutIndex } from './wants';
-import { writeFileAtomic } from '../util/write-atomic';
+import type { IndexDescriptor } from './wants';
 
 export const OCI = {
   manifest: 'application/vnd.oci.image.manifest.v1+json',
@@ -33,6 +32,13 @@ export const ANNOTATIONS = {
   entry: 'dev.sidebundle.entry',
   refName: 'org.opencontainers.image.ref.name',
 };
+
+export const OCI_LAYOUT = JSON.stringify({ imageLayoutVersion: '1.0.0' });
+
+/** The image's line in an index.json, tagged. */
+export function indexEntry(manifest: { digest: string; size: number }, tag: string): IndexDescriptor {
+  return { mediaType: OCI.manifest, ...manifest, annotations: { [ANNOTATIONS.refName]: tag } };
+}
 
 /** The image an entry came from: what the bundle step knows of it. */
 export interface SourceImage {
@@ -95,7 +101,7 @@ function putBlob(layout: string, bytes: Buffer): { digest: string; size: number 
 
 export interface BuildImageOptions {
   bundleDir: string;
-  /** OCI image layout directory to write (created; blobs added beside any already there). */
+  /** A new OCI image layout directory to write the image into (emit.ts adds it to the user's). */
   layout: string;
   entry?: string;
   /** The images of the bundle's image roots (BundleResult.images). */
@@ -113,9 +119,6 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
   const root = manifest.roots.find((r) => r.payload === entry.payload);
   const source = options.images?.find((i) => i.rootfs === root?.root);
   const tag = options.tag ?? 'latest';
-  // The image joins what the layout lists (read before blobs/ is made in a new one); one of the
-  // same tag is replaced.
-  const others = existsSync(layout) ? layoutIndex(layout).filter((d) => d.annotations?.[ANNOTATIONS.refName] !== tag) : [];
   mkdirSync(path.join(layout, 'blobs', 'sha256'), { recursive: true });
   const tmp = path.join(layout, 'blobs', 'sha256', `.layer-${process.pid}`);
   let layer: WrittenLayer;
@@ -151,11 +154,11 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
     annotations,
   }));
   const manifestBlob = putBlob(layout, manifestBytes);
-  writeFileSync(path.join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  writeFileAtomic(path.join(layout, 'index.json'), JSON.stringify({
+  writeFileSync(path.join(layout, 'oci-layout'), OCI_LAYOUT);
+  writeFileSync(path.join(layout, 'index.json'), JSON.stringify({
     schemaVersion: 2,
     mediaType: OCI.index,
-    manifests: [...others, { mediaType: OCI.manifest, ...manifestBlob, annotations: { [ANNOTATIONS.refName]: tag } }],
+    manifests: [indexEntry(manifestBlob, tag)],
   }));
   return {
     layout,

@@ -15,6 +15,7 @@ import type { SingleFileResult } from '../package/single-file';
 import { SidebundleError } from '../errors';
 import { launcherBinaryPath, runnerBinaryPath } from '../native/binding';
 import { cleanupAfterDeadRuns, MANIFEST_NAME } from '../package/publish';
+import { shapeMatches } from '../inspect/verify';
 import { cachedStep } from './cached';
 import { digestsOf, emit, STEP_VERSIONS, type StepContext } from './context';
 
@@ -67,9 +68,11 @@ export async function pack(plan: MergedPlan, options: PackageStepOptions, contex
     // The plan by the digest of its JSON, as merge keys its closures (lib/steps/merge.ts).
     options: { plan: sha256Text(JSON.stringify(plan)), outDir, strictValidate: options.strictValidate === true, runMode, runnerSha, launcherSha, singleFile: options.singleFile === true },
     runDetail: `${plan.files.length} files`,
+    // The manifest this plan produced, and a tree of its shape: a file added or a directory
+    // locked since is no hit (edits of listed files change the states the hit is keyed on).
     usable: (stored) => {
       const manifest = path.join(stored.dir, MANIFEST_NAME);
-      return existsSync(manifest) && sha256Text(readFileSync(manifest, 'utf8')) === stored.manifestSha256;
+      return existsSync(manifest) && sha256Text(readFileSync(manifest, 'utf8')) === stored.manifestSha256 && shapeMatches(stored.dir);
     },
     onHit: () => cleanupAfterDeadRuns(outDir, plan.name),
     run: async () => {

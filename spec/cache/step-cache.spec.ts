@@ -3,7 +3,7 @@
 // prunable; and the steps built on it reuse work and content.
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { DigestMemo } from '../../lib/cache/file-digest';
@@ -127,6 +127,28 @@ test('steps reuse results and content: a rebundle under another name copies noth
     const a = statSync(path.join(first.dir, 'payload', rel));
     const b = statSync(path.join(second.dir, 'payload', rel));
     expect(b.ino).toBe(a.ino); // hard links to the same content-store file: nothing copied
+  }
+});
+
+test('a published bundle with a file added or a directory locked is no hit: the package step writes it again', async () => {
+  const cache = new StepCache(path.join(dir, 'c-shape'));
+  const events: StepEvent[] = [];
+  const context = { cache, onEvent: (e: StepEvent) => events.push(e) };
+  const closure = await resolve({ entries: [{ source: 'host' as const, path: '/usr/bin/jq' }] }, context);
+  const plan = await merge({ name: 'shape', closures: [closure] }, context);
+  const out = path.join(dir, 'shape');
+  const packStatus = () => events.filter((e) => e.type === 'step' && e.step === 'package').map((e) => e.type === 'step' && e.status);
+  const first = await pack(plan, { outDir: out }, context);
+  await pack(plan, { outDir: out }, context);
+  expect(packStatus()).toEqual(['run', 'hit']);
+  for (const tamper of [() => writeFileSync(path.join(first.dir, 'payload/evil.sh'), 'echo evil\n'), () => chmodSync(path.join(first.dir, 'payload/usr'), 0o700)]) {
+    events.length = 0;
+    tamper();
+    const again = await pack(plan, { outDir: out }, context);
+    expect(packStatus()).toEqual(['run']);
+    expect(again.manifestSha256).toBe(first.manifestSha256);
+    expect(existsSync(path.join(first.dir, 'payload/evil.sh'))).toBe(false);
+    expect(statSync(path.join(first.dir, 'payload/usr')).mode & 0o7777).toBe(0o755);
   }
 });
 

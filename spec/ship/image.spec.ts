@@ -3,7 +3,7 @@
 // into an OCI layout and run with podman, printing what the source image prints; so is an image
 // of the host's jq. The size against the source image is printed and recorded.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -132,14 +132,46 @@ test('--emit-oci into a directory that holds other files and is no OCI layout: e
   expect(readFileSync(path.join(out, 'jq', 'manifest.lock'), 'utf8')).toBe(before);
 });
 
-test('a push that fails leaves the previous bundle in place: the image is made of the staged bundle, before publishing', () => {
+test('a push that fails changes nothing: the previous bundle, the layout and the archive stay as they were', () => {
   const out = path.join(dir, 'push-fails');
+  const layout = path.join(dir, 'push-fails-layout');
+  const archive = path.join(dir, 'push-fails-archive', 'jq.tar');
   create(['--name', 'kept', '--from-host', '/usr/bin/jq', '--out-dir', out]);
   const before = readFileSync(path.join(out, 'kept', 'manifest.lock'), 'utf8');
   // Port 1 on loopback: nothing listens there, the connection is refused.
-  const r = runCli(['create', '--name', 'kept', '--from-host', '/usr/bin/jq', '--from-host', '/usr/bin/curl', '--out-dir', out, '--push', 'registry://127.0.0.1:1/x/y:1']);
+  const r = runCli(['create', '--name', 'kept', '--from-host', '/usr/bin/jq', '--from-host', '/usr/bin/curl', '--out-dir', out, '--emit-oci', layout, '--emit-oci-archive', archive, '--push', 'registry://127.0.0.1:1/x/y:1']);
   expect(r.stderr).toMatch(/error\[IMAGE_REGISTRY_UNREACHABLE\]: cannot reach 127\.0\.0\.1:1/);
   expect(r.status).not.toBe(0);
   expect(readFileSync(path.join(out, 'kept', 'manifest.lock'), 'utf8')).toBe(before);
   expect(readdirSync(out)).toEqual(['kept']); // no staging left
+  expect(existsSync(layout)).toBe(false);
+  expect(readdirSync(path.dirname(archive))).toEqual([]); // its directory was made; no file, no temporary
+  expect(readdirSync(dir).filter((n) => n.startsWith('.sidebundle-oci-'))).toEqual([]);
+});
+
+test('image outputs that would harm: a device, the bundle itself, a path inside it, a layout with links out: exit 2, nothing written', () => {
+  const out = path.join(dir, 'harm');
+  create(['--name', 'jq', '--from-host', '/usr/bin/jq', '--out-dir', out]);
+  const device = path.join(dir, 'harm-null');
+  execFileSync('mknod', ['-m', '666', device, 'c', '1', '3']);
+  const linked = path.join(dir, 'harm-layout');
+  mkdirSync(linked);
+  writeFileSync(path.join(linked, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  const victim = path.join(dir, 'harm-victim');
+  writeFileSync(victim, 'mine\n');
+  symlinkSync(victim, path.join(linked, 'index.json'));
+  const cases: Array<[string[], RegExp]> = [
+    [['--emit-oci-archive', device], /--emit-oci-archive \S+ is a device, FIFO or socket, not a file to replace/],
+    [['--emit-oci-archive', path.join(out, 'jq', 'img.tar')], /is the bundle \S+, its single file or inside it/],
+    [['--emit-oci', path.join(out, 'jq')], /is the bundle \S+, its single file or inside it/],
+    [['--emit-oci', path.join(out, 'jq.run')], /is the bundle \S+, its single file or inside it/],
+    [['--emit-oci', linked], /has index\.json as a symbolic link: writing through it would change what lies outside the layout/],
+  ];
+  for (const [extra, message] of cases) {
+    const r = runCli(['create', '--name', 'jq', '--from-host', '/usr/bin/jq', '--out-dir', out, ...extra]);
+    expect({ extra, status: r.status, stderr: r.stderr }).toEqual({ extra, status: 2, stderr: expect.stringMatching(message) });
+  }
+  expect(statSync(device).isCharacterDevice()).toBe(true);
+  expect(readFileSync(victim, 'utf8')).toBe('mine\n');
+  expect(runCli(['verify', path.join(out, 'jq')]).status).toBe(0);
 });
