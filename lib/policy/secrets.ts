@@ -14,11 +14,11 @@ const SECRET_DIRS = [
 ];
 const SECRET_FILES = ['/etc/shadow', '/etc/gshadow', '/etc/shadow-', '/etc/gshadow-', '/etc/sudoers', '/etc/krb5.keytab', '/etc/ipsec.secrets', '/etc/security/opasswd'];
 /** Directories of a user's credentials, anywhere in the path. */
-const SECRET_COMPONENTS = new Set(['.ssh', '.gnupg', '.aws', '.kube', '.docker', '.password-store', '.vault-token']);
+const SECRET_COMPONENTS = new Set(['.ssh', '.gnupg', '.aws', '.kube', '.docker', '.password-store', '.vault-token', 'private-keys-v1.d']);
 const SECRET_NAMES = [
   /^\.env(\..+)?$/, /^\.git-credentials$/, /^\.netrc$/, /^\.pgpass$/, /^\.pypirc$/, /^\.npmrc$/,
   /^credentials(\.json|\.yaml|\.yml|\.toml|\.xml)?$/, /^secrets?(\.json|\.yaml|\.yml|\.toml)$/, /^client_secret.*\.json$/,
-  /^id_(rsa|dsa|ecdsa|ed25519)(_sk)?$/, /\.keytab$/, /\.(p12|pfx|jks|keystore)$/, /^service-account.*\.json$/,
+  /^id_(rsa|dsa|ecdsa|ed25519)(_sk)?$/, /^secring\.(gpg|kbx)$/, /\.keytab$/, /\.(p12|pfx|jks|keystore)$/, /^service-account.*\.json$/,
 ];
 /** Templates that name a secret file without holding one. */
 const NOT_SECRET_NAMES = /\.(example|sample|template|dist|defaults?)$/;
@@ -26,6 +26,9 @@ const CONTENT_BYTES = 64 * 1024;
 // A header followed by a key's body (base64, or PEM's Proc-Type headers): file(1)'s magic
 // database holds the bare header strings as patterns, and is no secret.
 const PEM_PRIVATE = /-----BEGIN ((RSA|DSA|EC|OPENSSH|ENCRYPTED|ED25519) )?PRIVATE KEY-----\r?\n(Proc-Type:|[A-Za-z0-9+/=]{16,})|-----BEGIN PGP PRIVATE KEY BLOCK-----\r?\n/;
+// gpg-agent's key files (private-keys-v1.d/*.key under any GNUPGHOME): the extended format's
+// "Key: (private-key" line, or the canonical S-expression (binary: before the NUL test below).
+const GPG_AGENT_KEY = /^(?:[A-Za-z-]+:[^\n]*\n)*Key: \((?:protected-)?private-key\b|^\((?:11:private-key|21:protected-private-key)\(/;
 const TEXT_SECRETS = [/aws_secret_access_key\s*=/i, /_authToken\s*=/, /"private_key"\s*:\s*"-----BEGIN/];
 
 /** Why `logical` is a secret by where it is or what it is called (no I/O), or undefined. */
@@ -48,6 +51,7 @@ export function secretByName(logical: string): string | undefined {
 export function secretByContent(head: Buffer, tokens = true): string | undefined {
   if (head.subarray(0, 4).equals(Buffer.from('\x7fELF', 'latin1'))) return undefined;
   if (looksLikeKeytab(head)) return 'secret: a Kerberos keytab';
+  if (GPG_AGENT_KEY.test(head.subarray(0, 4096).toString('latin1'))) return 'secret: a GnuPG private key';
   // Keys and tokens are text: binary data (magic databases, compiled tables) matches by chance.
   if (head.subarray(0, 8192).includes(0)) return undefined;
   const text = head.toString('latin1');

@@ -12,6 +12,7 @@ describe('by location and name', () => {
     '/etc/letsencrypt/live/example.org/privkey.pem', '/etc/pki/tls/private/x.key', '/etc/wireguard/wg0.conf',
     '/srv/app/.env', '/srv/app/.env.production', '/srv/app/.git-credentials', '/srv/app/credentials.json',
     '/home/u/.ssh/config', '/root/.aws/credentials', '/opt/x/id_ed25519', '/srv/app/service.keytab', '/srv/app/store.p12',
+    '/srv/t/gh/private-keys-v1.d/2DB5C1.key', '/srv/keys/secring.gpg',
   ])('%s is a secret', (p) => {
     expect(secretByName(p)).toMatch(/^secret: /);
   });
@@ -31,6 +32,10 @@ describe('by content', () => {
     expect(secretByContent(Buffer.from([0x05, 0x02, 0, 0, 0, 0x40, 0, 1, 0, 11]))).toBe('secret: a Kerberos keytab');
     expect(secretByContent(Buffer.from('TOKEN = "ghp_abcdefghijklmnopqrstuvwxyz0123"'))).toBe('secret: holds an access token');
     expect(secretByContent(Buffer.from('[default]\naws_secret_access_key = abc'))).toBe('secret: holds a credential');
+    // gpg-agent's key files, under a GNUPGHOME of any name: the extended format and the canonical S-expression.
+    expect(secretByContent(Buffer.from('Created: 20261202T150239\nKey: (private-key (ecc (curve Ed25519)(flags eddsa)(q\n #40AB#)))\n'))).toBe('secret: a GnuPG private key');
+    expect(secretByContent(Buffer.from('Key: (protected-private-key (rsa (n #00C1#)))\n'))).toBe('secret: a GnuPG private key');
+    expect(secretByContent(Buffer.concat([Buffer.from('(21:protected-private-key(3:rsa(1:n257:'), Buffer.from([0, 0xc1, 0x02])]))).toBe('secret: a GnuPG private key');
   });
 
   test('certificates, programs and ordinary text are not', () => {
