@@ -10,7 +10,11 @@
 // | PERL5LIB        | the program is perl and Perl library directories are bundled | those directories, in @INC order |
 // | GIT_EXEC_PATH   | the program is git and <P>/lib/git-core is bundled       | exec/<P>/lib/git-core: a mirror with a launcher per program, since git executes them by path |
 // | GIT_TEMPLATE_DIR| the program is git and <P>/share/git-core/templates is bundled | that directory            |
-// | LOCPATH         | <P>/lib/locale/ holds bundled locale data                | that directory                 |
+// | LOCPATH         | <P>/lib/locale/ holds bundled locale directories and no locale-archive (LOCPATH turns the archive off: with one bundled, the loader's compiled-in archive path is left to the target's) | that directory |
+// | TZDIR           | time zone files are bundled (.../share/zoneinfo/...)      | that directory                 |
+// | PYTHONTZPATH    | the program is pythonX.Y and time zone files are bundled  | that directory (zoneinfo reads no TZDIR) |
+// | OPENSSL_MODULES | OpenSSL 3 providers are bundled (.../ossl-modules/*.so)   | their directory                |
+// | OPENSSL_ENGINES | OpenSSL engines are bundled (.../engines-N/*.so)          | their directory                |
 // | GCONV_PATH      | a gconv-modules file is bundled                          | its directory                  |
 // | TERMINFO_DIRS   | terminfo databases are bundled                           | their directories              |
 // | MAGIC           | libmagic's magic.mgc is bundled                          | that file                      |
@@ -100,8 +104,17 @@ export function environmentFor(launcher: LauncherPlan, files: ReadonlySet<string
     rootEnv.JAVA_HOME = javaHome;
   }
 
-  const locale = firstMatch(files, /^(.*\/lib\/locale)\/(locale-archive|[^/]+\/LC_[A-Z_]+)$/);
-  if (locale) env.LOCPATH = inBundle(locale);
+  const locale = firstMatch(files, /^(.*\/lib\/locale)\/[^/]+\/LC_[A-Z_]+$/);
+  if (locale && !files.has(`${locale}/locale-archive`)) env.LOCPATH = inBundle(locale);
+  const zoneinfo = firstMatch(files, /^(.*\/share\/zoneinfo)\/.+$/);
+  if (zoneinfo) {
+    env.TZDIR = inBundle(zoneinfo);
+    if (python) env.PYTHONTZPATH = inBundle(zoneinfo);
+  }
+  const providers = firstMatch(files, /^(.*\/ossl-modules)\/[^/]+\.so$/);
+  if (providers) env.OPENSSL_MODULES = inBundle(providers);
+  const engines = firstMatch(files, /^(.*\/engines-\d+)\/[^/]+\.so$/);
+  if (engines) env.OPENSSL_ENGINES = inBundle(engines);
   const gconv = firstMatch(files, /^(.*\/gconv)\/gconv-modules$/);
   if (gconv) env.GCONV_PATH = inBundle(gconv);
   const terminfo = new Set<string>();

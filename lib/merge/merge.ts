@@ -190,12 +190,16 @@ function mirrorExecDir(owner: LauncherPlan, dir: string, files: Map<string, Plan
       symlinks.set(at, { path: at, target: path.posix.relative(path.posix.dirname(at), file.path) });
     }
   }
-  // Links in the directory (git's hard links are regular files; some layouts use symlinks).
+  // Links in the directory (git's hard links are regular files; Debian's git-upload-pack is a
+  // symlink to git). One to a sibling points at the sibling's mirror, its launcher: through the
+  // payload's link it would reach the bare program, run with the target's loader.
   for (const link of [...symlinks.values()]) {
     if (!link.path.startsWith(prefix) || link.path.slice(prefix.length).includes('/')) continue;
     const at = `${mirror}/${link.path.slice(prefix.length)}`;
     if (!symlinks.has(at) && !shims.some((s) => s.path === at)) {
-      symlinks.set(at, { path: at, target: path.posix.relative(path.posix.dirname(at), link.path) });
+      const sibling = path.posix.normalize(path.posix.join(path.posix.dirname(link.path), link.target));
+      const inDir = sibling.startsWith(prefix) && !sibling.slice(prefix.length).includes('/');
+      symlinks.set(at, { path: at, target: inDir ? sibling.slice(prefix.length) : path.posix.relative(path.posix.dirname(at), link.path) });
     }
   }
 }

@@ -66,6 +66,25 @@ describe('environmentFor', () => {
     });
   });
 
+  test('a bundled locale-archive keeps LOCPATH unset (it would turn the archive off); time zones, OpenSSL providers and engines', () => {
+    const files = new Set([
+      '/usr/lib/locale/C.utf8/LC_CTYPE',
+      '/usr/lib/locale/locale-archive',
+      '/usr/share/zoneinfo/Europe/Paris',
+      '/usr/lib/x86_64-linux-gnu/ossl-modules/legacy.so',
+      '/usr/lib/x86_64-linux-gnu/engines-3/afalg.so',
+    ]);
+    expect(environmentFor(launcher('/usr/bin/date'), files).env).toEqual({
+      TZDIR: `${ROOT}/payload/usr/share/zoneinfo`,
+      OPENSSL_MODULES: `${ROOT}/payload/usr/lib/x86_64-linux-gnu/ossl-modules`,
+      OPENSSL_ENGINES: `${ROOT}/payload/usr/lib/x86_64-linux-gnu/engines-3`,
+    });
+    expect(environmentFor(launcher('/usr/bin/python3.11'), new Set(['/usr/share/zoneinfo/UTC'])).env).toEqual({
+      TZDIR: `${ROOT}/payload/usr/share/zoneinfo`,
+      PYTHONTZPATH: `${ROOT}/payload/usr/share/zoneinfo`,
+    });
+  });
+
   test('nothing bundled, nothing set', () => {
     expect(environmentFor(launcher('/usr/bin/jq'), new Set(['/usr/bin/jq', '/usr/lib/x86_64-linux-gnu/libjq.so.1']))).toEqual({ env: {}, rootEnv: {}, execDirs: [] });
   });

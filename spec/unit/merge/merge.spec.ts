@@ -65,10 +65,15 @@ describe('mergeClosures', () => {
   test("git's exec directory is mirrored: a launcher per program, a link for anything else", () => {
     const plan = mergeClosures({
       name: 'git',
-      closures: [closure('/', [entry('git', '/usr/bin/git')], [elf('/usr/bin/git'), loader, elf('/usr/lib/git-core/git-remote-http', 'r'), file('/usr/lib/git-core/git-sh-setup', 's', { kind: 'script' })])],
+      closures: [closure('/', [entry('git', '/usr/bin/git')], [elf('/usr/bin/git'), loader, elf('/usr/lib/git-core/git-remote-http', 'r'), file('/usr/lib/git-core/git-sh-setup', 's', { kind: 'script' })], {
+        symlinks: [{ path: '/usr/lib/git-core/git-upload-pack', target: 'git-remote-http' }, { path: '/usr/lib/git-core/git-foo', target: '../../bin/git' }],
+      })],
     });
     expect(plan.shims.map((s) => [s.path, s.program])).toEqual([['exec/payload/usr/lib/git-core/git-remote-http', 'payload/usr/lib/git-core/git-remote-http']]);
     expect(plan.symlinks).toContainEqual({ path: 'exec/payload/usr/lib/git-core/git-sh-setup', target: '../../../../../payload/usr/lib/git-core/git-sh-setup' });
+    // A link to a sibling reaches the sibling's launcher (Debian's git-upload-pack -> git), not the bare program.
+    expect(plan.symlinks).toContainEqual({ path: 'exec/payload/usr/lib/git-core/git-upload-pack', target: 'git-remote-http' });
+    expect(plan.symlinks).toContainEqual({ path: 'exec/payload/usr/lib/git-core/git-foo', target: '../../../../../payload/usr/lib/git-core/git-foo' });
     expect(plan.launchers[0]!.hostEnv.GIT_EXEC_PATH).toBe('${SIDEBUNDLE_ROOT}/exec/payload/usr/lib/git-core');
   });
 
