@@ -8,6 +8,8 @@
 // with --library-path: the library path is an argument of this one process, so programs the
 // entry starts never inherit it (an exported LD_LIBRARY_PATH would leak bundled libraries into
 // host programs).
+import * as path from 'node:path';
+
 import type { RunMode } from '../model/options';
 import type { LaunchArg, LauncherPlan } from '../model/plan';
 
@@ -67,7 +69,7 @@ export function renderLauncher(plan: LauncherPlan): string {
     // their library relative to it). Programs get the name they were invoked by: the kernel hands
     // a #! script its path, not the caller's argv[0], so the basename is the faithful part of it
     // (what a PATH lookup passes, and what multi-call programs dispatch on).
-    const argv0 = plan.kind === 'script' ? inBundle(plan.program) : '"${0##*/}"';
+    const argv0 = plan.kind === 'script' ? inBundle(plan.program) : findsItselfByArgv0(plan) ? '"$0"' : '"${0##*/}"';
     lines.push([
       'exec', inBundle(plan.loader),
       '--library-path', (plan.libraryPath ?? []).map(inBundle).join(':') || "''",
@@ -76,6 +78,13 @@ export function renderLauncher(plan: LauncherPlan): string {
     ].join(' '));
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** Python takes sys.executable from argv[0], searching PATH for a bare name (the target's own
+ * python, or none): in host mode it gets its launcher's path, so that a subprocess of
+ * sys.executable starts the bundled interpreter again, through the launcher. */
+function findsItselfByArgv0(plan: LauncherPlan): boolean {
+  return /^python\d+(\.\d+)*$/.test(path.posix.basename(plan.logicalProgram));
 }
 
 /** A command word for the runner: literal, a bundle path, bundle paths joined with ':', or the
@@ -111,7 +120,7 @@ export function launcherSpec(plan: LauncherPlan, mode: RunMode): LauncherSpec {
     host = [
       { b: plan.loader }, { b: plan.loader },
       { s: '--library-path' }, { paths: plan.libraryPath ?? [] },
-      ...(plan.argv0 ? [{ s: '--argv0' }, plan.kind === 'script' ? { b: plan.program } : { argv0: true as const }] : []),
+      ...(plan.argv0 ? [{ s: '--argv0' }, plan.kind === 'script' ? { b: plan.program } : findsItselfByArgv0(plan) ? { b: plan.path } : { argv0: true as const }] : []),
       { b: plan.program }, ...hostArgs,
     ];
   }

@@ -5,7 +5,7 @@
 // mode: each prints exactly what the native program prints on this machine. Host mode is
 // pinned. bwrap and chroot modes on this machine; auto falls back where user namespaces are
 // off, and ns says why it cannot start.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
@@ -176,6 +176,13 @@ describe('where user namespaces are off', () => {
     const r = inRoot(bullseyeRootfs(), 'auto', [`${MOUNT}/bin/python3`, ...c.args], { userns: false });
     expect({ stdout: r.stdout, status: r.status }).toEqual({ stdout: nativeOutput(c), status: 0 });
     expect(r.stderr).toMatch(/run mode auto: host \(unshare\(CLONE_NEWUSER\|CLONE_NEWNS\): /);
+  });
+
+  test("in host mode Python's sys.executable is its launcher: a subprocess of it is the bundled Python again, not the target's", () => {
+    const code = 'import subprocess, sys; print(sys.executable, flush=True); subprocess.run([sys.executable, "-c", "import sys; print(sys.version_info[:2])"], check=True)';
+    const r = inRoot(bullseyeRootfs(), 'auto', [`${MOUNT}/bin/python3`, '-c', code], { userns: false });
+    const version = execFileSync('/usr/bin/python3', ['-c', 'import sys; print(sys.version_info[:2])'], { encoding: 'utf8' });
+    expect({ stdout: r.stdout, status: r.status }).toEqual({ stdout: `${MOUNT}/bin/python3\n${version}`, status: 0 });
   });
 
   test('ns fails with a message that names the cause and the way out', () => {
