@@ -85,6 +85,10 @@ export class EntryRequests {
         hint: 'name a program file (use --copy-dir for directories of data)',
       });
     }
+    if ((walk.stats.mode & 0o6000) !== 0) {
+      const bits = walk.stats.mode & 0o4000 ? 'setuid' : 'setgid';
+      this.draft.note('warning', 'ENTRY_PRIVILEGE_DROPPED', `entry ${spec} is ${bits} here; a bundle carries no privileges, so it runs with the rights of whoever starts it (what needs them, such as changing a password, fails)`, spec);
+    }
     return walk;
   }
 

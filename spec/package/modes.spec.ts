@@ -5,7 +5,7 @@
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { createBundle } from '../helpers/cli';
+import { createBundle, runCli } from '../helpers/cli';
 import { tempDir } from '../helpers/tmp';
 import { manifestFiles, mismatches } from './manifest-check';
 
@@ -70,4 +70,11 @@ test('content the cache holds with a wider mode is not linked into a bundle that
   expect(modeOf(b)).toBe(0o400);
   expect(statSync(b).ino).not.toBe(statSync(a).ino);
   expect(mismatches(second.dir)).toEqual([]);
+});
+
+test('a setuid entry is bundled without the bit, and create says so: it will run with the caller\'s rights', () => {
+  const r = runCli(['create', '--name', 'su', '--from-host', '/usr/bin/passwd', '--out-dir', path.join(dir, 'suid-out')]);
+  expect(r.status).toBe(0);
+  expect(r.stderr).toContain('warning: entry /usr/bin/passwd is setuid here; a bundle carries no privileges');
+  expect(modeOf(path.join(dir, 'suid-out/su/payload/usr/bin/passwd')) & 0o6000).toBe(0);
 });
