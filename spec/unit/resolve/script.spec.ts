@@ -63,4 +63,16 @@ describe('the helper-command heuristic for shell scripts', () => {
     ].join('\n');
     expect(scanShellCommands(script)).toEqual(['sort', 'sed', 'awk', 'grep', 'wc', 'timeout', 'head', 'find', 'xargs', 'cut', 'tail', 'cat', 'env', 'date']);
   });
+
+  test('substitutions inside double quotes, nested ones, and find -exec count; single quotes and arithmetic do not', () => {
+    const script = [
+      'here="$(dirname "$0")"',
+      'echo "pre $(nproc) post `hostname`"',
+      'x="$(basename "$(readlink -f "$0")")"',
+      "echo '$(rev) is text'",
+      'echo $((1 + 2))',
+      'find . -type f -exec md5sum {} + -o -execdir sha1sum {} \\;',
+    ].join('\n');
+    expect(scanShellCommands(script).sort()).toEqual(['basename', 'dirname', 'find', 'hostname', 'md5sum', 'nproc', 'readlink', 'sha1sum']);
+  });
 });
