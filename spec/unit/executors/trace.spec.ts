@@ -80,8 +80,8 @@ test('trace runs each entry command through the injected tracer; what it touched
 
   expect(await mergeExecutor(ws.options, ws.context)).toEqual({ success: true });
   const plan = JSON.parse(readFileSync(path.join(ws.steps, 'plan.json'), 'utf8').split('{workspaceRoot}').join(ws.root)) as { files: Array<{ path: string; source: string }>; launchers: Array<{ name: string }> };
-  // The script's launcher, and one for the helper it runs (found by scanning the script).
-  expect(plan.launchers.map((l) => l.name)).toEqual(['cat', 'tool.sh']);
+  // The script's launcher, and one for each helper it runs (found by scanning the script).
+  expect(plan.launchers.map((l) => l.name)).toEqual(['cat', 'dirname', 'tool.sh']); // dirname runs inside "$(...)"
   expect(plan.files.map((f) => f.source)).toEqual(expect.arrayContaining([table, HOST_FILE]));
 });
 
