@@ -11,8 +11,7 @@
 // | GIT_EXEC_PATH   | the program is git and <P>/lib/git-core is bundled       | exec/<P>/lib/git-core: a mirror with a launcher per program, since git executes them by path |
 // | GIT_TEMPLATE_DIR| the program is git and <P>/share/git-core/templates is bundled | that directory            |
 // | LOCPATH         | <P>/lib/locale/ holds bundled locale directories and no locale-archive (LOCPATH turns the archive off: with one bundled, the loader's compiled-in archive path is left to the target's) | that directory |
-// | TZDIR           | time zone files are bundled (.../share/zoneinfo/...)      | that directory                 |
-// | PYTHONTZPATH    | the program is pythonX.Y and time zone files are bundled  | that directory (zoneinfo reads no TZDIR) |
+// | PYTHONTZPATH    | the program is pythonX.Y and time zone files are bundled  | Python's default path, then that directory (the target's zones first, the bundled as a fallback) |
 // | OPENSSL_MODULES | OpenSSL 3 providers are bundled (.../ossl-modules/*.so)   | their directory                |
 // | OPENSSL_ENGINES | OpenSSL engines are bundled (.../engines-N/*.so)          | their directory                |
 // | GCONV_PATH      | a gconv-modules file is bundled                          | its directory                  |
@@ -24,6 +23,8 @@ import * as path from 'node:path';
 import type { LauncherPlan } from '../model/plan';
 
 const ROOT = '${SIDEBUNDLE_ROOT}';
+/** zoneinfo's compiled-in search path (sysconfig TZPATH on Debian and upstream). */
+const PYTHON_TZPATH = ['/usr/share/zoneinfo', '/usr/lib/zoneinfo', '/usr/share/lib/zoneinfo', '/etc/zoneinfo'];
 
 /** Perl's @INC directory shapes (Debian, Fedora, upstream layouts), in @INC order. */
 const PERL_INC = [
@@ -106,11 +107,10 @@ export function environmentFor(launcher: LauncherPlan, files: ReadonlySet<string
 
   const locale = firstMatch(files, /^(.*\/lib\/locale)\/[^/]+\/LC_[A-Z_]+$/);
   if (locale && !files.has(`${locale}/locale-archive`)) env.LOCPATH = inBundle(locale);
+  // Time zones: the traced few are bundled, the target's full set comes first (TZDIR, one
+  // directory with no fallback, would hide it: glibc is left to the target's).
   const zoneinfo = firstMatch(files, /^(.*\/share\/zoneinfo)\/.+$/);
-  if (zoneinfo) {
-    env.TZDIR = inBundle(zoneinfo);
-    if (python) env.PYTHONTZPATH = inBundle(zoneinfo);
-  }
+  if (zoneinfo && python) env.PYTHONTZPATH = [...PYTHON_TZPATH, inBundle(zoneinfo)].join(':');
   const providers = firstMatch(files, /^(.*\/ossl-modules)\/[^/]+\.so$/);
   if (providers) env.OPENSSL_MODULES = inBundle(providers);
   const engines = firstMatch(files, /^(.*\/engines-\d+)\/[^/]+\.so$/);
