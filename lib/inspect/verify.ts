@@ -65,7 +65,13 @@ export async function verifyBundle(given: string, expectSha256?: string): Promis
   found.delete(MANIFEST_NAME);
   const report: VerifyReport = { ok: true, dir, manifestSha256: sha256, checked: 0, checkedDirs: 0, dirsListed: manifest.dirs !== undefined, changed: [], missing: [], extra: [] };
   if (expectSha256 !== undefined && expectSha256 !== sha256) report.changed.push({ path: MANIFEST_NAME, why: `sha256 ${sha256}, expected ${expectSha256}: the manifest itself is not the one the bundle was built with` });
-  if (manifest.dirs !== undefined) compareDirectories(manifest.dirs, tree, expected, report);
+  if (manifest.dirs !== undefined) {
+    const dirs = compareDirectories(manifest.dirs, tree, expected);
+    report.checkedDirs = dirs.checked;
+    report.changed.push(...dirs.changed);
+    report.missing.push(...dirs.missing);
+    report.extra.push(...dirs.extra);
+  }
   const digests = new Map<string, Promise<string>>(); // by dev:inode
   const present: Array<{ rel: string; st: Stats; want: Expected }> = [];
   for (const [rel, want] of [...expected].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -94,21 +100,22 @@ export async function verifyBundle(given: string, expectSha256?: string): Promis
  * theirs; no content is read (the step cache's recorded file states vouch for that). A step
  * cache hit on a bundle with a file added or a directory locked must be no hit.
  */
-export function shapeMatches(dir: string): boolean {
+export function shapeMatches(dir: string, manifestSha256: string): boolean {
   try {
-    const { manifest } = readManifest(dir);
+    const { manifest, sha256 } = readManifest(dir);
+    if (sha256 !== manifestSha256) return false;
     const expected = expectedFiles(manifest);
     const tree = walk(dir);
     tree.files.delete(MANIFEST_NAME);
     if (tree.files.size !== expected.size) return false;
     for (const [rel, want] of expected) {
       const st = tree.files.get(rel);
-      if (st === undefined) return false;
-      if (want.kind === 'symlink' ? !st.isSymbolicLink() || readlinkSync(path.join(dir, rel)) !== want.target : !st.isFile() || st.size !== want.size || modeOf(st) !== want.mode) return false;
+      if (st === undefined || differsInShape(path.join(dir, rel), rel, st, want) !== null) return false;
+      if (want.kind === 'file' && modeOf(st) !== want.mode) return false;
     }
-    const report: VerifyReport = { ok: true, dir, manifestSha256: '', checked: 0, checkedDirs: 0, dirsListed: true, changed: [], missing: [], extra: [] };
-    if (manifest.dirs !== undefined) compareDirectories(manifest.dirs, tree, expected, report);
-    return report.changed.length + report.missing.length + report.extra.length === 0;
+    if (manifest.dirs === undefined) return true;
+    const dirs = compareDirectories(manifest.dirs, tree, expected);
+    return dirs.changed.length + dirs.missing.length + dirs.extra.length === 0;
   } catch {
     return false;
   }
@@ -123,36 +130,32 @@ function modeOf(st: Stats): string {
  * let pass: they are what a umask of 002 (a user's own group) and a setgid parent give a copy
  * (cp -r, tar, a restore), and a file added or replaced through them is found as such. The
  * bundle's root is not judged: where it is installed decides its mode. */
-function compareDirectories(listed: string[], tree: Tree, expected: Map<string, Expected>, report: VerifyReport): void {
+function compareDirectories(listed: string[], tree: Tree, expected: Map<string, Expected>): { checked: number; changed: Finding[]; missing: Finding[]; extra: Finding[] } {
+  const found = { checked: 0, changed: [] as Finding[], missing: [] as Finding[], extra: [] as Finding[] };
   const want = DIR_MODE.toString(8).padStart(4, '0');
   for (const rel of [...new Set(listed)].sort()) {
     const st = tree.dirs.get(rel);
     const other = tree.files.get(rel);
     if (st !== undefined) {
-      report.checkedDirs += 1;
-      const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
-      if ((st.mode & 0o7777 & ~0o2020) !== DIR_MODE) report.changed.push({ path: rel, why: `directory mode ${mode}, manifest says ${want}` });
+      found.checked += 1;
+      if ((st.mode & 0o7777 & ~0o2020) !== DIR_MODE) found.changed.push({ path: rel, why: `directory mode ${modeOf(st)}, manifest says ${want}` });
     } else if (other !== undefined && !expected.has(rel)) {
-      report.checkedDirs += 1;
+      found.checked += 1;
       tree.files.delete(rel);
-      report.changed.push({ path: rel, why: `a ${other.isSymbolicLink() ? 'symlink' : other.isFile() ? 'file' : 'special file'} where manifest.lock has a directory` });
+      found.changed.push({ path: rel, why: `a ${other.isSymbolicLink() ? 'symlink' : other.isFile() ? 'file' : 'special file'} where manifest.lock has a directory` });
     } else {
-      report.missing.push({ path: rel, why: 'directory missing' });
+      found.missing.push({ path: rel, why: 'directory missing' });
     }
   }
   const known = new Set(listed);
-  for (const rel of tree.dirs.keys()) if (!known.has(rel)) report.extra.push({ path: rel, why: 'directory not in manifest.lock' });
+  for (const rel of tree.dirs.keys()) if (!known.has(rel)) found.extra.push({ path: rel, why: 'directory not in manifest.lock' });
+  return found;
 }
 
 /** What differs about one file; `gone`: it was removed since the walk (a missing file). */
 async function compare(at: string, rel: string, st: Stats, want: Expected, digests: Map<string, Promise<string>>): Promise<(Finding & { gone?: boolean }) | null> {
-  if (want.kind === 'symlink') {
-    if (!st.isSymbolicLink()) return { path: rel, why: `a ${st.isFile() ? 'file' : 'non-symlink'} where manifest.lock has a symlink -> ${want.target}` };
-    const target = readlinkSync(at);
-    return target === want.target ? null : { path: rel, why: `symlink -> ${target}, manifest says -> ${want.target}` };
-  }
-  if (!st.isFile()) return { path: rel, why: `${st.isSymbolicLink() ? `a symlink -> ${readlinkSync(at)}` : 'not a regular file'} where manifest.lock has a file` };
-  if (st.size !== want.size) return { path: rel, why: `size ${st.size}, manifest says ${want.size}` };
+  const shape = differsInShape(at, rel, st, want);
+  if (shape !== null || want.kind === 'symlink') return shape;
   const key = `${st.dev}:${st.ino}`;
   // The cache's hash: it refuses what is no regular file once opened (a path swapped for a FIFO
   // since the walk would block a plain read).
@@ -168,7 +171,20 @@ async function compare(at: string, rel: string, st: Stats, want: Expected, diges
     return { path: rel, why: code === 'EINVAL' ? 'not a regular file where manifest.lock has a file' : `cannot be read (${code ?? (error as Error).message})` };
   }
   if (sha !== want.sha256) return { path: rel, why: `content changed (sha256 ${sha}, manifest says ${want.sha256})` };
-  const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
+  const mode = modeOf(st);
   if (mode !== want.mode) return { path: rel, why: `mode ${mode}, manifest says ${want.mode}` };
+  return null;
+}
+
+/** What differs about one path before any content is read: its kind, a symlink's target, a
+ * file's size (a file's mode is told after its content, the change that matters more). */
+function differsInShape(at: string, rel: string, st: Stats, want: Expected): Finding | null {
+  if (want.kind === 'symlink') {
+    if (!st.isSymbolicLink()) return { path: rel, why: `a ${st.isFile() ? 'file' : 'non-symlink'} where manifest.lock has a symlink -> ${want.target}` };
+    const target = readlinkSync(at);
+    return target === want.target ? null : { path: rel, why: `symlink -> ${target}, manifest says -> ${want.target}` };
+  }
+  if (!st.isFile()) return { path: rel, why: `${st.isSymbolicLink() ? `a symlink -> ${readlinkSync(at)}` : 'not a regular file'} where manifest.lock has a file` };
+  if (st.size !== want.size) return { path: rel, why: `size ${st.size}, manifest says ${want.size}` };
   return null;
 }

@@ -1,6 +1,6 @@
 // `sidebundle report`: a bundle directory → one self-contained HTML file beside it (bundles are
 // immutable and hashed, so the report never goes inside). Reads manifest.lock and the ELF files.
-import { lstatSync, renameSync, rmSync, type Stats, writeFileSync } from 'node:fs';
+import { lstatSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
 
 import { SidebundleError } from '../errors';
@@ -8,6 +8,7 @@ import { outputError } from '../package/output-errors';
 import { makeDir } from '../util/make-dir';
 import { physicalPath } from '../util/physical-path';
 import { kindOf } from '../util/regular-file';
+import { writeFileAtomic } from '../util/write-atomic';
 import { readManifest } from '../inspect/manifest-files';
 import { buildReportData, type ImageFacts, type ReportData } from './data';
 import { scanElfs } from './elf-scan';
@@ -55,17 +56,10 @@ export function writeReport(bundleDir: string, out = defaultReportPath(bundleDir
     });
   }
   const html = renderReportHtml(data);
-  const tmp = `${target}.tmp-${process.pid}`;
   try {
     makeDir(path.dirname(target)); // as every output's directory is made
-    writeFileSync(tmp, html, { flag: 'wx' });
-    renameSync(tmp, target);
+    writeFileAtomic(target, html);
   } catch (error) {
-    try {
-      rmSync(tmp, { force: true });
-    } catch {
-      // nothing was made there (no such directory): the first error is the one to tell
-    }
     throw outputError(error, path.dirname(target), `cannot write the report ${out}`, '--out path');
   }
   return { path: out, data, bytes: Buffer.byteLength(html) };

@@ -1,7 +1,6 @@
 // Images out of a published bundle: an OCI image layout (--emit-oci DIR), a tar of one
 // (--emit-oci-archive FILE) and a push to a registry (--push registry://HOST/REPO:TAG), from one
 // build of the image. Also the size against the source image, for the user and the result.
-import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, createWriteStream } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,7 +13,7 @@ import { parseImageReference } from '../image/reference';
 import { RegistryClient, type RegistryOptions } from '../image/registry';
 import { makeDir } from '../util/make-dir';
 import { version } from '../version';
-import { writeFileAtomic } from '../util/write-atomic';
+import { temporaryBeside, writeFileAtomic } from '../util/write-atomic';
 import { ANNOTATIONS, buildImage, indexEntry, OCI, OCI_LAYOUT, type SourceImage } from './image';
 import { layoutIndex } from './wants';
 
@@ -92,7 +91,7 @@ export async function emitImage(bundleDir: string, options: EmitImageOptions): P
   const scratchIn = ociDir ? path.dirname(ociDir) : os.tmpdir();
   makeDir(scratchIn);
   const scratch = mkdtempSync(path.join(scratchIn, '.sidebundle-oci-'));
-  const archiveTmp = archive ? `${path.join(path.dirname(archive), `.${path.basename(archive)}`)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}` : undefined;
+  const archiveTmp = archive ? temporaryBeside(archive) : undefined;
   try {
     const built = await buildImage({ bundleDir, layout: scratch, version: version(), ...(options.entry ? { entry: options.entry } : {}), ...(options.images ? { images: options.images } : {}), ...(target ? { tag: target.tag } : {}) });
     signal?.throwIfAborted();

@@ -27,7 +27,7 @@ export interface BundlePaths {
  * a layout path that is a file, a dangling link, or a directory that is no OCI image layout;
  * and a path below a file. `entries`: the names the bundle's launchers will have.
  */
-export function checkImageRequest(options: EmitImageOptions, entries: string[], bundle?: BundlePaths): void {
+export function checkImageRequest(options: EmitImageOptions, entries: string[], bundle: BundlePaths): void {
   if (!wantsImage(options)) return;
   const bad = (message: string, input: string, hint: string) => new SidebundleError('BAD_OPTION', message, { input, kind: 'input', hint: `${hint}; nothing was published` });
   if (options.entry !== undefined && !entries.includes(options.entry)) {
@@ -41,7 +41,7 @@ export function checkImageRequest(options: EmitImageOptions, entries: string[], 
     return found === 'file' || found === 'special' || found === 'dangling' ? at : undefined;
   };
   for (const [flag, p] of [['--emit-oci-archive', options.ociArchive], ['--emit-oci', options.ociDir]] as const) {
-    if (p === undefined || bundle === undefined) continue;
+    if (p === undefined) continue;
     if (within(p, bundle.dir) || physicalPath(p) === physicalPath(bundle.run)) {
       throw bad(`${flag} ${p} is the bundle ${bundle.dir}, its single file or inside it`, p, 'a bundle is replaced whole when it is published, and never holds its own image: give a path outside it');
     }

@@ -1,7 +1,7 @@
 // pack(): MergedPlan → bundle directory. A hit is a published bundle whose manifest is the one
 // this plan produced before and whose files are intact; otherwise the bundle is written,
 // hard-linking content the cache already holds instead of copying it.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { sha256Text, type StepCache, type StepInput } from '../cache/step-cache';
@@ -70,10 +70,7 @@ export async function pack(plan: MergedPlan, options: PackageStepOptions, contex
     runDetail: `${plan.files.length} files`,
     // The manifest this plan produced, and a tree of its shape: a file added or a directory
     // locked since is no hit (edits of listed files change the states the hit is keyed on).
-    usable: (stored) => {
-      const manifest = path.join(stored.dir, MANIFEST_NAME);
-      return existsSync(manifest) && sha256Text(readFileSync(manifest, 'utf8')) === stored.manifestSha256 && shapeMatches(stored.dir);
-    },
+    usable: (stored) => shapeMatches(stored.dir, stored.manifestSha256),
     onHit: () => cleanupAfterDeadRuns(outDir, plan.name),
     run: async () => {
       const linked = new Set<string>(); // files linked from the store: adopting them again is a no-op
