@@ -6,6 +6,7 @@
 import { statSync, type BigIntStats } from 'node:fs';
 
 import { sha256Opened, type FileDigest } from './sha256-file';
+import { nativeHasher, type NativeHasher } from '../native/hash';
 import { notAFile } from '../util/regular-file';
 
 /**
@@ -68,6 +69,9 @@ export class DigestMemo {
    * write the memo back on every run that only reads it). */
   private readonly aging = new Set<string>();
   private readonly forgotten: string[] = [];
+  /** Files handed to the native hasher ahead of their digest() (prefetch), by host path: the
+   * job to take and when it was queued (its hash started no earlier). */
+  private readonly pending = new Map<string, { id: number; queuedAt: number }>();
 
   /** `clock`: the time now (ms since the epoch), for the hash times `settled` compares;
    * `backing`: where the memo is loaded from and saved to. */
@@ -137,22 +141,51 @@ export class DigestMemo {
     this.changes += 1;
   }
 
+  /**
+   * Start hashing `hostPath` on the native hasher's threads, unless its state is known (or it
+   * is no regular file, or there is no native hasher): digest() then takes the result. A file
+   * prefetched and never asked for costs a hash on another core, nothing else.
+   */
+  prefetch(hostPath: string): void {
+    const hasher = nativeHasher();
+    if (hasher === undefined || this.pending.has(hostPath)) return;
+    let stats;
+    try {
+      stats = statSync(hostPath, { bigint: true });
+    } catch {
+      return; // digest() reports it
+    }
+    if (!stats.isFile() || this.used(statKey(stats)) !== undefined) return;
+    this.pending.set(hostPath, { id: hasher.queue(hostPath), queuedAt: this.clock() });
+  }
+
   /** Digest of the file at `hostPath` (following symlinks). */
   async digest(hostPath: string): Promise<FileDigest> {
+    const job = this.pending.get(hostPath);
+    this.pending.delete(hostPath);
     const stats = statSync(hostPath, { bigint: true });
     // Not even opened unless a file (opening a device can act): sha256Opened checks what it opened.
     if (!stats.isFile()) throw notAFile(hostPath, stats);
     const key = statKey(stats);
     const known = this.used(key);
     if (known) return known;
-    const started = this.clock();
+    const hasher = nativeHasher();
+    // A prefetched hash of another state (the file changed since it was queued) is not this
+    // state's: the file is hashed again, as it is now.
+    const prefetched = job && hasher ? fromNative(hasher, job.id) : undefined;
+    const fresh = prefetched?.readKey === key;
+    const started = fresh ? job!.queuedAt : this.clock();
     // Remembered under the state of the file read (a path swapped since the stat names another).
+    const hashed = fresh ? prefetched! : (hasher && job === undefined && fromNative(hasher, hasher.queue(hostPath))) || (await this.hashHere(hostPath));
+    this.set(hashed.readKey, hashed.digest);
+    this.hashedAt.set(hashed.readKey, started);
+    return hashed.digest;
+  }
+
+  /** Node's own hash; every error a file can give is reported from here. */
+  private async hashHere(hostPath: string): Promise<{ digest: FileDigest; readKey: string }> {
     const opened = await sha256Opened(hostPath);
-    const computed = { sha256: opened.sha256, size: opened.size };
-    const readKey = statKey(opened.stats);
-    this.set(readKey, computed);
-    this.hashedAt.set(readKey, started);
-    return computed;
+    return { digest: { sha256: opened.sha256, size: opened.size }, readKey: statKey(opened.stats) };
   }
 
   /**
@@ -215,4 +248,16 @@ export class DigestMemo {
     }
     return inode;
   }
+}
+
+/** A statKey as the native hasher writes it (dev:ino:size:mtime_ns:ctime_ns). */
+const STATE = /^\d+:\d+:\d+:-?\d+:-?\d+$/;
+
+/** The native hasher's result for job `id`; undefined where it failed (Node then hashes, and
+ * reports the failure in its own words). */
+function fromNative(hasher: NativeHasher, id: number): { digest: FileDigest; readKey: string } | undefined {
+  const [status, sha256, size, readKey] = hasher.take(id).split(' ');
+  // Checked to the letter: a shim of another build could answer in another form.
+  if (status !== 'ok' || !/^[0-9a-f]{64}$/.test(sha256 ?? '') || !/^\d+$/.test(size ?? '') || !STATE.test(readKey ?? '')) return undefined;
+  return { digest: { sha256: sha256!, size: Number(size) }, readKey: readKey! };
 }

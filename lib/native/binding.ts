@@ -62,6 +62,12 @@ export function launcherBinaryPath(): string | undefined {
   return locate(LAUNCHER, 'target/nolibc/x86_64-unknown-linux-gnu/release');
 }
 
+/** The shim as built (shipped or by a checkout's build), never building it: for what is only
+ * faster with it (hashing, lib/native/hash.ts). */
+export function builtLibraryPath(): string | undefined {
+  return candidates(LIBRARY, 'target/release').find((p) => existsSync(p));
+}
+
 function unavailable(why: string, cause?: unknown): SidebundleError {
   return new SidebundleError('TRACE_NATIVE_UNAVAILABLE', `tracing is not available: ${why}`, {
     hint: 'install Rust (cargo) and run `npm run build:native` in the sidebundle package, or use --trace-backend off',

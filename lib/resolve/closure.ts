@@ -49,6 +49,9 @@ export interface ClosureOptions {
   allowSecret?: string[];
   /** Script interpreters chosen instead of the one the #! line (or PATH) names (--node). */
   interpreters?: InterpreterOverrides;
+  /** Told the host path of each file as it joins the closure (the resolve step starts its
+   * hash then, on another core, while the walk goes on). */
+  onFile?: (hostPath: string) => void;
 }
 
 /** Interpreter programs by language, logical paths inside the root. */

@@ -53,6 +53,7 @@ export class Draft {
       return;
     }
     this.files.set(logical, { path: logical, kind, reasons: [reason], ...(elf ? { elf } : {}) });
+    this.options.onFile?.(this.fs.hostPath(logical));
   }
 
   addLinks(links: SymlinkHop[]): void {

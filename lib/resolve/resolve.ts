@@ -21,8 +21,11 @@ export interface ResolveResult {
 
 /** Resolve entries to a ResolvedClosure with digests. */
 export async function resolveClosure(options: ResolveOptions): Promise<ResolveResult> {
-  const draft = buildClosure(options);
   const digests = options.digests ?? new DigestMemo();
+  // Each file's hash starts as the walk finds it (on the native hasher's threads, where there
+  // is one): the digests below are then ready, or nearly.
+  const draft = buildClosure({ ...options, onFile: (hostPath) => digests.prefetch(hostPath) });
+  for (const file of draft.files) if (file.from) digests.prefetch(draft.fs.hostPath(file.from));
   const files = await mapLimit(draft.files, 8, async (file): Promise<ClosureFile> => {
     const source = draft.fs.hostPath(file.from ?? file.path);
     const { sha256, size } = await digests.digest(source);

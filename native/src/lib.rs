@@ -2,9 +2,11 @@
 //! JSON C ABI for ffi-rs (ffi.rs), and the pieces the static agent binary is made of.
 
 pub mod fanotify;
+pub mod hashpool;
 pub mod inflate;
 pub mod ffi;
 pub mod launch;
+pub mod napi;
 pub mod ptrace;
 pub mod record;
 pub mod replay;

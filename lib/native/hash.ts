@@ -1,0 +1,42 @@
+// Hashing on threads of the native shim's own (native/src/hashpool.rs, reached through its small
+// Node-API module, native/src/napi.rs): the digest memo queues each file a resolve finds and
+// takes the digest when it needs it, so the reads and sha256 run on the other cores while the
+// walk goes on. Node hashes on its one JavaScript thread, after the walk: 113 MiB of 30 programs
+// took ~140 ms there with the second core idle. Loaded with process.dlopen (about a millisecond;
+// ffi-rs, the tracer's way in, costs ~15 ms to require). Used only where the CPU has the SHA
+// extensions: without them the shim's portable sha256 is slower than Node's (OpenSSL), threads
+// or not. SIDEBUNDLE_NATIVE_HASH=0 turns it off (the benchmarks compare both). Without it, or
+// where it is not built, Node hashes as before.
+import { builtLibraryPath } from './binding';
+
+export interface NativeHasher {
+  /** Queue a file for hashing; the id to take the result by (once). */
+  queue(path: string): number;
+  /** The result of `id`, waiting for it: `ok <sha256> <bytes read> <statKey>` or `err <why>`. */
+  take(id: number): string;
+}
+
+interface Addon extends NativeHasher {
+  accelerated(): boolean;
+}
+
+let loaded: NativeHasher | null | undefined;
+
+/** The native hasher, or undefined (turned off, not built, or no faster here). */
+export function nativeHasher(): NativeHasher | undefined {
+  if (loaded === undefined) loaded = load();
+  return loaded ?? undefined;
+}
+
+function load(): NativeHasher | null {
+  if (process.env.SIDEBUNDLE_NATIVE_HASH === '0') return null;
+  const library = builtLibraryPath();
+  if (library === undefined) return null;
+  try {
+    const module = { exports: {} as Addon };
+    process.dlopen(module, library);
+    return module.exports.accelerated() ? module.exports : null;
+  } catch {
+    return null; // a shim of an older build (no Node-API module in it): Node hashes
+  }
+}
