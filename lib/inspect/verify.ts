@@ -5,7 +5,7 @@
 import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
 
-import { sha256File } from '../cache/file-digest';
+import { DigestMemo } from '../cache/file-digest';
 import { SidebundleError } from '../errors';
 import { mapLimit } from '../util/limit';
 import { DIR_MODE } from '../package/manifest';
@@ -72,7 +72,6 @@ export async function verifyBundle(given: string, expectSha256?: string): Promis
     report.missing.push(...dirs.missing);
     report.extra.push(...dirs.extra);
   }
-  const digests = new Map<string, Promise<string>>(); // by dev:inode
   const present: Array<{ rel: string; st: Stats; want: Expected }> = [];
   for (const [rel, want] of [...expected].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const st = found.get(rel);
@@ -83,7 +82,11 @@ export async function verifyBundle(given: string, expectSha256?: string): Promis
     report.checked += 1;
     present.push({ rel, st, want });
   }
-  // A few files at once: each hash holds a descriptor and a 1 MiB buffer while it reads.
+  // Hard links are hashed once (the memo knows an inode's state once hashed). Every file of the
+  // right size is queued at once for the native hasher's threads, where there is one.
+  const digests = new DigestMemo();
+  for (const { rel, st, want } of present) if (want.kind === 'file' && st.isFile() && st.size === want.size) digests.prefetch(path.join(dir, rel));
+  // A few files at once: each hash Node makes holds a descriptor and a 1 MiB buffer while it reads.
   const findings = await mapLimit(present, 8, ({ rel, st, want }) => compare(path.join(dir, rel), rel, st, want, digests));
   for (const finding of findings) if (finding) (finding.gone ? report.missing : report.changed).push({ path: finding.path, why: finding.why });
   for (const [rel, st] of found) {
@@ -153,16 +156,14 @@ function compareDirectories(listed: string[], tree: Tree, expected: Map<string, 
 }
 
 /** What differs about one file; `gone`: it was removed since the walk (a missing file). */
-async function compare(at: string, rel: string, st: Stats, want: Expected, digests: Map<string, Promise<string>>): Promise<(Finding & { gone?: boolean }) | null> {
+async function compare(at: string, rel: string, st: Stats, want: Expected, digests: DigestMemo): Promise<(Finding & { gone?: boolean }) | null> {
   const shape = differsInShape(at, rel, st, want);
   if (shape !== null || want.kind === 'symlink') return shape;
-  const key = `${st.dev}:${st.ino}`;
-  // The cache's hash: it refuses what is no regular file once opened (a path swapped for a FIFO
-  // since the walk would block a plain read).
-  if (!digests.has(key)) digests.set(key, sha256File(at).then((digest) => digest.sha256));
   let sha: string;
   try {
-    sha = await digests.get(key)!;
+    // The cache's hash: it refuses what is no regular file (a path swapped for a FIFO since the
+    // walk would block a plain read).
+    sha = (await digests.digest(at)).sha256;
   } catch (error) {
     // Removed or replaced since the walk, or unreadable; the error's code, not its message, which
     // names the host path (a hard link's first path, for the others).
