@@ -89,8 +89,11 @@ export function bundleAgainstFloor(cli: string, programs: string[], rounds: numb
     rmSync(dest, { recursive: true, force: true });
     return run;
   };
+  // The native hasher (lib/native/hash.ts) against Node's own hash on its one thread.
+  const nodeHash: NodeJS.ProcessEnv = { ...process.env, SIDEBUNDLE_NATIVE_HASH: '0' };
   const contenders: Record<string, () => ProcessRun> = {
     'sidebundle create, cold': cold(cli),
+    'sidebundle create, cold, hashing on Node\'s thread (SIDEBUNDLE_NATIVE_HASH=0)': cold(cli, false, nodeHash),
     'sidebundle create, cold, the CLI\'s first run (no code cache either)': cold(cli, true),
     ...(baselineCli ? { 'baseline create, cold': cold(baselineCli) } : {}),
     'sidebundle create, cache of an earlier run': create(cli, process.env),

@@ -66,7 +66,9 @@ pub fn queue(path: String) -> u64 {
     let id = state.next;
     state.next += 1;
     state.queue.push_back((id, path));
-    let wanted = thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, MAX_THREADS);
+    // One core is left to the caller, busy with its walk meanwhile; take() hashes what no thread
+    // has started, so once the caller waits it hashes beside them.
+    let wanted = thread::available_parallelism().map_or(1, |n| n.get()).saturating_sub(1).clamp(1, MAX_THREADS);
     if state.threads < wanted.min(state.queue.len() + state.threads) {
         // A thread that cannot start leaves the others (or take(), below) to do the work.
         if thread::Builder::new().name("sb-hash".into()).spawn(worker).is_ok() {
