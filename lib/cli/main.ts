@@ -8,6 +8,7 @@
 import { SidebundleError, fromSystemError, isSidebundleError } from '../errors';
 import { LOG_LEVELS, type LogLevel } from '../model/options';
 import { Reporter } from './reporter';
+import { shownLines } from './shown';
 import { writeToFd } from './write-fd';
 
 type ReporterFor = (level: string | undefined, json: boolean) => Reporter;
@@ -154,8 +155,8 @@ function fail(error: unknown, reporter: Reporter, interruptedStatus: number | un
   if (reporter.json) {
     writeToFd(1, `${JSON.stringify({ ok: false, error: known.toJSON() })}\n`);
   } else {
-    process.stderr.write(`sidebundle: error[${known.code}]: ${known.message}\n`);
-    if (known.hint) process.stderr.write(`  hint: ${known.hint}\n`);
+    process.stderr.write(`sidebundle: error[${known.code}]: ${shownLines(known.message)}\n`);
+    if (known.hint) process.stderr.write(`  hint: ${shownLines(known.hint)}\n`);
     if (reporter.enabled('debug') && !isSidebundleError(error) && error instanceof Error) process.stderr.write(`${error.stack}\n`);
   }
   return interruptedStatus ?? known.exitCode;

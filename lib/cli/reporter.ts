@@ -9,6 +9,7 @@
 import { styleText } from 'node:util';
 
 import { LOG_LEVELS, type LogLevel } from '../model/options';
+import { shownLines } from './shown';
 import { writeToFd } from './write-fd';
 
 export class Reporter {
@@ -40,21 +41,21 @@ export class Reporter {
   }
 
   warn(message: string): void {
-    this.line('warn', this.paint('yellow', `warning: ${message}`));
+    this.line('warn', this.paint('yellow', `warning: ${shownLines(message)}`));
   }
 
   info(message: string): void {
-    this.line('info', message);
+    this.line('info', shownLines(message));
   }
 
   debug(message: string): void {
-    this.line('debug', this.paint('dim', message));
+    this.line('debug', this.paint('dim', shownLines(message)));
   }
 
   /** A transient status line (terminal only). */
   progress(message: string): void {
     if (!this.interactive) return;
-    this.stderr.write(`\r\x1b[2K${this.paint('cyan', message)}`);
+    this.stderr.write(`\r\x1b[2K${this.paint('cyan', shownLines(message))}`);
     this.progressShown = true;
   }
 
@@ -73,6 +74,7 @@ export class Reporter {
     }
   }
 
+  /** `text` is painted after its names were made safe to show (shownLines). */
   private line(level: LogLevel, text: string): void {
     if (!this.enabled(level)) return;
     this.clearProgress();

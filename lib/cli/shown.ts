@@ -4,3 +4,10 @@
 export function shown(line: string): string {
   return line.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
+
+/** A message of one or more lines (a warning, an error and its hint): each line as shown() makes
+ * it, the line breaks kept. The names in it come from files, images and manifests: an escape
+ * sequence in one could recolour, retitle or rewrite the terminal's lines around it. */
+export function shownLines(text: string): string {
+  return text.split('\n').map(shown).join('\n');
+}

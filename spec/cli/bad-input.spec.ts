@@ -203,6 +203,23 @@ describe('errors say what is wrong, not only that something is missing', () => {
   });
 });
 
+describe('names from files cannot drive the terminal', () => {
+  test('an error and a warning show the control characters of the names they quote as \\xNN', () => {
+    const forged = path.join(dir, 'a\u001b[2K\rok: bundled');
+    const r = create('--name', 'x', '--from-host', forged);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('a\\x1b[2K\\x0dok: bundled');
+    expect(r.stderr).not.toContain('\u001b[2K');
+    const tree = path.join(dir, 'tree-with-fifo');
+    mkdirSync(tree, { recursive: true });
+    execFileSync('mkfifo', [path.join(tree, 'p\u001b]0;title\u0007')]);
+    const w = create('--name', 'x', '--from-host', '/bin/true', '--copy-dir', `${tree}:/opt/tree`);
+    expect(w.status).toBe(0);
+    expect(w.stderr).toContain('p\\x1b]0;title\\x07');
+    expect(w.stderr).not.toContain('\u0007');
+  });
+});
+
 describe('system errors are named, never INTERNAL', () => {
   test('--copy-dir of a kernel virtual file system', () => {
     const r = create('--name', 'x', '--from-host', '/bin/true', '--copy-dir', '/proc/self/fd:/opt/fd');
