@@ -49,20 +49,22 @@ function pushTarget(text: string): { registry: string; repository: string; tag: 
 }
 
 /** A tar of a layout directory, sorted, with fixed times and owners: same layout, same bytes.
- * Written to `file` itself (the caller's temporary name). */
-async function archiveLayout(layout: string, file: string): Promise<void> {
+ * Written to `file` itself (the caller's temporary name); an aborted `signal` ends it at once. */
+async function archiveLayout(layout: string, file: string, signal?: AbortSignal): Promise<void> {
   const pack = tar.pack();
-  const writing = pipeline(pack as unknown as NodeJS.ReadableStream, createWriteStream(file, { mode: 0o644, flags: 'wx' }));
+  const stop = signal ? [{ signal }] : [];
+  const writing = pipeline(pack as unknown as NodeJS.ReadableStream, createWriteStream(file, { mode: 0o644, flags: 'wx' }), ...stop);
   const base = { uid: 0, gid: 0, uname: '', gname: '', mtime: new Date(0) };
   const walk = async (rel: string): Promise<void> => {
     for (const name of readdirSync(path.join(layout, rel)).sort()) {
+      signal?.throwIfAborted();
       const at = rel ? `${rel}/${name}` : name;
       const st = statSync(path.join(layout, at));
       if (st.isDirectory()) {
         await new Promise<void>((resolve, reject) => pack.entry({ ...base, name: at, type: 'directory', mode: 0o755 }, (e) => (e ? reject(e) : resolve())));
         await walk(at);
       } else {
-        await pipeline(createReadStream(path.join(layout, at)), pack.entry({ ...base, name: at, type: 'file', mode: 0o644, size: st.size }) as unknown as Writable);
+        await pipeline(createReadStream(path.join(layout, at)), pack.entry({ ...base, name: at, type: 'file', mode: 0o644, size: st.size }) as unknown as Writable, ...stop);
       }
     }
   };
@@ -93,11 +95,11 @@ export async function emitImage(bundleDir: string, options: EmitImageOptions): P
   const scratch = mkdtempSync(path.join(scratchIn, '.sidebundle-oci-'));
   const archiveTmp = archive ? temporaryBeside(archive) : undefined;
   try {
-    const built = await buildImage({ bundleDir, layout: scratch, version: version(), ...(options.entry ? { entry: options.entry } : {}), ...(options.images ? { images: options.images } : {}), ...(target ? { tag: target.tag } : {}) });
+    const built = await buildImage({ bundleDir, layout: scratch, version: version(), ...(options.entry ? { entry: options.entry } : {}), ...(options.images ? { images: options.images } : {}), ...(target ? { tag: target.tag } : {}), ...(signal ? { signal } : {}) });
     signal?.throwIfAborted();
     if (archive && archiveTmp) {
       makeDir(path.dirname(archive));
-      await archiveLayout(scratch, archiveTmp);
+      await archiveLayout(scratch, archiveTmp, signal);
       signal?.throwIfAborted();
     }
     let pushed: string | undefined;

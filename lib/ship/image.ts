@@ -109,6 +109,8 @@ export interface BuildImageOptions {
   version: string;
   /** Tag recorded in index.json (org.opencontainers.image.ref.name). */
   tag?: string;
+  /** Ctrl+C: ends the layer's write. */
+  signal?: AbortSignal;
 }
 
 export async function buildImage(options: BuildImageOptions): Promise<BuiltImage> {
@@ -126,7 +128,7 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
     layer = await writeLayer(tmp, [
       { prefix: '', dir: path.join(bundleDir, entry.payload) },
       { prefix: BUNDLE_MOUNT, dir: bundleDir, skip: [entry.payload] },
-    ], [{ name: BUNDLE_MOUNT, type: 'directory' }, { name: `${BUNDLE_MOUNT}/${entry.payload}`, type: 'symlink', linkname: '..' }]);
+    ], [{ name: BUNDLE_MOUNT, type: 'directory' }, { name: `${BUNDLE_MOUNT}/${entry.payload}`, type: 'symlink', linkname: '..' }], options.signal);
     renameSync(tmp, path.join(layout, 'blobs', 'sha256', layer.digest.slice(7)));
   } finally {
     rmSync(tmp, { force: true });

@@ -55,8 +55,9 @@ function hashing(hash: ReturnType<typeof createHash>, count?: { bytes: number })
   });
 }
 
-/** Feed the entries of `sources` (in order) into `pack`, file contents streamed from disk. */
-async function fill(pack: tar.Pack, sources: LayerSource[], extra: Array<{ name: string; type: 'directory' | 'symlink'; linkname?: string }>): Promise<void> {
+/** Feed the entries of `sources` (in order) into `pack`, file contents streamed from disk; an
+ * aborted `signal` ends it between two entries, or inside a file's. */
+async function fill(pack: tar.Pack, sources: LayerSource[], extra: Array<{ name: string; type: 'directory' | 'symlink'; linkname?: string }>, signal?: AbortSignal): Promise<void> {
   const seen = new Map<string, string>(); // dev:ino → first tar path
   const base = { uid: 0, gid: 0, uname: '', gname: '', mtime: EPOCH };
   const entry = (header: Parameters<tar.Pack['entry']>[0], content?: string) =>
@@ -64,6 +65,7 @@ async function fill(pack: tar.Pack, sources: LayerSource[], extra: Array<{ name:
   for (const e of extra) await entry({ ...base, name: e.name, type: e.type, mode: e.type === 'directory' ? 0o755 : 0o777, ...(e.linkname ? { linkname: e.linkname } : {}) });
   for (const source of sources) {
     for (const [name, host, st] of walk(source.dir, source.prefix, new Set(source.skip ?? []))) {
+      signal?.throwIfAborted();
       const mode = st.mode & 0o777;
       if (st.isDirectory()) await entry({ ...base, name, type: 'directory', mode });
       else if (st.isSymbolicLink()) await entry({ ...base, name, type: 'symlink', linkname: readlinkSync(host), mode: 0o777 });
@@ -76,27 +78,28 @@ async function fill(pack: tar.Pack, sources: LayerSource[], extra: Array<{ name:
         }
         seen.set(key, name);
         const sink = pack.entry({ ...base, name, type: 'file', mode, size: st.size });
-        await pipeline(createReadStream(host), sink as unknown as Writable);
+        await pipeline(createReadStream(host), sink as unknown as Writable, ...(signal ? [{ signal }] : []));
       }
     }
   }
   pack.finalize();
 }
 
-/** Write the layer of `sources` as a gzip blob to `file`. */
-export async function writeLayer(file: string, sources: LayerSource[], extra: Array<{ name: string; type: 'directory' | 'symlink'; linkname?: string }> = []): Promise<WrittenLayer> {
+/** Write the layer of `sources` as a gzip blob to `file`; an aborted `signal` (Ctrl+C) ends the
+ * write at once, with the signal's reason, instead of once a layer of any size is written. */
+export async function writeLayer(file: string, sources: LayerSource[], extra: Array<{ name: string; type: 'directory' | 'symlink'; linkname?: string }> = [], signal?: AbortSignal): Promise<WrittenLayer> {
   const pack = tar.pack();
   const tarHash = createHash('sha256');
   const blobHash = createHash('sha256');
   const count = { bytes: 0 };
-  const filling = fill(pack, sources, extra).catch((error: unknown) => {
+  const filling = fill(pack, sources, extra, signal).catch((error: unknown) => {
     pack.destroy(error as Error);
     throw error;
   });
   // gzip at a fixed level with zlib's fixed header (mtime 0): same tar, same blob.
   await Promise.all([
     filling,
-    pipeline(pack as unknown as NodeJS.ReadableStream, hashing(tarHash), createGzip({ level: 6 }), hashing(blobHash, count), new PassThrough(), createWriteStream(file, { mode: 0o644 })),
+    pipeline(pack as unknown as NodeJS.ReadableStream, hashing(tarHash), createGzip({ level: 6 }), hashing(blobHash, count), new PassThrough(), createWriteStream(file, { mode: 0o644 }), ...(signal ? [{ signal }] : [])),
   ]);
   return { digest: `sha256:${blobHash.digest('hex')}`, size: count.bytes, diffId: `sha256:${tarHash.digest('hex')}` };
 }

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, sym
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { runCli } from '../helpers/cli';
+import { runCli, startCli } from '../helpers/cli';
 import { tempDir } from '../helpers/tmp';
 import { IMAGE_TAG, imageFixtures } from '../fixtures/images';
 import { runInRoot } from '../fixtures/run-in-root';
@@ -174,4 +174,33 @@ test('image outputs that would harm: a device, the bundle itself, a path inside 
   expect(statSync(device).isCharacterDevice()).toBe(true);
   expect(readFileSync(victim, 'utf8')).toBe('mine\n');
   expect(runCli(['verify', path.join(out, 'jq')]).status).toBe(0);
+});
+
+test('Ctrl+C while the layer is written ends the write at once: a second Ctrl+C a moment later finds nothing left to clean up', async () => {
+  // Before, the layer writer went on to the end of the layer (seconds for node's 100 MiB), and a
+  // user's second Ctrl+C meanwhile exited on the spot, leaving the scratch layout behind.
+  const out = path.join(dir, 'interrupted-out');
+  const layout = path.join(dir, 'interrupted-layout');
+  create(['--name', 'kept', '--from-host', '/usr/bin/jq', '--out-dir', out]);
+  const before = readFileSync(path.join(out, 'kept', 'manifest.lock'), 'utf8');
+  const child = startCli(['create', '--name', 'kept', '--from-host', '/usr/bin/node', '--out-dir', out, '--emit-oci', layout]);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const layerStarted = () => readdirSync(dir).filter((n) => n.startsWith('.sidebundle-oci-')).some((scratch) => {
+    const blobs = path.join(dir, scratch, 'blobs', 'sha256');
+    return existsSync(blobs) && readdirSync(blobs).some((n) => n.startsWith('.layer-'));
+  });
+  let seen = false;
+  for (let i = 0; i < 20000 && child.exitCode === null && !seen; i++) {
+    seen = layerStarted();
+    if (!seen) await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  expect(seen).toBe(true);
+  child.kill('SIGINT');
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  if (child.exitCode === null) child.kill('SIGINT'); // the impatient user
+  expect(await exited).toBe(130);
+  expect(readdirSync(dir).filter((n) => n.startsWith('.sidebundle-oci-'))).toEqual([]);
+  expect(existsSync(layout)).toBe(false);
+  expect(readFileSync(path.join(out, 'kept', 'manifest.lock'), 'utf8')).toBe(before);
+  expect(readdirSync(out)).toEqual(['kept']);
 });
