@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     '',
     'Medians; page cache warm; contenders run interleaved in the same rounds. `npm run bench:core` regenerates this file.',
     'Whole processes (`create`, the floor, `node -e 0`) include Node\'s start-up; "cold" is a fresh step cache every run, the CLI\'s code cache kept from its earlier runs, and "the CLI\'s first run" a fresh XDG_CACHE_HOME, without a code cache either (bench/bundle-floor.ts);',
-    `"cache of an earlier run" is the user's cache (${cacheDir}), whose digest memo held ${memoStates} file states at the end (of 20,000 at most); "baseline" is the build given in SIDEBUNDLE_BENCH_BASELINE (the previous commit's);`,
+    `"cache of an earlier run" is the user's cache (${cacheDir}), whose digest memo held ${memoStates} file states at the end (of 20,000 at most); "baseline" is the build given in SIDEBUNDLE_BENCH_BASELINE${baseline ? ` (${baseline})` : ''};`,
     `ratios are to the floor measured in the same round (the median of the per-round ratios); CPU is user + system. Load average at the end: ${load} (2 cores, shared).`,
     `30 programs: ${THIRTY.join(' ')}.`,
     '',
