@@ -63,7 +63,7 @@ export function mergeClosures(options: MergeOptions): MergedPlan {
       if (!plan.diagnostics.some((x) => x.code === d.code && x.message === d.message)) plan.diagnostics.push(d);
     }
   }
-  checkLinksAreNotFiles(gathered);
+  checkPathsAreOneThing(gathered);
   for (const launcher of gathered.launchers.values()) finishLauncher(launcher, gathered, setEnv, plan.shims);
   plan.shims.sort(byPath);
   plan.conflicts = findConflicts(options.closures, gathered.roots);
@@ -140,13 +140,27 @@ function addLaunchers(launchers: Map<string, PlacedLauncher>, closure: ResolvedC
   }
 }
 
-function checkLinksAreNotFiles(gathered: Gathered): void {
+/**
+ * Every path of the bundle is one thing: not a file and a symlink, and no file or symlink with
+ * something below it (a --copy-dir destination over a program's file, or a copied tree's
+ * directory where a program's file is). Staging would fail there, and blame the output directory.
+ */
+function checkPathsAreOneThing(gathered: Gathered): void {
+  const conflict = (message: string, input: string) =>
+    new SidebundleError('PLAN_CONFLICT', message, { input, kind: 'input', hint: 'a --copy-dir destination overlaps the files of a program or of another --copy-dir; choose another destination' });
   for (const link of gathered.symlinks.keys()) {
-    if (gathered.files.has(link)) {
-      throw new SidebundleError('PLAN_CONFLICT', `${link} is both a file and a symlink in the bundle`, {
-        input: link,
-        hint: 'a --copy-dir destination overlaps a program file; choose another destination',
-      });
+    if (gathered.files.has(link)) throw conflict(`${link} is both a file and a symlink in the bundle`, link);
+  }
+  const what = (p: string) => {
+    const file = gathered.files.get(p);
+    const copied = file?.reasons.find((r) => r.kind === 'copy-dir');
+    return copied?.kind === 'copy-dir' ? `copied from ${copied.source} by --copy-dir` : file ? 'a file' : gathered.symlinks.has(p) ? 'a symlink' : 'a directory';
+  };
+  for (const below of [...gathered.files.keys(), ...gathered.symlinks.keys(), ...gathered.dirs]) {
+    for (let cut = below.indexOf('/'); cut > 0; cut = below.indexOf('/', cut + 1)) {
+      const above = below.slice(0, cut);
+      if (!gathered.files.has(above) && !gathered.symlinks.has(above)) continue;
+      throw conflict(`${above} is ${what(above)} of the bundle, and also a directory: ${below} (${what(below)}) is under it`, above);
     }
   }
 }

@@ -23,7 +23,7 @@ export const STEP_VERSIONS: Record<StepName, string> = {
   resolve: `${version()}/6`,
   trace: `${version()}/5`,
   collect: `${version()}/2`,
-  merge: `${version()}/6`,
+  merge: `${version()}/7`,
   package: `${version()}/6`,
 };
 

@@ -227,6 +227,16 @@ describe('system errors are named, never INTERNAL', () => {
     expect(r.stderr).toContain('error[COPY_DIR_VIRTUAL]: --copy-dir /proc/self/fd is /proc/');
   });
 
+  test('--copy-dir over a program\'s file is the input\'s fault, not the output directory\'s', () => {
+    const tree = path.join(dir, 'tree-over-jq');
+    mkdirSync(path.join(tree, 'sub'), { recursive: true });
+    writeFileSync(path.join(tree, 'sub', 'f'), 'x\n');
+    const r = create('--name', 'x', '--from-host', '/usr/bin/jq', '--copy-dir', `${tree}:/usr/bin/jq`);
+    expect(r.stderr).toContain(`error[PLAN_CONFLICT]: payload/usr/bin/jq is a file of the bundle, and also a directory: payload/usr/bin/jq/sub/f (copied from ${tree}/sub/f by --copy-dir) is under it`);
+    expect(r.stderr).not.toContain('OUTPUT_');
+    expect(r.status).toBe(2);
+  });
+
   test('--copy-dir SRC:dest with a relative dest names the destination, not SRC:dest as a missing directory', () => {
     const r = create('--name', 'x', '--from-host', '/bin/true', '--copy-dir', '/usr/share/doc:opt/doc');
     expect(r.stderr).toContain('error[COPY_DIR_BAD_DEST]: --copy-dir /usr/share/doc:opt/doc: the destination opt/doc is not absolute');

@@ -104,6 +104,15 @@ describe('mergeClosures', () => {
       expect(() => mergeClosures({ name: 'b', closures: [closure('/', [], [file('/opt/share/x')], { symlinks: [{ path: '/opt/share/x', target: 'y' }] })] })).toThrow(expect.objectContaining({ code: 'PLAN_CONFLICT', input: 'payload/opt/share/x' }));
     });
 
+    test('a file or symlink with something under it (a --copy-dir over a program\'s file), from one closure or two', () => {
+      const copied = file('/usr/bin/jq/notes', 'n', { reasons: [{ kind: 'copy-dir', source: '/srv/notes' }] });
+      expect(() => mergeClosures({ name: 'b', closures: [closure('/', [], [elf('/usr/bin/jq'), copied])] })).toThrow(
+        expect.objectContaining({ code: 'PLAN_CONFLICT', kind: 'input', input: 'payload/usr/bin/jq', message: 'payload/usr/bin/jq is a file of the bundle, and also a directory: payload/usr/bin/jq/notes (copied from /srv/notes by --copy-dir) is under it' }),
+      );
+      expect(() => mergeClosures({ name: 'b', closures: [closure('/', [], [elf('/usr/bin/jq')]), closure('/', [], [], { dirs: ['/usr/bin/jq/empty'] })] })).toThrow(expect.objectContaining({ code: 'PLAN_CONFLICT', input: 'payload/usr/bin/jq' }));
+      expect(() => mergeClosures({ name: 'b', closures: [closure('/', [], [file('/opt/a/b')], { symlinks: [{ path: '/opt/a', target: 'c' }] })] })).toThrow(expect.objectContaining({ code: 'PLAN_CONFLICT', message: expect.stringMatching(/^payload\/opt\/a is a symlink of the bundle/) }));
+    });
+
     test('a bundle name or --set-env name that cannot be used', () => {
       expect(() => mergeClosures({ name: '../up', closures: [] })).toThrow(expect.objectContaining({ kind: 'input' }));
       expect(() => mergeClosures({ name: 'b', closures: [], setEnv: { 'A=B': '1' } })).toThrow(expect.objectContaining({ kind: 'input' }));
