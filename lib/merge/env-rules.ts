@@ -10,7 +10,7 @@
 // | PERL5LIB        | the program is perl and Perl library directories are bundled | those directories, in @INC order |
 // | GIT_EXEC_PATH   | the program is git and <P>/lib/git-core is bundled       | exec/<P>/lib/git-core: a mirror with a launcher per program, since git executes them by path |
 // | GIT_TEMPLATE_DIR| the program is git and <P>/share/git-core/templates is bundled | that directory            |
-// | LOCPATH         | <P>/lib/locale/ holds bundled locale directories and no locale-archive (LOCPATH turns the archive off: with one bundled, the loader's compiled-in archive path is left to the target's) | that directory |
+// | LOCPATH         | <P>/lib/locale/ holds bundled locale directories or a locale-archive (whose locales the package step writes out as directories: LOCPATH turns the archive off, and the compiled-in archive path is the target's) | that directory |
 // | PYTHONTZPATH    | the program is pythonX.Y and time zone files are bundled  | Python's default path, then that directory (the target's zones first, the bundled as a fallback) |
 // | OPENSSL_MODULES | OpenSSL 3 providers are bundled (.../ossl-modules/*.so)   | their directory                |
 // | OPENSSL_ENGINES | OpenSSL engines are bundled (.../engines-N/*.so)          | their directory                |
@@ -105,8 +105,8 @@ export function environmentFor(launcher: LauncherPlan, files: ReadonlySet<string
     rootEnv.JAVA_HOME = javaHome;
   }
 
-  const locale = firstMatch(files, /^(.*\/lib\/locale)\/[^/]+\/LC_[A-Z_]+$/);
-  if (locale && !files.has(`${locale}/locale-archive`)) env.LOCPATH = inBundle(locale);
+  const locale = firstMatch(files, /^(.*\/lib\/locale)\/(?:[^/]+\/LC_[A-Z_]+|locale-archive)$/);
+  if (locale) env.LOCPATH = inBundle(locale);
   // Time zones: the traced few are bundled, the target's full set comes first (TZDIR, one
   // directory with no fallback, would hide it: glibc is left to the target's).
   const zoneinfo = firstMatch(files, /^(.*\/share\/zoneinfo)\/.+$/);

@@ -12,6 +12,7 @@ import { validateBundle, type ValidationReport } from '../validate/validate';
 import { version } from '../version';
 import type { BytecodeStore } from './bytecode';
 import { compilePython, removeScratch, withoutHostBytecode } from './compile-python';
+import { takenPaths, writeOutLocales } from './locales';
 import { writeContent, type ContentProgress } from './content';
 import { bundleEpoch } from './layout';
 import type { RunMode } from '../model/options';
@@ -162,10 +163,17 @@ async function stagePayload(dir: string, plan: MergedPlan, options: PackOptions,
     ...(options.digests ? { digests: options.digests } : {}),
     ...(options.onLinked ? { onLinked: options.onLinked } : {}),
   };
-  const { files: sourceFiles, interpreters } = withoutHostBytecode(plan);
-  const sources = await writeContent(dir, sourceFiles, contentOptions);
+  const { files: hostFiles, interpreters } = withoutHostBytecode(plan);
+  const host = await writeContent(dir, hostFiles, contentOptions);
   for (const sub of plan.dirs) mkdirSync(path.join(dir, sub), { recursive: true });
   for (const link of plan.symlinks) stageLink(dir, link, epoch);
+  // Each bundled locale-archive's locales as directories too (LOCPATH in host mode: locales.ts).
+  const localeScratch = path.join(dir, '.sidebundle-locales');
+  const localeFiles = writeOutLocales(dir, hostFiles, takenPaths(plan), localeScratch);
+  const locales = await writeContent(dir, localeFiles, contentOptions);
+  removeScratch(localeScratch);
+  const sourceFiles = [...hostFiles, ...localeFiles];
+  const sources = { bytes: host.bytes + locales.bytes, stored: [...host.stored, ...locales.stored] };
   // Byte code is compiled by the staged interpreters, so it is written once the payload (files
   // and links) is staged; a .pyc never has another file's content (it names its own source
   // path), so two writes place files as one would.

@@ -24,7 +24,7 @@ export const STEP_VERSIONS: Record<StepName, string> = {
   trace: `${version()}/5`,
   collect: `${version()}/2`,
   merge: `${version()}/7`,
-  package: `${version()}/6`,
+  package: `${version()}/7`,
 };
 
 export function digestsOf(context: StepContext): DigestMemo {

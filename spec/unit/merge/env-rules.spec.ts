@@ -66,7 +66,7 @@ describe('environmentFor', () => {
     });
   });
 
-  test('a bundled locale-archive keeps LOCPATH unset (it would turn the archive off); Python time zones, OpenSSL providers and engines', () => {
+  test('a bundled locale-archive sets LOCPATH (the package step writes its locales out as directories there); Python time zones, OpenSSL providers and engines', () => {
     const files = new Set([
       '/usr/lib/locale/C.utf8/LC_CTYPE',
       '/usr/lib/locale/locale-archive',
@@ -75,9 +75,11 @@ describe('environmentFor', () => {
       '/usr/lib/x86_64-linux-gnu/engines-3/afalg.so',
     ]);
     expect(environmentFor(launcher('/usr/bin/date'), files).env).toEqual({
+      LOCPATH: `${ROOT}/payload/usr/lib/locale`,
       OPENSSL_MODULES: `${ROOT}/payload/usr/lib/x86_64-linux-gnu/ossl-modules`,
       OPENSSL_ENGINES: `${ROOT}/payload/usr/lib/x86_64-linux-gnu/engines-3`,
     });
+    expect(environmentFor(launcher('/usr/bin/date'), new Set(['/usr/lib/locale/locale-archive'])).env).toEqual({ LOCPATH: `${ROOT}/payload/usr/lib/locale` });
     // Python's zones: the target's first (a traced few are bundled), then the bundled as a fallback.
     expect(environmentFor(launcher('/usr/bin/python3.11'), new Set(['/usr/share/zoneinfo/UTC'])).env).toEqual({
       PYTHONTZPATH: `/usr/share/zoneinfo:/usr/lib/zoneinfo:/usr/share/lib/zoneinfo:/etc/zoneinfo:${ROOT}/payload/usr/share/zoneinfo`,
