@@ -13,6 +13,7 @@ import { version } from '../version';
 import type { BytecodeStore } from './bytecode';
 import { compilePython, removeScratch, withoutHostBytecode } from './compile-python';
 import { takenPaths, writeOutLocales } from './locales';
+import { forgetMade, makeParent } from './made-dirs';
 import { writeContent, type ContentProgress } from './content';
 import { bundleEpoch } from './layout';
 import type { RunMode } from '../model/options';
@@ -149,6 +150,8 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
     }
     if (thrown instanceof NotOurs) throw error; // the hook's, about its own outputs
     throw outputError(error, path.dirname(staging.finalDir));
+  } finally {
+    forgetMade(staging.dir);
   }
 }
 
@@ -233,7 +236,7 @@ function stageLaunchers(dir: string, plan: MergedPlan, modes: RunMode[], runtime
 /** A file of the bundle's own (launcher, entry description, manifest) written at the fixed time. */
 function writeStaged(dir: string, relative: string, text: string, mode: number, epoch: number): Manifest['launchers'][number] {
   const at = path.join(dir, relative);
-  mkdirSync(path.dirname(at), { recursive: true });
+  makeParent(dir, at);
   writeFileSync(at, text);
   chmodSync(at, mode); // the mode given, whatever the umask (writeFileSync's is masked by it)
   utimesSync(at, epoch, epoch);
@@ -242,7 +245,7 @@ function writeStaged(dir: string, relative: string, text: string, mode: number, 
 
 function stageLink(dir: string, link: PlanSymlink, epoch: number): void {
   const at = path.join(dir, link.path);
-  mkdirSync(path.dirname(at), { recursive: true });
+  makeParent(dir, at);
   symlinkSync(link.target, at);
   lutimesSync(at, epoch, epoch);
 }

@@ -68,7 +68,7 @@ pub fn queue(path: String) -> u64 {
     state.queue.push_back((id, path));
     // One core is left to the caller, busy with its walk meanwhile; take() hashes what no thread
     // has started, so once the caller waits it hashes beside them.
-    let wanted = thread::available_parallelism().map_or(1, |n| n.get()).saturating_sub(1).clamp(1, MAX_THREADS);
+    let wanted = threads_wanted();
     if state.threads < wanted.min(state.queue.len() + state.threads) {
         // A thread that cannot start leaves the others (or take(), below) to do the work.
         if thread::Builder::new().name("sb-hash".into()).spawn(worker).is_ok() {
@@ -78,6 +78,13 @@ pub fn queue(path: String) -> u64 {
     drop(state);
     pool.work.notify_one();
     id
+}
+
+/// One core left to the caller, at least one thread, MAX_THREADS at most. Asked once:
+/// available_parallelism reads the cgroup's CPU quota files on every call.
+fn threads_wanted() -> usize {
+    static WANTED: OnceLock<usize> = OnceLock::new();
+    *WANTED.get_or_init(|| thread::available_parallelism().map_or(1, |n| n.get()).saturating_sub(1).clamp(1, MAX_THREADS))
 }
 
 /// The result of `id`, waiting for it; a job no thread took is hashed here.
