@@ -82,10 +82,15 @@ export async function verifyBundle(given: string, expectSha256?: string): Promis
     report.checked += 1;
     present.push({ rel, st, want });
   }
-  // Hard links are hashed once (the memo knows an inode's state once hashed). Every file of the
-  // right size is queued at once for the native hasher's threads, where there is one.
+  // Hard links are hashed once (queued once; the memo knows an inode's state once hashed). Every
+  // file of the right size is queued at once for the native hasher's threads, where there is one.
   const digests = new DigestMemo();
-  for (const { rel, st, want } of present) if (want.kind === 'file' && st.isFile() && st.size === want.size) digests.prefetch(path.join(dir, rel));
+  const queued = new Set<string>();
+  for (const { rel, st, want } of present) {
+    if (want.kind !== 'file' || !st.isFile() || st.size !== want.size || queued.has(`${st.dev}:${st.ino}`)) continue;
+    queued.add(`${st.dev}:${st.ino}`);
+    digests.prefetch(path.join(dir, rel));
+  }
   // A few files at once: each hash Node makes holds a descriptor and a 1 MiB buffer while it reads.
   const findings = await mapLimit(present, 8, ({ rel, st, want }) => compare(path.join(dir, rel), rel, st, want, digests));
   for (const finding of findings) if (finding) (finding.gone ? report.missing : report.changed).push({ path: finding.path, why: finding.why });

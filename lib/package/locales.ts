@@ -7,11 +7,12 @@
 // (spec/package/locales.spec.ts compares them), beside the archive, which the payload-as-root
 // modes still read at its own path. Locales share most of their data: the store keeps each
 // distinct file once. Format: glibc's locale/locarchive.h (little-endian on x86-64).
-import { closeSync, mkdirSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, readSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 
 import { SidebundleError } from '../errors';
+import type { Diagnostic } from '../model/closure';
 import type { PlanFile } from '../model/plan';
 import { openRegularFile } from '../util/regular-file';
 
@@ -23,6 +24,8 @@ const NAMEHASH_ENTRY = 12;
 /** The categories by their number (LC_ALL, 6, has no data of its own); LC_MESSAGES is a directory. */
 const CATEGORIES = ['LC_CTYPE', 'LC_NUMERIC', 'LC_TIME', 'LC_COLLATE', 'LC_MONETARY', 'LC_MESSAGES/SYS_LC_MESSAGES', undefined, 'LC_PAPER', 'LC_NAME', 'LC_ADDRESS', 'LC_TELEPHONE', 'LC_MEASUREMENT', 'LC_IDENTIFICATION'];
 const LOCREC = 4 + CATEGORIES.length * 8;
+/** More locales than any archive holds (Debian's locales-all has about 500). */
+const MAX_LOCALES = 4096;
 /** A locale's name as a directory: one path component, the characters locale names use. */
 const LOCALE_NAME = /^(?!\.\.?$)[A-Za-z0-9_.@+=,-]{1,255}$/;
 
@@ -51,12 +54,18 @@ export function readLocaleArchive(fd: number, size: number, where: string): Arch
   const [offset, slots] = [header.readUInt32LE(8), header.readUInt32LE(16)];
   const table = read(offset, slots * NAMEHASH_ENTRY);
   const locales: ArchivedLocale[] = [];
+  const names = new Set<string>();
   for (let slot = 0; slot < slots; slot++) {
     const nameAt = table.readUInt32LE(slot * NAMEHASH_ENTRY + 4);
-    if (nameAt === 0) continue; // an empty slot
+    const recordAt = table.readUInt32LE(slot * NAMEHASH_ENTRY + 8);
+    // An empty slot, or a deleted locale (localedef --delete-from-archive keeps the name and
+    // clears the record), as glibc skips them.
+    if (nameAt === 0 || recordAt === 0) continue;
     const name = cString(read(nameAt, Math.min(256, size - nameAt)));
     if (!LOCALE_NAME.test(name)) throw bad(`a locale is named ${JSON.stringify(name)}, which is no directory name`);
-    const record = read(table.readUInt32LE(slot * NAMEHASH_ENTRY + 8), LOCREC);
+    if (names.has(name)) throw bad(`the locale ${name} is listed twice`);
+    if (names.add(name).size > MAX_LOCALES) throw bad(`it lists more than ${MAX_LOCALES} locales`);
+    const record = read(recordAt, LOCREC);
     const files = CATEGORIES.flatMap((file, n) => {
       if (file === undefined) return [];
       const [at, length] = [record.readUInt32LE(4 + n * 8), record.readUInt32LE(8 + n * 8)];
@@ -74,21 +83,31 @@ function cString(bytes: Buffer): string {
 }
 
 /**
- * The files of every locale of each archive among `files` (as staged in `stagingDir`), read out
- * into `scratch` (one file per distinct piece of data) for the packager to store; a locale the
- * plan already has a directory or link of is left as it is.
+ * The files of every locale of each archive among `files`, read out into `scratch` (one file
+ * per distinct piece of data) for the packager to store with the others, in the same pass (it
+ * places identical files as links of one another, and the manifest must say what it placed); a
+ * locale the plan already has a directory or link of is left as it is.
  */
-export function writeOutLocales(stagingDir: string, files: PlanFile[], taken: Iterable<string>, scratch: string): PlanFile[] {
+export function writeOutLocales(files: PlanFile[], taken: Iterable<string>, scratch: string): { files: PlanFile[]; diagnostics: Diagnostic[] } {
   const out: PlanFile[] = [];
+  const diagnostics: Diagnostic[] = [];
   const present = new Set(taken);
   let pieces = 0;
   for (const archive of files) {
     const dir = LOCALE_ARCHIVE.exec(archive.path)?.[1];
     if (dir === undefined) continue;
-    const fd = openRegularFile(path.join(stagingDir, archive.path));
+    const fd = openRegularFile(archive.source);
     try {
       const written = new Map<string, { source: string; sha256: string }>();
-      const locales = readLocaleArchive(fd, archive.size, archive.path);
+      let locales: ArchivedLocale[];
+      try {
+        locales = readLocaleArchive(fd, fstatSync(fd).size, archive.path);
+      } catch (error) {
+        if (!(error instanceof SidebundleError)) throw error;
+        // glibc ignores such an archive too (the program ran in the C locale where it was traced).
+        diagnostics.push({ level: 'warning', code: error.code, message: `${error.message}; none of its locales is written out, so in host run mode the bundle's programs run in the C locale`, input: archive.path });
+        continue;
+      }
       mkdirSync(scratch, { recursive: true });
       for (const locale of locales) {
         const at = `${dir}/${locale.name}`;
@@ -113,7 +132,7 @@ export function writeOutLocales(stagingDir: string, files: PlanFile[], taken: It
       closeSync(fd);
     }
   }
-  return out;
+  return { files: out, diagnostics };
 }
 
 /** Every path a plan has and each directory above it: a locale already there is not written. */

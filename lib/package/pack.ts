@@ -7,6 +7,7 @@ import * as path from 'node:path';
 
 import type { DigestMemo } from '../cache/file-digest';
 import { SidebundleError } from '../errors';
+import type { Diagnostic } from '../model/closure';
 import type { LauncherPlan, MergedPlan, PlanFile, PlanSymlink } from '../model/plan';
 import { validateBundle, type ValidationReport } from '../validate/validate';
 import { version } from '../version';
@@ -78,6 +79,8 @@ export interface PackResult {
   singleFile?: SingleFileResult;
   /** Python byte code shipped: compiled in this run, and taken from the step cache. */
   bytecode?: { compiled: number; reused: number };
+  /** What the package step found (an unreadable locale-archive, byte code); in manifest.lock too. */
+  diagnostics: Diagnostic[];
 }
 
 /** A failure of the beforePublish hook: passed on as it is, not taken for one of the bundle's
@@ -137,6 +140,7 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
       hostOnly,
       ...(singleFile && staging.run ? { singleFile: { ...singleFile, path: staging.run.final } } : {}),
       ...(compiled + reused > 0 ? { bytecode: { compiled, reused } } : {}),
+      diagnostics: payload.diagnostics,
     };
   } catch (thrown) {
     discard(staging);
@@ -157,7 +161,7 @@ export async function packBundle(plan: MergedPlan, options: PackOptions): Promis
 
 /** The payload staged: the plan's files, directories and links, then the Python byte code the
  * staged interpreters compile. Returns the plan with the byte code among its files. */
-async function stagePayload(dir: string, plan: MergedPlan, options: PackOptions, epoch: number): Promise<{ plan: MergedPlan; storedBytes: number; stored: PlanFile[]; bytecode: { compiled: number; reused: number } }> {
+async function stagePayload(dir: string, plan: MergedPlan, options: PackOptions, epoch: number): Promise<{ plan: MergedPlan; storedBytes: number; stored: PlanFile[]; bytecode: { compiled: number; reused: number }; diagnostics: Diagnostic[] }> {
   const contentOptions = {
     epoch,
     ...(options.signal ? { signal: options.signal } : {}),
@@ -167,16 +171,14 @@ async function stagePayload(dir: string, plan: MergedPlan, options: PackOptions,
     ...(options.onLinked ? { onLinked: options.onLinked } : {}),
   };
   const { files: hostFiles, interpreters } = withoutHostBytecode(plan);
-  const host = await writeContent(dir, hostFiles, contentOptions);
-  for (const sub of plan.dirs) mkdirSync(path.join(dir, sub), { recursive: true });
-  for (const link of plan.symlinks) stageLink(dir, link, epoch);
   // Each bundled locale-archive's locales as directories too (LOCPATH in host mode: locales.ts).
   const localeScratch = path.join(dir, '.sidebundle-locales');
-  const localeFiles = writeOutLocales(dir, hostFiles, takenPaths(plan), localeScratch);
-  const locales = await writeContent(dir, localeFiles, contentOptions);
-  removeScratch(localeScratch);
+  const { files: localeFiles, diagnostics: localeDiagnostics } = writeOutLocales(hostFiles, takenPaths(plan), localeScratch);
   const sourceFiles = [...hostFiles, ...localeFiles];
-  const sources = { bytes: host.bytes + locales.bytes, stored: [...host.stored, ...locales.stored] };
+  const sources = await writeContent(dir, sourceFiles, contentOptions);
+  removeScratch(localeScratch);
+  for (const sub of plan.dirs) mkdirSync(path.join(dir, sub), { recursive: true });
+  for (const link of plan.symlinks) stageLink(dir, link, epoch);
   // Byte code is compiled by the staged interpreters, so it is written once the payload (files
   // and links) is staged; a .pyc never has another file's content (it names its own source
   // path), so two writes place files as one would.
@@ -184,10 +186,11 @@ async function stagePayload(dir: string, plan: MergedPlan, options: PackOptions,
   const compiled = await writeContent(dir, bytecode.files, contentOptions);
   removeScratch(bytecode.scratch);
   return {
-    plan: { ...plan, files: [...sourceFiles, ...bytecode.files].sort(byPath), diagnostics: [...plan.diagnostics, ...bytecode.diagnostics] },
+    plan: { ...plan, files: [...sourceFiles, ...bytecode.files].sort(byPath), diagnostics: [...plan.diagnostics, ...localeDiagnostics, ...bytecode.diagnostics] },
     storedBytes: sources.bytes + compiled.bytes,
     stored: [...sources.stored, ...compiled.stored],
     bytecode: { compiled: bytecode.compiled, reused: bytecode.reused },
+    diagnostics: [...localeDiagnostics, ...bytecode.diagnostics],
   };
 }
 

@@ -121,7 +121,8 @@ fn worker() {
                 state = pool.work.wait(state).unwrap_or_else(|e| e.into_inner());
             }
         };
-        let result = hash_file(&path, &mut buffer);
+        // A panic must still post a result: take() waits for every job a thread took.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hash_file(&path, &mut buffer))).unwrap_or_else(|_| "err the hashing thread panicked".into());
         let mut state = pool.state.lock().unwrap_or_else(|e| e.into_inner());
         state.running.remove(&id);
         state.results.insert(id, result);

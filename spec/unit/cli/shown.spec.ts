@@ -28,3 +28,7 @@ test('the reporter\'s warnings and notes pass names through shownLines', () => {
   reporter.debug('line one\nline \u0008two');
   expect(written.join('')).toBe('warning: skipped /srv/x\\x1b[2Kok: fine\ncopied /srv/\\x9b31m\nline one\nline \\x08two\n');
 });
+
+test('bidirectional text controls, which reorder what a terminal shows, are shown as \\uNNNN', () => {
+  expect(shown('payload/\u202eexe.txt and \u2066x\u2069 \u200f')).toBe('payload/\\u202eexe.txt and \\u2066x\\u2069 \\u200f');
+});
