@@ -8,7 +8,7 @@
 // shares that cache, each build with its own digest memo). Each contender runs under
 // /usr/bin/time, which also gives its CPU time (what machine load changes least) and peak RSS.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -109,14 +109,60 @@ export function bundleAgainstFloor(cli: string, programs: string[], rounds: numb
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
-  const summary = Object.fromEntries(Object.entries(runs).map(([name, list]) => [name, {
+  const summary = summarise(runs);
+  return { programs, files: files.length, bytes, rounds, contenders: summary };
+}
+
+function summarise(runs: Record<string, ProcessRun[]>): FloorComparison['contenders'] {
+  return Object.fromEntries(Object.entries(runs).map(([name, list]) => [name, {
     wallMs: median(list.map((x) => x.wallMs)),
     cpuMs: median(list.map((x) => x.cpuMs)),
     maxRssKiB: Math.max(...list.map((x) => x.maxRssKiB)),
     wallRuns: list.map((x) => Math.round(x.wallMs)),
     cpuRuns: list.map((x) => Math.round(x.cpuMs)),
   }]));
-  return { programs, files: files.length, bytes, rounds, contenders: summary };
+}
+
+/** Name of the floor contender in a comparison. */
+export const VERIFY_FLOOR = 'floor: sha256sum of its files (each inode once)';
+
+/**
+ * `sidebundle verify` of a bundle of `programs` (made once here), with the native hasher and with
+ * Node's own hash, against sha256sum of the same files (each hard-linked inode once, as verify
+ * hashes them), interleaved for `rounds` rounds after one warm-up each.
+ */
+export function verifyAgainstFloor(cli: string, programs: string[], rounds: number): FloorComparison {
+  const work = mkdtempSync(path.join(os.tmpdir(), 'sb-bench-verify-'));
+  try {
+    runTimed([...cliArgv(cli), 'create', '--name', 'b', ...programs.flatMap((p) => ['--from-host', p]), '--out-dir', work, '--no-cache']);
+    const dir = path.join(work, 'b');
+    const inodes = new Map<string, string>();
+    const walk = (at: string): void => {
+      for (const entry of readdirSync(at, { withFileTypes: true })) {
+        const full = path.join(at, entry.name);
+        if (entry.isDirectory()) walk(full);
+        else if (entry.isFile()) {
+          const st = statSync(full);
+          if (!inodes.has(`${st.dev}:${st.ino}`)) inodes.set(`${st.dev}:${st.ino}`, full);
+        }
+      }
+    };
+    walk(dir);
+    const files = [...inodes.values()];
+    const verify = (env: NodeJS.ProcessEnv) => () => runTimed([...cliArgv(cli), 'verify', dir], env);
+    const contenders: Record<string, () => ProcessRun> = {
+      'sidebundle verify': verify(process.env),
+      'sidebundle verify, hashing on Node\'s thread (SIDEBUNDLE_NATIVE_HASH=0)': verify({ ...process.env, SIDEBUNDLE_NATIVE_HASH: '0' }),
+      [VERIFY_FLOOR]: () => runTimed(['sha256sum', ...files]),
+    };
+    const runs: Record<string, ProcessRun[]> = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));
+    for (const fn of Object.values(contenders)) fn();
+    for (let r = 0; r < rounds; r++) for (const [name, fn] of Object.entries(contenders)) runs[name]!.push(fn());
+    const bytes = files.reduce((sum, f) => sum + statSync(f).size, 0);
+    return { programs, files: files.length, bytes, rounds, contenders: summarise(runs) };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }
 
 /** The median over rounds of `runs[i] / floorRuns[i]`: contenders of one round share its load. */
@@ -126,11 +172,11 @@ function roundRatio(runs: number[], floorRuns: number[]): number {
 
 /** Table rows: each contender's medians and its ratios to the floor (the median of the
  * per-round ratios, which the machine's load sways less than a ratio of medians). */
-export function floorRows(label: string, c: FloorComparison): string[] {
-  const floor = c.contenders['floor: cp + sha256sum']!;
+export function floorRows(label: string, c: FloorComparison, floorName = 'floor: cp + sha256sum'): string[] {
+  const floor = c.contenders[floorName]!;
   const mib = (c.bytes / 2 ** 20).toFixed(0);
   return Object.entries(c.contenders).map(([name, x]) => {
-    const ratios = name.startsWith('floor') ? '1×' : `${roundRatio(x.wallRuns, floor.wallRuns).toFixed(2)}× (CPU ${roundRatio(x.cpuRuns, floor.cpuRuns).toFixed(2)}×)`;
+    const ratios = name === floorName ? '1×' : `${roundRatio(x.wallRuns, floor.wallRuns).toFixed(2)}× (CPU ${roundRatio(x.cpuRuns, floor.cpuRuns).toFixed(2)}×)`;
     return `| ${label} (${c.files} files, ${mib} MiB): ${name} | ${fmt(x.wallMs)} wall, ${fmt(x.cpuMs)} CPU, peak RSS ${(x.maxRssKiB / 1024).toFixed(0)} MiB | ${ratios} |`;
   });
 }

@@ -11,7 +11,7 @@ import { readElf } from '../lib/elf';
 import { buildClosure } from '../lib/resolve/closure';
 import { resolveClosure } from '../lib/resolve/resolve';
 import { userCacheDir } from '../lib/util/cache-dir';
-import { bundleAgainstFloor, floorRows } from './bundle-floor';
+import { bundleAgainstFloor, floorRows, verifyAgainstFloor, VERIFY_FLOOR } from './bundle-floor';
 import { cliArgv, fmt, median, sideBySide, timeAsync, timeCommand, writeResults } from './harness';
 
 const CLI = path.resolve(__dirname, '../lib/cli/bin.js');
@@ -71,6 +71,10 @@ async function main(): Promise<void> {
   data.memoStates = memoStates;
   data.loadAverage = os.loadavg();
   rows.push(...floorRows('jq+curl+git', small), ...floorRows('30 programs', large));
+  // 4. verify of the 30 programs' bundle: every file hashed (on the native hasher's threads).
+  const verified = verifyAgainstFloor(CLI, THIRTY.map((p) => `/usr/bin/${p}`), 7);
+  data.verify = verified;
+  rows.push(...floorRows('verify, 30 programs', verified, VERIFY_FLOOR));
 
   writeResults('core', [
     '# Core engine benchmarks',
