@@ -6,7 +6,7 @@
 import { statSync, type BigIntStats } from 'node:fs';
 
 import { sha256Opened, type FileDigest } from './sha256-file';
-import { nativeHasher, type NativeHasher } from '../native/hash';
+import { nativeHasher, taken, type NativeHasher } from '../native/hash';
 import { notAFile } from '../util/regular-file';
 
 /**
@@ -72,6 +72,8 @@ export class DigestMemo {
   /** Files handed to the native hasher ahead of their digest() (prefetch), by host path: the
    * job to take and when it was queued (its hash started no earlier). */
   private readonly pending = new Map<string, { id: number; queuedAt: number }>();
+  /** Digests under way, by the state they were asked for in. */
+  private readonly inflight = new Map<string, Promise<FileDigest>>();
 
   /** `clock`: the time now (ms since the epoch), for the hash times `settled` compares;
    * `backing`: where the memo is loaded from and saved to. */
@@ -169,14 +171,28 @@ export class DigestMemo {
     const key = statKey(stats);
     const known = this.used(key);
     if (known) return known;
+    // Another digest of this state under way (a hard link's other path, say) is waited for.
+    const running = this.inflight.get(key);
+    if (running) return running;
+    const work = this.hash(hostPath, key, job);
+    this.inflight.set(key, work);
+    try {
+      return await work;
+    } finally {
+      this.inflight.delete(key);
+    }
+  }
+
+  /** Hash `hostPath` (in the state `key` when stat'ed), with its prefetched job if any. */
+  private async hash(hostPath: string, key: string, job: { id: number; queuedAt: number } | undefined): Promise<FileDigest> {
     const hasher = nativeHasher();
     // A prefetched hash of another state (the file changed since it was queued) is not this
     // state's: the file is hashed again, as it is now.
-    const prefetched = job && hasher ? fromNative(hasher, job.id) : undefined;
+    const prefetched = job && hasher ? await fromNative(hasher, job.id) : undefined;
     const fresh = prefetched?.readKey === key;
     const started = fresh ? job!.queuedAt : this.clock();
     // Remembered under the state of the file read (a path swapped since the stat names another).
-    const hashed = fresh ? prefetched! : (hasher && job === undefined && fromNative(hasher, hasher.queue(hostPath))) || (await this.hashHere(hostPath));
+    const hashed = fresh ? prefetched! : (hasher && job === undefined && (await fromNative(hasher, hasher.queue(hostPath)))) || (await this.hashHere(hostPath));
     this.set(hashed.readKey, hashed.digest);
     this.hashedAt.set(hashed.readKey, started);
     return hashed.digest;
@@ -255,8 +271,8 @@ const STATE = /^\d+:\d+:\d+:-?\d+:-?\d+$/;
 
 /** The native hasher's result for job `id`; undefined where it failed (Node then hashes, and
  * reports the failure in its own words). */
-function fromNative(hasher: NativeHasher, id: number): { digest: FileDigest; readKey: string } | undefined {
-  const [status, sha256, size, readKey] = hasher.take(id).split(' ');
+async function fromNative(hasher: NativeHasher, id: number): Promise<{ digest: FileDigest; readKey: string } | undefined> {
+  const [status, sha256, size, readKey] = (await taken(hasher, id)).split(' ');
   // Checked to the letter: a shim of another build could answer in another form.
   if (status !== 'ok' || !/^[0-9a-f]{64}$/.test(sha256 ?? '') || !/^\d+$/.test(size ?? '') || !STATE.test(readKey ?? '')) return undefined;
   return { digest: { sha256: sha256!, size: Number(size) }, readKey: readKey! };

@@ -12,8 +12,9 @@ import { builtLibraryPath } from './binding';
 export interface NativeHasher {
   /** Queue a file for hashing; the id to take the result by (once). */
   queue(path: string): number;
-  /** The result of `id`, waiting for it: `ok <sha256> <bytes read> <statKey>` or `err <why>`. */
-  take(id: number): string;
+  /** The result of `id` (`ok <sha256> <bytes read> <statKey>` or `err <why>`), waiting up to
+   * `waitMs` for it: "" if it is not done by then (taken later, once). */
+  take(id: number, waitMs: number): string;
 }
 
 interface Addon extends NativeHasher {
@@ -38,5 +39,18 @@ function load(): NativeHasher | null {
     return module.exports.accelerated() ? module.exports : null;
   } catch {
     return null; // a shim of an older build (no Node-API module in it): Node hashes
+  }
+}
+
+/** How long one take() waits before Node's event loop turns (signals, progress) and it asks again. */
+const WAIT_MS = 50;
+
+/** The result of job `id`, waited for in short spells with the event loop turning between them:
+ * a Ctrl+C is handled while a large file is hashed, as it was while Node read one. */
+export async function taken(hasher: NativeHasher, id: number): Promise<string> {
+  for (;;) {
+    const line = hasher.take(id, WAIT_MS);
+    if (line !== '') return line;
+    await new Promise((resolve) => setImmediate(resolve));
   }
 }

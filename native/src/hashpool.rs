@@ -14,6 +14,7 @@ use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use crate::sha256::{hex, Sha256};
 
@@ -66,8 +67,8 @@ pub fn queue(path: String) -> u64 {
     let id = state.next;
     state.next += 1;
     state.queue.push_back((id, path));
-    // One core is left to the caller, busy with its walk meanwhile; take() hashes what no thread
-    // has started, so once the caller waits it hashes beside them.
+    // One core is left to the caller, busy with its walk meanwhile; once it waits in take(), a
+    // thread more takes that core.
     let wanted = threads_wanted();
     if state.threads < wanted.min(state.queue.len() + state.threads) {
         // A thread that cannot start leaves the others (or take(), below) to do the work.
@@ -80,30 +81,45 @@ pub fn queue(path: String) -> u64 {
     id
 }
 
-/// One core left to the caller, at least one thread, MAX_THREADS at most. Asked once:
+/// One core left to the caller, at least one thread, MAX_THREADS - 1 at most (take() adds one). Asked once:
 /// available_parallelism reads the cgroup's CPU quota files on every call.
 fn threads_wanted() -> usize {
     static WANTED: OnceLock<usize> = OnceLock::new();
-    *WANTED.get_or_init(|| thread::available_parallelism().map_or(1, |n| n.get()).saturating_sub(1).clamp(1, MAX_THREADS))
+    *WANTED.get_or_init(|| thread::available_parallelism().map_or(1, |n| n.get()).saturating_sub(1).clamp(1, MAX_THREADS - 1))
 }
 
-/// The result of `id`, waiting for it; a job no thread took is hashed here.
-pub fn take(id: u64) -> String {
+/// The result of `id`, waiting up to `timeout` for it: "" if it is not done by then (the
+/// caller's event loop turns, Ctrl+C is handled, and it asks again). A job no thread has started
+/// gets one more thread, up to one per core: the caller waits rather than hash a file of any
+/// size itself; only where no thread could be started does it.
+pub fn take(id: u64, timeout: Duration) -> String {
     let pool = pool();
+    let deadline = Instant::now() + timeout;
     let mut state = pool.state.lock().unwrap_or_else(|e| e.into_inner());
     loop {
         if let Some(result) = state.results.remove(&id) {
             return result;
         }
-        if let Some(at) = state.queue.iter().position(|(queued, _)| *queued == id) {
-            let (_, path) = state.queue.remove(at).expect("the position just found");
-            drop(state);
-            return hash_file(&path, &mut Vec::new());
-        }
-        if !state.running.contains(&id) {
+        let queued = state.queue.iter().position(|(queued, _)| *queued == id);
+        if queued.is_none() && !state.running.contains(&id) {
             return "err no such job (never queued, or taken already)".into();
         }
-        state = pool.done.wait(state).unwrap_or_else(|e| e.into_inner());
+        if let Some(at) = queued {
+            if state.threads < threads_wanted() + 1 && thread::Builder::new().name("sb-hash".into()).spawn(worker).is_ok() {
+                state.threads += 1;
+                pool.work.notify_one();
+            }
+            if state.threads == 0 {
+                let (_, path) = state.queue.remove(at).expect("the position just found");
+                drop(state);
+                return hash_file(&path, &mut Vec::new());
+            }
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return String::new();
+        }
+        state = pool.done.wait_timeout(state, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
     }
 }
 
@@ -183,14 +199,20 @@ mod tests {
         std::fs::write(&file, b"abc").unwrap();
         let ids: Vec<u64> = (0..5).map(|_| queue(file.to_string_lossy().into_owned())).collect();
         for id in ids {
-            let result = take(id);
+            let result = take(id, Duration::from_secs(60));
             let fields: Vec<&str> = result.split(' ').collect();
             assert_eq!(fields[..3], ["ok", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "3"], "{result}");
             assert_eq!(fields.len(), 4);
             assert_eq!(fields[3].split(':').nth(2), Some("3"));
         }
-        assert!(take(queue(dir.to_string_lossy().into_owned())).starts_with("err not a regular file"));
-        assert!(take(queue(dir.join("absent").to_string_lossy().into_owned())).starts_with("err "));
+        assert!(take(queue(dir.to_string_lossy().into_owned()), Duration::from_secs(60)).starts_with("err not a regular file"));
+        assert!(take(queue(dir.join("absent").to_string_lossy().into_owned()), Duration::from_secs(60)).starts_with("err "));
+        // A wait that ends first answers "", and the job is still there to take.
+        let big = dir.join("big");
+        std::fs::write(&big, vec![7u8; 64 << 20]).unwrap();
+        let id = queue(big.to_string_lossy().into_owned());
+        assert_eq!(take(id, Duration::ZERO), "");
+        assert!(take(id, Duration::from_secs(60)).starts_with("ok "));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

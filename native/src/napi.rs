@@ -1,7 +1,7 @@
 //! A Node-API module in this same library, for what must be cheap to reach from Node: loaded
 //! with process.dlopen in well under a millisecond, where ffi-rs (the tracer's way in) costs
 //! ~15 ms to require on every run that uses it. It holds the hashing pool (hashpool.rs):
-//! `accelerated()`, `queue(path) -> id`, `take(id) -> line`. Node exports the napi_* functions
+//! `accelerated()`, `queue(path) -> id`, `take(id, waitMs) -> line` ("" while not done). Node exports the napi_* functions
 //! this library calls; nothing else loads it.
 
 use std::ffi::{c_char, c_void};
@@ -85,12 +85,20 @@ unsafe extern "C" fn queue(env: Env, info: CallbackInfo) -> Value {
 
 unsafe extern "C" fn take(env: Env, info: CallbackInfo) -> Value {
     guarded(env, || {
-        let mut id = -1f64;
-        let value = first_argument(env, info).ok_or("take(id): an id is expected")?;
-        if napi_get_value_double(env, value, &mut id) != OK || id < 0.0 || id.fract() != 0.0 {
-            return Err("take(id): an id from queue() is expected".into());
+        let mut argc = 2usize;
+        let mut argv = [ptr::null_mut(); 2];
+        let (mut id, mut wait_ms) = (-1f64, -1f64);
+        if napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), ptr::null_mut()) != OK
+            || argc < 2
+            || napi_get_value_double(env, argv[0], &mut id) != OK
+            || napi_get_value_double(env, argv[1], &mut wait_ms) != OK
+            || id < 0.0
+            || id.fract() != 0.0
+            || !(0.0..=3_600_000.0).contains(&wait_ms)
+        {
+            return Err("take(id, waitMs): an id from queue() and a wait in milliseconds are expected".into());
         }
-        let line = hashpool::take(id as u64);
+        let line = hashpool::take(id as u64, std::time::Duration::from_secs_f64(wait_ms / 1000.0));
         let mut result = ptr::null_mut();
         napi_create_string_utf8(env, line.as_ptr() as *const c_char, line.len(), &mut result);
         Ok(result)

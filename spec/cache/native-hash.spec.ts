@@ -44,18 +44,18 @@ describe('the native hasher', () => {
     files.push('/usr/bin/git', ...[...ldd.matchAll(/(\/\S+)/g)].map((m) => realpathSync(m[1]!)));
     // All queued first, as a resolve does, then taken in another order.
     const ids = files.map((file) => hasher.queue(file));
-    for (const i of [...files.keys()].reverse()) expect(hasher.take(ids[i]!)).toBe(await nodeLine(files[i]!));
+    for (const i of [...files.keys()].reverse()) expect(hasher.take(ids[i]!, 60_000)).toBe(await nodeLine(files[i]!));
   });
 
   test('answers err for what is no regular file or is missing, and for an id taken already', () => {
     const hasher = addon();
     const fifo = path.join(dir, 'fifo');
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
-    for (const target of [dir, fifo, path.join(dir, 'absent')]) expect(hasher.take(hasher.queue(target))).toMatch(/^err /);
+    for (const target of [dir, fifo, path.join(dir, 'absent')]) expect(hasher.take(hasher.queue(target), 60_000)).toMatch(/^err /);
     const id = hasher.queue(path.join(dir, 'size-1'));
-    expect(hasher.take(id)).toMatch(/^ok /);
-    expect(hasher.take(id)).toMatch(/^err no such job/);
-    expect(() => hasher.take(-1)).toThrow(/an id from queue/);
+    expect(hasher.take(id, 60_000)).toMatch(/^ok /);
+    expect(hasher.take(id, 60_000)).toMatch(/^err no such job/);
+    expect(() => hasher.take(-1, 60_000)).toThrow(/an id from queue/);
     expect(() => hasher.queue('a\0b')).toThrow(/NUL/);
   });
 });
