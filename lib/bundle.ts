@@ -76,7 +76,7 @@ async function steps(options: BundleOptions, context: StepContext, tracer: Trace
     traces: traced.flatMap((t) => t.reports),
     images,
     ...shipped,
-    diagnostics: [...plan.diagnostics, ...(packed.diagnostics ?? [])],
+    diagnostics: [...plan.diagnostics, ...packed.diagnostics],
     collected: sumCollected(traced.flatMap((t) => t.collected ?? [])),
   };
 }

@@ -10,6 +10,7 @@ import { withNodeExecPath } from './node-exec-path';
 import type { ResolvedClosure, ResolvedEntry } from '../model/closure';
 import type { Conflict, LaunchArg, LauncherPlan, MergedPlan, PlanFile, PlanRoot, PlanSymlink } from '../model/plan';
 import { validateBundleName, validateEntryName, validateEnvName } from '../model/names';
+import { ancestorsOf } from '../util/lexical-path';
 
 export interface MergeOptions {
   /** Bundle name (directory name under the output directory). */
@@ -157,8 +158,7 @@ function checkPathsAreOneThing(gathered: Gathered): void {
     return copied?.kind === 'copy-dir' ? `copied from ${copied.source} by --copy-dir` : file ? 'a file' : gathered.symlinks.has(p) ? 'a symlink' : 'a directory';
   };
   for (const below of [...gathered.files.keys(), ...gathered.symlinks.keys(), ...gathered.dirs]) {
-    for (let cut = below.indexOf('/'); cut > 0; cut = below.indexOf('/', cut + 1)) {
-      const above = below.slice(0, cut);
+    for (const above of ancestorsOf(below)) {
       if (!gathered.files.has(above) && !gathered.symlinks.has(above)) continue;
       throw conflict(`${above} is ${what(above)} of the bundle, and also a directory: ${below} (${what(below)}) is under it`, above);
     }

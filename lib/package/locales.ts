@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { SidebundleError } from '../errors';
 import type { Diagnostic } from '../model/closure';
 import type { PlanFile } from '../model/plan';
+import { ancestorsOf } from '../util/lexical-path';
 import { openRegularFile } from '../util/regular-file';
 
 /** A bundled archive and the directory its locales are written out in. */
@@ -28,6 +29,9 @@ const LOCREC = 4 + CATEGORIES.length * 8;
 const MAX_LOCALES = 4096;
 /** A locale's name as a directory: one path component, the characters locale names use. */
 const LOCALE_NAME = /^(?!\.\.?$)[A-Za-z0-9_.@+=,-]{1,255}$/;
+
+/** What of a plan says which locales are there already. */
+export type LocalePlan = { files: Array<{ path: string }>; symlinks: Array<{ path: string }>; dirs: string[] };
 
 export interface ArchivedLocale {
   name: string;
@@ -88,14 +92,15 @@ function cString(bytes: Buffer): string {
  * places identical files as links of one another, and the manifest must say what it placed); a
  * locale the plan already has a directory or link of is left as it is.
  */
-export function writeOutLocales(files: PlanFile[], taken: Iterable<string>, scratch: string): { files: PlanFile[]; diagnostics: Diagnostic[] } {
+export function writeOutLocales(files: PlanFile[], plan: LocalePlan, scratch: string): { files: PlanFile[]; diagnostics: Diagnostic[] } {
   const out: PlanFile[] = [];
   const diagnostics: Diagnostic[] = [];
-  const present = new Set(taken);
+  let present: Set<string> | undefined; // the plan's paths, listed once an archive is found
   let pieces = 0;
   for (const archive of files) {
     const dir = LOCALE_ARCHIVE.exec(archive.path)?.[1];
     if (dir === undefined) continue;
+    present ??= takenPaths(plan);
     const fd = openRegularFile(archive.source);
     try {
       const written = new Map<string, { source: string; sha256: string }>();
@@ -136,10 +141,10 @@ export function writeOutLocales(files: PlanFile[], taken: Iterable<string>, scra
 }
 
 /** Every path a plan has and each directory above it: a locale already there is not written. */
-export function takenPaths(plan: { files: Array<{ path: string }>; symlinks: Array<{ path: string }>; dirs?: string[] }): Set<string> {
+function takenPaths(plan: LocalePlan): Set<string> {
   const taken = new Set<string>();
-  for (const p of [...plan.files.map((f) => f.path), ...plan.symlinks.map((l) => l.path), ...(plan.dirs ?? [])]) {
-    for (let cut = p.indexOf('/'); cut > 0; cut = p.indexOf('/', cut + 1)) taken.add(p.slice(0, cut));
+  for (const p of [...plan.files.map((f) => f.path), ...plan.symlinks.map((l) => l.path), ...plan.dirs]) {
+    for (const above of ancestorsOf(p)) taken.add(above);
     taken.add(p);
   }
   return taken;

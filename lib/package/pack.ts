@@ -13,7 +13,7 @@ import { validateBundle, type ValidationReport } from '../validate/validate';
 import { version } from '../version';
 import type { BytecodeStore } from './bytecode';
 import { compilePython, removeScratch, withoutHostBytecode } from './compile-python';
-import { takenPaths, writeOutLocales } from './locales';
+import { writeOutLocales } from './locales';
 import { forgetMade, makeParent } from './made-dirs';
 import { writeContent, type ContentProgress } from './content';
 import { bundleEpoch } from './layout';
@@ -173,7 +173,7 @@ async function stagePayload(dir: string, plan: MergedPlan, options: PackOptions,
   const { files: hostFiles, interpreters } = withoutHostBytecode(plan);
   // Each bundled locale-archive's locales as directories too (LOCPATH in host mode: locales.ts).
   const localeScratch = path.join(dir, '.sidebundle-locales');
-  const { files: localeFiles, diagnostics: localeDiagnostics } = writeOutLocales(hostFiles, takenPaths(plan), localeScratch);
+  const { files: localeFiles, diagnostics: localeDiagnostics } = writeOutLocales(hostFiles, plan, localeScratch);
   const sourceFiles = [...hostFiles, ...localeFiles];
   const sources = await writeContent(dir, sourceFiles, contentOptions);
   removeScratch(localeScratch);

@@ -15,3 +15,8 @@ export function lexicalPath(p: string): string {
   }
   return absolute ? `/${out.join('/')}` : out.join('/');
 }
+
+/** The directories above the relative path `p`, outermost first (`a/b/c`: `a`, then `a/b`). */
+export function* ancestorsOf(p: string): Generator<string> {
+  for (let cut = p.indexOf('/'); cut > 0; cut = p.indexOf('/', cut + 1)) yield p.slice(0, cut);
+}
